@@ -1,0 +1,266 @@
+"""Load and check an EvalConfig (text proto or JSON, TFMA's vocabulary) and resolve it into
+what the pipeline runs: models, slicing specs, metric instances and thresholds.
+
+Every problem is a :class:`~evalbeam.errors.ConfigError` with one line naming the setting,
+what is allowed and what was given, raised before any data is read.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from google.protobuf import json_format, text_format
+
+from evalbeam.errors import ConfigError
+from evalbeam.keys import MetricKey, default_metric_name
+from evalbeam.metrics.base import Plan, Stream
+from evalbeam.metrics.registry import METRICS
+from evalbeam.proto import config_pb2
+from evalbeam.slicing import SliceSpec, resolve as resolve_slice_spec
+
+EvalConfig = config_pb2.EvalConfig
+
+
+def parse_config(text: str, source: str = "config") -> config_pb2.EvalConfig:
+    """Parse a config given as text proto or JSON (TFMA's ``eval_config.json`` works too)."""
+    config = config_pb2.EvalConfig()
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("{"):
+            data = json.loads(text)
+            if "evalConfig" in data or "eval_config" in data:  # an EvalRun (eval_config.json)
+                data = data.get("evalConfig", data.get("eval_config"))
+            json_format.ParseDict(data, config)
+        else:
+            text_format.Parse(text, config)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{source}: line {e.lineno} column {e.colno}: {e.msg}") from None
+    except (text_format.ParseError, json_format.ParseError) as e:
+        raise ConfigError(f"{source}: {e}".replace("\n", " ")) from None
+    return config
+
+
+def load_config(path: str) -> config_pb2.EvalConfig:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    return parse_config(text, path)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    label_key: str
+    prediction_key: str
+    example_weight_key: str = ""
+    is_baseline: bool = False
+
+
+@dataclass
+class Threshold:
+    """A value threshold on one metric key, for every slice or for the slices of given specs."""
+
+    key: MetricKey
+    proto: config_pb2.MetricThreshold
+    slice_specs: list | None = None  # None: every slice
+
+    @property
+    def lower(self) -> float:
+        vt = self.proto.value_threshold
+        return vt.lower_bound.value if vt.HasField("lower_bound") else -math.inf
+
+    @property
+    def upper(self) -> float:
+        vt = self.proto.value_threshold
+        return vt.upper_bound.value if vt.HasField("upper_bound") else math.inf
+
+
+@dataclass
+class EvalPlan:
+    """A checked configuration, ready to run."""
+
+    config: config_pb2.EvalConfig
+    models: list
+    slice_specs: list
+    metrics: list
+    thresholds: list = field(default_factory=list)
+    min_slice_size: int = 0
+    plan: Plan = None
+
+    def __post_init__(self):
+        self.plan = Plan.build(self.metrics)
+
+    def streams(self) -> list:
+        return sorted({m.stream for m in self.metrics}, key=lambda s: (s.model, s.output, s.weighted))
+
+    def model(self, name: str) -> ModelInfo:
+        return next(m for m in self.models if m.name == name)
+
+    def needs(self, model: str, what: str) -> list:
+        """Class names of metrics on ``model`` that need binary labels / probabilities."""
+        return sorted({type(m).__name__ for m in self.metrics
+                       if m.stream.model == model and getattr(m.info, what)})
+
+    def input_columns(self) -> list:
+        cols = []
+        for m in self.models:
+            cols += [m.label_key, m.prediction_key] + ([m.example_weight_key] if m.example_weight_key else [])
+        for spec in self.slice_specs:
+            cols += spec.columns
+        return list(dict.fromkeys(cols))
+
+
+def _metric_config(mc, where: str) -> dict:
+    text = mc.config.strip()
+    if not text:
+        return {}
+    if not text.startswith("{"):
+        text = "{" + text + "}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{where}: config is not valid JSON ({e.msg} at column {e.colno}): "
+                          f"{mc.config!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: config must be a JSON object, got {mc.config!r}")
+    return value
+
+
+_UNSUPPORTED_SPEC_FIELDS = ("binarize", "aggregate")
+
+
+def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
+    """Check ``config`` and turn it into an :class:`EvalPlan`."""
+    if not config.model_specs:
+        raise ConfigError("model_specs: at least one model spec with label_key and prediction_key "
+                          "is needed")
+    models = []
+    for i, ms in enumerate(config.model_specs):
+        where = f"model_specs[{i}]" + (f" ({ms.name!r})" if ms.name else "")
+        for name in ("label_keys", "prediction_keys", "example_weight_keys"):
+            if len(getattr(ms, name)):
+                raise ConfigError(f"{where}: {name} (multi-output models) is not supported yet; "
+                                  f"use {name[:-1]}")
+        if not ms.label_key or not ms.prediction_key:
+            raise ConfigError(f"{where}: label_key and prediction_key are required "
+                              "(evalbeam evaluates predictions stored in the data)")
+        models.append(ModelInfo(ms.name, ms.label_key, ms.prediction_key, ms.example_weight_key,
+                                ms.is_baseline))
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"model_specs: model names must be distinct, got {names}")
+    if len(models) > 1 and "" in names:
+        raise ConfigError("model_specs: with several models every model spec needs a name")
+
+    slice_specs = [resolve_slice_spec(s) for s in config.slicing_specs] or [SliceSpec()]
+    if len(set(slice_specs)) != len(slice_specs):
+        raise ConfigError("slicing_specs: the same slicing spec is listed twice")
+    if config.cross_slicing_specs:
+        raise ConfigError("cross_slicing_specs are not supported yet")
+
+    metrics, thresholds, seen = [], [], {}
+    for si, spec in enumerate(config.metrics_specs):
+        where_spec = f"metrics_specs[{si}]"
+        for name in _UNSUPPORTED_SPEC_FIELDS:
+            if spec.HasField(name):
+                raise ConfigError(f"{where_spec}: {name} is not supported yet")
+        if spec.query_key:
+            raise ConfigError(f"{where_spec}: query_key is not supported yet")
+        if spec.output_names and list(spec.output_names) != [""]:
+            raise ConfigError(f"{where_spec}: output_names {list(spec.output_names)} name outputs, "
+                              "but multi-output models are not supported yet")
+        if spec.cross_slice_thresholds:
+            raise ConfigError(f"{where_spec}: cross_slice_thresholds are not supported yet")
+        unknown = [m for m in spec.model_names if m not in names]
+        if unknown:
+            raise ConfigError(f"{where_spec}: model_names {unknown} match no model spec "
+                              f"(models: {names})")
+        in_scope = [m for m in models if not spec.model_names or m.name in spec.model_names]
+        if spec.HasField("example_weights"):
+            weightings = [w for w, on in ((True, spec.example_weights.weighted),
+                                          (False, spec.example_weights.unweighted)) if on]
+        else:
+            weightings = [any(m.example_weight_key for m in in_scope)]
+        spec_metrics = []
+        for mi, mc in enumerate(spec.metrics):
+            where = f"{where_spec}.metrics[{mi}] ({mc.class_name or 'no class_name'})"
+            if mc.module:
+                raise ConfigError(f"{where}: custom metric modules are not supported yet")
+            cls = METRICS.get(mc.class_name)
+            if cls is None:
+                raise ConfigError(f"{where}: unknown metric class_name {mc.class_name!r}; known: "
+                                  f"{', '.join(sorted(METRICS))}")
+            kwargs = _metric_config(mc, where)
+            name = kwargs.pop("name", None) or cls.info.default_name or default_metric_name(
+                mc.class_name)
+            extra = sorted(set(kwargs) - set(cls.info.config_keys))
+            if extra:
+                raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} takes "
+                                  f"{sorted(cls.info.config_keys) + ['name']}")
+            if mc.cross_slice_thresholds:
+                raise ConfigError(f"{where}: cross_slice_thresholds are not supported yet")
+            for model in in_scope:
+                for weighted in weightings:
+                    try:
+                        metric = cls(name, Stream(model.name, "", weighted), kwargs)
+                    except ValueError as e:
+                        raise ConfigError(f"{where}: {e}") from None
+                    if metric.key in seen:
+                        raise ConfigError(f"{where}: metric {name!r} is configured twice for "
+                                          f"model {model.name!r} (also in {seen[metric.key]})")
+                    seen[metric.key] = where
+                    metrics.append(metric)
+                    spec_metrics.append(metric)
+                    thresholds += _thresholds(mc, metric, where)
+        for metric_name, threshold in spec.thresholds.items():
+            matching = [m for m in spec_metrics if m.name == metric_name]
+            if not matching:
+                raise ConfigError(f"{where_spec}.thresholds: no metric named {metric_name!r} in "
+                                  f"this metrics_spec")
+            for metric in matching:
+                thresholds += _thresholds_for(metric, threshold, None, where_spec)
+        for metric_name, per_slice in spec.per_slice_thresholds.items():
+            matching = [m for m in spec_metrics if m.name == metric_name]
+            if not matching:
+                raise ConfigError(f"{where_spec}.per_slice_thresholds: no metric named "
+                                  f"{metric_name!r} in this metrics_spec")
+            for metric in matching:
+                for pst in per_slice.thresholds:
+                    specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
+                    thresholds += _thresholds_for(metric, pst.threshold, specs, where_spec)
+    if not metrics:
+        raise ConfigError("metrics_specs: no metrics configured")
+    options = config.options
+    if options.HasField("compute_confidence_intervals") and options.compute_confidence_intervals.value:
+        raise ConfigError("options.compute_confidence_intervals is not supported yet")
+    min_size = options.min_slice_size.value if options.HasField("min_slice_size") else 0
+    return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size)
+
+
+def _thresholds(mc, metric, where) -> list:
+    out = []
+    if mc.HasField("threshold"):
+        out += _thresholds_for(metric, mc.threshold, None, where)
+    for pst in mc.per_slice_thresholds:
+        specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
+        out += _thresholds_for(metric, pst.threshold, specs, where)
+    return out
+
+
+def _thresholds_for(metric, threshold, slice_specs, where) -> list:
+    if threshold.HasField("change_threshold"):
+        raise ConfigError(f"{where}: change_threshold compares against a baseline model, which is "
+                          "not supported yet")
+    if not threshold.HasField("value_threshold"):
+        return []
+    if metric.info.plot:
+        raise ConfigError(f"{where}: a threshold on a plot ({metric.name}) cannot be checked")
+    vt = threshold.value_threshold
+    if vt.HasField("lower_bound") and vt.HasField("upper_bound") and \
+            vt.lower_bound.value > vt.upper_bound.value:
+        raise ConfigError(f"{where}: value_threshold lower_bound {vt.lower_bound.value} is above "
+                          f"upper_bound {vt.upper_bound.value}")
+    return [Threshold(metric.key, threshold, slice_specs)]

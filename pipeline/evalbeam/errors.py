@@ -1,0 +1,44 @@
+"""User-facing errors: one line, naming the file, column or setting and what was expected.
+
+Errors raised inside pipeline workers travel through the runner as text, so every message
+starts with a fixed marker that :func:`user_error_message` finds again in whatever the
+runner re-raised.
+"""
+from __future__ import annotations
+
+import re
+
+MARKER = "evalbeam error: "
+
+
+class EvalbeamError(ValueError):
+    """A problem with the user's input or configuration (CLI exit code 2)."""
+
+    def __init__(self, message: str):
+        super().__init__(MARKER + message)
+        self.message = message
+
+
+class ConfigError(EvalbeamError):
+    """The EvalConfig is malformed or asks for something unsupported."""
+
+
+class InputError(EvalbeamError):
+    """The data does not fit the configuration (missing column, bad values, ...)."""
+
+
+_FOUND = re.compile(re.escape(MARKER) + r"([^\n]*)")
+
+
+def user_error_message(exc: BaseException) -> str | None:
+    """The one-line message of an EvalbeamError, also when a runner wrapped it in its own error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, EvalbeamError):
+            return exc.message
+        match = _FOUND.search(str(exc))
+        if match:
+            return match.group(1).rstrip("'\" ")
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,160 @@
+"""RecordBatch -> labels, predictions and weights as float64 numpy arrays, checked once per batch.
+
+Rows with a null label, prediction or weight are dropped and counted by reason. Values that
+cannot be right (NaN or infinite, labels other than 0/1 for binary metrics, predictions
+outside [0, 1] for probability metrics, negative weights) stop the run with a one-line
+:class:`~evalbeam.errors.InputError` naming the file, the column and a few offending values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalbeam.errors import InputError
+from evalbeam.metrics.base import StreamArrays
+
+SOURCE_KEY = b"evalbeam.source"
+
+
+def with_source(batch: pa.RecordBatch, source: str) -> pa.RecordBatch:
+    """Tag a batch with where it came from, for error messages (zero-copy)."""
+    return batch.replace_schema_metadata({**(batch.schema.metadata or {}), SOURCE_KEY: source.encode()})
+
+
+def source_of(batch: pa.RecordBatch) -> str:
+    meta = batch.schema.metadata or {}
+    return meta.get(SOURCE_KEY, b"input batch").decode()
+
+
+def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
+    """Every configured column is present, and label/prediction/weight columns are numeric."""
+    present = schema.names
+    for model in eval_plan.models:
+        for role, name in (("label_key", model.label_key), ("prediction_key", model.prediction_key),
+                           ("example_weight_key", model.example_weight_key)):
+            if not name:
+                continue
+            if name not in present:
+                raise InputError(f"{source}: no column {name!r} ({role} of model "
+                                 f"{model.name!r}); columns present: {', '.join(present)}")
+            typ = schema.field(name).type
+            if not _numeric(typ):
+                raise InputError(f"{source}: column {name!r} ({role}) has type {typ}; expected "
+                                 "numbers (int, float or bool)")
+    for spec in eval_plan.slice_specs:
+        for name in spec.columns:
+            if name not in present:
+                raise InputError(f"{source}: no column {name!r} (slicing spec "
+                                 f"{spec.describe()}); columns present: {', '.join(present)}")
+
+
+def _numeric(typ) -> bool:
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
+
+
+@dataclass
+class Extracted:
+    batch: pa.RecordBatch  # rows kept
+    streams: dict  # Stream -> StreamArrays
+    rows_read: int
+    dropped: dict = field(default_factory=dict)  # reason -> rows
+
+
+def _examples(values: np.ndarray, k: int = 3) -> str:
+    shown = ", ".join(f"{v:g}" for v in values[:k])
+    return shown + (", ..." if len(values) > k else "")
+
+
+def _to_float(array: pa.Array) -> np.ndarray:
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_boolean(array.type):
+        array = array.cast(pa.int8())
+    return array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
+    """Check one batch and pull out the arrays every metric stream reads."""
+    source = source_of(batch)
+    check_columns(batch.schema, eval_plan, source)
+    rows_read = batch.num_rows
+    dropped = {}
+    keep = None
+    for model in eval_plan.models:
+        for role, name in (("label", model.label_key), ("prediction", model.prediction_key),
+                           ("weight", model.example_weight_key)):
+            if not name:
+                continue
+            col = batch.column(name)
+            if col.null_count:
+                valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+                fresh = ~valid if keep is None else (~valid & keep)
+                if fresh.any():
+                    dropped[f"null {role} ({name!r})"] = int(fresh.sum())
+                keep = valid if keep is None else keep & valid
+    if keep is not None:
+        batch = batch.filter(pa.array(keep))
+
+    columns = {}
+
+    def column(name):
+        if name not in columns:
+            columns[name] = _to_float(batch.column(name))
+        return columns[name]
+
+    streams = {}
+    for stream in eval_plan.streams():
+        model = eval_plan.model(stream.model)
+        y, p = column(model.label_key), column(model.prediction_key)
+        if stream.weighted and model.example_weight_key:
+            w = column(model.example_weight_key)
+        else:
+            w = np.ones(len(y))
+        streams[stream] = StreamArrays(y, p, w)
+
+    for model in eval_plan.models:
+        _check_values(model, column, eval_plan, source)
+    return Extracted(batch, streams, rows_read, dropped)
+
+
+def _check_values(model, column, eval_plan, source) -> None:
+    roles = [("label_key", model.label_key), ("prediction_key", model.prediction_key),
+             ("example_weight_key", model.example_weight_key)]
+    for role, name in roles:
+        if not name:
+            continue
+        values = column(name)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise InputError(f"{source}: column {name!r} ({role}) has {int(bad.sum())} NaN or "
+                             f"infinite value(s) of {len(values)}; expected finite numbers")
+    if model.example_weight_key:
+        w = column(model.example_weight_key)
+        if (w < 0).any():
+            neg = w[w < 0]
+            raise InputError(f"{source}: column {model.example_weight_key!r} (example_weight_key) "
+                             f"has {len(neg)} negative weight(s) (e.g. {_examples(neg)}); "
+                             "expected weights >= 0")
+    binary = eval_plan.needs(model.name, "binary_labels")
+    if binary:
+        y = column(model.label_key)
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            raise InputError(f"{source}: column {model.label_key!r} (label_key) has "
+                             f"{int(bad.sum())} label(s) that are not 0 or 1 "
+                             f"(e.g. {_examples(np.unique(y[bad]))}); {', '.join(binary)} "
+                             "need binary labels")
+    probabilistic = eval_plan.needs(model.name, "probabilities")
+    if probabilistic:
+        p = column(model.prediction_key)
+        bad = (p < 0) | (p > 1)
+        if bad.any():
+            raise InputError(f"{source}: column {model.prediction_key!r} (prediction_key) has "
+                             f"{int(bad.sum())} prediction(s) outside [0, 1] "
+                             f"(e.g. {_examples(p[bad])}); {', '.join(probabilistic)} need "
+                             "probabilities")

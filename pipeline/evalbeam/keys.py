@@ -1,0 +1,61 @@
+"""Keys that name a slice, a metric and a plot.
+
+A slice key is a tuple of ``(column, value)`` pairs sorted by column name; ``()`` is the
+overall slice. Values keep the type they had in the data: ``int``, ``float`` or ``str``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SliceKey = tuple  # tuple[tuple[str, int | float | str], ...]
+OVERALL: SliceKey = ()
+
+
+def slice_key_str(key: SliceKey) -> str:
+    """TFMA's text form: ``Overall`` or ``col1_X_col2:v1_X_v2``."""
+    if not key:
+        return "Overall"
+    return "_X_".join(c for c, _ in key) + ":" + "_X_".join(str(v) for _, v in key)
+
+
+@dataclass(frozen=True, order=True)
+class SubKey:
+    class_id: int | None = None
+    k: int | None = None
+    top_k: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.class_id is not None:
+            parts.append(f"classId:{self.class_id}")
+        if self.k is not None:
+            parts.append(f"k:{self.k}")
+        if self.top_k is not None:
+            parts.append(f"topK:{self.top_k}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class MetricKey:
+    """What a value measures: metric name, model, output, sub key, weighting, diff or not."""
+
+    name: str
+    model_name: str = ""
+    output_name: str = ""
+    sub_key: SubKey | None = None
+    example_weighted: bool = False
+    is_diff: bool = False
+
+    def sort_key(self):
+        return (self.model_name, self.output_name, str(self.sub_key or ""), self.name,
+                not self.example_weighted, self.is_diff)
+
+
+_CAMEL_1 = re.compile(r"(.)([A-Z][a-z0-9]+)")
+_CAMEL_2 = re.compile(r"([a-z])([A-Z])")
+
+
+def default_metric_name(class_name: str) -> str:
+    """TFMA's default metric name: snake_case of the class name (``AUC`` -> ``auc``)."""
+    return _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", class_name)).lower()

@@ -1,0 +1,141 @@
+"""The accumulator contract and the metric contract.
+
+A :class:`Family` is one accumulator: a set of per-slice statistics declared as
+:class:`~evalbeam.metrics.state.StateSpec` (so create, merge and serialisation are derived)
+and one vectorised ``add_batch`` that computes them for every slice of a batch at once from
+group ids (``codes``), as Arrow's hash-aggregate kernels do.
+
+A :class:`Metric` is a thin view: it names the families it reads and turns one slice's
+statistics into values in ``compute``. Several metrics that read the same statistics share
+one family instance (the planner fuses equal families), so each statistic is accumulated once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalbeam.keys import MetricKey
+from evalbeam.metrics.state import StateSpec
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The labels, predictions and weights a metric reads: which model, output and weighting."""
+
+    model: str = ""
+    output: str = ""
+    weighted: bool = False
+
+
+class StreamArrays:
+    """Labels ``y``, predictions ``p`` and weights ``w`` (float64, 1-D) for one stream of a batch.
+
+    Derived per-example arrays are computed once per batch and shared by every slicing spec
+    and family through :meth:`derived`.
+    """
+
+    __slots__ = ("y", "p", "w", "_cache")
+
+    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray):
+        self.y, self.p, self.w = y, p, w
+        self._cache: dict = {}
+
+    def derived(self, name: str, fn):
+        value = self._cache.get(name)
+        if value is None:
+            value = self._cache[name] = fn(self)
+        return value
+
+    def take(self, rows: np.ndarray) -> "StreamArrays":
+        taken = StreamArrays(self.y[rows], self.p[rows], self.w[rows])
+        for name, value in self._cache.items():
+            taken._cache[name] = value[rows]
+        return taken
+
+
+class Family:
+    """One accumulator: declared per-slice states plus a vectorised ``add_batch``."""
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+
+    def group_key(self) -> tuple:
+        """Families with the same group key are fused into one (see :meth:`fuse`)."""
+        return (type(self).__name__, self.stream)
+
+    def fuse(self, other: "Family") -> "Family":
+        return self
+
+    def states(self) -> dict[str, StateSpec]:
+        raise NotImplementedError
+
+    def add_batch(self, arrays: StreamArrays, codes: np.ndarray, n_slices: int) -> dict:
+        """State columns (leading axis ``n_slices``) for the examples of one batch."""
+        raise NotImplementedError
+
+
+@dataclass
+class MetricInfo:
+    """What the configuration layer needs to know about a metric class."""
+
+    config_keys: tuple = ()
+    binary_labels: bool = False  # labels must be 0 or 1
+    probabilities: bool = False  # predictions must lie in [0, 1]
+    plot: bool = False
+    default_name: str | None = None
+
+
+class Metric:
+    """A metric or plot: reads families, computes values for one slice."""
+
+    info = MetricInfo()
+
+    def __init__(self, name: str, stream: Stream, config: dict):
+        self.name = name
+        self.stream = stream
+        self.config = config
+        self.key = MetricKey(name, stream.model, stream.output, None, stream.weighted)
+
+    def families(self) -> list[Family]:
+        raise NotImplementedError
+
+    def compute(self, stats) -> dict:
+        """``stats(family)`` gives that family's per-slice state arrays by name."""
+        raise NotImplementedError
+
+
+def divide(num: float, den: float) -> float:
+    """num / den, NaN when the denominator is not positive (the policy for empty slices)."""
+    return float(num) / float(den) if den > 0 else math.nan
+
+
+@dataclass
+class Plan:
+    """The fused families of a configuration and the metrics that read them."""
+
+    metrics: list
+    families: list = field(default_factory=list)
+    _index: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, metrics: list) -> "Plan":
+        plan = cls(metrics)
+        for metric in metrics:
+            for family in metric.families():
+                key = family.group_key()
+                if key in plan._index:
+                    i = plan._index[key]
+                    plan.families[i] = plan.families[i].fuse(family)
+                else:
+                    plan._index[key] = len(plan.families)
+                    plan.families.append(family)
+        return plan
+
+    def family_index(self, family: Family) -> int:
+        return self._index[family.group_key()]
+
+    def state_specs(self) -> dict[str, StateSpec]:
+        return {f"{i}.{name}": spec for i, fam in enumerate(self.families)
+                for name, spec in fam.states().items()}

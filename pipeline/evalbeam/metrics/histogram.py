@@ -1,0 +1,253 @@
+"""Metrics read off one weighted prediction histogram: AUC, AUC-PR, confusion-matrix and
+calibration plots.
+
+Predictions are bucketed as TFMA does: ``b = floor(p * 10000 + 1)`` clamped to ``[0, 10001]``,
+so bucket ``b`` in 1..10000 holds ``[(b-1)/10000, b/10000)``, bucket 0 holds ``p < 0`` and
+bucket 10001 holds ``p >= 1``. Per bucket the family keeps the weight of negatives, of
+positives and (for calibration plots) the weighted prediction sum.
+
+At a threshold ``t`` a bucket counts as predicted positive iff its left edge is
+``>= t + 1e-7`` (``>= 0`` for ``t == 0``), and every bucket is negative at ``t >= 1 + 1e-7``:
+TFMA's rebinning, so areas and plots match TFMA to the last digit. Predictions are thereby
+quantised to 1e-4: the ROC area differs from the exact (sorted) one by at most the weight of
+pairs that share a bucket, i.e. O(1e-4) for smooth score distributions.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from evalbeam.metrics.base import Family, Metric, MetricInfo
+from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec
+
+NUM_BUCKETS = 10000
+NBK = NUM_BUCKETS + 2  # with the (-inf, 0) and [1, +inf) buckets
+DENSE_CELLS = 1 << 20  # a batch keeps dense histograms while n_slices * NBK stays below this
+
+# Left edge of every bucket.
+_EDGES = np.concatenate([[-np.inf], np.arange(NUM_BUCKETS) / NUM_BUCKETS, [np.inf]])
+
+NEG, POS, PRED = 0, 1, 2
+
+
+def bucket_of(p: np.ndarray) -> np.ndarray:
+    """TFMA's histogram bucket of each prediction (0 .. 10001)."""
+    b = np.trunc(p * NUM_BUCKETS + 1.0)
+    return np.clip(b, 0, NBK - 1).astype(np.int64)
+
+
+class Histogram(Family):
+    """Per-slice weighted histogram of predictions by label (10,002 buckets)."""
+
+    def __init__(self, stream, with_predictions: bool = False):
+        super().__init__(stream)
+        self.with_predictions = with_predictions
+
+    def fuse(self, other: "Histogram") -> "Histogram":
+        return Histogram(self.stream, self.with_predictions or other.with_predictions)
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.with_predictions else 2
+
+    def states(self):
+        return {"hist": StateSpec("hist", (NBK, self.channels), sparse=True)}
+
+    def add_batch(self, arrays, codes, n_slices):
+        spec = self.states()["hist"]
+        bucket = arrays.derived("bucket", lambda a: bucket_of(a.p))
+        label = arrays.derived("label_int", lambda a: a.y.astype(np.int64))
+        cell = codes * NBK + bucket
+        if n_slices * NBK <= DENSE_CELLS:
+            hist = np.empty((n_slices, NBK, self.channels))
+            by_label = np.bincount(cell * 2 + label, weights=arrays.w, minlength=n_slices * NBK * 2)
+            hist[..., :2] = by_label.reshape(n_slices, NBK, 2)
+            if self.with_predictions:
+                wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
+                hist[..., PRED] = np.bincount(cell, weights=wp, minlength=n_slices * NBK).reshape(
+                    n_slices, NBK)
+            return {"hist": SparseColumn.from_dense(spec, hist)}
+        uniq, inverse = np.unique(cell, return_inverse=True)
+        wy = arrays.derived("w*label", lambda a: a.w * a.y)
+        values = np.empty((len(uniq), self.channels))
+        values[:, POS] = np.bincount(inverse, weights=wy, minlength=len(uniq))
+        values[:, NEG] = np.bincount(inverse, weights=arrays.w, minlength=len(uniq)) - values[:, POS]
+        if self.with_predictions:
+            wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
+            values[:, PRED] = np.bincount(inverse, weights=wp, minlength=len(uniq))
+        return {"hist": SparseColumn.from_entries(spec, n_slices, uniq // NBK, uniq % NBK, values)}
+
+
+def confusion_at(hist: np.ndarray, thresholds) -> dict:
+    """tp, fp, tn, fn (arrays over ``thresholds``) from one slice's histogram."""
+    t = np.asarray(thresholds, dtype=np.float64)
+    edges = np.where(t == 0.0, 0.0, t + 1e-7)
+    first = np.searchsorted(_EDGES, edges, side="left")
+    pos_above = np.concatenate([np.cumsum(hist[::-1, POS])[::-1], [0.0]])
+    neg_above = np.concatenate([np.cumsum(hist[::-1, NEG])[::-1], [0.0]])
+    tp, fp = pos_above[first], neg_above[first]
+    beyond = t >= 1.0 + 1e-7
+    tp[beyond] = 0.0
+    fp[beyond] = 0.0
+    return {"tp": tp, "fp": fp, "fn": pos_above[0] - tp, "tn": neg_above[0] - fp}
+
+
+def interpolated_thresholds(n: int) -> list:
+    """TFMA's thresholds for ``num_thresholds=n``: just below 0, i/(n-1) inside, just above 1."""
+    return [-1e-7] + [i / (n - 1) for i in range(1, n - 1)] + [1.0 + 1e-7]
+
+
+def _ratio(num, den):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def roc_auc(cm: dict, method: str = "interpolation") -> float:
+    """Area under the ROC curve by the trapezoid (or minoring/majoring) rule over thresholds."""
+    x = _ratio(cm["fp"], cm["fp"] + cm["tn"])
+    y = _ratio(cm["tp"], cm["tp"] + cm["fn"])
+    return _area(x, y, method)
+
+
+def _area(x, y, method):
+    heights = {"interpolation": (y[:-1] + y[1:]) / 2.0, "minoring": np.minimum(y[:-1], y[1:]),
+               "majoring": np.maximum(y[:-1], y[1:])}[method]
+    return float(np.nansum((x[:-1] - x[1:]) * heights))
+
+
+def pr_auc(cm: dict, method: str = "interpolation") -> float:
+    """Area under the precision-recall curve; Davis & Goadrich interpolation by default."""
+    tp, fp, fn = cm["tp"], cm["fp"], cm["fn"]
+    if method != "interpolation":
+        return _area(_ratio(tp, tp + fn), _ratio(tp, tp + fp), method)
+    p = tp + fp
+    dtp = tp[:-1] - tp[1:]
+    dp = np.maximum(p[:-1] - p[1:], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = dtp / dp
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        ratio = np.where(both, p[:-1] / np.where(both, p[1:], 1.0), 1.0)
+        increment = slope * (dtp + intercept * np.log(ratio)) / np.maximum(tp[1:] + fn[1:], 0.0)
+    return float(np.nansum(increment))
+
+
+class _HistogramMetric(Metric):
+    with_predictions = False
+
+    def families(self):
+        return [Histogram(self.stream, self.with_predictions)]
+
+    def hist(self, stats):
+        return stats(self.families()[0])["hist"]
+
+
+class AUC(_HistogramMetric):
+    """Area under the ROC (or PR) curve from ``num_thresholds`` thresholds (default 10,000).
+
+    NaN for a slice without both classes (TFMA reports 0.0 there).
+    """
+
+    info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method"),
+                      binary_labels=True, probabilities=True)
+    default_curve = "ROC"
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, config)
+        n = int(config.get("num_thresholds", NUM_BUCKETS))
+        if n < 2:
+            raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
+        self.thresholds = interpolated_thresholds(n)
+        self.curve = str(config.get("curve", self.default_curve)).upper()
+        self.method = str(config.get("summation_method", "interpolation")).lower()
+        if self.curve not in ("ROC", "PR"):
+            raise ValueError(f"Expected curve to be one of ['PR', 'ROC'], got {self.curve!r}")
+        if self.method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError("Expected summation_method to be one of ['interpolation', 'majoring', "
+                             f"'minoring'], got {self.method!r}")
+
+    def compute(self, stats):
+        hist = self.hist(stats)
+        positives, negatives = hist[:, POS].sum(), hist[:, NEG].sum()
+        cm = confusion_at(hist, self.thresholds)
+        if self.curve == "ROC":
+            value = roc_auc(cm, self.method) if positives > 0 and negatives > 0 else math.nan
+        else:
+            value = pr_auc(cm, self.method) if positives > 0 else math.nan
+        return {self.key: value}
+
+
+class AUCPrecisionRecall(AUC):
+    """Area under the precision-recall curve (AUC with ``curve: PR``). NaN without positives."""
+
+    default_curve = "PR"
+
+
+def _plot_matrix(cm: dict, thresholds) -> list:
+    tp, fp, tn, fn = cm["tp"], cm["fp"], cm["tn"], cm["fn"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = 2 * precision * recall / (precision + recall)
+        rows = []
+        total = tp + fp + tn + fn
+        fpr, fomr, acc = fp / (fp + tn), fn / (fn + tn), (tp + tn) / total
+    for i, t in enumerate(thresholds):
+        rows.append({"threshold": round(float(t), 6), "true_positives": float(tp[i]),
+                     "false_positives": float(fp[i]), "true_negatives": float(tn[i]),
+                     "false_negatives": float(fn[i]), "precision": float(precision[i]),
+                     "recall": float(recall[i]), "false_positive_rate": float(fpr[i]),
+                     "false_omission_rate": float(fomr[i]), "f1": float(f1[i]),
+                     "accuracy": float(acc[i])})
+    return rows
+
+
+class ConfusionMatrixPlot(_HistogramMetric):
+    """Confusion matrices at ``num_thresholds`` + 2 thresholds (-1e-6, 0, 1/n, ..., 1): the points
+    of the ROC and precision-recall curves."""
+
+    info = MetricInfo(config_keys=("num_thresholds",), binary_labels=True, probabilities=True,
+                      plot=True)
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, config)
+        n = int(config.get("num_thresholds", 1000))
+        self.thresholds = [-1e-6] + [i / n for i in range(n + 1)]
+
+    def compute(self, stats):
+        cm = confusion_at(self.hist(stats), self.thresholds)
+        return {self.key: {"confusion_matrix_at_thresholds": _plot_matrix(cm, self.thresholds)}}
+
+
+class CalibrationPlot(_HistogramMetric):
+    """Weighted examples, labels and predictions in ``num_buckets`` equal-width prediction buckets
+    over [0, 1], plus the (-inf, 0) and [1, +inf) buckets."""
+
+    info = MetricInfo(config_keys=("num_buckets",), binary_labels=True, probabilities=True,
+                      plot=True)
+    with_predictions = True
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, config)
+        self.num_buckets = int(config.get("num_buckets", 1000))
+        if not 1 <= self.num_buckets <= NUM_BUCKETS:
+            raise ValueError(f"Expected num_buckets in [1, {NUM_BUCKETS}], got {self.num_buckets}")
+
+    def compute(self, stats):
+        hist = self.hist(stats)
+        nb = self.num_buckets
+        target = np.empty(NBK, np.int64)  # histogram bucket -> plot bucket, by left edge
+        target[0], target[-1] = 0, nb + 1
+        target[1:-1] = np.arange(NUM_BUCKETS) * nb // NUM_BUCKETS + 1
+        sums = np.stack([np.bincount(target, weights=hist[:, c], minlength=nb + 2)
+                         for c in range(3)], axis=1)
+        lower = np.concatenate([[-np.inf], np.arange(nb + 1) / nb])
+        upper = np.concatenate([np.arange(nb + 1) / nb, [np.inf]])
+        buckets = [{"lower_threshold_inclusive": float(lower[i]),
+                    "upper_threshold_exclusive": float(upper[i]),
+                    "num_weighted_examples": float(sums[i, NEG] + sums[i, POS]),
+                    "total_weighted_label": float(sums[i, POS]),
+                    "total_weighted_refined_prediction": float(sums[i, PRED])}
+                   for i in range(nb + 2)]
+        return {self.key: {"calibration_histogram_buckets": buckets}}

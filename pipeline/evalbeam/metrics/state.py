@@ -1,0 +1,257 @@
+"""Per-slice state, declared once with its reduction; create, merge and size follow from it.
+
+A :class:`SliceTable` is the accumulator of one slicing spec: the slice keys it has seen,
+the unweighted number of examples per slice, and one column per declared state with a leading
+slice axis (Arrow's hash-aggregate shape). Merging two tables aligns their slice keys and
+reduces each column by its declared reduction; no metric writes a merge of its own.
+
+Large per-slice states (the 10,000-bucket prediction histograms) are kept sparse for slices
+that saw few examples and densified once they fill up, so the state size follows what was
+seen rather than the configured resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
+_IDENTITY = {"sum": 0.0, "min": np.inf, "max": -np.inf}
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """One per-slice state array: its name, per-slice shape and how two of them combine."""
+
+    name: str
+    shape: tuple = ()
+    reduce: str = "sum"
+    sparse: bool = False  # only for "sum" states whose last axis is long (histograms)
+
+    def __post_init__(self):
+        if self.reduce not in _REDUCE:
+            raise ValueError(f"Expected reduce to be one of {sorted(_REDUCE)}, got {self.reduce!r}")
+        if self.sparse and (self.reduce != "sum" or len(self.shape) != 2):
+            raise ValueError("sparse states must be 'sum' states of shape (buckets, channels)")
+
+
+class DenseColumn:
+    """A state with a leading slice axis, grown by doubling."""
+
+    def __init__(self, spec: StateSpec, data: np.ndarray | None = None):
+        self.spec = spec
+        self.data = data if data is not None else self._fill(0)
+        self.n = len(self.data)
+
+    def _fill(self, n):
+        return np.full((n,) + self.spec.shape, _IDENTITY[self.spec.reduce], dtype=np.float64)
+
+    def reserve(self, n: int) -> None:
+        if n > len(self.data):
+            grown = self._fill(max(n, 2 * len(self.data), 8))
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.n = max(self.n, n)
+
+    def merge_from(self, other: "DenseColumn", rows: np.ndarray) -> None:
+        # rows are distinct (one target row per source slice), so fancy assignment is safe.
+        target = self.data[rows]
+        _REDUCE[self.spec.reduce](target, other.data[: other.n], out=target)
+        self.data[rows] = target
+
+    def row(self, i: int) -> np.ndarray:
+        return self.data[i]
+
+    def compact(self) -> None:
+        self.data = self.data[: self.n].copy()
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+
+class SparseColumn:
+    """A long per-slice sum state ``(buckets, channels)``, dense for full slices, COO for the rest.
+
+    Dense rows live in ``dense[slot[row]]``. Other rows keep (row, bucket, values) entries,
+    possibly repeated until :meth:`compact` adds them up.
+    """
+
+    MAX_PENDING = 1 << 20
+
+    def __init__(self, spec: StateSpec):
+        self.spec = spec
+        self.buckets, self.channels = spec.shape
+        self.densify_at = max(self.buckets // 8, 1)
+        self.n = 0
+        self.slot = np.zeros(0, np.int64)  # row -> dense slot or -1
+        self.dense = np.zeros((0,) + spec.shape)
+        self.n_dense = 0
+        self._rows: list[np.ndarray] = []
+        self._buckets: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+        self._pending = 0
+        self._sorted = True  # entries unique per (row, bucket) and sorted by row
+
+    # -- construction from one batch ------------------------------------------------------
+    @classmethod
+    def from_dense(cls, spec: StateSpec, dense: np.ndarray) -> "SparseColumn":
+        col = cls(spec)
+        col.n = col.n_dense = len(dense)
+        col.slot = np.arange(col.n, dtype=np.int64)
+        col.dense = dense
+        return col
+
+    @classmethod
+    def from_entries(cls, spec: StateSpec, n: int, rows, buckets, values) -> "SparseColumn":
+        col = cls(spec)
+        col.reserve(n)
+        col._append(rows, buckets, values)
+        return col
+
+    # -- growth and merge -----------------------------------------------------------------
+    def reserve(self, n: int) -> None:
+        if n > self.n:
+            self.slot = np.concatenate([self.slot, np.full(n - self.n, -1, np.int64)])
+            self.n = n
+
+    def _append(self, rows, buckets, values) -> None:
+        if len(rows):
+            self._rows.append(np.asarray(rows, np.int64))
+            self._buckets.append(np.asarray(buckets, np.int64))
+            self._values.append(np.asarray(values, np.float64).reshape(len(rows), self.channels))
+            self._pending += len(rows)
+            self._sorted = False
+
+    def _make_dense(self, rows: np.ndarray) -> None:
+        rows = rows[self.slot[rows] < 0]
+        if not len(rows):
+            return
+        need = self.n_dense + len(rows)
+        if need > len(self.dense):
+            grown = np.zeros((max(need, 2 * len(self.dense), 4),) + self.spec.shape)
+            grown[: self.n_dense] = self.dense[: self.n_dense]
+            self.dense = grown
+        self.slot[rows] = np.arange(self.n_dense, need)
+        self.n_dense = need
+
+    def merge_from(self, other: "SparseColumn", rows: np.ndarray) -> None:
+        other_dense_rows = np.flatnonzero(other.slot[: other.n] >= 0)
+        if len(other_dense_rows):
+            targets = rows[other_dense_rows]
+            self._make_dense(targets)
+            self.dense[self.slot[targets]] += other.dense[other.slot[other_dense_rows]]
+        for r, b, v in zip(other._rows, other._buckets, other._values):
+            self._append(rows[r], b, v)
+        if self._pending > self.MAX_PENDING:
+            self.compact()
+
+    def compact(self) -> None:
+        """Add up repeated entries, fold entries of dense rows, densify rows that filled up."""
+        if self.n_dense < len(self.dense):
+            self.dense = self.dense[: self.n_dense].copy()
+        if not self._rows:
+            return
+        rows = np.concatenate(self._rows)
+        buckets = np.concatenate(self._buckets)
+        values = np.concatenate(self._values)
+        self._rows, self._buckets, self._values, self._pending = [], [], [], 0
+        flat = rows * self.buckets + buckets
+        uniq, inverse = np.unique(flat, return_inverse=True)
+        summed = np.stack([np.bincount(inverse, weights=values[:, c], minlength=len(uniq))
+                           for c in range(self.channels)], axis=1)
+        rows, buckets = uniq // self.buckets, uniq % self.buckets
+        per_row = np.bincount(rows, minlength=self.n)
+        self._make_dense(np.flatnonzero(per_row >= self.densify_at))
+        slots = self.slot[rows]
+        into_dense = slots >= 0
+        if into_dense.any():
+            np.add.at(self.dense, (slots[into_dense], buckets[into_dense]), summed[into_dense])
+        keep = ~into_dense
+        self._append(rows[keep], buckets[keep], summed[keep])
+        self._pending = 0
+        self._sorted = True
+
+    def row(self, i: int) -> np.ndarray:
+        if not self._sorted:
+            self.compact()
+        if self.slot[i] >= 0:
+            return self.dense[self.slot[i]]
+        out = np.zeros(self.spec.shape)
+        if self._rows:
+            lo, hi = np.searchsorted(self._rows[0], [i, i + 1])
+            out[self._buckets[0][lo:hi]] = self._values[0][lo:hi]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return self.dense.nbytes + sum(v.nbytes * 2 for v in self._values)
+
+    def __getstate__(self):
+        self.compact()
+        return self.__dict__
+
+
+def make_column(spec: StateSpec):
+    return SparseColumn(spec) if spec.sparse else DenseColumn(spec)
+
+
+class SliceTable:
+    """The accumulator of one slicing spec: slice keys, example counts and state columns."""
+
+    def __init__(self, specs: dict[str, StateSpec]):
+        self.specs = specs
+        self.keys: list = []
+        self.index: dict = {}
+        self.counts = np.zeros(0, np.int64)
+        self.columns = {name: make_column(spec) for name, spec in specs.items()}
+
+    @classmethod
+    def from_batch(cls, specs, keys: list, counts: np.ndarray, columns: dict) -> "SliceTable":
+        table = cls.__new__(cls)
+        table.specs = specs
+        table.keys = list(keys)
+        table.index = {k: i for i, k in enumerate(table.keys)}
+        table.counts = np.asarray(counts, np.int64)
+        table.columns = columns
+        return table
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rows_for(self, keys) -> np.ndarray:
+        """Row of each key, adding rows for keys not seen before."""
+        index = self.index
+        start = len(self.keys)
+        rows = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
+        if len(index) > start:
+            self.keys.extend(list(index)[start:])
+            n = len(self.keys)
+            self.counts = np.concatenate([self.counts, np.zeros(n - start, np.int64)])
+            for col in self.columns.values():
+                col.reserve(n)
+        return rows
+
+    def merge(self, other: "SliceTable") -> "SliceTable":
+        """Add ``other`` into this table (``other`` is left unchanged)."""
+        if not len(other):
+            return self
+        rows = self.rows_for(other.keys)
+        self.counts[rows] += other.counts
+        for name, col in self.columns.items():
+            col.merge_from(other.columns[name], rows)
+        return self
+
+    def compact(self) -> "SliceTable":
+        for col in self.columns.values():
+            col.compact()
+        return self
+
+    def row(self, key) -> dict:
+        """Per-slice state arrays by state name."""
+        i = self.index[key]
+        return {name: col.row(i) for name, col in self.columns.items()}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(col.nbytes for col in self.columns.values()) + self.counts.nbytes
