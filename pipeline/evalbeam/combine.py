@@ -97,7 +97,9 @@ class SliceResult:
     slice_key: tuple
     example_count: int
     metrics: dict  # MetricKey -> value
-    plots: dict  # MetricKey -> plot dict
+    plots: dict  # MetricKey -> plot (columns of numpy arrays)
+    metrics_record: bytes = b""  # serialized MetricsForSlice, once computed
+    plots_record: bytes = b""  # serialized PlotsForSlice
 
 
 def slice_results(table: SliceTable, eval_plan):

@@ -135,15 +135,12 @@ class ConfusionMatrixAtThresholds(ConfusionMetric):
 
     def compute(self, stats):
         tp, fp, tn, fn = self.counts(stats)
-        precision, recall = _div(tp, tp + fp), _div(tp, tp + fn)
-        rows = []
-        for i, t in enumerate(self.thresholds):
-            rows.append({
-                "threshold": t, "true_positives": float(tp[i]), "false_positives": float(fp[i]),
-                "true_negatives": float(tn[i]), "false_negatives": float(fn[i]),
-                "precision": float(precision[i]), "recall": float(recall[i]),
-                "false_positive_rate": float(_div(fp[i], fp[i] + tn[i])),
-                "false_omission_rate": float(_div(fn[i], fn[i] + tn[i])),
-                "f1": float(_div(2 * tp[i], 2 * tp[i] + fp[i] + fn[i])),
-                "accuracy": float(_div(tp[i] + tn[i], tp[i] + fp[i] + tn[i] + fn[i]))})
-        return {self.key: {"confusion_matrix_at_thresholds": rows}}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns = {"threshold": np.asarray(self.thresholds), "true_positives": tp,
+                       "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
+                       "precision": _div(tp, tp + fp), "recall": _div(tp, tp + fn),
+                       "false_positive_rate": _div(fp, fp + tn),
+                       "false_omission_rate": _div(fn, fn + tn),
+                       "f1": _div(2 * tp, 2 * tp + fp + fn),
+                       "accuracy": _div(tp + tn, tp + fp + tn + fn)}
+        return {self.key: {"confusion_matrix_at_thresholds": columns}}

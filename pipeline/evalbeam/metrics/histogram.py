@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from evalbeam.metrics.base import Family, Metric, MetricInfo
-from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec
+from evalbeam.metrics.state import SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
 NBK = NUM_BUCKETS + 2  # with the (-inf, 0) and [1, +inf) buckets
@@ -52,22 +52,25 @@ class Histogram(Family):
         return 3 if self.with_predictions else 2
 
     def states(self):
-        return {"hist": StateSpec("hist", (NBK, self.channels), sparse=True)}
+        return {"hist": StateSpec("hist", (self.channels, NBK), sparse=True)}
 
     def add_batch(self, arrays, codes, n_slices):
         spec = self.states()["hist"]
         bucket = arrays.derived("bucket", lambda a: bucket_of(a.p))
         label = arrays.derived("label_int", lambda a: a.y.astype(np.int64))
-        cell = codes * NBK + bucket
+        channels = self.channels
         if n_slices * NBK <= DENSE_CELLS:
-            hist = np.empty((n_slices, NBK, self.channels))
-            by_label = np.bincount(cell * 2 + label, weights=arrays.w, minlength=n_slices * NBK * 2)
-            hist[..., :2] = by_label.reshape(n_slices, NBK, 2)
+            # One bincount straight into the (slice, channel, bucket) layout: the label picks
+            # the NEG/POS channel; the PRED channel gets w*p.
+            base = codes * (channels * NBK) + bucket
+            index, weights = base + label * NBK, arrays.w
             if self.with_predictions:
                 wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
-                hist[..., PRED] = np.bincount(cell, weights=wp, minlength=n_slices * NBK).reshape(
-                    n_slices, NBK)
-            return {"hist": SparseColumn.from_dense(spec, hist)}
+                index = np.concatenate([index, base + PRED * NBK])
+                weights = np.concatenate([weights, wp])
+            hist = np.bincount(index, weights=weights, minlength=n_slices * channels * NBK)
+            return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, NBK))}
+        cell = codes * NBK + bucket
         uniq, inverse = np.unique(cell, return_inverse=True)
         wy = arrays.derived("w*label", lambda a: a.w * a.y)
         values = np.empty((len(uniq), self.channels))
@@ -79,17 +82,24 @@ class Histogram(Family):
         return {"hist": SparseColumn.from_entries(spec, n_slices, uniq // NBK, uniq % NBK, values)}
 
 
-def confusion_at(hist: np.ndarray, thresholds) -> dict:
-    """tp, fp, tn, fn (arrays over ``thresholds``) from one slice's histogram."""
-    t = np.asarray(thresholds, dtype=np.float64)
-    edges = np.where(t == 0.0, 0.0, t + 1e-7)
-    first = np.searchsorted(_EDGES, edges, side="left")
-    pos_above = np.concatenate([np.cumsum(hist[::-1, POS])[::-1], [0.0]])
-    neg_above = np.concatenate([np.cumsum(hist[::-1, NEG])[::-1], [0.0]])
-    tp, fp = pos_above[first], neg_above[first]
-    beyond = t >= 1.0 + 1e-7
-    tp[beyond] = 0.0
-    fp[beyond] = 0.0
+class HistogramThresholds:
+    """Thresholds resolved once to the first histogram bucket counted positive at each."""
+
+    def __init__(self, thresholds):
+        self.values = np.asarray(thresholds, dtype=np.float64)
+        edges = np.where(self.values == 0.0, 0.0, self.values + 1e-7)
+        self.first = np.searchsorted(_EDGES, edges, side="left")
+        self.first[self.values >= 1.0 + 1e-7] = NBK  # nothing is positive beyond 1
+
+    def __len__(self):
+        return len(self.values)
+
+
+def confusion_at(hist: np.ndarray, thresholds: HistogramThresholds) -> dict:
+    """tp, fp, tn, fn (arrays over the thresholds) from one slice's histogram."""
+    pos_above = np.concatenate([np.cumsum(hist[POS, ::-1])[::-1], [0.0]])
+    neg_above = np.concatenate([np.cumsum(hist[NEG, ::-1])[::-1], [0.0]])
+    tp, fp = pos_above[thresholds.first], neg_above[thresholds.first]
     return {"tp": tp, "fp": fp, "fn": pos_above[0] - tp, "tn": neg_above[0] - fp}
 
 
@@ -158,7 +168,7 @@ class AUC(_HistogramMetric):
         n = int(config.get("num_thresholds", NUM_BUCKETS))
         if n < 2:
             raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
-        self.thresholds = interpolated_thresholds(n)
+        self.thresholds = HistogramThresholds(interpolated_thresholds(n))
         self.curve = str(config.get("curve", self.default_curve)).upper()
         self.method = str(config.get("summation_method", "interpolation")).lower()
         if self.curve not in ("ROC", "PR"):
@@ -169,7 +179,7 @@ class AUC(_HistogramMetric):
 
     def compute(self, stats):
         hist = self.hist(stats)
-        positives, negatives = hist[:, POS].sum(), hist[:, NEG].sum()
+        positives, negatives = hist[POS].sum(), hist[NEG].sum()
         cm = confusion_at(hist, self.thresholds)
         if self.curve == "ROC":
             value = roc_auc(cm, self.method) if positives > 0 and negatives > 0 else math.nan
@@ -184,23 +194,18 @@ class AUCPrecisionRecall(AUC):
     default_curve = "PR"
 
 
-def _plot_matrix(cm: dict, thresholds) -> list:
+def plot_matrices(cm: dict, thresholds) -> dict:
+    """Confusion-matrix plot columns (TFMA's fields): precision is 1 and recall 0 when undefined."""
     tp, fp, tn, fn = cm["tp"], cm["fp"], cm["tn"], cm["fn"]
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
         recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        f1 = 2 * precision * recall / (precision + recall)
-        rows = []
-        total = tp + fp + tn + fn
-        fpr, fomr, acc = fp / (fp + tn), fn / (fn + tn), (tp + tn) / total
-    for i, t in enumerate(thresholds):
-        rows.append({"threshold": round(float(t), 6), "true_positives": float(tp[i]),
-                     "false_positives": float(fp[i]), "true_negatives": float(tn[i]),
-                     "false_negatives": float(fn[i]), "precision": float(precision[i]),
-                     "recall": float(recall[i]), "false_positive_rate": float(fpr[i]),
-                     "false_omission_rate": float(fomr[i]), "f1": float(f1[i]),
-                     "accuracy": float(acc[i])})
-    return rows
+        return {"threshold": np.round(thresholds.values, 6),
+                "true_positives": tp, "false_positives": fp, "true_negatives": tn,
+                "false_negatives": fn, "precision": precision, "recall": recall,
+                "false_positive_rate": fp / (fp + tn), "false_omission_rate": fn / (fn + tn),
+                "f1": 2 * precision * recall / (precision + recall),
+                "accuracy": (tp + tn) / (tp + fp + tn + fn)}
 
 
 class ConfusionMatrixPlot(_HistogramMetric):
@@ -213,11 +218,11 @@ class ConfusionMatrixPlot(_HistogramMetric):
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
         n = int(config.get("num_thresholds", 1000))
-        self.thresholds = [-1e-6] + [i / n for i in range(n + 1)]
+        self.thresholds = HistogramThresholds([-1e-6] + [i / n for i in range(n + 1)])
 
     def compute(self, stats):
         cm = confusion_at(self.hist(stats), self.thresholds)
-        return {self.key: {"confusion_matrix_at_thresholds": _plot_matrix(cm, self.thresholds)}}
+        return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
 
 
 class CalibrationPlot(_HistogramMetric):
@@ -240,14 +245,12 @@ class CalibrationPlot(_HistogramMetric):
         target = np.empty(NBK, np.int64)  # histogram bucket -> plot bucket, by left edge
         target[0], target[-1] = 0, nb + 1
         target[1:-1] = np.arange(NUM_BUCKETS) * nb // NUM_BUCKETS + 1
-        sums = np.stack([np.bincount(target, weights=hist[:, c], minlength=nb + 2)
+        sums = np.stack([np.bincount(target, weights=hist[c], minlength=nb + 2)
                          for c in range(3)], axis=1)
         lower = np.concatenate([[-np.inf], np.arange(nb + 1) / nb])
         upper = np.concatenate([np.arange(nb + 1) / nb, [np.inf]])
-        buckets = [{"lower_threshold_inclusive": float(lower[i]),
-                    "upper_threshold_exclusive": float(upper[i]),
-                    "num_weighted_examples": float(sums[i, NEG] + sums[i, POS]),
-                    "total_weighted_label": float(sums[i, POS]),
-                    "total_weighted_refined_prediction": float(sums[i, PRED])}
-                   for i in range(nb + 2)]
+        buckets = {"lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
+                   "num_weighted_examples": sums[:, NEG] + sums[:, POS],
+                   "total_weighted_label": sums[:, POS],
+                   "total_weighted_refined_prediction": sums[:, PRED]}
         return {self.key: {"calibration_histogram_buckets": buckets}}

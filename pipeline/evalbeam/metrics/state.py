@@ -32,7 +32,7 @@ class StateSpec:
         if self.reduce not in _REDUCE:
             raise ValueError(f"Expected reduce to be one of {sorted(_REDUCE)}, got {self.reduce!r}")
         if self.sparse and (self.reduce != "sum" or len(self.shape) != 2):
-            raise ValueError("sparse states must be 'sum' states of shape (buckets, channels)")
+            raise ValueError("sparse states must be 'sum' states of shape (channels, buckets)")
 
 
 class DenseColumn:
@@ -71,7 +71,7 @@ class DenseColumn:
 
 
 class SparseColumn:
-    """A long per-slice sum state ``(buckets, channels)``, dense for full slices, COO for the rest.
+    """A long per-slice sum state ``(channels, buckets)``, dense for full slices, COO for the rest.
 
     Dense rows live in ``dense[slot[row]]``. Other rows keep (row, bucket, values) entries,
     possibly repeated until :meth:`compact` adds them up.
@@ -81,7 +81,7 @@ class SparseColumn:
 
     def __init__(self, spec: StateSpec):
         self.spec = spec
-        self.buckets, self.channels = spec.shape
+        self.channels, self.buckets = spec.shape
         self.densify_at = max(self.buckets // 8, 1)
         self.n = 0
         self.slot = np.zeros(0, np.int64)  # row -> dense slot or -1
@@ -140,7 +140,11 @@ class SparseColumn:
         if len(other_dense_rows):
             targets = rows[other_dense_rows]
             self._make_dense(targets)
-            self.dense[self.slot[targets]] += other.dense[other.slot[other_dense_rows]]
+            mine, theirs = self.slot[targets], other.slot[other_dense_rows]
+            if _is_range(mine) and _is_range(theirs):  # the common case: add in place
+                self.dense[mine[0]:mine[-1] + 1] += other.dense[theirs[0]:theirs[-1] + 1]
+            else:
+                self.dense[mine] += other.dense[theirs]
         for r, b, v in zip(other._rows, other._buckets, other._values):
             self._append(rows[r], b, v)
         if self._pending > self.MAX_PENDING:
@@ -166,7 +170,9 @@ class SparseColumn:
         slots = self.slot[rows]
         into_dense = slots >= 0
         if into_dense.any():
-            np.add.at(self.dense, (slots[into_dense], buckets[into_dense]), summed[into_dense])
+            for c in range(self.channels):
+                np.add.at(self.dense[:, c, :], (slots[into_dense], buckets[into_dense]),
+                          summed[into_dense, c])
         keep = ~into_dense
         self._append(rows[keep], buckets[keep], summed[keep])
         self._pending = 0
@@ -180,7 +186,7 @@ class SparseColumn:
         out = np.zeros(self.spec.shape)
         if self._rows:
             lo, hi = np.searchsorted(self._rows[0], [i, i + 1])
-            out[self._buckets[0][lo:hi]] = self._values[0][lo:hi]
+            out[:, self._buckets[0][lo:hi]] = self._values[0][lo:hi].T
         return out
 
     @property
@@ -190,6 +196,10 @@ class SparseColumn:
     def __getstate__(self):
         self.compact()
         return self.__dict__
+
+
+def _is_range(a: np.ndarray) -> bool:
+    return len(a) > 0 and a[-1] - a[0] == len(a) - 1 and bool((np.diff(a) == 1).all())
 
 
 def make_column(spec: StateSpec):

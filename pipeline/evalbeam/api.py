@@ -1,0 +1,206 @@
+"""The public API: the :class:`Evaluate` PTransform, :func:`run_evaluation` and :func:`load_result`.
+
+Data flow (DESIGN.md)::
+
+    RecordBatch -> ComputePartials (extract, slice, pre-aggregate per slicing spec)
+                -> CombinePerSlicingSpec (FusedCombineFn) -> ComputeMetrics
+                -> Validate and WriteArtifacts (one step, atomic)
+"""
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from evalbeam.combine import FusedCombineFn, SliceResult, batch_partials, slice_results
+from evalbeam.config import EvalPlan, load_config, parse_config, resolve
+from evalbeam.errors import EvalbeamError, InputError, user_error_message
+from evalbeam.extract import check_columns
+from evalbeam.io import convert, readers
+from evalbeam.io.artifacts import EvalResult, load_result, write_artifacts
+from evalbeam.metrics.state import SliceTable
+from evalbeam.proto import config_pb2
+from evalbeam.validate import validate
+
+__all__ = ["Evaluate", "run_evaluation", "load_result", "EvalResult", "as_plan"]
+
+
+def as_plan(config) -> EvalPlan:
+    """An EvalPlan from an EvalConfig proto, a config file path, or config text."""
+    if isinstance(config, EvalPlan):
+        return config
+    if isinstance(config, config_pb2.EvalConfig):
+        return resolve(config)
+    if isinstance(config, str):
+        text = config.strip()
+        if text.startswith("{") or "model_specs" in text:
+            return resolve(parse_config(config))
+        return resolve(load_config(config))
+    raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
+
+
+class _ComputePartials(beam.DoFn):
+    COUNTS = "counts"
+
+    def __init__(self, eval_plan):
+        self.eval_plan = eval_plan
+        self.rows_read = Metrics.counter("evalbeam", "rows_read")
+        self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
+
+    def process(self, batch):
+        if isinstance(batch, pa.Table):
+            batches = batch.to_batches()
+        else:
+            batches = [batch]
+        for b in batches:
+            extracted, partials = batch_partials(b, self.eval_plan)
+            dropped = sum(extracted.dropped.values())
+            self.rows_read.inc(extracted.rows_read)
+            self.rows_dropped.inc(dropped)
+            counts = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
+            counts.update({f"dropped:{k}": v for k, v in extracted.dropped.items()})
+            yield beam.pvalue.TaggedOutput(self.COUNTS, counts)
+            yield from partials
+
+
+def _sum_counts(dicts):
+    total = {}
+    for d in dicts:
+        for k, v in d.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def _serialized(results):
+    """Slice results with their records serialized, plots dropped (they are only written)."""
+    return [SliceResult(r.slice_key, r.example_count, r.metrics, {},
+                        convert.metrics_for_slice(r).SerializeToString(),
+                        convert.plots_for_slice(r.slice_key, r.plots).SerializeToString())
+            for r in results]
+
+
+def _results(spec_and_table, eval_plan):
+    index, table = spec_and_table
+    results, omitted = slice_results(table, eval_plan)
+    return "slices", (index, _serialized(results), omitted)
+
+
+def _finish(gathered, eval_plan, output_dir, data_location, file_format):
+    computed = [value for tag, value in gathered if tag == "slices"]
+    counts = _sum_counts(value for tag, value in gathered if tag == "counts")
+    done = {index for index, _, _ in computed}
+    for index, spec in enumerate(eval_plan.slice_specs):
+        if spec.is_overall and index not in done:  # no rows at all: the overall slice is empty
+            table = SliceTable(eval_plan.plan.state_specs())
+            table.rows_for([()])
+            results, omitted = slice_results(table, eval_plan)
+            computed.append((index, _serialized(results), omitted))
+    computed.sort(key=lambda c: c[0])
+    results = [r for _, rs, _ in computed for r in rs]
+    omitted = [k for _, _, om in computed for k in om]
+    validation = validate(results, omitted, eval_plan)
+    write_artifacts(output_dir, eval_plan, results, omitted, validation, counts,
+                    data_location, file_format)
+    return validation.validation_ok
+
+
+class Evaluate(beam.PTransform):
+    """PCollection[pyarrow.RecordBatch] -> evaluation artifacts in ``output_dir``.
+
+    Returns a PCollection with one element: whether validation passed.
+    """
+
+    def __init__(self, config, output_dir: str, data_location: str = "<user provided PCollection>",
+                 file_format: str = "<unknown>"):
+        super().__init__()
+        self.eval_plan = as_plan(config)  # config errors surface at graph-build time
+        self.output_dir = output_dir
+        self.data_location, self.file_format = data_location, file_format
+
+    def expand(self, batches):
+        plan = self.eval_plan
+        partials = batches | "ComputePartials" >> beam.ParDo(_ComputePartials(plan)).with_outputs(
+            _ComputePartials.COUNTS, main="partials")
+        computed = (partials.partials
+                     | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
+                     | "ComputeMetrics" >> beam.Map(_results, plan))
+        counts = (partials[_ComputePartials.COUNTS]
+                  | "CountRows" >> beam.CombineGlobally(_sum_counts).without_defaults()
+                  | "TagCounts" >> beam.Map(lambda c: ("counts", c)))
+        return ((computed, counts)
+                | "Join" >> beam.Flatten()
+                | "Gather" >> beam.combiners.ToList()
+                | "ValidateAndWrite" >> beam.Map(_finish, plan, self.output_dir,
+                                                 self.data_location, self.file_format))
+
+
+def _pipeline_options(pipeline_options) -> PipelineOptions:
+    if pipeline_options is None:
+        return PipelineOptions([])
+    if isinstance(pipeline_options, PipelineOptions):
+        return pipeline_options
+    return PipelineOptions(list(pipeline_options))
+
+
+def _runner(options: PipelineOptions):
+    """Beam's in-process runner for local runs (never Prism, which downloads a binary)."""
+    name = options.view_as(StandardOptions).runner
+    if name in (None, "DirectRunner", "direct", "FnApiRunner"):
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        return FnApiRunner()
+    return None  # the runner named in the options
+
+
+def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
+                   schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE) -> EvalResult:
+    """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
+
+    ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
+    tf.train.Example; format from the extension or ``data_format``), or in-memory
+    ``pyarrow.Table`` / list of ``pyarrow.RecordBatch``. ``schema``: a tensorflow-metadata Schema
+    (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
+    flags (``--runner``, ``--direct_num_workers``, ...). Returns the result as read back.
+    """
+    eval_plan = as_plan(config)
+    options = _pipeline_options(pipeline_options)
+    if isinstance(data, pa.Table):
+        data = data.combine_chunks().to_batches(max_chunksize=batch_size) or [
+            pa.RecordBatch.from_pylist([], schema=data.schema)]
+    if isinstance(data, pa.RecordBatch):
+        data = [data]
+    in_memory = isinstance(data, list) and data and isinstance(data[0], pa.RecordBatch)
+    if in_memory:
+        check_columns(data[0].schema, eval_plan, "input table")
+        location, fmt = "<in-memory table>", "arrow"
+    else:
+        files = readers.match_files(data)
+        fmt = data_format or readers.detect_format(files[0])
+        column_types = readers.csv_column_types(schema) if fmt == "csv" else {}
+        check_columns(readers.read_schema(files[0], fmt, eval_plan.input_columns(), column_types),
+                      eval_plan, files[0])
+        location = data if isinstance(data, str) else ",".join(data)
+    options.view_as(DirectOptions)  # register direct-runner flags
+    pipeline = beam.Pipeline(runner=_runner(options), options=options)
+    if in_memory:
+        batches = pipeline | "ReadBatches" >> beam.Create(data, reshuffle=False)
+    else:
+        batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
+            files, fmt, eval_plan.input_columns(), batch_size, column_types)
+    _ = batches | "Evaluate" >> Evaluate(eval_plan, output_dir, location, fmt)
+    try:
+        pipeline.run().wait_until_finish()
+    except EvalbeamError:
+        raise
+    except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
+        message = user_error_message(e)
+        if message is None:
+            raise
+        raise InputError(message) from None
+    return load_result(output_dir)
+
+
+logging.getLogger("apache_beam").setLevel(logging.WARNING)

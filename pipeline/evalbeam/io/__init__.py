@@ -1,0 +1,1 @@
+"""Sources (files -> pyarrow.RecordBatch) and the artifact writer/loader."""

@@ -1,0 +1,191 @@
+"""The output directory: write it atomically, read it back.
+
+Files (TFMA's names, so TFMA's loaders read them too)::
+
+    eval_config.json                     EvalRun (the config, versions, data location)
+    metrics-00000-of-00001.tfrecord      MetricsForSlice records
+    plots-00000-of-00001.tfrecord        PlotsForSlice records
+    validations.tfrecord                 one ValidationResult
+    summary.json                         rows read / used / dropped by reason, slices, headline metrics
+
+Everything is written into a sibling temporary directory that is renamed into place at the
+end, so a failed run never leaves a directory that looks complete.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+
+from apache_beam.io.filesystems import FileSystems
+from google.protobuf import json_format
+
+from evalbeam.io import convert
+from evalbeam.io.tfrecord import read_records, write_records
+from evalbeam.keys import MetricKey
+from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
+
+METRICS_FILE = "metrics-00000-of-00001.tfrecord"
+PLOTS_FILE = "plots-00000-of-00001.tfrecord"
+VALIDATIONS_FILE = "validations.tfrecord"
+CONFIG_FILE = "eval_config.json"
+SUMMARY_FILE = "summary.json"
+
+
+def _version() -> str:
+    from evalbeam import __version__
+
+    return __version__
+
+
+def _json_value(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def write_artifacts(output_dir: str, eval_plan, results, omitted, validation, counts,
+                    data_location: str = "<user provided PCollection>",
+                    file_format: str = "<unknown>") -> None:
+    run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
+                             file_format=file_format)
+    run.eval_config.CopyFrom(eval_plan.config)
+    run.model_locations[""] = "<unknown>"
+    overall = next((r for r in results if r.slice_key == ()), None)
+    summary = {
+        "rows_read": counts.get("rows_read", 0),
+        "rows_used": counts.get("rows_used", 0),
+        "rows_dropped": {k[len("dropped:"):]: v for k, v in sorted(counts.items())
+                         if k.startswith("dropped:")},
+        "slices": len(results),
+        "slices_omitted_below_min_slice_size": len(omitted),
+        "validation_ok": validation.validation_ok,
+        "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
+        "overall": {} if overall is None else {
+            _metric_label(k): _json_value(v) for k, v in sorted(
+                overall.metrics.items(), key=lambda kv: MetricKey.sort_key(kv[0]))
+            if isinstance(v, float)},
+        "version": _version(),
+    }
+    files = {
+        CONFIG_FILE: json_format.MessageToJson(run, indent=2).encode(),
+        SUMMARY_FILE: (json.dumps(summary, indent=2) + "\n").encode(),
+    }
+    metrics = [r.metrics_record for r in results]
+    metrics += [convert.omitted_metrics_for_slice(k, eval_plan.min_slice_size).SerializeToString()
+                for k in omitted]
+    plots = [r.plots_record for r in results]
+    plots += [convert.plots_for_slice(k, {}).SerializeToString() for k in omitted]
+    _commit(output_dir, files, {METRICS_FILE: metrics, PLOTS_FILE: plots,
+                                VALIDATIONS_FILE: [validation.SerializeToString()]})
+
+
+def _metric_label(key: MetricKey) -> str:
+    parts = [key.model_name, key.output_name, str(key.sub_key or "")]
+    prefix = "/".join(p for p in parts if p)
+    name = key.name + ("" if key.example_weighted else " (unweighted)")
+    return f"{prefix}/{name}" if prefix else name
+
+
+def _commit(output_dir: str, files: dict, records: dict) -> None:
+    parent = os.path.dirname(output_dir.rstrip("/")) or "."
+    local = "://" not in output_dir
+    tmp = os.path.join(parent, f".{os.path.basename(output_dir.rstrip('/'))}.tmp-{uuid.uuid4().hex[:8]}")
+    if local:
+        os.makedirs(tmp)
+    try:
+        for name, payload in files.items():
+            with FileSystems.create(FileSystems.join(tmp, name)) as f:
+                f.write(payload)
+        for name, items in records.items():
+            with FileSystems.create(FileSystems.join(tmp, name)) as f:
+                write_records(f, items)
+        if local:
+            _replace_dir(tmp, output_dir)
+        else:  # object stores: move file by file, summary.json last marks completion
+            names = [n for n in list(files) + list(records) if n != SUMMARY_FILE] + [SUMMARY_FILE]
+            FileSystems.rename([FileSystems.join(tmp, n) for n in names],
+                               [FileSystems.join(output_dir, n) for n in names])
+    except BaseException:
+        if local:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _replace_dir(tmp: str, output_dir: str) -> None:
+    old = None
+    if os.path.exists(output_dir):
+        old = f"{tmp}.old"
+        os.rename(output_dir, old)
+    os.rename(tmp, output_dir)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class EvalResult:
+    """An output directory read back: metrics per slice, validation, summary; plots on demand."""
+
+    output_dir: str
+    metrics: dict  # slice key -> {MetricKey: value}
+    validation: validation_result_pb2.ValidationResult
+    summary: dict
+    config: config_pb2.EvalConfig
+    omitted: list = field(default_factory=list)
+    _plots: dict | None = None
+
+    @property
+    def plots(self) -> dict:
+        """slice key -> {MetricKey: plot}; a plot maps each kind to columns of numpy arrays."""
+        if self._plots is None:
+            self._plots = {}
+            for record in _records(FileSystems.join(self.output_dir, PLOTS_FILE)):
+                proto = metrics_for_slice_pb2.PlotsForSlice.FromString(record)
+                key = convert.slice_key_from_proto(proto.slice_key)
+                if key in self.metrics:
+                    self._plots[key] = convert.plots_from_proto(proto)
+        return self._plots
+
+    def slices(self) -> list:
+        return list(self.metrics)
+
+    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None):
+        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError)."""
+        found = [v for k, v in self.metrics.get(tuple(slice_key), {}).items()
+                 if k.name == name and k.model_name == model_name and
+                 (weighted is None or k.example_weighted == weighted)]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} values of {name!r} in slice {slice_key!r}")
+        return found[0]
+
+
+def _records(path: str):
+    with FileSystems.open(path) as f:
+        yield from read_records(f, path)
+
+
+def load_result(output_dir: str) -> EvalResult:
+    """Read an output directory written by evalbeam (or TFMA) into Python objects."""
+    if not FileSystems.exists(FileSystems.join(output_dir, SUMMARY_FILE)):
+        from evalbeam.errors import InputError
+
+        raise InputError(f"{output_dir}: not an evalbeam output directory (no {SUMMARY_FILE})")
+    metrics, omitted = {}, []
+    for record in _records(FileSystems.join(output_dir, METRICS_FILE)):
+        proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+        key = convert.slice_key_from_proto(proto.slice_key)
+        if "__ERROR__" in proto.metrics:
+            omitted.append(key)
+            continue
+        metrics[key] = {convert.metric_key_from_proto(kv.key): convert.metric_value_from_proto(kv.value)
+                        for kv in proto.metric_keys_and_values}
+    validation = validation_result_pb2.ValidationResult.FromString(
+        next(_records(FileSystems.join(output_dir, VALIDATIONS_FILE))))
+    with FileSystems.open(FileSystems.join(output_dir, SUMMARY_FILE)) as f:
+        summary = json.loads(f.read().decode())
+    with FileSystems.open(FileSystems.join(output_dir, CONFIG_FILE)) as f:
+        run = json_format.Parse(f.read().decode(), config_pb2.EvalRun(), ignore_unknown_fields=True)
+    return EvalResult(output_dir, metrics, validation, summary, run.eval_config, omitted)

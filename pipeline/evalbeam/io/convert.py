@@ -1,0 +1,170 @@
+"""Python results <-> TFMA-compatible protos (MetricsForSlice, PlotsForSlice, keys, values)."""
+from __future__ import annotations
+
+import numpy as np
+
+from evalbeam.io import wire
+from evalbeam.keys import MetricKey, SubKey
+from evalbeam.proto import metrics_for_slice_pb2 as mfs
+
+# Plots with these names share one PlotKeyAndValue with an empty name, as TFMA writes them.
+_MERGED_PLOTS = ("confusion_matrix_plot", "calibration_plot")
+_CM_FIELDS = ("threshold", "true_positives", "false_positives", "true_negatives",
+              "false_negatives", "precision", "recall", "false_positive_rate",
+              "false_omission_rate", "f1", "accuracy")
+_BUCKET_FIELDS = ("num_weighted_examples", "total_weighted_label",
+                  "total_weighted_refined_prediction")
+
+
+def slice_key_proto(key) -> mfs.SliceKey:
+    out = mfs.SliceKey()
+    for column, value in key:
+        single = out.single_slice_keys.add(column=column)
+        if isinstance(value, bool) or isinstance(value, (int, np.integer)):
+            single.int64_value = int(value)
+        elif isinstance(value, (float, np.floating)):
+            single.float_value = float(value)
+        elif isinstance(value, str):
+            single.bytes_value = value.encode("utf-8")
+        else:
+            single.bytes_value = bytes(value)
+    return out
+
+
+def slice_key_from_proto(proto) -> tuple:
+    entries = []
+    for single in proto.single_slice_keys:
+        kind = single.WhichOneof("kind")
+        value = getattr(single, kind)
+        if kind == "bytes_value":
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        entries.append((single.column, value))
+    return tuple(entries)
+
+
+def _sub_key_proto(sub_key, out) -> None:
+    for name in ("class_id", "k", "top_k"):
+        value = getattr(sub_key, name)
+        if value is not None:
+            getattr(out, name).value = value
+
+
+def metric_key_proto(key: MetricKey) -> mfs.MetricKey:
+    out = mfs.MetricKey(name=key.name, model_name=key.model_name, output_name=key.output_name,
+                        is_diff=key.is_diff)
+    out.example_weighted.value = key.example_weighted
+    if key.sub_key is not None:
+        _sub_key_proto(key.sub_key, out.sub_key)
+    return out
+
+
+def metric_key_from_proto(proto) -> MetricKey:
+    sub = None
+    if proto.HasField("sub_key"):
+        s = proto.sub_key
+        sub = SubKey(*(getattr(s, n).value if s.HasField(n) else None
+                       for n in ("class_id", "k", "top_k")))
+    return MetricKey(proto.name, proto.model_name, proto.output_name, sub,
+                     proto.example_weighted.value, proto.is_diff)
+
+
+def metric_value_proto(value) -> mfs.MetricValue:
+    out = mfs.MetricValue()
+    if isinstance(value, dict) and "confusion_matrix_at_thresholds" in value:
+        _fill_matrices(out.confusion_matrix_at_thresholds, value["confusion_matrix_at_thresholds"])
+    elif isinstance(value, np.ndarray):
+        out.array_value.data_type = mfs.ArrayValue.FLOAT64
+        out.array_value.shape.extend(value.shape)
+        out.array_value.float64_values.extend(value.astype(np.float64).ravel().tolist())
+    else:
+        out.double_value.value = float(value)
+    return out
+
+
+def metric_value_from_proto(proto):
+    kind = proto.WhichOneof("type")
+    if kind == "double_value":
+        return proto.double_value.value
+    if kind == "array_value":
+        a = proto.array_value
+        return np.array(a.float64_values or a.float32_values or a.int64_values or a.int32_values,
+                        dtype=np.float64).reshape(tuple(a.shape) or (-1,))
+    if kind == "confusion_matrix_at_thresholds":
+        return {"confusion_matrix_at_thresholds": _matrices(proto.confusion_matrix_at_thresholds)}
+    if kind == "debug_message":
+        return proto.debug_message
+    return None
+
+
+def _fill_matrices(out, columns: dict) -> None:
+    out.MergeFromString(wire.encode_matrices(columns))
+
+
+def _matrices(proto) -> dict:
+    return {f: np.array([getattr(m, f) for m in proto.matrices]) for f in _CM_FIELDS}
+
+
+def metrics_for_slice(result) -> mfs.MetricsForSlice:
+    out = mfs.MetricsForSlice()
+    out.slice_key.CopyFrom(slice_key_proto(result.slice_key))
+    for key in sorted(result.metrics, key=MetricKey.sort_key):
+        kv = out.metric_keys_and_values.add()
+        kv.key.CopyFrom(metric_key_proto(key))
+        kv.value.CopyFrom(metric_value_proto(result.metrics[key]))
+    return out
+
+
+def omitted_metrics_for_slice(key, min_slice_size: int) -> mfs.MetricsForSlice:
+    out = mfs.MetricsForSlice()
+    out.slice_key.CopyFrom(slice_key_proto(key))
+    out.metrics["__ERROR__"].debug_message = (
+        "Example count for this slice key is lower than the minimum required value: "
+        f"{min_slice_size}. No data is aggregated for this slice.")
+    return out
+
+
+def plots_for_slice(slice_key, plots: dict) -> mfs.PlotsForSlice:
+    out = mfs.PlotsForSlice()
+    out.slice_key.CopyFrom(slice_key_proto(slice_key))
+    merged = {}
+    for key in sorted(plots, key=MetricKey.sort_key):
+        name = "" if key.name in _MERGED_PLOTS else key.name
+        plot_key = (name, key.model_name, key.output_name, key.sub_key, key.example_weighted)
+        if plot_key not in merged:
+            kv = out.plot_keys_and_values.add()
+            kv.key.name, kv.key.model_name, kv.key.output_name = name, key.model_name, key.output_name
+            kv.key.example_weighted.value = key.example_weighted
+            if key.sub_key is not None:
+                _sub_key_proto(key.sub_key, kv.key.sub_key)
+            merged[plot_key] = kv.value
+        data = merged[plot_key]
+        plot = plots[key]
+        if "confusion_matrix_at_thresholds" in plot:
+            _fill_matrices(data.confusion_matrix_at_thresholds, plot["confusion_matrix_at_thresholds"])
+        if "calibration_histogram_buckets" in plot:
+            data.calibration_histogram_buckets.MergeFromString(
+                wire.encode_buckets(plot["calibration_histogram_buckets"]))
+    return out
+
+
+def plots_from_proto(proto) -> dict:
+    """{(plot name, model, output, sub key, weighted): {kind: rows}} of one PlotsForSlice."""
+    out = {}
+    for kv in proto.plot_keys_and_values:
+        k = kv.key
+        sub = metric_key_from_proto(mfs.MetricKey(sub_key=k.sub_key)).sub_key \
+            if k.HasField("sub_key") else None
+        plot = {}
+        if kv.value.HasField("confusion_matrix_at_thresholds"):
+            plot["confusion_matrix_at_thresholds"] = _matrices(kv.value.confusion_matrix_at_thresholds)
+        if kv.value.HasField("calibration_histogram_buckets"):
+            buckets = kv.value.calibration_histogram_buckets.buckets
+            plot["calibration_histogram_buckets"] = {
+                "lower_threshold_inclusive": np.array([b.lower_threshold_inclusive for b in buckets]),
+                "upper_threshold_exclusive": np.array([b.upper_threshold_exclusive for b in buckets]),
+                **{f: np.array([getattr(b, f).value for b in buckets]) for f in _BUCKET_FIELDS}}
+        out[MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)] = plot
+    return out

@@ -1,0 +1,84 @@
+"""Value thresholds -> ValidationResult (TFMA's message and rules).
+
+A threshold passes iff ``lower_bound <= value <= upper_bound`` (unset bounds are open); NaN
+fails. A threshold without slicing specs applies to every slice; one with slicing specs
+applies to the slices those specs generate. A metric missing in a slice it applies to is a
+failure ("Metric not found."); a per-slice threshold whose specs matched no slice is reported
+in ``missing_slices``. Slices omitted by ``min_slice_size`` are not checked and are listed in
+``omitted_slices``. With no thresholds at all, ``missing_thresholds`` is set and
+``validation_ok`` is false, as in TFMA (nothing was checked, so nothing is blessed).
+"""
+from __future__ import annotations
+
+import math
+
+from evalbeam.io.convert import metric_key_proto, metric_value_proto, slice_key_proto
+from evalbeam.proto import validation_result_pb2
+
+ValidationResult = validation_result_pb2.ValidationResult
+
+
+def spec_generates(spec, slice_key) -> bool:
+    """Whether ``slice_key`` is one of the slices ``spec`` produces."""
+    columns = [c for c, _ in slice_key]
+    if sorted(columns) != sorted(spec.columns):
+        return False
+    values = dict(slice_key)
+    return all(values[c] == v for c, v in spec.feature_values)
+
+
+def _failure(threshold, value):
+    if value is None:
+        return "Metric not found."
+    if isinstance(value, float) and math.isnan(value):
+        return f"{threshold.key.name} is NaN; expected a value in [{threshold.lower}, {threshold.upper}]."
+    if value < threshold.lower:
+        return f"{threshold.key.name} = {value:.6g} is below the lower bound {threshold.lower:g}."
+    if value > threshold.upper:
+        return f"{threshold.key.name} = {value:.6g} is above the upper bound {threshold.upper:g}."
+    return None
+
+
+def validate(results, omitted, eval_plan) -> ValidationResult:
+    """Check every threshold of ``eval_plan`` against ``results`` (SliceResults)."""
+    out = ValidationResult()
+    thresholds = eval_plan.thresholds
+    out.missing_thresholds = not thresholds
+    for key in omitted:
+        out.omitted_slices.append(slice_key_proto(key))
+    per_slice = {}
+    matched_specs = {}
+    for result in results:
+        for threshold in thresholds:
+            if threshold.slice_specs is not None:
+                hits = [s for s in threshold.slice_specs if spec_generates(s, result.slice_key)]
+                if not hits:
+                    continue
+                for s in hits:
+                    matched_specs[s] = matched_specs.get(s, 0) + 1
+            value = result.metrics.get(threshold.key)
+            message = _failure(threshold, value)
+            if message:
+                failure = per_slice.setdefault(result.slice_key, [])
+                failure.append((threshold, value, message))
+    for key in sorted(per_slice, key=str):
+        entry = out.metric_validations_per_slice.add()
+        entry.slice_key.CopyFrom(slice_key_proto(key))
+        for threshold, value, message in per_slice[key]:
+            f = entry.failures.add()
+            f.metric_key.CopyFrom(metric_key_proto(threshold.key))
+            f.metric_threshold.CopyFrom(threshold.proto)
+            if value is not None:
+                f.metric_value.CopyFrom(metric_value_proto(value))
+            f.message = message
+    seen = set()
+    for threshold in thresholds:
+        for spec in threshold.slice_specs or []:
+            if spec not in matched_specs and spec not in seen:
+                seen.add(spec)
+                missing = out.missing_slices.add()
+                missing.feature_keys.extend(spec.feature_keys)
+                for c, v in spec.feature_values:
+                    missing.feature_values[c] = str(v)
+    out.validation_ok = bool(thresholds) and not per_slice and not out.missing_slices
+    return out
