@@ -1,11 +1,22 @@
-"""evalbeam: sliced model evaluation on Apache Beam, in TFMA's vocabulary, without TensorFlow."""
+"""evalbeam: sliced model evaluation on Apache Beam, in TFMA's vocabulary, without TensorFlow.
+
+The public names are imported on first use, so ``evalbeam`` itself imports quickly.
+"""
+import importlib
+
 __version__ = "0.1.0"
 
-from evalbeam.api import Evaluate, EvalResult, load_result, run_evaluation  # noqa: E402
-from evalbeam.config import EvalConfig, load_config, parse_config  # noqa: E402
-from evalbeam.errors import ConfigError, EvalbeamError, InputError  # noqa: E402
-from evalbeam.keys import MetricKey  # noqa: E402
+_EXPORTS = {
+    "Evaluate": "evalbeam.api", "EvalResult": "evalbeam.api", "load_result": "evalbeam.api",
+    "run_evaluation": "evalbeam.api", "EvalConfig": "evalbeam.config",
+    "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
+    "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",
+    "InputError": "evalbeam.errors", "MetricKey": "evalbeam.keys",
+}
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
-__all__ = ["Evaluate", "EvalResult", "load_result", "run_evaluation", "EvalConfig", "load_config",
-           "parse_config", "ConfigError", "EvalbeamError", "InputError", "MetricKey",
-           "__version__"]
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'evalbeam' has no attribute {name!r}")

@@ -1,0 +1,145 @@
+"""``evalbeam evaluate`` and ``evalbeam show``.
+
+Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
+validation failed; 2 a user error (one-line message, no traceback); anything else is a bug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+
+USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
+                  [--schema SCHEMA] [--batch_size N] [beam pipeline options, e.g. --runner ...]
+       evalbeam show DIR [--json]"""
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="evalbeam", usage=USAGE,
+                                     description="Sliced model evaluation on Apache Beam.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files")
+    ev.add_argument("--config", required=True, help="EvalConfig as text proto or JSON")
+    ev.add_argument("--data", required=True, action="append",
+                    help="file path or glob (repeatable); Parquet, CSV or TFRecord")
+    ev.add_argument("--output", required=True, help="output directory for the artifacts")
+    ev.add_argument("--format", choices=("parquet", "csv", "tfrecord"),
+                    help="data format (default: from the file extension)")
+    ev.add_argument("--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
+    ev.add_argument("--batch_size", type=int, default=None, help="rows per record batch")
+    show = sub.add_parser("show", help="print the metrics and validation outcome of a result")
+    show.add_argument("dir")
+    show.add_argument("--json", action="store_true",
+                      help="one JSON object per scalar metric value, one per line")
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    args, beam_args = _parser().parse_known_args(argv)
+    from evalbeam.errors import EvalbeamError
+
+    try:
+        if args.command == "evaluate":
+            return _evaluate(args, beam_args)
+        if beam_args:
+            raise EvalbeamError(f"unrecognized arguments: {' '.join(beam_args)}")
+        return _show(args)
+    except EvalbeamError as e:
+        print(f"evalbeam: error: {e.message}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+def _evaluate(args, beam_args) -> int:
+    from evalbeam.api import run_evaluation
+    from evalbeam.io import readers
+
+    batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
+    result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
+                            data_format=args.format, schema=args.schema, batch_size=batch_size)
+    s = result.summary
+    dropped = sum(s["rows_dropped"].values())
+    print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
+          f"{s['slices']} slices -> {args.output}")
+    return _outcome(result, sys.stdout)
+
+
+def _outcome(result, out) -> int:
+    v = result.validation
+    if v.missing_thresholds:
+        print("validation: no thresholds configured", file=out)
+        return 0
+    failures = [(f, entry) for entry in v.metric_validations_per_slice for f in entry.failures]
+    if v.validation_ok:
+        print("validation: passed", file=out)
+        return 0
+    print(f"validation: FAILED ({len(failures)} failure(s))", file=out)
+    from evalbeam.io.convert import slice_key_from_proto
+    from evalbeam.keys import slice_key_str
+
+    for f, entry in failures:
+        print(f"  {slice_key_str(slice_key_from_proto(entry.slice_key))}: {f.message}", file=out)
+    for spec in v.missing_slices:
+        print(f"  a per-slice threshold's slicing spec matched no slice: {spec}".rstrip(), file=out)
+    return 1
+
+
+def _json_number(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _scalar_rows(result):
+    for slice_key, metrics in result.metrics.items():
+        for key, value in sorted(metrics.items(), key=lambda kv: kv[0].sort_key()):
+            if isinstance(value, float):
+                yield slice_key, key, value
+
+
+def _show(args) -> int:
+    from evalbeam.io.artifacts import load_result
+    from evalbeam.keys import slice_key_str
+
+    result = load_result(args.dir)
+    out = sys.stdout
+    if args.json:
+        for slice_key, key, value in _scalar_rows(result):
+            out.write(json.dumps({
+                "slice": [[c, v] for c, v in slice_key], "model": key.model_name,
+                "output": key.output_name, "sub_key": str(key.sub_key or ""), "metric": key.name,
+                "weighted": key.example_weighted, "value": _json_number(value)}) + "\n")
+        return 0
+    columns = []
+    table = {}
+    for slice_key, key, value in _scalar_rows(result):
+        label = "/".join(p for p in (key.model_name, key.output_name, str(key.sub_key or ""),
+                                     key.name) if p)
+        label += "" if key.example_weighted else " (unweighted)"
+        if label not in columns:
+            columns.append(label)
+        table.setdefault(slice_key, {})[label] = value
+    names = {k: slice_key_str(k) for k in table}
+    width = max([len("slice")] + [len(n) for n in names.values()])
+    widths = [max(len(c), 10) for c in columns]
+    print("slice".ljust(width) + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths)),
+          file=out)
+    for slice_key in table:
+        cells = [f"{table[slice_key].get(c, math.nan):.4g}".rjust(w) for c, w in zip(columns, widths)]
+        print(names[slice_key].ljust(width) + "  " + "  ".join(cells), file=out)
+    s = result.summary
+    print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
+          f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
+    if result.omitted:
+        print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
+    _outcome(result, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Shared fixtures: random weighted evaluation data and an in-process evaluator (no Beam)."""
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
+from evalbeam.config import parse_config, resolve
+
+BASE = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }\n'
+
+
+def make_table(n=5000, seed=0):
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 2, n)
+    prediction = np.clip(rng.beta(2, 3, n) + 0.25 * label, 0, 1).astype(np.float32)
+    return pa.table({
+        "label": label,
+        "prediction": prediction,
+        "weight": rng.choice([0.0, 0.5, 1.0, 2.0], n, p=[0.05, 0.25, 0.5, 0.2]),
+        "country": rng.choice(["us", "de", "fr", "jp"], n, p=[0.4, 0.3, 0.2, 0.1]),
+        "device": rng.choice(["mobile", "desktop"], n),
+        "age": rng.integers(18, 30, n),
+    })
+
+
+@pytest.fixture
+def table():
+    return make_table()
+
+
+def plan(body: str):
+    return resolve(parse_config(BASE + body))
+
+
+def evaluate_in_process(eval_plan, batches):
+    """{slice key: {metric name (+ '/unweighted'): value}}, plots, omitted; via the combine path."""
+    fn = FusedCombineFn(eval_plan)
+    accumulators = {}
+    for batch in batches:
+        _, partials = batch_partials(batch, eval_plan)
+        for index, part in partials:
+            acc = accumulators.setdefault(index, fn.create_accumulator())
+            fn.add_input(acc, part)
+    metrics, plots, omitted = {}, {}, []
+    for index, acc in accumulators.items():
+        results, om = slice_results(fn.extract_output(acc), eval_plan)
+        omitted += om
+        for r in results:
+            metrics[r.slice_key] = {k.name + ("" if k.example_weighted else "/unweighted"): v
+                                    for k, v in r.metrics.items()}
+            plots[r.slice_key] = {k.name: v for k, v in r.plots.items()}
+    return metrics, plots, omitted
+
+
+def split_batches(table, sizes_seed=None, size=None):
+    """The table as record batches of random (or fixed) sizes."""
+    if size is not None:
+        return table.to_batches(max_chunksize=size)
+    rng = np.random.default_rng(sizes_seed)
+    out, start = [], 0
+    while start < table.num_rows:
+        n = int(rng.integers(1, max(2, table.num_rows // 3)))
+        out.append(table.slice(start, n).combine_chunks().to_batches()[0])
+        start += n
+    return out
