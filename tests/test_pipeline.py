@@ -1,0 +1,115 @@
+"""End to end through Beam: files in every format -> artifacts -> load_result, and edge cases."""
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from conftest import BASE, make_table
+from evalbeam import load_result, run_evaluation
+from helpers_io import write
+
+CONFIG = BASE + """
+metrics_specs {
+  metrics { class_name: "ExampleCount" } metrics { class_name: "MeanLabel" }
+  metrics { class_name: "AUC" } metrics { class_name: "Precision" }
+  metrics { class_name: "BinaryCrossentropy" }
+  metrics { class_name: "CalibrationPlot" } metrics { class_name: "ConfusionMatrixPlot" }
+  metrics { class_name: "MeanLabel" config: '"name": "mean_label_gate"'
+            threshold { value_threshold { lower_bound { value: 0.2 } } } }
+}
+slicing_specs {} slicing_specs { feature_keys: ["country"] }
+"""
+
+
+def _values(result):
+    return {(k, m.name, m.example_weighted): v for k, ms in result.metrics.items()
+            for m, v in ms.items()}
+
+
+@pytest.fixture(scope="module")
+def data():
+    # float32 predictions and float weights survive every format exactly
+    t = make_table(3000, seed=5)
+    return t.set_column(2, "weight", pa.array(t.column("weight").to_numpy(), pa.float32()))
+
+
+def test_formats_and_splits_give_the_same_numbers(tmp_path, data):
+    results = {}
+    for fmt in ("parquet", "csv", "tfrecord"):
+        path = write(data, str(tmp_path / f"data.{fmt}"))
+        results[fmt] = _values(run_evaluation(CONFIG, path, str(tmp_path / f"out_{fmt}")))
+    two = [write(data.slice(0, 1000), str(tmp_path / "a.parquet")),
+           write(data.slice(1000), str(tmp_path / "b.parquet"))]
+    results["two files"] = _values(run_evaluation(CONFIG, two, str(tmp_path / "out_two"),
+                                                  batch_size=333))
+    reference = results.pop("parquet")
+    assert len(reference) == 5 * 6
+    for name, got in results.items():
+        assert got.keys() == reference.keys(), name
+        # CSV holds float32 predictions as shortest decimal text, read back as float64
+        rel = 1e-6 if name == "csv" else 1e-9
+        for k, v in reference.items():
+            assert got[k] == pytest.approx(v, rel=rel, abs=1e-12), (name, k)
+
+
+def test_artifacts_are_complete_and_readable(tmp_path, data):
+    out = tmp_path / "out"
+    result = run_evaluation(CONFIG, write(data, str(tmp_path / "d.parquet")), str(out))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["eval_config.json", "metrics-00000-of-00001.tfrecord",
+                     "plots-00000-of-00001.tfrecord", "summary.json", "validations.tfrecord"]
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    assert result.summary["rows_read"] == result.summary["rows_used"] == 3000
+    assert result.validation.validation_ok
+    w = data.column("weight").to_numpy().astype(float)
+    assert result.value("example_count") == pytest.approx(w.sum())
+    plot = result.plots[()]
+    cal = next(v for k, v in plot.items() if "calibration_histogram_buckets" in v)
+    buckets = cal["calibration_histogram_buckets"]
+    assert len(buckets["num_weighted_examples"]) == 1002
+    assert buckets["num_weighted_examples"].sum() == pytest.approx(w.sum())
+    p = data.column("prediction").to_numpy().astype(float)
+    assert buckets["total_weighted_refined_prediction"].sum() == pytest.approx((w * p).sum())
+    cm = next(v for k, v in plot.items() if "confusion_matrix_at_thresholds" in v)
+    matrices = cm["confusion_matrix_at_thresholds"]
+    i = int(np.flatnonzero(np.isclose(matrices["threshold"], 0.5))[0])
+    y = data.column("label").to_numpy()
+    # histogram path: positive iff the bucket's left edge >= 0.5 + 1e-7, i.e. p >= 0.5001
+    assert matrices["true_positives"][i] == pytest.approx(w[(y == 1) & (p >= 0.5001)].sum())
+
+
+def test_failed_threshold_fails_validation(tmp_path, data):
+    config = CONFIG.replace("lower_bound { value: 0.2 }", "lower_bound { value: 0.9 }")
+    result = run_evaluation(config, write(data, str(tmp_path / "d.parquet")), str(tmp_path / "o"))
+    assert not result.validation.validation_ok
+    failures = [f for s in result.validation.metric_validations_per_slice for f in s.failures]
+    assert len(failures) == 5 and all("below the lower bound 0.9" in f.message for f in failures)
+
+
+def test_empty_input_gives_valid_artifacts_with_zero_counts(tmp_path, data):
+    path = write(data.slice(0, 0), str(tmp_path / "empty.parquet"))
+    result = run_evaluation(CONFIG, path, str(tmp_path / "out"))
+    assert list(result.metrics) == [()]
+    assert result.value("example_count") == 0
+    assert math.isnan(result.value("auc"))
+    assert result.summary["rows_read"] == 0
+
+
+def test_one_class_and_zero_weight_slices(tmp_path):
+    t = pa.table({"label": [1, 1, 0, 1, 0], "prediction": [0.9, 0.2, 0.4, 0.6, 0.3],
+                  "weight": [1.0, 2.0, 1.0, 0.0, 0.0], "country": ["us", "us", "de", "fr", "fr"]})
+    result = run_evaluation(CONFIG, t, str(tmp_path / "out"))
+    assert math.isnan(result.value("auc", (("country", "us"),)))  # positives only
+    assert result.value("example_count", (("country", "fr"),)) == 0.0  # all weights zero
+    assert math.isnan(result.value("mean_label", (("country", "fr"),)))
+    assert result.value("auc") == pytest.approx(1 / 3)  # pairs: 0.9>0.4 (w 1), 0.2<0.4 (w 2)
+
+
+def test_null_labels_are_dropped_and_counted(tmp_path):
+    t = pa.table({"label": [1, None, 0, 1], "prediction": [0.9, 0.2, None, 0.6],
+                  "weight": [1.0, 1.0, 1.0, 1.0], "country": ["us"] * 4})
+    result = run_evaluation(CONFIG, t, str(tmp_path / "out"))
+    assert result.summary["rows_read"] == 4 and result.summary["rows_used"] == 2
+    assert result.summary["rows_dropped"] == {"null label ('label')": 1,
+                                              "null prediction ('prediction')": 1}
