@@ -1,0 +1,51 @@
+"""The pipeline runs on PortableRunner against Beam's local job service (Flink/Dataflow's path)."""
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import BASE, make_table
+from evalbeam import run_evaluation
+from helpers_io import write
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def job_service():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m",
+                             "apache_beam.runners.portability.local_job_service_main",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("local job service did not start")
+    yield f"localhost:{port}"
+    proc.kill()
+    proc.wait()
+
+
+def test_evaluation_on_portable_runner(job_service, tmp_path):
+    config = BASE + ('metrics_specs { metrics { class_name: "ExampleCount" } metrics { class_name: "AUC" } }\n'
+                     'slicing_specs {} slicing_specs { feature_keys: ["country"] }')
+    data = write(make_table(400, seed=9), str(tmp_path / "d.parquet"))
+    local = run_evaluation(config, data, str(tmp_path / "local"))
+    portable = run_evaluation(config, data, str(tmp_path / "portable"), pipeline_options=[
+        "--runner=PortableRunner", f"--job_endpoint={job_service}", "--environment_type=LOOPBACK"])
+    assert portable.metrics.keys() == local.metrics.keys() and len(local.metrics) == 5
+    for key, values in local.metrics.items():
+        for metric, value in values.items():
+            assert portable.metrics[key][metric] == pytest.approx(value, rel=1e-12)
