@@ -13,7 +13,8 @@ import sys
 
 USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
                   [--schema SCHEMA] [--batch_size N] [beam pipeline options, e.g. --runner ...]
-       evalbeam show DIR [--json]"""
+       evalbeam show DIR [--json]
+       evalbeam demo [--output DIR] [--rows N]"""
 
 
 def _parser():
@@ -33,6 +34,9 @@ def _parser():
     show.add_argument("dir")
     show.add_argument("--json", action="store_true",
                       help="one JSON object per scalar metric value, one per line")
+    demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result")
+    demo.add_argument("--output", default="evalbeam-demo", help="folder for data and result")
+    demo.add_argument("--rows", type=int, default=100_000)
     return parser
 
 
@@ -45,6 +49,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate(args, beam_args)
+        if args.command == "demo":
+            return _demo(args, beam_args)
         if beam_args:
             raise EvalbeamError(f"unrecognized arguments: {' '.join(beam_args)}")
         return _show(args)
@@ -67,6 +73,24 @@ def _evaluate(args, beam_args) -> int:
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     return _outcome(result, sys.stdout)
+
+
+def _demo(args, beam_args) -> int:
+    import os
+
+    from evalbeam.demo import CONFIG, generate
+
+    os.makedirs(args.output, exist_ok=True)
+    data = os.path.join(args.output, "data.parquet")
+    generate(args.rows, data)
+    print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
+    result_dir = os.path.join(args.output, "result")
+    ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
+                            schema=None, batch_size=None)
+    code = _evaluate(ns, beam_args)
+    print()
+    _show(argparse.Namespace(dir=result_dir, json=False))
+    return code
 
 
 def _outcome(result, out) -> int:
