@@ -30,6 +30,8 @@ def spec_generates(spec, slice_key) -> bool:
 def _failure(threshold, value):
     if value is None:
         return "Metric not found."
+    if not isinstance(value, float):
+        return f"{threshold.key.name} is not a single number; value thresholds need one."
     if isinstance(value, float) and math.isnan(value):
         return f"{threshold.key.name} is NaN; expected a value in [{threshold.lower}, {threshold.upper}]."
     if value < threshold.lower:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
-from evalbeam.metrics.state import StateSpec
+from evalbeam.metrics.state import DenseColumn, StateSpec
 
 _EPS = 1e-7  # Keras' backend epsilon
 
@@ -88,8 +88,6 @@ class Sums(Family):
         return {stat: StateSpec(stat) for stat in sorted(self.stats)}
 
     def add_batch(self, arrays, codes, n_slices):
-        from evalbeam.metrics.state import DenseColumn
-
         out = {}
         for stat, spec in self.states().items():
             values = arrays.derived("w*" + stat, _weighted(stat))
