@@ -67,6 +67,7 @@ def _bad(capsys, tmp_path, table=None, config=CONFIG, data=None, fmt=None):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("evalbeam: error: "), err
     assert not (tmp_path / "o").exists()
+    assert not list(tmp_path.glob(".o.tmp-*"))  # a failed run leaves no staging directory
     return lines[0]
 
 

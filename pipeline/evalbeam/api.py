@@ -20,7 +20,8 @@ from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
 from evalbeam.io import convert, readers
-from evalbeam.io.artifacts import EvalResult, load_result, write_artifacts
+from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_result,
+                                   staging_dir, write_shard)
 from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
 from evalbeam.validate import validate
@@ -74,36 +75,38 @@ def _sum_counts(dicts):
     return total
 
 
-def _serialized(results):
-    """Slice results with their records serialized, plots dropped (they are only written)."""
-    return [SliceResult(r.slice_key, r.example_count, r.metrics, {},
-                        convert.metrics_for_slice(r).SerializeToString(),
-                        convert.plots_for_slice(r.slice_key, r.plots).SerializeToString())
-            for r in results]
-
-
-def _results(spec_and_table, eval_plan):
-    index, table = spec_and_table
+def _write_shard(index, table, eval_plan, staging):
+    """Compute one slicing spec's slices, write its shard; keep only what validation needs."""
     results, omitted = slice_results(table, eval_plan)
-    return "slices", (index, _serialized(results), omitted)
+    for r in results:
+        r.metrics_record = convert.metrics_for_slice(r).SerializeToString()
+        r.plots_record = convert.plots_for_slice(r.slice_key, r.plots).SerializeToString()
+    write_shard(staging, index, len(eval_plan.slice_specs), results, omitted,
+                eval_plan.min_slice_size)
+    return [SliceResult(r.slice_key, r.example_count, r.metrics, {}) for r in results], omitted
 
 
-def _finish(gathered, eval_plan, output_dir, data_location, file_format):
+def _compute_and_write(spec_and_table, eval_plan, staging):
+    index, table = spec_and_table
+    return "slices", (index,) + _write_shard(index, table, eval_plan, staging)
+
+
+def _finish(gathered, eval_plan, staging, output_dir, data_location, file_format):
     computed = [value for tag, value in gathered if tag == "slices"]
     counts = _sum_counts(value for tag, value in gathered if tag == "counts")
     done = {index for index, _, _ in computed}
     for index, spec in enumerate(eval_plan.slice_specs):
-        if spec.is_overall and index not in done:  # no rows at all: the overall slice is empty
+        if index not in done:  # no slices in this spec: an empty shard (overall: an empty slice)
             table = SliceTable(eval_plan.plan.state_specs())
-            table.rows_for([()])
-            results, omitted = slice_results(table, eval_plan)
-            computed.append((index, _serialized(results), omitted))
+            if spec.is_overall:
+                table.rows_for([()])
+            computed.append((index,) + _write_shard(index, table, eval_plan, staging))
     computed.sort(key=lambda c: c[0])
     results = [r for _, rs, _ in computed for r in rs]
     omitted = [k for _, _, om in computed for k in om]
     validation = validate(results, omitted, eval_plan)
-    write_artifacts(output_dir, eval_plan, results, omitted, validation, counts,
-                    data_location, file_format)
+    finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
+                     data_location, file_format)
     return validation.validation_ok
 
 
@@ -118,6 +121,7 @@ class Evaluate(beam.PTransform):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         self.output_dir = output_dir
+        self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
 
     def expand(self, batches):
@@ -126,15 +130,15 @@ class Evaluate(beam.PTransform):
             _ComputePartials.COUNTS, main="partials")
         computed = (partials.partials
                      | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
-                     | "ComputeMetrics" >> beam.Map(_results, plan))
+                     | "ComputeAndWriteShards" >> beam.Map(_compute_and_write, plan, self.staging))
         counts = (partials[_ComputePartials.COUNTS]
                   | "CountRows" >> beam.CombineGlobally(_sum_counts).without_defaults()
                   | "TagCounts" >> beam.Map(lambda c: ("counts", c)))
         return ((computed, counts)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.combiners.ToList()
-                | "ValidateAndWrite" >> beam.Map(_finish, plan, self.output_dir,
-                                                 self.data_location, self.file_format))
+                | "ValidateAndFinish" >> beam.Map(_finish, plan, self.staging, self.output_dir,
+                                                  self.data_location, self.file_format))
 
 
 def _pipeline_options(pipeline_options) -> PipelineOptions:
@@ -190,13 +194,13 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     else:
         batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
             files, fmt, eval_plan.input_columns(), batch_size, column_types)
-    _ = batches | "Evaluate" >> Evaluate(eval_plan, output_dir, location, fmt)
+    evaluate = Evaluate(eval_plan, output_dir, location, fmt)
+    _ = batches | "Evaluate" >> evaluate
     try:
         pipeline.run().wait_until_finish()
-    except EvalbeamError:
-        raise
     except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
-        message = user_error_message(e)
+        discard(evaluate.staging)
+        message = None if isinstance(e, EvalbeamError) else user_error_message(e)
         if message is None:
             raise
         raise InputError(message) from None

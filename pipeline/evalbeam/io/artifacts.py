@@ -3,13 +3,14 @@
 Files (TFMA's names, so TFMA's loaders read them too)::
 
     eval_config.json                     EvalRun (the config, versions, data location)
-    metrics-00000-of-00001.tfrecord      MetricsForSlice records
-    plots-00000-of-00001.tfrecord        PlotsForSlice records
+    metrics-SSSSS-of-NNNNN.tfrecord      MetricsForSlice records, one shard per slicing spec
+    plots-SSSSS-of-NNNNN.tfrecord        PlotsForSlice records, one shard per slicing spec
     validations.tfrecord                 one ValidationResult
     summary.json                         rows read / used / dropped by reason, slices, headline metrics
 
-Everything is written into a sibling temporary directory that is renamed into place at the
-end, so a failed run never leaves a directory that looks complete.
+Everything is written into a hidden sibling staging directory (the shards by the workers that
+compute them, the run-level files last) that is renamed into place at the end, so a failed run
+never leaves a directory that looks complete.
 """
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ from evalbeam.io.tfrecord import read_records, write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 
-METRICS_FILE = "metrics-00000-of-00001.tfrecord"
-PLOTS_FILE = "plots-00000-of-00001.tfrecord"
 VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
 SUMMARY_FILE = "summary.json"
@@ -47,9 +46,41 @@ def _json_value(v):
     return v
 
 
-def write_artifacts(output_dir: str, eval_plan, results, omitted, validation, counts,
-                    data_location: str = "<user provided PCollection>",
-                    file_format: str = "<unknown>") -> None:
+def staging_dir(output_dir: str) -> str:
+    """A fresh hidden sibling of ``output_dir`` (same filesystem, so renaming is atomic)."""
+    base = output_dir.rstrip("/")
+    parent, name = base.rsplit("/", 1) if "/" in base else (".", base)
+    return f"{parent}/.{name}.tmp-{uuid.uuid4().hex[:12]}"
+
+
+def _shard(kind: str, index: int, count: int) -> str:
+    return f"{kind}-{index:05d}-of-{count:05d}.tfrecord"
+
+
+def _create(staging: str, name: str):
+    if "://" not in staging:
+        os.makedirs(staging, exist_ok=True)
+    return FileSystems.create(FileSystems.join(staging, name))
+
+
+def write_shard(staging: str, index: int, count: int, results, omitted, min_slice_size: int) -> None:
+    """The metrics and plots records of one slicing spec (shard ``index`` of ``count``).
+
+    Rewriting a shard replaces it, so a retried bundle leaves the same files.
+    """
+    metrics = [r.metrics_record for r in results]
+    metrics += [convert.omitted_metrics_for_slice(k, min_slice_size).SerializeToString()
+                for k in omitted]
+    plots = [r.plots_record for r in results]
+    plots += [convert.plots_for_slice(k, {}).SerializeToString() for k in omitted]
+    for kind, records in (("metrics", metrics), ("plots", plots)):
+        with _create(staging, _shard(kind, index, count)) as f:
+            write_records(f, records)
+
+
+def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
+                     counts, data_location: str, file_format: str) -> None:
+    """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
@@ -70,17 +101,28 @@ def write_artifacts(output_dir: str, eval_plan, results, omitted, validation, co
             if isinstance(v, float)},
         "version": _version(),
     }
-    files = {
-        CONFIG_FILE: json_format.MessageToJson(run, indent=2).encode(),
-        SUMMARY_FILE: (json.dumps(summary, indent=2) + "\n").encode(),
-    }
-    metrics = [r.metrics_record for r in results]
-    metrics += [convert.omitted_metrics_for_slice(k, eval_plan.min_slice_size).SerializeToString()
-                for k in omitted]
-    plots = [r.plots_record for r in results]
-    plots += [convert.plots_for_slice(k, {}).SerializeToString() for k in omitted]
-    _commit(output_dir, files, {METRICS_FILE: metrics, PLOTS_FILE: plots,
-                                VALIDATIONS_FILE: [validation.SerializeToString()]})
+    with _create(staging, VALIDATIONS_FILE) as f:
+        write_records(f, [validation.SerializeToString()])
+    with _create(staging, CONFIG_FILE) as f:
+        f.write(json_format.MessageToJson(run, indent=2).encode())
+    with _create(staging, SUMMARY_FILE) as f:
+        f.write((json.dumps(summary, indent=2) + "\n").encode())
+    if "://" not in output_dir:
+        _replace_dir(staging, output_dir)
+    else:  # object stores: move file by file; summary.json, last, marks completion
+        names = [m.path.rsplit("/", 1)[1] for m in
+                 FileSystems.match([FileSystems.join(staging, "*")])[0].metadata_list]
+        names = sorted(n for n in names if n != SUMMARY_FILE) + [SUMMARY_FILE]
+        FileSystems.rename([FileSystems.join(staging, n) for n in names],
+                           [FileSystems.join(output_dir, n) for n in names])
+
+
+def discard(staging: str) -> None:
+    """Remove a staging directory left by a failed run."""
+    if "://" not in staging:
+        shutil.rmtree(staging, ignore_errors=True)
+    elif FileSystems.exists(staging):
+        FileSystems.delete([staging])
 
 
 def _metric_label(key: MetricKey) -> str:
@@ -88,31 +130,6 @@ def _metric_label(key: MetricKey) -> str:
     prefix = "/".join(p for p in parts if p)
     name = key.name + ("" if key.example_weighted else " (unweighted)")
     return f"{prefix}/{name}" if prefix else name
-
-
-def _commit(output_dir: str, files: dict, records: dict) -> None:
-    parent = os.path.dirname(output_dir.rstrip("/")) or "."
-    local = "://" not in output_dir
-    tmp = os.path.join(parent, f".{os.path.basename(output_dir.rstrip('/'))}.tmp-{uuid.uuid4().hex[:8]}")
-    if local:
-        os.makedirs(tmp)
-    try:
-        for name, payload in files.items():
-            with FileSystems.create(FileSystems.join(tmp, name)) as f:
-                f.write(payload)
-        for name, items in records.items():
-            with FileSystems.create(FileSystems.join(tmp, name)) as f:
-                write_records(f, items)
-        if local:
-            _replace_dir(tmp, output_dir)
-        else:  # object stores: move file by file, summary.json last marks completion
-            names = [n for n in list(files) + list(records) if n != SUMMARY_FILE] + [SUMMARY_FILE]
-            FileSystems.rename([FileSystems.join(tmp, n) for n in names],
-                               [FileSystems.join(output_dir, n) for n in names])
-    except BaseException:
-        if local:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _replace_dir(tmp: str, output_dir: str) -> None:
@@ -142,7 +159,7 @@ class EvalResult:
         """slice key -> {MetricKey: plot}; a plot maps each kind to columns of numpy arrays."""
         if self._plots is None:
             self._plots = {}
-            for record in _records(FileSystems.join(self.output_dir, PLOTS_FILE)):
+            for record in _shard_records(self.output_dir, "plots"):
                 proto = metrics_for_slice_pb2.PlotsForSlice.FromString(record)
                 key = convert.slice_key_from_proto(proto.slice_key)
                 if key in self.metrics:
@@ -167,6 +184,13 @@ def _records(path: str):
         yield from read_records(f, path)
 
 
+def _shard_records(output_dir: str, kind: str):
+    """Records of every ``kind-*`` shard (TFMA's naming), in shard order."""
+    found = FileSystems.match([FileSystems.join(output_dir, f"{kind}-*")])[0].metadata_list
+    for path in sorted(m.path for m in found):
+        yield from _records(path)
+
+
 def load_result(output_dir: str) -> EvalResult:
     """Read an output directory written by evalbeam (or TFMA) into Python objects."""
     if not FileSystems.exists(FileSystems.join(output_dir, SUMMARY_FILE)):
@@ -174,7 +198,7 @@ def load_result(output_dir: str) -> EvalResult:
 
         raise InputError(f"{output_dir}: not an evalbeam output directory (no {SUMMARY_FILE})")
     metrics, omitted = {}, []
-    for record in _records(FileSystems.join(output_dir, METRICS_FILE)):
+    for record in _shard_records(output_dir, "metrics"):
         proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
         key = convert.slice_key_from_proto(proto.slice_key)
         if "__ERROR__" in proto.metrics:
