@@ -116,3 +116,20 @@ def test_pr_auc_worked_example():
     metrics, _, _ = evaluate_in_process(
         plan('metrics_specs { metrics { class_name: "AUCPrecisionRecall" } }'), t.to_batches())
     assert metrics[()]["auc_precision_recall"] == pytest.approx(0.5 + (1 - math.log(1.5)) / 2, rel=1e-12)
+
+
+def test_calibration_plot_buckets_worked_example():
+    # [0, 0.001) holds 0.0005; [0.5, 0.501) holds 0.5 and 0.5004; [1, inf) holds 1.0.
+    import pyarrow as pa
+    t = pa.table({"label": [0, 1, 0, 1], "prediction": [0.0005, 0.5, 0.5004, 1.0],
+                  "weight": [1.0, 2.0, 3.0, 4.0]})
+    _, plots, _ = evaluate_in_process(
+        plan('metrics_specs { metrics { class_name: "CalibrationPlot" } }'), t.to_batches())
+    b = plots[()]["calibration_plot"]["calibration_histogram_buckets"]
+    assert len(b["num_weighted_examples"]) == 1002
+    assert (b["lower_threshold_inclusive"][1], b["upper_threshold_exclusive"][1]) == (0.0, 0.001)
+    assert b["num_weighted_examples"][1] == 1.0 and b["total_weighted_label"][1] == 0.0
+    assert b["num_weighted_examples"][501] == 5.0 and b["total_weighted_label"][501] == 2.0
+    assert b["total_weighted_refined_prediction"][501] == pytest.approx(2 * 0.5 + 3 * 0.5004)
+    assert b["lower_threshold_inclusive"][1001] == 1.0 and b["num_weighted_examples"][1001] == 4.0
+    assert b["num_weighted_examples"].sum() == 10.0

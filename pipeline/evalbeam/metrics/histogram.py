@@ -37,49 +37,75 @@ def bucket_of(p: np.ndarray) -> np.ndarray:
     return np.clip(b, 0, NBK - 1).astype(np.int64)
 
 
-class Histogram(Family):
-    """Per-slice weighted histogram of predictions by label (10,002 buckets)."""
+def coarse_buckets(num_buckets: int) -> np.ndarray:
+    """Fine bucket -> bucket of a ``num_buckets`` histogram, by left edge (TFMA's rebinning)."""
+    target = np.empty(NBK, np.int64)
+    target[0], target[-1] = 0, num_buckets + 1
+    target[1:-1] = np.arange(NUM_BUCKETS) * num_buckets // NUM_BUCKETS + 1
+    return target
 
-    def __init__(self, stream, with_predictions: bool = False):
+
+class Histogram(Family):
+    """Per-slice weighted histogram of predictions by label.
+
+    ``num_buckets`` equal-width buckets over [0, 1) plus the (-inf, 0) and [1, +inf) buckets;
+    coarser histograms rebin TFMA's 10,000 buckets by left edge. ``with_predictions`` adds the
+    weighted prediction sum per bucket (calibration plots).
+    """
+
+    def __init__(self, stream, num_buckets: int = NUM_BUCKETS, with_predictions: bool = False):
         super().__init__(stream)
+        self.num_buckets = num_buckets
+        self.nbk = num_buckets + 2
         self.with_predictions = with_predictions
 
+    def group_key(self):
+        return super().group_key() + (self.num_buckets,)
+
     def fuse(self, other: "Histogram") -> "Histogram":
-        return Histogram(self.stream, self.with_predictions or other.with_predictions)
+        return Histogram(self.stream, self.num_buckets,
+                         self.with_predictions or other.with_predictions)
 
     @property
     def channels(self) -> int:
         return 3 if self.with_predictions else 2
 
     def states(self):
-        return {"hist": StateSpec("hist", (self.channels, NBK), sparse=True)}
+        return {"hist": StateSpec("hist", (self.channels, self.nbk), sparse=True)}
+
+    def _bucket(self, arrays):
+        fine = arrays.derived("bucket", lambda a: bucket_of(a.p))
+        if self.num_buckets == NUM_BUCKETS:
+            return fine
+        return arrays.derived(f"bucket/{self.num_buckets}",
+                              lambda a: coarse_buckets(self.num_buckets)[fine])
 
     def add_batch(self, arrays, codes, n_slices):
         spec = self.states()["hist"]
-        bucket = arrays.derived("bucket", lambda a: bucket_of(a.p))
+        bucket = self._bucket(arrays)
         label = arrays.derived("label_int", lambda a: a.y.astype(np.int64))
-        channels = self.channels
-        if n_slices * NBK <= DENSE_CELLS:
+        channels, nbk = self.channels, self.nbk
+        if n_slices * nbk <= DENSE_CELLS:
             # One bincount straight into the (slice, channel, bucket) layout: the label picks
             # the NEG/POS channel; the PRED channel gets w*p.
-            base = codes * (channels * NBK) + bucket
-            index, weights = base + label * NBK, arrays.w
+            base = codes * (channels * nbk) + bucket
+            index, weights = base + label * nbk, arrays.w
             if self.with_predictions:
                 wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
-                index = np.concatenate([index, base + PRED * NBK])
+                index = np.concatenate([index, base + PRED * nbk])
                 weights = np.concatenate([weights, wp])
-            hist = np.bincount(index, weights=weights, minlength=n_slices * channels * NBK)
-            return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, NBK))}
-        cell = codes * NBK + bucket
+            hist = np.bincount(index, weights=weights, minlength=n_slices * channels * nbk)
+            return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, nbk))}
+        cell = codes * nbk + bucket
         uniq, inverse = np.unique(cell, return_inverse=True)
         wy = arrays.derived("w*label", lambda a: a.w * a.y)
-        values = np.empty((len(uniq), self.channels))
+        values = np.empty((len(uniq), channels))
         values[:, POS] = np.bincount(inverse, weights=wy, minlength=len(uniq))
         values[:, NEG] = np.bincount(inverse, weights=arrays.w, minlength=len(uniq)) - values[:, POS]
         if self.with_predictions:
             wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
             values[:, PRED] = np.bincount(inverse, weights=wp, minlength=len(uniq))
-        return {"hist": SparseColumn.from_entries(spec, n_slices, uniq // NBK, uniq % NBK, values)}
+        return {"hist": SparseColumn.from_entries(spec, n_slices, uniq // nbk, uniq % nbk, values)}
 
 
 class HistogramThresholds:
@@ -144,10 +170,8 @@ def pr_auc(cm: dict, method: str = "interpolation") -> float:
 
 
 class _HistogramMetric(Metric):
-    with_predictions = False
-
     def families(self):
-        return [Histogram(self.stream, self.with_predictions)]
+        return [Histogram(self.stream)]
 
     def hist(self, stats):
         return stats(self.families()[0])["hist"]
@@ -231,7 +255,6 @@ class CalibrationPlot(_HistogramMetric):
 
     info = MetricInfo(config_keys=("num_buckets",), binary_labels=True, probabilities=True,
                       plot=True)
-    with_predictions = True
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -239,18 +262,16 @@ class CalibrationPlot(_HistogramMetric):
         if not 1 <= self.num_buckets <= NUM_BUCKETS:
             raise ValueError(f"Expected num_buckets in [1, {NUM_BUCKETS}], got {self.num_buckets}")
 
+    def families(self):
+        return [Histogram(self.stream, self.num_buckets, with_predictions=True)]
+
     def compute(self, stats):
-        hist = self.hist(stats)
+        sums = self.hist(stats)
         nb = self.num_buckets
-        target = np.empty(NBK, np.int64)  # histogram bucket -> plot bucket, by left edge
-        target[0], target[-1] = 0, nb + 1
-        target[1:-1] = np.arange(NUM_BUCKETS) * nb // NUM_BUCKETS + 1
-        sums = np.stack([np.bincount(target, weights=hist[c], minlength=nb + 2)
-                         for c in range(3)], axis=1)
         lower = np.concatenate([[-np.inf], np.arange(nb + 1) / nb])
         upper = np.concatenate([np.arange(nb + 1) / nb, [np.inf]])
         buckets = {"lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
-                   "num_weighted_examples": sums[:, NEG] + sums[:, POS],
-                   "total_weighted_label": sums[:, POS],
-                   "total_weighted_refined_prediction": sums[:, PRED]}
+                   "num_weighted_examples": sums[NEG] + sums[POS],
+                   "total_weighted_label": sums[POS],
+                   "total_weighted_refined_prediction": sums[PRED]}
         return {self.key: {"calibration_histogram_buckets": buckets}}
