@@ -44,35 +44,17 @@ def as_plan(config) -> EvalPlan:
 
 
 class _ComputePartials(beam.DoFn):
-    COUNTS = "counts"
-
     def __init__(self, eval_plan):
         self.eval_plan = eval_plan
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
     def process(self, batch):
-        if isinstance(batch, pa.Table):
-            batches = batch.to_batches()
-        else:
-            batches = [batch]
-        for b in batches:
+        for b in batch.to_batches() if isinstance(batch, pa.Table) else [batch]:
             extracted, partials = batch_partials(b, self.eval_plan)
-            dropped = sum(extracted.dropped.values())
             self.rows_read.inc(extracted.rows_read)
-            self.rows_dropped.inc(dropped)
-            counts = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
-            counts.update({f"dropped:{k}": v for k, v in extracted.dropped.items()})
-            yield beam.pvalue.TaggedOutput(self.COUNTS, counts)
+            self.rows_dropped.inc(sum(extracted.dropped.values()))
             yield from partials
-
-
-def _sum_counts(dicts):
-    total = {}
-    for d in dicts:
-        for k, v in d.items():
-            total[k] = total.get(k, 0) + v
-    return total
 
 
 def _write_shard(index, table, eval_plan, staging):
@@ -88,12 +70,15 @@ def _write_shard(index, table, eval_plan, staging):
 
 def _compute_and_write(spec_and_table, eval_plan, staging):
     index, table = spec_and_table
-    return "slices", (index,) + _write_shard(index, table, eval_plan, staging)
+    return (index,) + _write_shard(index, table, eval_plan, staging) + (table.tally,)
 
 
-def _finish(gathered, eval_plan, staging, output_dir, data_location, file_format):
-    computed = [value for tag, value in gathered if tag == "slices"]
-    counts = _sum_counts(value for tag, value in gathered if tag == "counts")
+def _finish(computed, eval_plan, staging, output_dir, data_location, file_format):
+    counts = {}
+    for *_, tally in computed:
+        for reason, n in tally.items():
+            counts[reason] = counts.get(reason, 0) + n
+    computed = [c[:3] for c in computed]
     done = {index for index, _, _ in computed}
     for index, spec in enumerate(eval_plan.slice_specs):
         if index not in done:  # no slices in this spec: an empty shard (overall: an empty slice)
@@ -126,16 +111,10 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
-        partials = batches | "ComputePartials" >> beam.ParDo(_ComputePartials(plan)).with_outputs(
-            _ComputePartials.COUNTS, main="partials")
-        computed = (partials.partials
-                     | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
-                     | "ComputeAndWriteShards" >> beam.Map(_compute_and_write, plan, self.staging))
-        counts = (partials[_ComputePartials.COUNTS]
-                  | "CountRows" >> beam.CombineGlobally(_sum_counts).without_defaults()
-                  | "TagCounts" >> beam.Map(lambda c: ("counts", c)))
-        return ((computed, counts)
-                | "Join" >> beam.Flatten()
+        return (batches
+                | "ComputePartials" >> beam.ParDo(_ComputePartials(plan))
+                | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
+                | "ComputeAndWriteShards" >> beam.Map(_compute_and_write, plan, self.staging)
                 | "Gather" >> beam.combiners.ToList()
                 | "ValidateAndFinish" >> beam.Map(_finish, plan, self.staging, self.output_dir,
                                                   self.data_location, self.file_format))

@@ -18,8 +18,13 @@ from evalbeam.slicing import ColumnCodes, assign_slices
 
 
 def batch_partials(batch, eval_plan):
-    """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch."""
+    """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch.
+
+    The first spec's table is always there and carries the batch's row tally.
+    """
     extracted = extract(batch, eval_plan)
+    tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
+    tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
     encoded = {}
 
@@ -34,7 +39,7 @@ def batch_partials(batch, eval_plan):
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, column, data.num_rows)
         n_slices = len(assignment.keys)
-        if not n_slices:
+        if not n_slices and index:
             continue
         streams = extracted.streams
         if assignment.rows is not None:
@@ -45,7 +50,8 @@ def batch_partials(batch, eval_plan):
                                               n_slices).items():
                 columns[f"{i}.{name}"] = col
         counts = np.bincount(assignment.codes, minlength=n_slices)
-        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, columns)))
+        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, columns,
+                                                 tally if index == 0 else None)))
     return extracted, out
 
 

@@ -207,7 +207,11 @@ def make_column(spec: StateSpec):
 
 
 class SliceTable:
-    """The accumulator of one slicing spec: slice keys, example counts and state columns."""
+    """The accumulator of one slicing spec: slice keys, example counts and state columns.
+
+    ``tally`` counts rows by outcome (read, used, dropped for a reason) over the batches seen;
+    only the first slicing spec's tables carry it, so rows are counted once.
+    """
 
     def __init__(self, specs: dict[str, StateSpec]):
         self.specs = specs
@@ -215,15 +219,18 @@ class SliceTable:
         self.index: dict = {}
         self.counts = np.zeros(0, np.int64)
         self.columns = {name: make_column(spec) for name, spec in specs.items()}
+        self.tally: dict = {}
 
     @classmethod
-    def from_batch(cls, specs, keys: list, counts: np.ndarray, columns: dict) -> "SliceTable":
+    def from_batch(cls, specs, keys: list, counts: np.ndarray, columns: dict,
+                   tally: dict | None = None) -> "SliceTable":
         table = cls.__new__(cls)
         table.specs = specs
         table.keys = list(keys)
         table.index = {k: i for i, k in enumerate(table.keys)}
         table.counts = np.asarray(counts, np.int64)
         table.columns = columns
+        table.tally = dict(tally or {})
         return table
 
     def __len__(self) -> int:
@@ -244,6 +251,8 @@ class SliceTable:
 
     def merge(self, other: "SliceTable") -> "SliceTable":
         """Add ``other`` into this table (``other`` is left unchanged)."""
+        for reason, n in other.tally.items():
+            self.tally[reason] = self.tally.get(reason, 0) + n
         if not len(other):
             return self
         rows = self.rows_for(other.keys)
