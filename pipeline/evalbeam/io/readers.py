@@ -189,19 +189,25 @@ class ReadRecordBatches(beam.PTransform):
         self.batch_size, self.column_types = batch_size, column_types or {}
 
     def expand(self, pbegin):
-        files = pbegin | "ListFiles" >> beam.Create(self.files)
-        columns, size = self.columns, self.batch_size
+        columns, size, types = self.columns, self.batch_size, self.column_types
+        if self.format == "parquet" and len(self.files) == 1:
+            # One file: its row groups are known now, and need spreading only if there are several.
+            known = parquet_tasks(self.files[0])
+            tasks = pbegin | "ListRowGroups" >> beam.Create(known, reshuffle=False)
+            spread = len(known) > 1
+        else:
+            tasks = pbegin | "ListFiles" >> beam.Create(self.files, reshuffle=False)
+            if self.format == "parquet":
+                tasks = tasks | "RowGroups" >> beam.FlatMap(parquet_tasks)
+            spread = len(self.files) > 1
+        if spread:
+            tasks = tasks | "Distribute" >> beam.Reshuffle()
         if self.format == "parquet":
-            tasks = files | "RowGroups" >> beam.FlatMap(parquet_tasks)
             read = lambda task: read_parquet_task(task, columns, size)  # noqa: E731
         elif self.format == "csv":
-            tasks, types = files, self.column_types
             read = lambda path: read_csv_file(path, columns, size, types)  # noqa: E731
         else:
-            tasks = files
             read = lambda path: read_tfrecord_file(path, columns, size)  # noqa: E731
-        if len(self.files) > 1 or self.format == "parquet":
-            tasks = tasks | "Distribute" >> beam.Reshuffle()
         return tasks | "Read" >> beam.FlatMap(read)
 
 
