@@ -82,10 +82,20 @@ class FusedCombineFn(beam.CombineFn):
 
 
 class SliceStats:
-    """One slice's state, looked up by family: ``stats(family)["name"]``."""
+    """One slice's state, looked up by family: ``stats(family)["name"]``.
+
+    ``memo(key, fn)`` shares a value derived from the state between the metrics of the slice
+    (e.g. the confusion matrices that AUC and AUC-PR both read).
+    """
 
     def __init__(self, plan, row: dict):
         self._plan, self._row = plan, row
+        self._memo = {}
+
+    def memo(self, key, fn):
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
 
     def family(self, family):
         return self._plan.families[self._plan.family_index(family)]

@@ -111,7 +111,8 @@ class Histogram(Family):
 class HistogramThresholds:
     """Thresholds resolved once to the first histogram bucket counted positive at each."""
 
-    def __init__(self, thresholds):
+    def __init__(self, thresholds, key):
+        self.key = key  # names the threshold set, for sharing results between metrics
         self.values = np.asarray(thresholds, dtype=np.float64)
         edges = np.where(self.values == 0.0, 0.0, self.values + 1e-7)
         self.first = np.searchsorted(_EDGES, edges, side="left")
@@ -176,6 +177,12 @@ class _HistogramMetric(Metric):
     def hist(self, stats):
         return stats(self.families()[0])["hist"]
 
+    def confusion(self, stats, thresholds) -> dict:
+        """The slice's confusion matrices at ``thresholds``, computed once per slice."""
+        family = self.families()[0]
+        return stats.memo(("confusion", family.group_key(), thresholds.key),
+                          lambda: confusion_at(self.hist(stats), thresholds))
+
 
 class AUC(_HistogramMetric):
     """Area under the ROC (or PR) curve from ``num_thresholds`` thresholds (default 10,000).
@@ -192,7 +199,7 @@ class AUC(_HistogramMetric):
         n = int(config.get("num_thresholds", NUM_BUCKETS))
         if n < 2:
             raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
-        self.thresholds = HistogramThresholds(interpolated_thresholds(n))
+        self.thresholds = HistogramThresholds(interpolated_thresholds(n), ("interpolated", n))
         self.curve = str(config.get("curve", self.default_curve)).upper()
         self.method = str(config.get("summation_method", "interpolation")).lower()
         if self.curve not in ("ROC", "PR"):
@@ -204,7 +211,7 @@ class AUC(_HistogramMetric):
     def compute(self, stats):
         hist = self.hist(stats)
         positives, negatives = hist[POS].sum(), hist[NEG].sum()
-        cm = confusion_at(hist, self.thresholds)
+        cm = self.confusion(stats, self.thresholds)
         if self.curve == "ROC":
             value = roc_auc(cm, self.method) if positives > 0 and negatives > 0 else math.nan
         else:
@@ -242,10 +249,10 @@ class ConfusionMatrixPlot(_HistogramMetric):
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
         n = int(config.get("num_thresholds", 1000))
-        self.thresholds = HistogramThresholds([-1e-6] + [i / n for i in range(n + 1)])
+        self.thresholds = HistogramThresholds([-1e-6] + [i / n for i in range(n + 1)], ("plot", n))
 
     def compute(self, stats):
-        cm = confusion_at(self.hist(stats), self.thresholds)
+        cm = self.confusion(stats, self.thresholds)
         return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
 
 
