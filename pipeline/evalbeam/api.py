@@ -15,11 +15,12 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from evalbeam.combine import FusedCombineFn, SliceResult, batch_partials, slice_results
+from evalbeam.combine import (FusedCombineFn, SliceResult, batch_partials, iter_slice_results,
+                              omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
-from evalbeam.io import convert, readers
+from evalbeam.io import readers
 from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_result,
                                    staging_dir, write_shard)
 from evalbeam.metrics.state import SliceTable
@@ -58,14 +59,23 @@ class _ComputePartials(beam.DoFn):
 
 
 def _write_shard(index, table, eval_plan, staging):
-    """Compute one slicing spec's slices, write its shard; keep only what validation needs."""
-    results, omitted = slice_results(table, eval_plan)
-    for r in results:
-        r.metrics_record = convert.metrics_for_slice(r).SerializeToString()
-        r.plots_record = convert.plots_for_slice(r.slice_key, r.plots).SerializeToString()
-    write_shard(staging, index, len(eval_plan.slice_specs), results, omitted,
-                eval_plan.min_slice_size)
-    return [SliceResult(r.slice_key, r.example_count, r.metrics, {}) for r in results], omitted
+    """Compute one slicing spec's slices and write its shard as they come.
+
+    Returns the slices (keeping only the metrics validation and the summary read) and the
+    slices omitted by min_slice_size.
+    """
+    checked = {t.key for t in eval_plan.thresholds}
+
+    def keep(r):
+        metrics = r.metrics if not r.slice_key else {k: v for k, v in r.metrics.items()
+                                                     if k in checked}
+        return SliceResult(r.slice_key, r.example_count, metrics, {})
+
+    omitted = omitted_slices(table, eval_plan)
+    kept = write_shard(staging, index, len(eval_plan.slice_specs),
+                       iter_slice_results(table, eval_plan), omitted,
+                       eval_plan.min_slice_size, keep)
+    return kept, omitted
 
 
 def _compute_and_write(spec_and_table, eval_plan, staging):

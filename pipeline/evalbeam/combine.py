@@ -13,7 +13,7 @@ import apache_beam as beam
 import numpy as np
 
 from evalbeam.extract import extract
-from evalbeam.metrics.state import SliceTable
+from evalbeam.metrics.state import SliceTable, SparseColumn
 from evalbeam.slicing import ColumnCodes, assign_slices
 
 
@@ -82,28 +82,35 @@ class FusedCombineFn(beam.CombineFn):
 
 
 class SliceStats:
-    """One slice's state, looked up by family: ``stats(family)["name"]``.
-
-    ``memo(key, fn)`` shares a value derived from the state between the metrics of the slice
-    (e.g. the confusion matrices that AUC and AUC-PR both read).
-    """
+    """One slice's state, looked up by family: ``stats(family)["name"]``."""
 
     def __init__(self, plan, row: dict):
         self._plan, self._row = plan, row
+
+    def family(self, family):
+        return self._plan.families[self._plan.family_index(family)]
+
+    def __call__(self, family) -> dict:
+        prefix = f"{self._plan.family_index(family)}."
+        return {k[len(prefix):]: v for k, v in self._row.items() if k.startswith(prefix)}
+
+
+class TableStats(SliceStats):
+    """Every slice's state at once: dense states with a leading slice axis, sparse states as
+    their column. ``memo(key, fn)`` shares a derived value between metrics."""
+
+    def __init__(self, plan, table: SliceTable):
+        table.compact()
+        columns = {name: col if isinstance(col, SparseColumn) else col.data
+                   for name, col in table.columns.items()}
+        super().__init__(plan, columns)
+        self.n = len(table)
         self._memo = {}
 
     def memo(self, key, fn):
         if key not in self._memo:
             self._memo[key] = fn()
         return self._memo[key]
-
-    def family(self, family):
-        return self._plan.families[self._plan.family_index(family)]
-
-    def __call__(self, family) -> dict:
-        i = self._plan.family_index(family)
-        prefix = f"{i}."
-        return {k[len(prefix):]: v for k, v in self._row.items() if k.startswith(prefix)}
 
 
 @dataclass
@@ -114,21 +121,41 @@ class SliceResult:
     example_count: int
     metrics: dict  # MetricKey -> value
     plots: dict  # MetricKey -> plot (columns of numpy arrays)
-    metrics_record: bytes = b""  # serialized MetricsForSlice, once computed
-    plots_record: bytes = b""  # serialized PlotsForSlice
+
+
+def omitted_slices(table: SliceTable, eval_plan) -> list:
+    """Keys of the slices below ``min_slice_size`` (never the overall slice)."""
+    if eval_plan.min_slice_size <= 1:
+        return []
+    small = np.flatnonzero(table.counts < eval_plan.min_slice_size)
+    return [table.keys[i] for i in small.tolist() if table.keys[i]]
+
+
+def iter_slice_results(table: SliceTable, eval_plan):
+    """A SliceResult per slice kept. Metrics that can are computed for all slices at once; the
+    rest (plots, matrices) one slice at a time, as the results are consumed."""
+    stats = TableStats(eval_plan.plan, table)
+    columns, one_at_a_time = {}, []
+    for metric in eval_plan.metrics:
+        values = metric.compute_table(stats)
+        if values is None:
+            one_at_a_time.append(metric)
+            continue
+        for key, array in values.items():
+            columns[key] = array.tolist() if array.ndim == 1 else list(array)
+    skip = set(omitted_slices(table, eval_plan))
+    for i, (key, count) in enumerate(zip(table.keys, table.counts.tolist())):
+        if key in skip:
+            continue
+        metrics = {k: values[i] for k, values in columns.items()}
+        plots = {}
+        if one_at_a_time:
+            row = SliceStats(eval_plan.plan, table.row(key))
+            for metric in one_at_a_time:
+                (plots if metric.info.plot else metrics).update(metric.compute(row))
+        yield SliceResult(key, int(count), metrics, plots)
 
 
 def slice_results(table: SliceTable, eval_plan):
-    """``(results, omitted)``: results per slice kept, and keys of slices below min_slice_size."""
-    results, omitted = [], []
-    for key, count in zip(table.keys, table.counts.tolist()):
-        if eval_plan.min_slice_size > 1 and key and count < eval_plan.min_slice_size:
-            omitted.append(key)
-            continue
-        stats = SliceStats(eval_plan.plan, table.row(key))
-        metrics, plots = {}, {}
-        for metric in eval_plan.metrics:
-            target = plots if metric.info.plot else metrics
-            target.update(metric.compute(stats))
-        results.append(SliceResult(key, int(count), metrics, plots))
-    return results, omitted
+    """``(results, omitted)`` as lists (see :func:`iter_slice_results`)."""
+    return list(iter_slice_results(table, eval_plan)), omitted_slices(table, eval_plan)

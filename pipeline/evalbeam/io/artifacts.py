@@ -63,19 +63,25 @@ def _create(staging: str, name: str):
     return FileSystems.create(FileSystems.join(staging, name))
 
 
-def write_shard(staging: str, index: int, count: int, results, omitted, min_slice_size: int) -> None:
-    """The metrics and plots records of one slicing spec (shard ``index`` of ``count``).
+def write_shard(staging: str, index: int, count: int, results, omitted, min_slice_size: int,
+                keep=lambda result: result) -> list:
+    """Write the metrics and plots records of one slicing spec (shard ``index`` of ``count``)
+    as ``results`` are produced; return ``keep(result)`` of each.
 
     Rewriting a shard replaces it, so a retried bundle leaves the same files.
     """
-    metrics = [r.metrics_record for r in results]
-    metrics += [convert.omitted_metrics_for_slice(k, min_slice_size).SerializeToString()
-                for k in omitted]
-    plots = [r.plots_record for r in results]
-    plots += [convert.plots_for_slice(k, {}).SerializeToString() for k in omitted]
-    for kind, records in (("metrics", metrics), ("plots", plots)):
-        with _create(staging, _shard(kind, index, count)) as f:
-            write_records(f, records)
+    kept = []
+    with _create(staging, _shard("metrics", index, count)) as metrics, \
+            _create(staging, _shard("plots", index, count)) as plots:
+        for r in results:
+            write_records(metrics, [convert.metrics_for_slice(r).SerializeToString()])
+            write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots).SerializeToString()])
+            kept.append(keep(r))
+        for key in omitted:
+            write_records(metrics, [convert.omitted_metrics_for_slice(key, min_slice_size)
+                                    .SerializeToString()])
+            write_records(plots, [convert.plots_for_slice(key, {}).SerializeToString()])
+    return kept
 
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,

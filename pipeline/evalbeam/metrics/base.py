@@ -11,7 +11,6 @@ one family instance (the planner fuses equal families), so each statistic is acc
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,14 +100,25 @@ class Metric:
     def families(self) -> list[Family]:
         raise NotImplementedError
 
+    def compute_table(self, stats) -> dict | None:
+        """Values for every slice of a table at once, ``{MetricKey: array over slices}``.
+
+        ``stats(family)`` gives that family's states with a leading slice axis (sparse states
+        as their column). Metrics that can only work one slice at a time return None and
+        implement :meth:`compute`.
+        """
+        return None
+
     def compute(self, stats) -> dict:
-        """``stats(family)`` gives that family's per-slice state arrays by name."""
+        """Values for one slice; ``stats(family)`` gives that slice's state arrays by name."""
         raise NotImplementedError
 
 
-def divide(num: float, den: float) -> float:
-    """num / den, NaN when the denominator is not positive (the policy for empty slices)."""
-    return float(num) / float(den) if den > 0 else math.nan
+def divide(num, den):
+    """num / den elementwise, NaN where the denominator is not positive (empty slices)."""
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 @dataclass

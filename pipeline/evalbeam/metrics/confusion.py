@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo
+from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 TN, FP, FN, TP = range(4)  # index = 2 * label + predicted
@@ -38,21 +38,15 @@ class Confusion(Family):
         return {"cm": DenseColumn(self.states()["cm"], out)}
 
 
-def _div(num, den):
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
 # name -> formula over (tp, fp, tn, fn) arrays
 FORMULAS = {
-    "BinaryAccuracy": lambda tp, fp, tn, fn: _div(tp + tn, tp + fp + tn + fn),
-    "Precision": lambda tp, fp, tn, fn: _div(tp, tp + fp),
-    "Recall": lambda tp, fp, tn, fn: _div(tp, tp + fn),
-    "Specificity": lambda tp, fp, tn, fn: _div(tn, tn + fp),
-    "FallOut": lambda tp, fp, tn, fn: _div(fp, fp + tn),
-    "MissRate": lambda tp, fp, tn, fn: _div(fn, fn + tp),
-    "F1Score": lambda tp, fp, tn, fn: _div(2 * tp, 2 * tp + fp + fn),
+    "BinaryAccuracy": lambda tp, fp, tn, fn: divide(tp + tn, tp + fp + tn + fn),
+    "Precision": lambda tp, fp, tn, fn: divide(tp, tp + fp),
+    "Recall": lambda tp, fp, tn, fn: divide(tp, tp + fn),
+    "Specificity": lambda tp, fp, tn, fn: divide(tn, tn + fp),
+    "FallOut": lambda tp, fp, tn, fn: divide(fp, fp + tn),
+    "MissRate": lambda tp, fp, tn, fn: divide(fn, fn + tp),
+    "F1Score": lambda tp, fp, tn, fn: divide(2 * tp, 2 * tp + fp + fn),
 }
 
 
@@ -82,16 +76,16 @@ class ConfusionMetric(Metric):
         return [Confusion(self.stream, self.thresholds)]
 
     def counts(self, stats):
+        """tp, fp, tn, fn at this metric's thresholds (leading slice axis if ``stats`` has one)."""
         family = self.families()[0]
         fused = stats.family(family)
-        cm = stats(family)["cm"]
         idx = [fused.thresholds.index(t) for t in self.thresholds]
-        cm = cm[idx]
-        return cm[:, TP], cm[:, FP], cm[:, TN], cm[:, FN]
+        cm = stats(family)["cm"][..., idx, :]
+        return cm[..., TP], cm[..., FP], cm[..., TN], cm[..., FN]
 
-    def compute(self, stats):
+    def compute_table(self, stats):
         value = FORMULAS[type(self).__name__](*self.counts(stats))
-        return {self.key: float(value[0]) if self.scalar else value}
+        return {self.key: value[:, 0] if self.scalar else value}
 
 
 class BinaryAccuracy(ConfusionMetric):
@@ -133,14 +127,17 @@ class ConfusionMatrixAtThresholds(ConfusionMetric):
             raise ValueError("ConfusionMatrixAtThresholds needs config 'thresholds'")
         super().__init__(name, stream, config)
 
+    def compute_table(self, stats):
+        return None  # one matrix per slice
+
     def compute(self, stats):
         tp, fp, tn, fn = self.counts(stats)
         with np.errstate(divide="ignore", invalid="ignore"):
             columns = {"threshold": np.asarray(self.thresholds), "true_positives": tp,
                        "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
-                       "precision": _div(tp, tp + fp), "recall": _div(tp, tp + fn),
-                       "false_positive_rate": _div(fp, fp + tn),
-                       "false_omission_rate": _div(fn, fn + tn),
-                       "f1": _div(2 * tp, 2 * tp + fp + fn),
-                       "accuracy": _div(tp + tn, tp + fp + tn + fn)}
+                       "precision": divide(tp, tp + fp), "recall": divide(tp, tp + fn),
+                       "false_positive_rate": divide(fp, fp + tn),
+                       "false_omission_rate": divide(fn, fn + tn),
+                       "f1": divide(2 * tp, 2 * tp + fp + fn),
+                       "accuracy": divide(tp + tn, tp + fp + tn + fn)}
         return {self.key: {"confusion_matrix_at_thresholds": columns}}

@@ -14,11 +14,11 @@ pairs that share a bucket, i.e. O(1e-4) for smooth score distributions.
 """
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo
+from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
@@ -117,6 +117,9 @@ class HistogramThresholds:
         edges = np.where(self.values == 0.0, 0.0, self.values + 1e-7)
         self.first = np.searchsorted(_EDGES, edges, side="left")
         self.first[self.values >= 1.0 + 1e-7] = NBK  # nothing is positive beyond 1
+        # bucket -> how many thresholds count it positive; buckets with equal counts are
+        # indistinguishable at these thresholds (one point of the curve)
+        self.group = np.searchsorted(self.first, np.arange(NBK), side="right")
 
     def __len__(self):
         return len(self.values)
@@ -135,39 +138,80 @@ def interpolated_thresholds(n: int) -> list:
     return [-1e-7] + [i / (n - 1) for i in range(1, n - 1)] + [1.0 + 1e-7]
 
 
-def _ratio(num, den):
+@dataclass
+class Curve:
+    """The distinct points of every slice's curve over a set of thresholds.
+
+    One entry per (slice, group of buckets between two consecutive thresholds that hold
+    examples), walking each slice from the highest threshold down: ``pos``/``neg`` are the
+    weights the step adds, ``tp``/``fp`` the totals predicted positive after it, ``tp_prev``/
+    ``fp_prev`` before it. ``P``/``N`` are every slice's positive/negative weight.
+    """
+
+    rows: np.ndarray
+    pos: np.ndarray
+    neg: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    tp_prev: np.ndarray
+    fp_prev: np.ndarray
+    P: np.ndarray
+    N: np.ndarray
+
+
+def curve(entries, n_rows: int, thresholds: HistogramThresholds) -> Curve:
+    """All slices' curves from histogram entries sorted by (row, bucket), vectorised."""
+    rows, buckets, values = entries
+    P = np.bincount(rows, weights=values[:, POS], minlength=n_rows)
+    N = np.bincount(rows, weights=values[:, NEG], minlength=n_rows)
+    group = thresholds.group[buckets]
+    on = group > 0  # below every threshold: never predicted positive, only in the totals
+    rows, group, pos, neg = rows[on], group[on], values[on, POS], values[on, NEG]
+    if len(rows):
+        key = rows * (len(thresholds) + 1) + group
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        rows, pos, neg = rows[starts], np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
+    rows, pos, neg = rows[::-1], pos[::-1], neg[::-1]
+    first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, bool)
+    segment = np.cumsum(first) - 1
+    cpos, cneg = np.cumsum(pos), np.cumsum(neg)
+    tp = cpos - (cpos - pos)[first][segment]
+    fp = cneg - (cneg - neg)[first][segment]
+    return Curve(rows, pos, neg, tp, fp, tp - pos, fp - neg, P, N)
+
+
+def _per_row(c: Curve, terms: np.ndarray) -> np.ndarray:
+    """Sum of the finite terms per slice (TFMA's nansum)."""
+    return np.bincount(c.rows, weights=np.where(np.isfinite(terms), terms, 0.0), minlength=len(c.P))
+
+
+def roc_auc(c: Curve, method: str = "interpolation") -> np.ndarray:
+    """Area under each slice's ROC curve (trapezoids, or the lower/upper step); NaN unless the
+    slice has both classes."""
+    height = {"interpolation": (c.tp + c.tp_prev) / 2.0, "minoring": c.tp_prev,
+              "majoring": c.tp}[method]
+    return divide(_per_row(c, c.neg * height), c.P * c.N)
+
+
+def pr_auc(c: Curve, method: str = "interpolation") -> np.ndarray:
+    """Area under each slice's precision-recall curve; NaN without positives.
+
+    ``interpolation`` is Davis & Goadrich's: precision interpolated along each step as TFMA
+    (and Keras) compute it; ``minoring``/``majoring`` take the lower/upper precision.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-def roc_auc(cm: dict, method: str = "interpolation") -> float:
-    """Area under the ROC curve by the trapezoid (or minoring/majoring) rule over thresholds."""
-    x = _ratio(cm["fp"], cm["fp"] + cm["tn"])
-    y = _ratio(cm["tp"], cm["tp"] + cm["fn"])
-    return _area(x, y, method)
-
-
-def _area(x, y, method):
-    heights = {"interpolation": (y[:-1] + y[1:]) / 2.0, "minoring": np.minimum(y[:-1], y[1:]),
-               "majoring": np.maximum(y[:-1], y[1:])}[method]
-    return float(np.nansum((x[:-1] - x[1:]) * heights))
-
-
-def pr_auc(cm: dict, method: str = "interpolation") -> float:
-    """Area under the precision-recall curve; Davis & Goadrich interpolation by default."""
-    tp, fp, fn = cm["tp"], cm["fp"], cm["fn"]
-    if method != "interpolation":
-        return _area(_ratio(tp, tp + fn), _ratio(tp, tp + fp), method)
-    p = tp + fp
-    dtp = tp[:-1] - tp[1:]
-    dp = np.maximum(p[:-1] - p[1:], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = dtp / dp
-        intercept = tp[1:] - slope * p[1:]
-        both = (p[:-1] > 0) & (p[1:] > 0)
-        ratio = np.where(both, p[:-1] / np.where(both, p[1:], 1.0), 1.0)
-        increment = slope * (dtp + intercept * np.log(ratio)) / np.maximum(tp[1:] + fn[1:], 0.0)
-    return float(np.nansum(increment))
+        if method == "interpolation":
+            predicted, before = c.tp + c.fp, c.tp_prev + c.fp_prev
+            slope = c.pos / (c.pos + c.neg)
+            intercept = c.tp_prev - slope * before
+            both = (predicted > 0) & (before > 0)
+            ratio = np.where(both, predicted / np.where(both, before, 1.0), 1.0)
+            terms = slope * (c.pos + intercept * np.log(ratio))
+        else:
+            precision, before = c.tp / (c.tp + c.fp), c.tp_prev / (c.tp_prev + c.fp_prev)
+            pick = np.minimum if method == "minoring" else np.maximum
+            terms = c.pos * pick(precision, before)
+    return divide(_per_row(c, terms), c.P)
 
 
 class _HistogramMetric(Metric):
@@ -176,12 +220,6 @@ class _HistogramMetric(Metric):
 
     def hist(self, stats):
         return stats(self.families()[0])["hist"]
-
-    def confusion(self, stats, thresholds) -> dict:
-        """The slice's confusion matrices at ``thresholds``, computed once per slice."""
-        family = self.families()[0]
-        return stats.memo(("confusion", family.group_key(), thresholds.key),
-                          lambda: confusion_at(self.hist(stats), thresholds))
 
 
 class AUC(_HistogramMetric):
@@ -208,15 +246,12 @@ class AUC(_HistogramMetric):
             raise ValueError("Expected summation_method to be one of ['interpolation', 'majoring', "
                              f"'minoring'], got {self.method!r}")
 
-    def compute(self, stats):
-        hist = self.hist(stats)
-        positives, negatives = hist[POS].sum(), hist[NEG].sum()
-        cm = self.confusion(stats, self.thresholds)
-        if self.curve == "ROC":
-            value = roc_auc(cm, self.method) if positives > 0 and negatives > 0 else math.nan
-        else:
-            value = pr_auc(cm, self.method) if positives > 0 else math.nan
-        return {self.key: value}
+    def compute_table(self, stats):
+        family = self.families()[0]
+        points = stats.memo(("curve", family.group_key(), self.thresholds.key),
+                            lambda: curve(self.hist(stats).entries(), stats.n, self.thresholds))
+        area = roc_auc if self.curve == "ROC" else pr_auc
+        return {self.key: area(points, self.method)}
 
 
 class AUCPrecisionRecall(AUC):
@@ -252,7 +287,7 @@ class ConfusionMatrixPlot(_HistogramMetric):
         self.thresholds = HistogramThresholds([-1e-6] + [i / n for i in range(n + 1)], ("plot", n))
 
     def compute(self, stats):
-        cm = self.confusion(stats, self.thresholds)
+        cm = confusion_at(self.hist(stats), self.thresholds)
         return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
 
 

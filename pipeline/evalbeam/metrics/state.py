@@ -65,10 +65,6 @@ class DenseColumn:
     def compact(self) -> None:
         self.data = self.data[: self.n].copy()
 
-    @property
-    def nbytes(self) -> int:
-        return self.data.nbytes
-
 
 class SparseColumn:
     """A long per-slice sum state ``(channels, buckets)``, dense for full slices, COO for the rest.
@@ -189,9 +185,26 @@ class SparseColumn:
             out[:, self._buckets[0][lo:hi]] = self._values[0][lo:hi].T
         return out
 
-    @property
-    def nbytes(self) -> int:
-        return self.dense.nbytes + sum(v.nbytes * 2 for v in self._values)
+    def entries(self):
+        """Every non-zero ``(row, bucket, values)`` of every row, sorted by row then bucket."""
+        if not self._sorted:
+            self.compact()
+        rows = [self._rows[0]] if self._rows else []
+        buckets = [self._buckets[0]] if self._buckets else []
+        values = [self._values[0]] if self._values else []
+        if self.n_dense:
+            slot_rows = np.empty(self.n_dense, np.int64)
+            dense_rows = np.flatnonzero(self.slot[: self.n] >= 0)
+            slot_rows[self.slot[dense_rows]] = dense_rows
+            slots, bucket = np.nonzero((self.dense[: self.n_dense] != 0).any(axis=1))
+            rows.append(slot_rows[slots])
+            buckets.append(bucket)
+            values.append(self.dense[slots, :, bucket])
+        if not rows:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.channels)))
+        rows, buckets, values = np.concatenate(rows), np.concatenate(buckets), np.concatenate(values)
+        order = np.argsort(rows * self.buckets + buckets, kind="stable")
+        return rows[order], buckets[order], values[order]
 
     def __getstate__(self):
         self.compact()
@@ -270,7 +283,3 @@ class SliceTable:
         """Per-slice state arrays by state name."""
         i = self.index[key]
         return {name: col.row(i) for name, col in self.columns.items()}
-
-    @property
-    def nbytes(self) -> int:
-        return sum(col.nbytes for col in self.columns.values()) + self.counts.nbytes

@@ -6,8 +6,6 @@ and batch. Metrics divide in ``compute`` only.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
@@ -102,11 +100,11 @@ class _SumsMetric(Metric):
     def families(self):
         return [Sums(self.stream, self.stats)]
 
-    def compute(self, stats):
-        s = stats(self.families()[0])
-        return {self.key: self.value(s)}
+    def compute_table(self, stats):
+        return {self.key: self.value(stats(self.families()[0]))}
 
-    def value(self, s) -> float:
+    def value(self, s) -> np.ndarray:
+        """The metric for every slice from the sums ``s`` (arrays over slices)."""
         raise NotImplementedError
 
 
@@ -116,7 +114,7 @@ class ExampleCount(_SumsMetric):
     stats = ("weight",)
 
     def value(self, s):
-        return float(s["weight"])
+        return s["weight"]
 
 
 class WeightedExampleCount(ExampleCount):
@@ -147,7 +145,8 @@ class Calibration(_SumsMetric):
     stats = ("label", "prediction")
 
     def value(self, s):
-        return float(s["prediction"]) / float(s["label"]) if s["label"] != 0 else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(s["label"] != 0, s["prediction"] / s["label"], np.nan)
 
 
 class _CrossEntropy(_SumsMetric):
@@ -198,7 +197,7 @@ class RootMeanSquaredError(MeanSquaredError):
     """sqrt(sum(w*(y-p)^2) / sum(w))."""
 
     def value(self, s):
-        return math.sqrt(super().value(s))
+        return np.sqrt(super().value(s))
 
 
 class MeanAbsoluteError(_SumsMetric):
@@ -226,10 +225,8 @@ class SquaredPearsonCorrelation(_SumsMetric):
 
     def value(self, s):
         n = s["weight"]
-        if n <= 0:
-            return math.nan
-        sx, sy = s["label"], s["prediction"]
-        den = (s["label_sq"] - sx * sx / n) * (s["prediction_sq"] - sy * sy / n)
-        if not den > 0:
-            return math.nan
-        return float((s["label_prediction"] - sx * sy / n) ** 2 / den)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sx, sy = s["label"], s["prediction"]
+            den = (s["label_sq"] - sx * sx / n) * (s["prediction_sq"] - sy * sy / n)
+            num = (s["label_prediction"] - sx * sy / n) ** 2
+        return divide(num, np.where(n > 0, den, 0.0))
