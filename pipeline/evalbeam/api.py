@@ -9,6 +9,7 @@ Data flow (DESIGN.md)::
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import apache_beam as beam
 import pyarrow as pa
@@ -58,50 +59,62 @@ class _ComputePartials(beam.DoFn):
             yield from partials
 
 
-def _write_shard(index, table, eval_plan, staging):
-    """Compute one slicing spec's slices and write its shard as they come.
+@dataclass
+class _Shard:
+    """What the final step needs of one slicing spec once its shard is written."""
 
-    Returns the slices (keeping only the metrics validation and the summary read) and the
-    slices omitted by min_slice_size.
-    """
+    index: int
+    checked: list  # slices with a metric some threshold checks (and the overall slice)
+    omitted: list  # slice keys below min_slice_size
+    slices: int  # slices written
+    tally: dict  # rows read / used / dropped (first spec only)
+
+
+def _write_shard(index, table, eval_plan, staging) -> _Shard:
+    """Compute one slicing spec's slices and write its shard as they are produced."""
     checked = {t.key for t in eval_plan.thresholds}
+    written = 0
 
     def keep(r):
-        metrics = r.metrics if not r.slice_key else {k: v for k, v in r.metrics.items()
-                                                     if k in checked}
-        return SliceResult(r.slice_key, r.example_count, metrics, {})
+        nonlocal written
+        written += 1
+        if not r.slice_key:
+            metrics = r.metrics
+        else:
+            metrics = checked and {k: v for k, v in r.metrics.items() if k in checked}
+        return SliceResult(r.slice_key, r.example_count, metrics, {}) if metrics else None
 
     omitted = omitted_slices(table, eval_plan)
     kept = write_shard(staging, index, len(eval_plan.slice_specs),
                        iter_slice_results(table, eval_plan), omitted,
                        eval_plan.min_slice_size, keep)
-    return kept, omitted
+    return _Shard(index, kept, omitted, written, table.tally)
 
 
-def _compute_and_write(spec_and_table, eval_plan, staging):
+def _compute_and_write(spec_and_table, eval_plan, staging) -> _Shard:
     index, table = spec_and_table
-    return (index,) + _write_shard(index, table, eval_plan, staging) + (table.tally,)
+    return _write_shard(index, table, eval_plan, staging)
 
 
-def _finish(computed, eval_plan, staging, output_dir, data_location, file_format):
-    counts = {}
-    for *_, tally in computed:
-        for reason, n in tally.items():
-            counts[reason] = counts.get(reason, 0) + n
-    computed = [c[:3] for c in computed]
-    done = {index for index, _, _ in computed}
+def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
+    shards = list(shards)
+    done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
         if index not in done:  # no slices in this spec: an empty shard (overall: an empty slice)
             table = SliceTable(eval_plan.plan.state_specs())
             if spec.is_overall:
                 table.rows_for([()])
-            computed.append((index,) + _write_shard(index, table, eval_plan, staging))
-    computed.sort(key=lambda c: c[0])
-    results = [r for _, rs, _ in computed for r in rs]
-    omitted = [k for _, _, om in computed for k in om]
+            shards.append(_write_shard(index, table, eval_plan, staging))
+    shards.sort(key=lambda s: s.index)
+    counts = {}
+    for shard in shards:
+        for reason, n in shard.tally.items():
+            counts[reason] = counts.get(reason, 0) + n
+    results = [r for s in shards for r in s.checked]
+    omitted = [k for s in shards for k in s.omitted]
     validation = validate(results, omitted, eval_plan)
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
-                     data_location, file_format)
+                     sum(s.slices for s in shards), data_location, file_format)
     return validation.validation_ok
 
 

@@ -131,7 +131,7 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
     return [table.keys[i] for i in small.tolist() if table.keys[i]]
 
 
-def iter_slice_results(table: SliceTable, eval_plan):
+def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     """A SliceResult per slice kept. Metrics that can are computed for all slices at once; the
     rest (plots, matrices) one slice at a time, as the results are consumed."""
     stats = TableStats(eval_plan.plan, table)
@@ -140,20 +140,24 @@ def iter_slice_results(table: SliceTable, eval_plan):
         values = metric.compute_table(stats)
         if values is None:
             one_at_a_time.append(metric)
-            continue
-        for key, array in values.items():
-            columns[key] = array.tolist() if array.ndim == 1 else list(array)
+        else:
+            columns.update(values)
+    del stats  # frees what the metrics derived (curves) before the slices are produced
     skip = set(omitted_slices(table, eval_plan))
-    for i, (key, count) in enumerate(zip(table.keys, table.counts.tolist())):
-        if key in skip:
-            continue
-        metrics = {k: values[i] for k, values in columns.items()}
-        plots = {}
-        if one_at_a_time:
-            row = SliceStats(eval_plan.plan, table.row(key))
-            for metric in one_at_a_time:
-                (plots if metric.info.plot else metrics).update(metric.compute(row))
-        yield SliceResult(key, int(count), metrics, plots)
+    counts = table.counts.tolist()
+    for start in range(0, len(table), chunk):  # Python values for a chunk of slices at a time
+        part = {k: v[start:start + chunk].tolist() if v.ndim == 1 else v[start:start + chunk]
+                for k, v in columns.items()}
+        for j, key in enumerate(table.keys[start:start + chunk]):
+            if key in skip:
+                continue
+            metrics = {k: values[j] for k, values in part.items()}
+            plots = {}
+            if one_at_a_time:
+                row = SliceStats(eval_plan.plan, table.row(key))
+                for metric in one_at_a_time:
+                    (plots if metric.info.plot else metrics).update(metric.compute(row))
+            yield SliceResult(key, counts[start + j], metrics, plots)
 
 
 def slice_results(table: SliceTable, eval_plan):

@@ -47,6 +47,19 @@ class MetricKey:
     example_weighted: bool = False
     is_diff: bool = False
 
+    # Keys are looked up millions of times per run: hash once. The cached hash is not
+    # pickled (string hashes differ between processes).
+    def __post_init__(self):
+        object.__setattr__(self, "_hash", hash((self.name, self.model_name, self.output_name,
+                                                self.sub_key, self.example_weighted, self.is_diff)))
+
+    def __hash__(self):
+        return self._hash
+
+    def __reduce__(self):
+        return (MetricKey, (self.name, self.model_name, self.output_name, self.sub_key,
+                            self.example_weighted, self.is_diff))
+
     def sort_key(self):
         return (self.model_name, self.output_name, str(self.sub_key or ""), self.name,
                 not self.example_weighted, self.is_diff)

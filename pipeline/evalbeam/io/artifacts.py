@@ -19,7 +19,6 @@ import math
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
 
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
@@ -66,26 +65,26 @@ def _create(staging: str, name: str):
 def write_shard(staging: str, index: int, count: int, results, omitted, min_slice_size: int,
                 keep=lambda result: result) -> list:
     """Write the metrics and plots records of one slicing spec (shard ``index`` of ``count``)
-    as ``results`` are produced; return ``keep(result)`` of each.
+    as ``results`` are produced; return ``keep(result)`` of each (None: keep nothing).
 
     Rewriting a shard replaces it, so a retried bundle leaves the same files.
     """
-    kept = []
+    kept, encoder = [], convert.MetricsEncoder()
     with _create(staging, _shard("metrics", index, count)) as metrics, \
             _create(staging, _shard("plots", index, count)) as plots:
         for r in results:
-            write_records(metrics, [convert.metrics_for_slice(r).SerializeToString()])
+            write_records(metrics, [encoder.encode(r)])
             write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots).SerializeToString()])
             kept.append(keep(r))
         for key in omitted:
             write_records(metrics, [convert.omitted_metrics_for_slice(key, min_slice_size)
                                     .SerializeToString()])
             write_records(plots, [convert.plots_for_slice(key, {}).SerializeToString()])
-    return kept
+    return [k for k in kept if k is not None]
 
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
-                     counts, data_location: str, file_format: str) -> None:
+                     counts, slices: int, data_location: str, file_format: str) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -97,7 +96,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "rows_used": counts.get("rows_used", 0),
         "rows_dropped": {k[len("dropped:"):]: v for k, v in sorted(counts.items())
                          if k.startswith("dropped:")},
-        "slices": len(results),
+        "slices": slices,
         "slices_omitted_below_min_slice_size": len(omitted),
         "validation_ok": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
@@ -148,17 +147,36 @@ def _replace_dir(tmp: str, output_dir: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@dataclass
 class EvalResult:
-    """An output directory read back: metrics per slice, validation, summary; plots on demand."""
+    """An output directory read back: validation and summary now; metrics and plots per slice
+    when first asked for."""
 
-    output_dir: str
-    metrics: dict  # slice key -> {MetricKey: value}
-    validation: validation_result_pb2.ValidationResult
-    summary: dict
-    config: config_pb2.EvalConfig
-    omitted: list = field(default_factory=list)
-    _plots: dict | None = None
+    def __init__(self, output_dir: str, validation, summary: dict, config):
+        self.output_dir = output_dir
+        self.validation: validation_result_pb2.ValidationResult = validation
+        self.summary = summary
+        self.config: config_pb2.EvalConfig = config
+        self._metrics = self._omitted = self._plots = None
+
+    @property
+    def metrics(self) -> dict:
+        """slice key -> {MetricKey: value}."""
+        if self._metrics is None:
+            self._metrics, self._omitted = {}, []
+            for record in _shard_records(self.output_dir, "metrics"):
+                proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+                key = convert.slice_key_from_proto(proto.slice_key)
+                if "__ERROR__" in proto.metrics:
+                    self._omitted.append(key)
+                else:
+                    self._metrics[key] = convert.metrics_from_proto(proto)
+        return self._metrics
+
+    @property
+    def omitted(self) -> list:
+        """Keys of the slices omitted by min_slice_size."""
+        self.metrics  # noqa: B018 - loads both
+        return self._omitted
 
     @property
     def plots(self) -> dict:
@@ -168,7 +186,7 @@ class EvalResult:
             for record in _shard_records(self.output_dir, "plots"):
                 proto = metrics_for_slice_pb2.PlotsForSlice.FromString(record)
                 key = convert.slice_key_from_proto(proto.slice_key)
-                if key in self.metrics:
+                if proto.plot_keys_and_values:
                     self._plots[key] = convert.plots_from_proto(proto)
         return self._plots
 
@@ -203,19 +221,10 @@ def load_result(output_dir: str) -> EvalResult:
         from evalbeam.errors import InputError
 
         raise InputError(f"{output_dir}: not an evalbeam output directory (no {SUMMARY_FILE})")
-    metrics, omitted = {}, []
-    for record in _shard_records(output_dir, "metrics"):
-        proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
-        key = convert.slice_key_from_proto(proto.slice_key)
-        if "__ERROR__" in proto.metrics:
-            omitted.append(key)
-            continue
-        metrics[key] = {convert.metric_key_from_proto(kv.key): convert.metric_value_from_proto(kv.value)
-                        for kv in proto.metric_keys_and_values}
     validation = validation_result_pb2.ValidationResult.FromString(
         next(_records(FileSystems.join(output_dir, VALIDATIONS_FILE))))
     with FileSystems.open(FileSystems.join(output_dir, SUMMARY_FILE)) as f:
         summary = json.loads(f.read().decode())
     with FileSystems.open(FileSystems.join(output_dir, CONFIG_FILE)) as f:
         run = json_format.Parse(f.read().decode(), config_pb2.EvalRun(), ignore_unknown_fields=True)
-    return EvalResult(output_dir, metrics, validation, summary, run.eval_config, omitted)
+    return EvalResult(output_dir, validation, summary, run.eval_config)

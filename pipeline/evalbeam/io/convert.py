@@ -1,6 +1,9 @@
 """Python results <-> TFMA-compatible protos (MetricsForSlice, PlotsForSlice, keys, values)."""
 from __future__ import annotations
 
+import functools
+import struct
+
 import numpy as np
 
 from evalbeam.io import wire
@@ -107,14 +110,64 @@ def _matrices(proto) -> dict:
     return {f: np.array([getattr(m, f) for m in proto.matrices]) for f in _CM_FIELDS}
 
 
-def metrics_for_slice(result) -> mfs.MetricsForSlice:
-    out = mfs.MetricsForSlice()
-    out.slice_key.CopyFrom(slice_key_proto(result.slice_key))
-    for key in sorted(result.metrics, key=MetricKey.sort_key):
-        kv = out.metric_keys_and_values.add()
-        kv.key.CopyFrom(metric_key_proto(key))
-        kv.value.CopyFrom(metric_value_proto(result.metrics[key]))
-    return out
+@functools.lru_cache(maxsize=4096)
+def _key_bytes(key: MetricKey) -> bytes:
+    return metric_key_proto(key).SerializeToString()
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_from_bytes(data: bytes) -> MetricKey:
+    return metric_key_from_proto(mfs.MetricKey.FromString(data))
+
+
+def _value_bytes(value) -> bytes:
+    if isinstance(value, float):  # MetricValue{double_value: DoubleValue{value}}
+        return _DOUBLE_VALUE + struct.pack("<d", value)
+    return metric_value_proto(value).SerializeToString()
+
+
+_DOUBLE_VALUE = b"\x0a\x09\x09"  # MetricValue.double_value(1) of 9 bytes: DoubleValue.value(1)
+
+
+class MetricsEncoder:
+    """Serializes MetricsForSlice records, one per slice, for slices that share metric keys.
+
+    The bytes of each key are laid out once per set of keys; a slice whose values are all
+    numbers then costs one ``struct.pack``. The record is the message TFMA writes.
+    """
+
+    def __init__(self):
+        self._layouts = {}
+
+    def _layout(self, keys: tuple):
+        order = sorted(keys, key=MetricKey.sort_key)
+        prefixes = []
+        for key in order:
+            pair = wire.field(1, _key_bytes(key)) + b"\x12\x0b" + _DOUBLE_VALUE
+            prefixes.append(wire.field(51, pair + b"\0" * 8)[:-8])
+        packer = struct.Struct("<" + "".join(f"{len(p)}sd" for p in prefixes))
+        return order, prefixes, packer
+
+    def encode(self, result) -> bytes:
+        metrics = result.metrics
+        keys = tuple(metrics)
+        layout = self._layouts.get(keys)
+        if layout is None:
+            layout = self._layouts[keys] = self._layout(keys)
+        order, prefixes, packer = layout
+        head = wire.field(1, slice_key_proto(result.slice_key).SerializeToString())
+        values = [metrics[k] for k in order]
+        if all(type(v) is float for v in values):
+            return head + packer.pack(*[x for pair in zip(prefixes, values) for x in pair])
+        return head + b"".join(wire.field(51, wire.field(1, _key_bytes(k)) +
+                                          wire.field(2, _value_bytes(v)))
+                               for k, v in zip(order, values))
+
+
+def metrics_from_proto(proto) -> dict:
+    """{MetricKey: value} of one MetricsForSlice."""
+    return {_key_from_bytes(kv.key.SerializeToString()): metric_value_from_proto(kv.value)
+            for kv in proto.metric_keys_and_values}
 
 
 def omitted_metrics_for_slice(key, min_slice_size: int) -> mfs.MetricsForSlice:

@@ -21,6 +21,11 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
+def field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field: tag, length, payload."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
 def _double_tag(field: int) -> bytes:
     return _varint(field << 3 | 1)
 
