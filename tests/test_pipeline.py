@@ -114,3 +114,47 @@ def test_null_labels_are_dropped_and_counted(tmp_path):
     assert result.summary["rows_read"] == 4 and result.summary["rows_used"] == 2
     assert result.summary["rows_dropped"] == {"null label ('label')": 1,
                                               "null prediction ('prediction')": 1}
+
+
+def test_csv_typed_by_a_tensorflow_metadata_schema(tmp_path):
+    # Without a schema "age" would be read as int64 and "zip" (digits) as int64 too; the schema
+    # makes zip a string, so slice keys keep its leading zero.
+    path = tmp_path / "d.csv"
+    path.write_text("label,prediction,weight,zip\n1,0.9,1.0,01234\n0,0.2,1.0,01234\n1,0.6,2.0,99\n")
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature { name: "zip" type: BYTES }\nfeature { name: "label" type: INT }\n')
+    config = BASE + ('metrics_specs { metrics { class_name: "ExampleCount" } }\n'
+                     'slicing_specs { feature_keys: ["zip"] }')
+    result = run_evaluation(config, str(path), str(tmp_path / "out"), schema=str(schema))
+    assert set(result.metrics) == {(("zip", "01234"),), (("zip", "99"),)}
+    untyped = run_evaluation(config, str(path), str(tmp_path / "out2"))
+    assert set(untyped.metrics) == {(("zip", 1234),), (("zip", 99),)}
+
+
+def test_slice_present_in_one_file_only(tmp_path):
+    a = pa.table({"label": [1, 0], "prediction": [0.8, 0.3], "weight": [1.0, 1.0],
+                  "country": ["us", "us"]})
+    b = pa.table({"label": [1, 0], "prediction": [0.6, 0.1], "weight": [2.0, 1.0],
+                  "country": ["de", "us"]})
+    files = [write(a, str(tmp_path / "a.parquet")), write(b, str(tmp_path / "b.parquet"))]
+    result = run_evaluation(CONFIG, files, str(tmp_path / "out"))
+    assert result.value("example_count", (("country", "de"),)) == 2.0
+    assert result.value("example_count", (("country", "us"),)) == 3.0
+    assert result.value("example_count") == 5.0
+
+
+def test_roc_and_pr_curve_points(tmp_path):
+    # Positives at 0.9 and 0.4, negatives at 0.6 and 0.1 (unit weights).
+    t = pa.table({"label": [1, 1, 0, 0], "prediction": [0.9, 0.4, 0.6, 0.1],
+                  "weight": [1.0] * 4, "country": ["us"] * 4})
+    result = run_evaluation(CONFIG, t, str(tmp_path / "out"))
+    roc = result.roc_curve()
+    at = {round(float(t), 3): i for i, t in enumerate(roc["thresholds"])}
+    assert len(roc["fpr"]) == 1002
+    assert (roc["fpr"][at[0.0]], roc["tpr"][at[0.0]]) == (1.0, 1.0)
+    assert (roc["fpr"][at[0.5]], roc["tpr"][at[0.5]]) == (0.5, 0.5)   # 0.9 and 0.6 above 0.5
+    assert (roc["fpr"][at[0.7]], roc["tpr"][at[0.7]]) == (0.0, 0.5)
+    assert (roc["fpr"][at[1.0]], roc["tpr"][at[1.0]]) == (0.0, 0.0)
+    pr = result.pr_curve()
+    assert (pr["recall"][at[0.3]], pr["precision"][at[0.3]]) == (1.0, 2 / 3)
+    assert pr["precision"][at[1.0]] == 1.0  # nothing predicted positive: TFMA's 1.0

@@ -190,6 +190,22 @@ class EvalResult:
                     self._plots[key] = convert.plots_from_proto(proto)
         return self._plots
 
+    def _matrices(self, slice_key, model_name):
+        for key, plot in self.plots.get(tuple(slice_key), {}).items():
+            if key.model_name == model_name and "confusion_matrix_at_thresholds" in plot:
+                return plot["confusion_matrix_at_thresholds"]
+        raise KeyError(f"no ConfusionMatrixPlot for slice {slice_key!r} (configure one)")
+
+    def roc_curve(self, slice_key=(), model_name: str = "") -> dict:
+        """ROC points of a slice from its ConfusionMatrixPlot: thresholds, fpr, tpr."""
+        m = self._matrices(slice_key, model_name)
+        return {"thresholds": m["threshold"], "fpr": m["false_positive_rate"], "tpr": m["recall"]}
+
+    def pr_curve(self, slice_key=(), model_name: str = "") -> dict:
+        """Precision-recall points of a slice from its ConfusionMatrixPlot."""
+        m = self._matrices(slice_key, model_name)
+        return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
+
     def slices(self) -> list:
         return list(self.metrics)
 
