@@ -2,13 +2,13 @@
 
 Data flow (DESIGN.md)::
 
-    RecordBatch -> ComputePartials (extract, slice, pre-aggregate per slicing spec)
-                -> CombinePerSlicingSpec (FusedCombineFn) -> ComputeMetrics
-                -> Validate and WriteArtifacts (one step, atomic)
+    RecordBatch -> ComputePartials        extract, slice, pre-aggregate: (spec, SliceTable)
+                -> CombinePerSlicingSpec  FusedCombineFn: one SliceTable per slicing spec
+                -> ComputeAndWriteShards  metrics and plots of every slice -> the spec's shard
+                -> Gather -> ValidateAndFinish   thresholds, run-level files, atomic rename
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -70,8 +70,9 @@ class _Shard:
     tally: dict  # rows read / used / dropped (first spec only)
 
 
-def _write_shard(index, table, eval_plan, staging) -> _Shard:
+def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
+    index, table = spec_and_table
     checked = {t.key for t in eval_plan.thresholds}
     written = 0
 
@@ -91,11 +92,6 @@ def _write_shard(index, table, eval_plan, staging) -> _Shard:
     return _Shard(index, kept, omitted, written, table.tally)
 
 
-def _compute_and_write(spec_and_table, eval_plan, staging) -> _Shard:
-    index, table = spec_and_table
-    return _write_shard(index, table, eval_plan, staging)
-
-
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
     shards = list(shards)
     done = {s.index for s in shards}
@@ -104,7 +100,7 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
             table = SliceTable(eval_plan.plan.state_specs())
             if spec.is_overall:
                 table.rows_for([()])
-            shards.append(_write_shard(index, table, eval_plan, staging))
+            shards.append(_write_shard((index, table), eval_plan, staging))
     shards.sort(key=lambda s: s.index)
     counts = {}
     for shard in shards:
@@ -137,7 +133,7 @@ class Evaluate(beam.PTransform):
         return (batches
                 | "ComputePartials" >> beam.ParDo(_ComputePartials(plan))
                 | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
-                | "ComputeAndWriteShards" >> beam.Map(_compute_and_write, plan, self.staging)
+                | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
                 | "Gather" >> beam.combiners.ToList()
                 | "ValidateAndFinish" >> beam.Map(_finish, plan, self.staging, self.output_dir,
                                                   self.data_location, self.file_format))
@@ -208,5 +204,3 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         raise InputError(message) from None
     return load_result(output_dir)
 
-
-logging.getLogger("apache_beam").setLevel(logging.WARNING)

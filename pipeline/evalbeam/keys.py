@@ -8,11 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SliceKey = tuple  # tuple[tuple[str, int | float | str], ...]
-OVERALL: SliceKey = ()
-
-
-def slice_key_str(key: SliceKey) -> str:
+def slice_key_str(key: tuple) -> str:
     """TFMA's text form: ``Overall`` or ``col1_X_col2:v1_X_v2``."""
     if not key:
         return "Overall"

@@ -206,9 +206,6 @@ class EvalResult:
         m = self._matrices(slice_key, model_name)
         return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
 
-    def slices(self) -> list:
-        return list(self.metrics)
-
     def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None):
         """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError)."""
         found = [v for k, v in self.metrics.get(tuple(slice_key), {}).items()

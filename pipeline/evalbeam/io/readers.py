@@ -30,6 +30,8 @@ def match_files(patterns) -> list:
     """Every file matching the patterns (local paths or any Beam filesystem URL)."""
     if isinstance(patterns, str):
         patterns = [patterns]
+    if not patterns:
+        raise InputError("no data path given")
     files = []
     for pattern in patterns:
         try:
