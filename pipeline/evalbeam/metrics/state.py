@@ -11,6 +11,7 @@ seen rather than the configured resolution.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,7 +230,7 @@ class SliceTable:
     def __init__(self, specs: dict[str, StateSpec]):
         self.specs = specs
         self.keys: list = []
-        self.index: dict = {}
+        self._index: dict | None = {}
         self.counts = np.zeros(0, np.int64)
         self.columns = {name: make_column(spec) for name, spec in specs.items()}
         self.tally: dict = {}
@@ -240,7 +241,7 @@ class SliceTable:
         table = cls.__new__(cls)
         table.specs = specs
         table.keys = list(keys)
-        table.index = {k: i for i, k in enumerate(table.keys)}
+        table._index = None  # built when first needed: batch partials never need it
         table.counts = np.asarray(counts, np.int64)
         table.columns = columns
         table.tally = dict(tally or {})
@@ -249,13 +250,25 @@ class SliceTable:
     def __len__(self) -> int:
         return len(self.keys)
 
+    @property
+    def index(self) -> dict:
+        """Slice key -> row."""
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self.keys)}
+        return self._index
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_index"] = None  # derived from keys; not shipped
+        return state
+
     def rows_for(self, keys) -> np.ndarray:
         """Row of each key, adding rows for keys not seen before."""
         index = self.index
         start = len(self.keys)
         rows = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
         if len(index) > start:
-            self.keys.extend(list(index)[start:])
+            self.keys.extend(itertools.islice(index, start, None))
             n = len(self.keys)
             self.counts = np.concatenate([self.counts, np.zeros(n - start, np.int64)])
             for col in self.columns.values():
