@@ -1,0 +1,68 @@
+"""Config loading and checking: TFMA's vocabulary, defaults, and one clear line per mistake."""
+import pytest
+from google.protobuf import json_format
+
+from evalbeam.config import parse_config, resolve
+from evalbeam.errors import ConfigError
+from evalbeam.proto import config_pb2
+
+BASE = 'model_specs { label_key: "y" prediction_key: "p" %s }\n'
+
+
+def plan(text, weight=""):
+    return resolve(parse_config(BASE % weight + text))
+
+
+def test_default_names_and_weighting_follow_tfma():
+    p = plan('metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "WeightedExampleCount" } '
+             'metrics { class_name: "BinaryCrossentropy" } }')
+    assert [m.key.name for m in p.metrics] == ["auc", "weighted_example_count", "binary_crossentropy"]
+    assert not any(m.key.example_weighted for m in p.metrics)  # no weight column: unweighted
+    p = plan('metrics_specs { metrics { class_name: "AUC" } }', 'example_weight_key: "w"')
+    assert [m.key.example_weighted for m in p.metrics] == [True]
+    p = plan('metrics_specs { metrics { class_name: "AUC" } example_weights { weighted: true unweighted: true } }',
+             'example_weight_key: "w"')
+    assert sorted(m.key.example_weighted for m in p.metrics) == [False, True]
+
+
+def test_json_config_and_tfma_eval_run_json_are_accepted():
+    config = parse_config(BASE % "" + 'metrics_specs { metrics { class_name: "AUC" config: \'"num_thresholds": 100\' } }')
+    run = config_pb2.EvalRun(version="x")
+    run.eval_config.CopyFrom(config)
+    assert parse_config(json_format.MessageToJson(run)) == config
+    assert parse_config(json_format.MessageToJson(config)) == config
+
+
+@pytest.mark.parametrize("text, match", [
+    ('metrics_specs { metrics { class_name: "AUC" config: \'"num_threshold": 10\' } }',
+     r"unknown config key\(s\) \['num_threshold'\]; AUC takes"),
+    ('metrics_specs { metrics { class_name: "AUC" config: \'"num_thresholds": \' } }',
+     "config is not valid JSON"),
+    ('metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "AUC" } }',
+     "configured twice"),
+    ('metrics_specs { model_names: "candidate" metrics { class_name: "AUC" } }',
+     r"model_names \['candidate'\] match no model spec"),
+    ('metrics_specs { metrics { class_name: "AUC" threshold { change_threshold { absolute { value: 0 } } } } }',
+     "change_threshold compares against a baseline"),
+    ('metrics_specs { metrics { class_name: "AUC" threshold { value_threshold { lower_bound { value: 0.9 } '
+     'upper_bound { value: 0.1 } } } } }', "lower_bound 0.9 is above upper_bound 0.1"),
+    ('metrics_specs { metrics { class_name: "CalibrationPlot" threshold { value_threshold { lower_bound { value: 0 } } } } }',
+     "a threshold on a plot"),
+    ('metrics_specs { metrics { class_name: "AUC" } binarize { class_ids { values: 1 } } }',
+     "binarize is not supported yet"),
+    ('metrics_specs { metrics { class_name: "AUC" } } slicing_specs { slice_keys_sql: "x" }',
+     "slice_keys_sql is not supported"),
+    ('metrics_specs { metrics { class_name: "AUC" } thresholds { key: "aucc" value {} } }',
+     "no metric named 'aucc'"),
+    ('', "no metrics configured"),
+])
+def test_mistakes_are_one_line_config_errors(text, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        plan(text)
+    assert "\n" not in str(info.value)
+
+
+def test_malformed_text_names_the_position():
+    with pytest.raises(ConfigError, match=r"cfg\.textproto: 2:"):
+        parse_config('model_specs { label_key: "y" }\nmetrics_specs { metrics { clas_name: "AUC" } }',
+                     "cfg.textproto")
