@@ -79,18 +79,20 @@ def parquet_tasks(path: str):
 
 
 def read_parquet_task(task, columns, batch_size):
+    """Record batches of one row group, streamed (the row group is never whole in memory)."""
     path, group = task
     try:
         with _open(path) as f:
             pf = pq.ParquetFile(f)
+            source = path if pf.num_row_groups <= 1 else f"{path} (row group {group})"
             if pf.num_row_groups == 0:
-                table = pf.schema_arrow.empty_table()
-            else:
-                table = pf.read_row_group(group, columns=_present(pf.schema_arrow.names, columns))
+                yield from _split(pf.schema_arrow.empty_table(), batch_size, source)
+                return
+            for batch in pf.iter_batches(batch_size=batch_size, row_groups=[group],
+                                         columns=_present(pf.schema_arrow.names, columns)):
+                yield with_source(batch, source)
     except (pa.ArrowInvalid, OSError) as e:
         raise InputError(f"{path}: not a readable Parquet file ({e})") from None
-    yield from _split(table, batch_size, path if pf.num_row_groups <= 1 else
-                      f"{path} (row group {group})")
 
 
 def parquet_schema(path: str) -> pa.Schema:
