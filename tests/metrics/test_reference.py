@@ -133,3 +133,15 @@ def test_calibration_plot_buckets_worked_example():
     assert b["total_weighted_refined_prediction"][501] == pytest.approx(2 * 0.5 + 3 * 0.5004)
     assert b["lower_threshold_inclusive"][1001] == 1.0 and b["num_weighted_examples"][1001] == 4.0
     assert b["num_weighted_examples"].sum() == 10.0
+
+
+def test_one_class_slices():
+    # Only positives: ROC undefined (NaN; TFMA says 0.0), PR area 1. Only negatives: both NaN.
+    import pyarrow as pa
+    config = plan('metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "AUCPrecisionRecall" } }')
+    positives = pa.table({"label": [1, 1, 1], "prediction": [0.2, 0.5, 0.9], "weight": [1.0, 2.0, 1.0]})
+    m = evaluate_in_process(config, positives.to_batches())[0][()]
+    assert math.isnan(m["auc"]) and m["auc_precision_recall"] == pytest.approx(1.0)
+    negatives = positives.set_column(0, "label", pa.array([0, 0, 0]))
+    m = evaluate_in_process(config, negatives.to_batches())[0][()]
+    assert math.isnan(m["auc"]) and math.isnan(m["auc_precision_recall"])
