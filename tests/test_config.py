@@ -43,7 +43,7 @@ def test_json_config_and_tfma_eval_run_json_are_accepted():
     ('metrics_specs { model_names: "candidate" metrics { class_name: "AUC" } }',
      r"model_names \['candidate'\] match no model spec"),
     ('metrics_specs { metrics { class_name: "AUC" threshold { change_threshold { absolute { value: 0 } } } } }',
-     "change_threshold compares against a baseline"),
+     "change_threshold compares with a baseline, but no model spec has is_baseline"),
     ('metrics_specs { metrics { class_name: "AUC" threshold { value_threshold { lower_bound { value: 0.9 } '
      'upper_bound { value: 0.1 } } } } }', "lower_bound 0.9 is above upper_bound 0.1"),
     ('metrics_specs { metrics { class_name: "CalibrationPlot" threshold { value_threshold { lower_bound { value: 0 } } } } }',

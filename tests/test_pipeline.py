@@ -57,7 +57,7 @@ def test_artifacts_are_complete_and_readable(tmp_path, data):
     out = tmp_path / "out"
     result = run_evaluation(CONFIG, write(data, str(tmp_path / "d.parquet")), str(out))
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["eval_config.json", "metrics-00000-of-00002.tfrecord",
+    assert names == ["BLESSED", "eval_config.json", "metrics-00000-of-00002.tfrecord",
                      "metrics-00001-of-00002.tfrecord", "plots-00000-of-00002.tfrecord",
                      "plots-00001-of-00002.tfrecord", "summary.json", "validations.tfrecord"]
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]

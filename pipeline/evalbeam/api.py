@@ -73,7 +73,7 @@ class _Shard:
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
     index, table = spec_and_table
-    checked = {t.key for t in eval_plan.thresholds}
+    checked = eval_plan.checked_keys()
     written = 0
 
     def keep(r):

@@ -119,6 +119,11 @@ def _json_number(value):
     return value
 
 
+def _name(key) -> str:
+    """The metric's name; a candidate-minus-baseline value is ``<name>_diff``."""
+    return key.name + "_diff" if key.is_diff else key.name
+
+
 def _scalar_rows(result):
     for slice_key, metrics in result.metrics.items():
         for key, value in sorted(metrics.items(), key=lambda kv: kv[0].sort_key()):
@@ -136,14 +141,14 @@ def _show(args) -> int:
         for slice_key, key, value in _scalar_rows(result):
             out.write(json.dumps({
                 "slice": [[c, v] for c, v in slice_key], "model": key.model_name,
-                "output": key.output_name, "sub_key": str(key.sub_key or ""), "metric": key.name,
+                "output": key.output_name, "sub_key": str(key.sub_key or ""), "metric": _name(key),
                 "weighted": key.example_weighted, "value": _json_number(value)}) + "\n")
         return 0
     columns = []
     table = {}
     for slice_key, key, value in _scalar_rows(result):
         label = "/".join(p for p in (key.model_name, key.output_name, str(key.sub_key or ""),
-                                     key.name) if p)
+                                     _name(key)) if p)
         label += "" if key.example_weighted else " (unweighted)"
         if label not in columns:
             columns.append(label)

@@ -7,6 +7,7 @@ tables; :func:`slice_results` turns a merged table into metric values and plots 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -131,6 +132,20 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
     return [table.keys[i] for i in small.tolist() if table.keys[i]]
 
 
+def diff_metrics(columns: dict, baseline: str | None) -> dict:
+    """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
+    candidate's metric with ``is_diff`` (TFMA's diff metrics)."""
+    if baseline is None:
+        return {}
+    out = {}
+    for key, values in columns.items():
+        if key.model_name != baseline and not key.is_diff and values.ndim == 1:
+            base = columns.get(dataclasses.replace(key, model_name=baseline))
+            if base is not None:
+                out[dataclasses.replace(key, is_diff=True)] = values - base
+    return out
+
+
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     """A SliceResult per slice kept. Metrics that can are computed for all slices at once; the
     rest (plots, matrices) one slice at a time, as the results are consumed."""
@@ -143,6 +158,7 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
         else:
             columns.update(values)
     del stats  # frees what the metrics derived (curves) before the slices are produced
+    columns.update(diff_metrics(columns, eval_plan.baseline))
     skip = set(omitted_slices(table, eval_plan))
     counts = table.counts.tolist()
     for start in range(0, len(table), chunk):  # Python values for a chunk of slices at a time

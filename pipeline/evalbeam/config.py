@@ -6,6 +6,7 @@ what is allowed and what was given, raised before any data is read.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -61,11 +62,21 @@ class ModelInfo:
 
 @dataclass
 class Threshold:
-    """A value threshold on one metric key, for every slice or for the slices of given specs."""
+    """One check of one metric key, for every slice or for the slices of given specs.
+
+    A value threshold checks ``key``'s value against ``lower``/``upper``. A change threshold
+    checks ``key``, the diff metric (candidate - baseline), against the baseline's value of
+    ``baseline_key`` (TFMA's GenericChangeThreshold).
+    """
 
     key: MetricKey
     proto: config_pb2.MetricThreshold
     slice_specs: list | None = None  # None: every slice
+    baseline_key: MetricKey | None = None  # set for change thresholds
+
+    @property
+    def is_change(self) -> bool:
+        return self.baseline_key is not None
 
     @property
     def lower(self) -> float:
@@ -92,6 +103,16 @@ class EvalPlan:
 
     def __post_init__(self):
         self.plan = Plan.build(self.metrics)
+
+    @property
+    def baseline(self) -> str | None:
+        """Name of the baseline model, if one is configured."""
+        return next((m.name for m in self.models if m.is_baseline), None)
+
+    def checked_keys(self) -> set:
+        """Metric keys the thresholds read (diffs and the baseline values they compare with)."""
+        return {t.key for t in self.thresholds} | {t.baseline_key for t in self.thresholds
+                                                   if t.is_change}
 
     def streams(self) -> list:
         return sorted({m.stream for m in self.metrics}, key=lambda s: (s.model, s.output, s.weighted))
@@ -150,6 +171,14 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
         models.append(ModelInfo(ms.name, ms.label_key, ms.prediction_key, ms.example_weight_key,
                                 ms.is_baseline))
     names = [m.name for m in models]
+    baselines = [m.name for m in models if m.is_baseline]
+    if len(baselines) > 1:
+        raise ConfigError(f"model_specs: only one model can be the baseline (is_baseline), got "
+                          f"{baselines}")
+    if baselines and len(models) == 1:
+        raise ConfigError(f"model_specs: baseline {baselines[0]!r} needs a candidate model to "
+                          "compare with")
+    baseline = baselines[0] if baselines else None
     if len(set(names)) != len(names):
         raise ConfigError(f"model_specs: model names must be distinct, got {names}")
     if len(models) > 1 and "" in names:
@@ -214,14 +243,14 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     seen[metric.key] = where
                     metrics.append(metric)
                     spec_metrics.append(metric)
-                    thresholds += _thresholds(mc, metric, where)
+                    thresholds += _thresholds(mc, metric, baseline, where)
         for metric_name, threshold in spec.thresholds.items():
             matching = [m for m in spec_metrics if m.name == metric_name]
             if not matching:
                 raise ConfigError(f"{where_spec}.thresholds: no metric named {metric_name!r} in "
                                   f"this metrics_spec")
             for metric in matching:
-                thresholds += _thresholds_for(metric, threshold, None, where_spec)
+                thresholds += _thresholds_for(metric, threshold, None, baseline, where_spec)
         for metric_name, per_slice in spec.per_slice_thresholds.items():
             matching = [m for m in spec_metrics if m.name == metric_name]
             if not matching:
@@ -230,9 +259,16 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             for metric in matching:
                 for pst in per_slice.thresholds:
                     specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
-                    thresholds += _thresholds_for(metric, pst.threshold, specs, where_spec)
+                    thresholds += _thresholds_for(metric, pst.threshold, specs, baseline,
+                                                  where_spec)
     if not metrics:
         raise ConfigError("metrics_specs: no metrics configured")
+    computed = {m.key for m in metrics}
+    for t in thresholds:
+        if t.is_change and t.baseline_key not in computed:
+            raise ConfigError(f"change_threshold on {t.key.name} of model {t.key.model_name!r}: "
+                              f"the baseline {baseline!r} does not compute {t.key.name} (list it "
+                              "in that metrics_spec's model_names)")
     options = config.options
     if options.HasField("compute_confidence_intervals") and options.compute_confidence_intervals.value:
         raise ConfigError("options.compute_confidence_intervals is not supported yet")
@@ -240,27 +276,44 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size)
 
 
-def _thresholds(mc, metric, where) -> list:
+def _thresholds(mc, metric, baseline, where) -> list:
     out = []
     if mc.HasField("threshold"):
-        out += _thresholds_for(metric, mc.threshold, None, where)
+        out += _thresholds_for(metric, mc.threshold, None, baseline, where)
     for pst in mc.per_slice_thresholds:
         specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
-        out += _thresholds_for(metric, pst.threshold, specs, where)
+        out += _thresholds_for(metric, pst.threshold, specs, baseline, where)
     return out
 
 
-def _thresholds_for(metric, threshold, slice_specs, where) -> list:
-    if threshold.HasField("change_threshold"):
-        raise ConfigError(f"{where}: change_threshold compares against a baseline model, which is "
-                          "not supported yet")
-    if not threshold.HasField("value_threshold"):
+def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
+    """The checks ``threshold`` asks of ``metric`` (none for the baseline model's metrics)."""
+    if not (threshold.HasField("value_threshold") or threshold.HasField("change_threshold")):
         return []
     if metric.info.plot:
         raise ConfigError(f"{where}: a threshold on a plot ({metric.name}) cannot be checked")
-    vt = threshold.value_threshold
-    if vt.HasField("lower_bound") and vt.HasField("upper_bound") and \
-            vt.lower_bound.value > vt.upper_bound.value:
-        raise ConfigError(f"{where}: value_threshold lower_bound {vt.lower_bound.value} is above "
-                          f"upper_bound {vt.upper_bound.value}")
-    return [Threshold(metric.key, threshold, slice_specs)]
+    if baseline is not None and metric.stream.model == baseline:
+        return []  # the baseline's own values are not checked (TFMA)
+    out = []
+    if threshold.HasField("value_threshold"):
+        vt = threshold.value_threshold
+        if vt.HasField("lower_bound") and vt.HasField("upper_bound") and \
+                vt.lower_bound.value > vt.upper_bound.value:
+            raise ConfigError(f"{where}: value_threshold lower_bound {vt.lower_bound.value} is "
+                              f"above upper_bound {vt.upper_bound.value}")
+        value_only = config_pb2.MetricThreshold(value_threshold=vt)
+        out.append(Threshold(metric.key, value_only, slice_specs))
+    if threshold.HasField("change_threshold"):
+        ct = threshold.change_threshold
+        if baseline is None:
+            raise ConfigError(f"{where}: change_threshold compares with a baseline, but no model "
+                              "spec has is_baseline: true")
+        if ct.direction == config_pb2.UNKNOWN:
+            raise ConfigError(f"{where}: change_threshold needs direction HIGHER_IS_BETTER or "
+                              "LOWER_IS_BETTER")
+        if not (ct.HasField("absolute") or ct.HasField("relative")):
+            raise ConfigError(f"{where}: change_threshold needs absolute and/or relative")
+        change_only = config_pb2.MetricThreshold(change_threshold=ct)
+        out.append(Threshold(dataclasses.replace(metric.key, is_diff=True), change_only,
+                             slice_specs, dataclasses.replace(metric.key, model_name=baseline)))
+    return out

@@ -1,7 +1,10 @@
-"""Value thresholds -> ValidationResult (TFMA's message and rules).
+"""Thresholds -> ValidationResult (TFMA's message and rules).
 
-A threshold passes iff ``lower_bound <= value <= upper_bound`` (unset bounds are open); NaN
-fails. A threshold without slicing specs applies to every slice; one with slicing specs
+A value threshold passes iff ``lower_bound <= value <= upper_bound`` (unset bounds are open).
+A change threshold compares a candidate model with the baseline through the diff metric
+``candidate - baseline``: HIGHER_IS_BETTER passes iff ``diff >= absolute`` and
+``diff / baseline >= relative`` (each when set), LOWER_IS_BETTER with ``<=``; a relative
+change against a baseline of 0 fails. NaN fails every check. A threshold without slicing specs applies to every slice; one with slicing specs
 applies to the slices those specs generate. A metric missing in a slice it applies to is a
 failure ("Metric not found."); a per-slice threshold whose specs matched no slice is reported
 in ``missing_slices``. Slices omitted by ``min_slice_size`` are not checked and are listed in
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 
 from evalbeam.io.convert import metric_key_proto, metric_value_proto, slice_key_proto
-from evalbeam.proto import validation_result_pb2
+from evalbeam.proto import config_pb2, validation_result_pb2
 
 ValidationResult = validation_result_pb2.ValidationResult
 
@@ -27,18 +30,49 @@ def spec_generates(spec, slice_key) -> bool:
     return all(values[c] == v for c, v in spec.feature_values)
 
 
-def _failure(threshold, value):
-    if value is None:
-        return "Metric not found."
+def _value_failure(threshold, value):
+    name = threshold.key.name
     if not isinstance(value, float):
-        return f"{threshold.key.name} is not a single number; value thresholds need one."
-    if isinstance(value, float) and math.isnan(value):
-        return f"{threshold.key.name} is NaN; expected a value in [{threshold.lower}, {threshold.upper}]."
+        return f"{name} is not a single number; value thresholds need one."
+    if math.isnan(value):
+        return f"{name} is NaN; expected a value in [{threshold.lower}, {threshold.upper}]."
     if value < threshold.lower:
-        return f"{threshold.key.name} = {value:.6g} is below the lower bound {threshold.lower:g}."
+        return f"{name} = {value:.6g} is below the lower bound {threshold.lower:g}."
     if value > threshold.upper:
-        return f"{threshold.key.name} = {value:.6g} is above the upper bound {threshold.upper:g}."
+        return f"{name} = {value:.6g} is above the upper bound {threshold.upper:g}."
     return None
+
+
+def _change_failure(threshold, diff, base):
+    ct = threshold.proto.change_threshold
+    higher = ct.direction == config_pb2.HIGHER_IS_BETTER
+    rule = ">=" if higher else "<="
+    problems = []
+    if ct.HasField("absolute"):
+        ok = diff >= ct.absolute.value if higher else diff <= ct.absolute.value
+        if not ok:
+            problems.append(f"the change must be {rule} {ct.absolute.value:g}")
+    if ct.HasField("relative"):
+        ratio = diff / base if not math.isclose(base, 0.0, abs_tol=1e-12) else math.nan
+        ok = ratio >= ct.relative.value if higher else ratio <= ct.relative.value
+        if not ok:
+            problems.append(f"the relative change {ratio:+.4g} must be {rule} "
+                            f"{ct.relative.value:g}")
+    if not problems:
+        return None
+    return (f"{threshold.key.name} = {base + diff:.6g} vs baseline {base:.6g} (change "
+            f"{diff:+.6g}): " + "; ".join(problems) + ".")
+
+
+def _failure(threshold, metrics):
+    """``(message or None, observed value, baseline value)`` of one threshold in one slice."""
+    value = metrics.get(threshold.key)
+    base = metrics.get(threshold.baseline_key) if threshold.is_change else None
+    if value is None or (threshold.is_change and base is None):
+        return "Metric not found.", value, base
+    if threshold.is_change:
+        return _change_failure(threshold, value, base), value, base
+    return _value_failure(threshold, value), value, None
 
 
 def validate(results, omitted, eval_plan) -> ValidationResult:
@@ -58,20 +92,20 @@ def validate(results, omitted, eval_plan) -> ValidationResult:
                     continue
                 for s in hits:
                     matched_specs[s] = matched_specs.get(s, 0) + 1
-            value = result.metrics.get(threshold.key)
-            message = _failure(threshold, value)
+            message, value, base = _failure(threshold, result.metrics)
             if message:
-                failure = per_slice.setdefault(result.slice_key, [])
-                failure.append((threshold, value, message))
+                per_slice.setdefault(result.slice_key, []).append((threshold, value, base, message))
     for key in sorted(per_slice, key=str):
         entry = out.metric_validations_per_slice.add()
         entry.slice_key.CopyFrom(slice_key_proto(key))
-        for threshold, value, message in per_slice[key]:
+        for threshold, value, base, message in per_slice[key]:
             f = entry.failures.add()
             f.metric_key.CopyFrom(metric_key_proto(threshold.key))
             f.metric_threshold.CopyFrom(threshold.proto)
             if value is not None:
                 f.metric_value.CopyFrom(metric_value_proto(value))
+            if base is not None:
+                f.baseline_metric_value.CopyFrom(metric_value_proto(base))
             f.message = message
     seen = set()
     for threshold in thresholds:

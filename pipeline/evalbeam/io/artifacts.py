@@ -7,6 +7,7 @@ Files (TFMA's names, so TFMA's loaders read them too)::
     plots-SSSSS-of-NNNNN.tfrecord        PlotsForSlice records, one shard per slicing spec
     validations.tfrecord                 one ValidationResult
     summary.json                         rows read / used / dropped by reason, slices, headline metrics
+    BLESSED or NOT_BLESSED               empty; whether validation passed (TFX Evaluator's marker)
 
 Everything is written into a hidden sibling staging directory (the shards by the workers that
 compute them, the run-level files last) that is renamed into place at the end, so a failed run
@@ -31,6 +32,7 @@ from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_
 VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
 SUMMARY_FILE = "summary.json"
+BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
 
 
 def _version() -> str:
@@ -99,6 +101,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "slices": slices,
         "slices_omitted_below_min_slice_size": len(omitted),
         "validation_ok": validation.validation_ok,
+        "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
         "overall": {} if overall is None else {
             _metric_label(k): _json_value(v) for k, v in sorted(
@@ -110,6 +113,8 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
         f.write(json_format.MessageToJson(run, indent=2).encode())
+    with _create(staging, BLESSED_FILE if validation.validation_ok else NOT_BLESSED_FILE):
+        pass  # an orchestrator's gate: the file's name is the outcome
     with _create(staging, SUMMARY_FILE) as f:
         f.write((json.dumps(summary, indent=2) + "\n").encode())
     if "://" not in output_dir:
@@ -206,10 +211,12 @@ class EvalResult:
         m = self._matrices(slice_key, model_name)
         return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
 
-    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None):
-        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError)."""
+    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None,
+              diff: bool = False):
+        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError);
+        ``diff=True`` gives the candidate-minus-baseline value."""
         found = [v for k, v in self.metrics.get(tuple(slice_key), {}).items()
-                 if k.name == name and k.model_name == model_name and
+                 if k.name == name and k.model_name == model_name and k.is_diff == diff and
                  (weighted is None or k.example_weighted == weighted)]
         if len(found) != 1:
             raise KeyError(f"{len(found)} values of {name!r} in slice {slice_key!r}")

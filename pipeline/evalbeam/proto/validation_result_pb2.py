@@ -26,7 +26,7 @@ from evalbeam.proto import config_pb2 as evalbeam_dot_proto_dot_config__pb2
 from evalbeam.proto import metrics_for_slice_pb2 as evalbeam_dot_proto_dot_metrics__for__slice__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&evalbeam/proto/validation_result.proto\x12\x08\x65valbeam\x1a\x1b\x65valbeam/proto/config.proto\x1a&evalbeam/proto/metrics_for_slice.proto\"\xaf\x01\n\x11ValidationFailure\x12\'\n\nmetric_key\x18\x01 \x01(\x0b\x32\x13.evalbeam.MetricKey\x12\x33\n\x10metric_threshold\x18\x02 \x01(\x0b\x32\x19.evalbeam.MetricThreshold\x12+\n\x0cmetric_value\x18\x03 \x01(\x0b\x32\x15.evalbeam.MetricValue\x12\x0f\n\x07message\x18\x04 \x01(\t\"\xac\x01\n\x0eSlicingDetails\x12-\n\x0cslicing_spec\x18\x01 \x01(\x0b\x32\x15.evalbeam.SlicingSpecH\x00\x12\x38\n\x12\x63ross_slicing_spec\x18\x03 \x01(\x0b\x32\x1a.evalbeam.CrossSlicingSpecH\x00\x12\x1b\n\x13num_matching_slices\x18\x02 \x01(\x05\x42\x14\n\x12slicing_spec_oneof\"F\n\x11ValidationDetails\x12\x31\n\x0fslicing_details\x18\x01 \x03(\x0b\x32\x18.evalbeam.SlicingDetails\"\xba\x01\n\x19MetricsValidationForSlice\x12\'\n\tslice_key\x18\x02 \x01(\x0b\x32\x12.evalbeam.SliceKeyH\x00\x12\x32\n\x0f\x63ross_slice_key\x18\x04 \x01(\x0b\x32\x17.evalbeam.CrossSliceKeyH\x00\x12-\n\x08\x66\x61ilures\x18\x03 \x03(\x0b\x32\x1b.evalbeam.ValidationFailureB\x11\n\x0fslice_key_oneof\"\xf5\x02\n\x10ValidationResult\x12\x15\n\rvalidation_ok\x18\x01 \x01(\x08\x12\x1a\n\x12missing_thresholds\x18\x06 \x01(\x08\x12I\n\x1cmetric_validations_per_slice\x18\x02 \x03(\x0b\x32#.evalbeam.MetricsValidationForSlice\x12-\n\x0emissing_slices\x18\x03 \x03(\x0b\x32\x15.evalbeam.SlicingSpec\x12\x38\n\x14missing_cross_slices\x18\x05 \x03(\x0b\x32\x1a.evalbeam.CrossSlicingSpec\x12\x37\n\x12validation_details\x18\x04 \x01(\x0b\x32\x1b.evalbeam.ValidationDetails\x12\x14\n\x0crubber_stamp\x18\x07 \x01(\x08\x12+\n\x0eomitted_slices\x18\xe8\x07 \x03(\x0b\x32\x12.evalbeam.SliceKeyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&evalbeam/proto/validation_result.proto\x12\x08\x65valbeam\x1a\x1b\x65valbeam/proto/config.proto\x1a&evalbeam/proto/metrics_for_slice.proto\"\xe6\x01\n\x11ValidationFailure\x12\'\n\nmetric_key\x18\x01 \x01(\x0b\x32\x13.evalbeam.MetricKey\x12\x33\n\x10metric_threshold\x18\x02 \x01(\x0b\x32\x19.evalbeam.MetricThreshold\x12+\n\x0cmetric_value\x18\x03 \x01(\x0b\x32\x15.evalbeam.MetricValue\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x35\n\x15\x62\x61seline_metric_value\x18\xe8\x07 \x01(\x0b\x32\x15.evalbeam.MetricValue\"\xac\x01\n\x0eSlicingDetails\x12-\n\x0cslicing_spec\x18\x01 \x01(\x0b\x32\x15.evalbeam.SlicingSpecH\x00\x12\x38\n\x12\x63ross_slicing_spec\x18\x03 \x01(\x0b\x32\x1a.evalbeam.CrossSlicingSpecH\x00\x12\x1b\n\x13num_matching_slices\x18\x02 \x01(\x05\x42\x14\n\x12slicing_spec_oneof\"F\n\x11ValidationDetails\x12\x31\n\x0fslicing_details\x18\x01 \x03(\x0b\x32\x18.evalbeam.SlicingDetails\"\xba\x01\n\x19MetricsValidationForSlice\x12\'\n\tslice_key\x18\x02 \x01(\x0b\x32\x12.evalbeam.SliceKeyH\x00\x12\x32\n\x0f\x63ross_slice_key\x18\x04 \x01(\x0b\x32\x17.evalbeam.CrossSliceKeyH\x00\x12-\n\x08\x66\x61ilures\x18\x03 \x03(\x0b\x32\x1b.evalbeam.ValidationFailureB\x11\n\x0fslice_key_oneof\"\xf5\x02\n\x10ValidationResult\x12\x15\n\rvalidation_ok\x18\x01 \x01(\x08\x12\x1a\n\x12missing_thresholds\x18\x06 \x01(\x08\x12I\n\x1cmetric_validations_per_slice\x18\x02 \x03(\x0b\x32#.evalbeam.MetricsValidationForSlice\x12-\n\x0emissing_slices\x18\x03 \x03(\x0b\x32\x15.evalbeam.SlicingSpec\x12\x38\n\x14missing_cross_slices\x18\x05 \x03(\x0b\x32\x1a.evalbeam.CrossSlicingSpec\x12\x37\n\x12validation_details\x18\x04 \x01(\x0b\x32\x1b.evalbeam.ValidationDetails\x12\x14\n\x0crubber_stamp\x18\x07 \x01(\x08\x12+\n\x0eomitted_slices\x18\xe8\x07 \x03(\x0b\x32\x12.evalbeam.SliceKeyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'evalbeam.proto.validation_r
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VALIDATIONFAILURE']._serialized_start=122
-  _globals['_VALIDATIONFAILURE']._serialized_end=297
-  _globals['_SLICINGDETAILS']._serialized_start=300
-  _globals['_SLICINGDETAILS']._serialized_end=472
-  _globals['_VALIDATIONDETAILS']._serialized_start=474
-  _globals['_VALIDATIONDETAILS']._serialized_end=544
-  _globals['_METRICSVALIDATIONFORSLICE']._serialized_start=547
-  _globals['_METRICSVALIDATIONFORSLICE']._serialized_end=733
-  _globals['_VALIDATIONRESULT']._serialized_start=736
-  _globals['_VALIDATIONRESULT']._serialized_end=1109
+  _globals['_VALIDATIONFAILURE']._serialized_end=352
+  _globals['_SLICINGDETAILS']._serialized_start=355
+  _globals['_SLICINGDETAILS']._serialized_end=527
+  _globals['_VALIDATIONDETAILS']._serialized_start=529
+  _globals['_VALIDATIONDETAILS']._serialized_end=599
+  _globals['_METRICSVALIDATIONFORSLICE']._serialized_start=602
+  _globals['_METRICSVALIDATIONFORSLICE']._serialized_end=788
+  _globals['_VALIDATIONRESULT']._serialized_start=791
+  _globals['_VALIDATIONRESULT']._serialized_end=1164
 # @@protoc_insertion_point(module_scope)

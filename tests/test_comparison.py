@@ -1,0 +1,148 @@
+"""Baseline vs candidate: diff metrics, change thresholds (both directions, absolute and
+relative, overall and per slice), value and change together, and the blessing."""
+import os
+
+import pyarrow as pa
+import pytest
+
+from evalbeam import run_evaluation
+from evalbeam.cli import main
+
+# Labels, a baseline and a candidate. At threshold 0.5 (prediction > 0.5 is positive):
+#   baseline correct [T F F T | T T]: overall 4/6, us 2/4, de 2/2
+#   candidate correct [T T T T | F T]: overall 5/6, us 4/4, de 1/2
+# so binary_accuracy diffs: overall +1/6 (relative +0.25), us +0.5 (+1.0), de -0.5 (-0.5).
+DATA = pa.table({
+    "y": [1, 1, 0, 0, 1, 0],
+    "p_base": [0.9, 0.2, 0.7, 0.1, 0.8, 0.3],
+    "p_cand": [0.9, 0.6, 0.4, 0.1, 0.3, 0.3],
+    "country": ["us", "us", "us", "us", "de", "de"],
+})
+MODELS = """
+model_specs { name: "base" label_key: "y" prediction_key: "p_base" is_baseline: true }
+model_specs { name: "cand" label_key: "y" prediction_key: "p_cand" }
+"""
+
+
+def config(threshold, slicing="slicing_specs {}"):
+    return MODELS + ('metrics_specs { metrics { class_name: "BinaryAccuracy" %s } }\n' % threshold
+                     + slicing)
+
+
+def change(direction, absolute=None, relative=None):
+    parts = [f"direction: {direction}"]
+    if absolute is not None:
+        parts.append(f"absolute {{ value: {absolute} }}")
+    if relative is not None:
+        parts.append(f"relative {{ value: {relative} }}")
+    return "threshold { change_threshold { %s } }" % " ".join(parts)
+
+
+def failures(result):
+    return {tuple((c, v) for c, v in _key(entry)): [f for f in entry.failures]
+            for entry in result.validation.metric_validations_per_slice}
+
+
+def _key(entry):
+    from evalbeam.io.convert import slice_key_from_proto
+    return slice_key_from_proto(entry.slice_key)
+
+
+def test_diff_metrics_for_the_candidate(tmp_path):
+    result = run_evaluation(config("", 'slicing_specs {} slicing_specs { feature_keys: ["country"] }'),
+                            DATA, str(tmp_path / "o"))
+    assert result.value("binary_accuracy", model_name="base") == pytest.approx(4 / 6)
+    assert result.value("binary_accuracy", model_name="cand") == pytest.approx(5 / 6)
+    assert result.value("binary_accuracy", model_name="cand", diff=True) == pytest.approx(1 / 6)
+    assert result.value("binary_accuracy", (("country", "de"),), "cand", diff=True) == pytest.approx(-0.5)
+    with pytest.raises(KeyError):  # the baseline has no diff of its own
+        result.value("binary_accuracy", model_name="base", diff=True)
+
+
+@pytest.mark.parametrize("threshold, passes", [
+    (change("HIGHER_IS_BETTER", absolute=0.1), True),    # +0.167 >= 0.1
+    (change("HIGHER_IS_BETTER", absolute=0.2), False),   # +0.167 <  0.2
+    (change("LOWER_IS_BETTER", absolute=0.2), True),     # +0.167 <= 0.2
+    (change("LOWER_IS_BETTER", absolute=0.1), False),    # +0.167 >  0.1
+    (change("HIGHER_IS_BETTER", relative=0.2), True),    # +0.25 >= 0.2
+    (change("HIGHER_IS_BETTER", relative=0.3), False),   # +0.25 <  0.3
+    (change("LOWER_IS_BETTER", relative=0.3), True),     # +0.25 <= 0.3
+    (change("LOWER_IS_BETTER", relative=0.2), False),    # +0.25 >  0.2
+    (change("HIGHER_IS_BETTER", absolute=0.1, relative=0.3), False),  # relative fails
+])
+def test_change_thresholds_overall(tmp_path, threshold, passes):
+    result = run_evaluation(config(threshold), DATA, str(tmp_path / "o"))
+    assert result.validation.validation_ok is passes
+    assert os.path.exists(tmp_path / "o" / ("BLESSED" if passes else "NOT_BLESSED"))
+    if not passes:
+        (failure,) = failures(result)[()]
+        assert failure.metric_key.is_diff and failure.metric_key.model_name == "cand"
+        assert failure.metric_value.double_value.value == pytest.approx(1 / 6)
+        assert failure.baseline_metric_value.double_value.value == pytest.approx(4 / 6)
+        assert "vs baseline 0.666667 (change +0.166667)" in failure.message
+
+
+def test_change_threshold_on_every_slice_of_a_spec(tmp_path):
+    result = run_evaluation(config(change("HIGHER_IS_BETTER", absolute=0.0),
+                                   'slicing_specs {} slicing_specs { feature_keys: ["country"] }'),
+                            DATA, str(tmp_path / "o"))
+    assert set(failures(result)) == {(("country", "de"),)}  # -0.5; overall +1/6 and us +0.5 pass
+
+
+def test_per_slice_change_thresholds(tmp_path):
+    per_slice = """threshold { value_threshold { lower_bound { value: 0 } } }
+      per_slice_thresholds { slicing_specs { feature_values { key: "country" value: "us" } }
+                             threshold { change_threshold { direction: HIGHER_IS_BETTER absolute { value: 0.4 } } } }
+      per_slice_thresholds { slicing_specs { feature_values { key: "country" value: "de" } }
+                             threshold { change_threshold { direction: LOWER_IS_BETTER relative { value: -0.6 } } } }"""
+    slicing = ('slicing_specs {} slicing_specs { feature_values { key: "country" value: "us" } } '
+               'slicing_specs { feature_values { key: "country" value: "de" } }')
+    result = run_evaluation(config(per_slice, slicing), DATA, str(tmp_path / "o"))
+    # us: +0.5 >= 0.4 passes; de: relative -0.5 <= -0.6 fails
+    got = failures(result)
+    assert set(got) == {(("country", "de"),)}
+    assert "relative change -0.5 must be <= -0.6" in got[(("country", "de"),)][0].message
+
+
+def test_value_and_change_thresholds_on_one_metric(tmp_path):
+    both = ("threshold { value_threshold { lower_bound { value: 0.9 } } "
+            "change_threshold { direction: HIGHER_IS_BETTER absolute { value: 0 } } }")
+    result = run_evaluation(config(both), DATA, str(tmp_path / "o"))
+    (failure,) = failures(result)[()]
+    assert not failure.metric_key.is_diff  # the value 5/6 < 0.9 fails; the change +1/6 passes
+    assert "below the lower bound 0.9" in failure.message
+
+
+def test_cli_exit_codes_and_bad_comparison_configs(tmp_path, capsys):
+    data = tmp_path / "d.parquet"
+    import pyarrow.parquet as pq
+    pq.write_table(DATA, data)
+
+    def cli(text):
+        cfg = tmp_path / "c.textproto"
+        cfg.write_text(text)
+        code = main(["evaluate", "--config", str(cfg), "--data", str(data), "--output", str(tmp_path / "o")])
+        return code, capsys.readouterr()
+
+    assert cli(config(change("HIGHER_IS_BETTER", absolute=0.1)))[0] == 0
+    code, out = cli(config(change("HIGHER_IS_BETTER", absolute=0.2)))
+    assert code == 1 and "vs baseline" in out.out
+    code, out = cli(config("").replace('prediction_key: "p_cand"', 'prediction_key: "p_cand" is_baseline: true'))
+    assert code == 2 and "only one model can be the baseline" in out.err
+    code, out = cli(config(change("HIGHER_IS_BETTER", absolute=0.1)).replace("is_baseline: true", ""))
+    assert code == 2 and "no model spec has is_baseline: true" in out.err
+    code, out = cli(config("threshold { change_threshold { absolute { value: 0 } } }"))
+    assert code == 2 and "needs direction" in out.err
+    code, out = cli(MODELS + 'metrics_specs { metrics { class_name: "AUC" } thresholds { key: "auc_pr" value {} } }')
+    assert code == 2 and "no metric named 'auc_pr'" in out.err
+
+
+def test_show_names_diffs(tmp_path, capsys):
+    import json
+    run_evaluation(config(""), DATA, str(tmp_path / "o"))
+    main(["show", str(tmp_path / "o"), "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = {(r["model"], r["metric"]): r["value"] for r in rows}
+    assert got[("cand", "binary_accuracy_diff")] == pytest.approx(1 / 6)
+    assert got[("base", "binary_accuracy")] == pytest.approx(4 / 6)
+    assert ("base", "binary_accuracy_diff") not in got
