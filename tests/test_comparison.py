@@ -146,3 +146,30 @@ def test_show_names_diffs(tmp_path, capsys):
     assert got[("cand", "binary_accuracy_diff")] == pytest.approx(1 / 6)
     assert got[("base", "binary_accuracy")] == pytest.approx(4 / 6)
     assert ("base", "binary_accuracy_diff") not in got
+
+
+def test_evaluator_step_reuses_a_baseline_result(tmp_path):
+    from evalbeam import evaluate_and_bless
+
+    slicing = 'slicing_specs {} slicing_specs { feature_keys: ["country"] }'
+    production = ('model_specs { label_key: "y" prediction_key: "p_base" }\n'
+                  'metrics_specs { metrics { class_name: "BinaryAccuracy" } }\n' + slicing)
+    assert not evaluate_and_bless(DATA, production, str(tmp_path / "prod"))  # no thresholds
+    assert os.path.exists(tmp_path / "prod" / "NOT_BLESSED")
+
+    candidate_only = DATA.drop_columns(["p_base"])  # the baseline is not re-evaluated
+    gate = config(change("HIGHER_IS_BETTER", absolute=0.0), slicing)
+    assert not evaluate_and_bless(candidate_only, gate, str(tmp_path / "new"),
+                                  baseline_result=str(tmp_path / "prod"))
+    reused = run_evaluation(gate, candidate_only, str(tmp_path / "new2"),
+                            baseline_result=str(tmp_path / "prod"))
+    full = run_evaluation(gate, DATA, str(tmp_path / "full"))
+    for key in [(), (("country", "us"),), (("country", "de"),)]:
+        for model, diff in [("base", False), ("cand", False), ("cand", True)]:
+            assert reused.value("binary_accuracy", key, model, diff=diff) == pytest.approx(
+                full.value("binary_accuracy", key, model, diff=diff))
+    assert set(failures(reused)) == {(("country", "de"),)}
+    gentle = config(change("HIGHER_IS_BETTER", absolute=-0.6), slicing)
+    assert evaluate_and_bless(candidate_only, gentle, str(tmp_path / "new3"),
+                              baseline_result=str(tmp_path / "prod"))
+    assert os.path.exists(tmp_path / "new3" / "BLESSED")

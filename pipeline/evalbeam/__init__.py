@@ -8,7 +8,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Evaluate": "evalbeam.api", "EvalResult": "evalbeam.api", "load_result": "evalbeam.api",
-    "run_evaluation": "evalbeam.api", "EvalConfig": "evalbeam.config",
+    "run_evaluation": "evalbeam.api", "evaluate_and_bless": "evalbeam.api",
+    "EvalConfig": "evalbeam.config",
     "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
     "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",
     "InputError": "evalbeam.errors", "MetricKey": "evalbeam.keys",

@@ -9,6 +9,7 @@ Data flow (DESIGN.md)::
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -19,7 +20,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from evalbeam.combine import (FusedCombineFn, SliceResult, batch_partials, iter_slice_results,
                               omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
-from evalbeam.errors import EvalbeamError, InputError, user_error_message
+from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_result,
@@ -28,7 +29,8 @@ from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
 from evalbeam.validate import validate
 
-__all__ = ["Evaluate", "run_evaluation", "load_result", "EvalResult", "as_plan"]
+__all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "load_result", "EvalResult",
+           "as_plan"]
 
 
 def as_plan(config) -> EvalPlan:
@@ -157,17 +159,46 @@ def _runner(options: PipelineOptions):
     return None  # the runner named in the options
 
 
+def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
+    """An earlier result's scalar metrics per slice, keyed as the baseline model's.
+
+    The result's model is the one named ``baseline``, or its only model.
+    """
+    metrics = load_result(result_dir).metrics
+    names = {k.model_name for values in metrics.values() for k in values if not k.is_diff}
+    if baseline in names:
+        source = baseline
+    elif len(names) == 1:
+        source = next(iter(names))
+    else:
+        raise InputError(f"baseline result {result_dir} has models {sorted(names)}; none is "
+                         f"named {baseline!r}")
+    return {slice_key: {dataclasses.replace(k, model_name=baseline): v
+                        for k, v in values.items()
+                        if k.model_name == source and not k.is_diff and isinstance(v, float)}
+            for slice_key, values in metrics.items()}
+
+
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
-                   schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE) -> EvalResult:
+                   schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
+                   baseline_result: str | None = None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
     tf.train.Example; format from the extension or ``data_format``), or in-memory
     ``pyarrow.Table`` / list of ``pyarrow.RecordBatch``. ``schema``: a tensorflow-metadata Schema
     (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
-    flags (``--runner``, ``--direct_num_workers``, ...). Returns the result as read back.
+    flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
+    directory whose metrics stand for the baseline model (it is then not evaluated, and its
+    predictions need not be in the data). Returns the result as read back.
     """
     eval_plan = as_plan(config)
+    if baseline_result is not None:
+        if eval_plan.baseline is None:
+            raise ConfigError("a baseline result was given, but no model spec has "
+                              "is_baseline: true")
+        eval_plan = eval_plan.with_baseline_metrics(
+            baseline_metrics_from(baseline_result, eval_plan.baseline))
     options = _pipeline_options(pipeline_options)
     if isinstance(data, pa.Table):
         data = data.combine_chunks().to_batches(max_chunksize=batch_size) or [
@@ -203,4 +234,32 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             raise
         raise InputError(message) from None
     return load_result(output_dir)
+
+
+def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,
+                       pipeline_options=None, **kwargs) -> bool:
+    """The Evaluator step of a deployment pipeline: evaluate ``data`` with ``config`` into
+    ``output_dir`` and return whether the candidate is blessed.
+
+    ``output_dir`` then holds the artifacts and an empty ``BLESSED`` or ``NOT_BLESSED`` file,
+    which orchestrators can read without evalbeam. With ``baseline_result`` (the output
+    directory of an earlier run, e.g. the production model's last evaluation) the baseline
+    model's metrics come from there instead of being recomputed. User errors raise
+    :class:`~evalbeam.errors.EvalbeamError`. Other keyword arguments go to
+    :func:`run_evaluation`.
+
+    Example, in a plain Python orchestrator step::
+
+        from evalbeam import evaluate_and_bless
+
+        def evaluator_step(ctx):
+            blessed = evaluate_and_bless(ctx.data_uri, "eval_config.textproto",
+                                         ctx.output_uri + "/evaluation",
+                                         baseline_result=ctx.last_blessed_evaluation)
+            if blessed:
+                ctx.push_model()
+    """
+    result = run_evaluation(config, data, output_dir, pipeline_options,
+                            baseline_result=baseline_result, **kwargs)
+    return result.validation.validation_ok
 

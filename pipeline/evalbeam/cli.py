@@ -12,7 +12,8 @@ import math
 import sys
 
 USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
-                  [--schema SCHEMA] [--batch_size N] [beam pipeline options, e.g. --runner ...]
+                  [--schema SCHEMA] [--batch_size N] [--baseline_result DIR]
+                  [beam pipeline options, e.g. --runner ...]
        evalbeam show DIR [--json]
        evalbeam demo [--output DIR] [--rows N]"""
 
@@ -30,6 +31,8 @@ def _parser():
                     help="data format (default: from the file extension)")
     ev.add_argument("--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
     ev.add_argument("--batch_size", type=int, default=None, help="rows per record batch")
+    ev.add_argument("--baseline_result", help="an earlier output directory whose metrics stand "
+                    "for the baseline model (which is then not evaluated)")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result")
     show.add_argument("dir")
     show.add_argument("--json", action="store_true",
@@ -67,7 +70,8 @@ def _evaluate(args, beam_args) -> int:
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
     result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
-                            data_format=args.format, schema=args.schema, batch_size=batch_size)
+                            data_format=args.format, schema=args.schema, batch_size=batch_size,
+                            baseline_result=args.baseline_result)
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
@@ -86,7 +90,7 @@ def _demo(args, beam_args) -> int:
     print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
     result_dir = os.path.join(args.output, "result")
     ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
-                            schema=None, batch_size=None)
+                            schema=None, batch_size=None, baseline_result=None)
     code = _evaluate(ns, beam_args)
     print()
     _show(argparse.Namespace(dir=result_dir, json=False))

@@ -132,6 +132,14 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
     return [table.keys[i] for i in small.tolist() if table.keys[i]]
 
 
+def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
+    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (NaN for a
+    slice the baseline result does not have)."""
+    keys = {k for metrics in baseline_metrics.values() for k in metrics}
+    return {key: np.array([baseline_metrics.get(s, {}).get(key, np.nan) for s in slice_keys],
+                          dtype=np.float64) for key in keys}
+
+
 def diff_metrics(columns: dict, baseline: str | None) -> dict:
     """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
     candidate's metric with ``is_diff`` (TFMA's diff metrics)."""
@@ -158,6 +166,8 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
         else:
             columns.update(values)
     del stats  # frees what the metrics derived (curves) before the slices are produced
+    if eval_plan.baseline_metrics is not None:
+        columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
     columns.update(diff_metrics(columns, eval_plan.baseline))
     skip = set(omitted_slices(table, eval_plan))
     counts = table.counts.tolist()

@@ -100,6 +100,9 @@ class EvalPlan:
     thresholds: list = field(default_factory=list)
     min_slice_size: int = 0
     plan: Plan = None
+    # The baseline's metrics read from an earlier result instead of computed from the data:
+    # slice key -> {MetricKey (of the baseline model): value}.
+    baseline_metrics: dict | None = None
 
     def __post_init__(self):
         self.plan = Plan.build(self.metrics)
@@ -125,9 +128,20 @@ class EvalPlan:
         return sorted({type(m).__name__ for m in self.metrics
                        if m.stream.model == model and getattr(m.info, what)})
 
+    def evaluated_models(self) -> list:
+        """The models whose predictions are read from the data."""
+        return [m for m in self.models if not (m.is_baseline and self.baseline_metrics is not None)]
+
+    def with_baseline_metrics(self, baseline_metrics: dict) -> "EvalPlan":
+        """This plan with the baseline's metrics taken from ``baseline_metrics`` (by slice)."""
+        if self.baseline is None:
+            raise ConfigError("a baseline result was given, but no model spec has is_baseline: true")
+        kept = [m for m in self.metrics if m.stream.model != self.baseline]
+        return dataclasses.replace(self, metrics=kept, baseline_metrics=baseline_metrics)
+
     def input_columns(self) -> list:
         cols = []
-        for m in self.models:
+        for m in self.evaluated_models():
             cols += [m.label_key, m.prediction_key] + ([m.example_weight_key] if m.example_weight_key else [])
         for spec in self.slice_specs:
             cols += spec.columns

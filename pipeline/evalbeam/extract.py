@@ -32,7 +32,7 @@ def source_of(batch: pa.RecordBatch) -> str:
 def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
     """Every configured column is present, and label/prediction/weight columns are numeric."""
     present = schema.names
-    for model in eval_plan.models:
+    for model in eval_plan.evaluated_models():
         for role, name in (("label_key", model.label_key), ("prediction_key", model.prediction_key),
                            ("example_weight_key", model.example_weight_key)):
             if not name:
@@ -85,7 +85,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
     rows_read = batch.num_rows
     dropped = {}
     keep = None
-    for model in eval_plan.models:
+    for model in eval_plan.evaluated_models():
         for role, name in (("label", model.label_key), ("prediction", model.prediction_key),
                            ("weight", model.example_weight_key)):
             if not name:
@@ -117,7 +117,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             w = np.ones(len(y))
         streams[stream] = StreamArrays(y, p, w)
 
-    for model in eval_plan.models:
+    for model in eval_plan.evaluated_models():
         _check_values(model, column, eval_plan, source)
     return Extracted(batch, streams, rows_read, dropped)
 
