@@ -173,3 +173,37 @@ def test_evaluator_step_reuses_a_baseline_result(tmp_path):
     assert evaluate_and_bless(candidate_only, gentle, str(tmp_path / "new3"),
                               baseline_result=str(tmp_path / "prod"))
     assert os.path.exists(tmp_path / "new3" / "BLESSED")
+
+
+def test_cross_slice_thresholds_bound_the_gap_between_slices(tmp_path, capsys):
+    # Candidate accuracy: overall 5/6, us 1, de 1/2, so overall - us = -1/6, overall - de = +1/3.
+    gap = """cross_slice_thresholds {
+        cross_slicing_specs { baseline_spec {} slicing_specs { feature_keys: ["country"] } }
+        threshold { value_threshold { lower_bound { value: -0.2 } upper_bound { value: 0.2 } } } }"""
+    text = ('model_specs { label_key: "y" prediction_key: "p_cand" }\n'
+            'metrics_specs { metrics { class_name: "BinaryAccuracy" %s } }' % gap)
+    result = run_evaluation(text, DATA, str(tmp_path / "o"))
+    assert set(result.metrics) == {(), (("country", "us"),), (("country", "de"),)}  # added slices
+    (entry,) = result.validation.metric_validations_per_slice
+    assert _key_of(entry.cross_slice_key.comparison_slice_key) == (("country", "de"),)
+    assert _key_of(entry.cross_slice_key.baseline_slice_key) == ()
+    (failure,) = entry.failures
+    assert failure.metric_value.double_value.value == pytest.approx(1 / 3)
+    assert "gap (Overall - country:de) = 0.333333 is above the upper bound 0.2" in failure.message
+    assert not result.validation.validation_ok
+    pq_path = tmp_path / "d.parquet"
+    import pyarrow.parquet as pq
+    pq.write_table(DATA, pq_path)
+    cfg = tmp_path / "c.textproto"
+    cfg.write_text(text.replace('feature_keys: ["country"]', 'feature_keys: ["device"]'))
+    assert main(["evaluate", "--config", str(cfg), "--data", str(pq_path), "--output",
+                 str(tmp_path / "o2")]) == 2  # no column device
+    cfg.write_text(text.replace("upper_bound { value: 0.2 }", "upper_bound { value: 0.5 }"))
+    assert main(["evaluate", "--config", str(cfg), "--data", str(pq_path), "--output",
+                 str(tmp_path / "o3")]) == 0
+    assert "validation: passed" in capsys.readouterr().out
+
+
+def _key_of(proto):
+    from evalbeam.io.convert import slice_key_from_proto
+    return slice_key_from_proto(proto)

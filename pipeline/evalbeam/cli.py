@@ -111,9 +111,17 @@ def _outcome(result, out) -> int:
     from evalbeam.keys import slice_key_str
 
     for f, entry in failures:
-        print(f"  {slice_key_str(slice_key_from_proto(entry.slice_key))}: {f.message}", file=out)
+        if entry.HasField("cross_slice_key"):
+            where = (slice_key_str(slice_key_from_proto(entry.cross_slice_key.baseline_slice_key))
+                     + " vs " +
+                     slice_key_str(slice_key_from_proto(entry.cross_slice_key.comparison_slice_key)))
+        else:
+            where = slice_key_str(slice_key_from_proto(entry.slice_key))
+        print(f"  {where}: {f.message}", file=out)
     for spec in v.missing_slices:
         print(f"  a per-slice threshold's slicing spec matched no slice: {spec}".rstrip(), file=out)
+    for cross in v.missing_cross_slices:
+        print(f"  a cross-slice threshold found no pair of slices: {cross}".rstrip(), file=out)
     return 1
 
 

@@ -73,6 +73,7 @@ class Threshold:
     proto: config_pb2.MetricThreshold
     slice_specs: list | None = None  # None: every slice
     baseline_key: MetricKey | None = None  # set for change thresholds
+    cross_specs: list | None = None  # set for cross-slice thresholds: [CrossSliceSpec]
 
     @property
     def is_change(self) -> bool:
@@ -87,6 +88,22 @@ class Threshold:
     def upper(self) -> float:
         vt = self.proto.value_threshold
         return vt.upper_bound.value if vt.HasField("upper_bound") else math.inf
+
+
+@dataclass(frozen=True)
+class CrossSliceSpec:
+    """Pairs of slices to compare: each slice of ``baseline`` with each slice of the
+    ``comparisons`` (or, if none are given, with every slice ``baseline`` does not produce)."""
+
+    baseline: SliceSpec
+    comparisons: tuple = ()
+
+
+def _resolve_cross(proto, where) -> CrossSliceSpec:
+    if not proto.HasField("baseline_spec"):
+        raise ConfigError(f"{where}: a cross_slicing_spec needs a baseline_spec")
+    return CrossSliceSpec(resolve_slice_spec(proto.baseline_spec),
+                          tuple(resolve_slice_spec(s) for s in proto.slicing_specs))
 
 
 @dataclass
@@ -201,8 +218,8 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     slice_specs = [resolve_slice_spec(s) for s in config.slicing_specs] or [SliceSpec()]
     if len(set(slice_specs)) != len(slice_specs):
         raise ConfigError("slicing_specs: the same slicing spec is listed twice")
-    if config.cross_slicing_specs:
-        raise ConfigError("cross_slicing_specs are not supported yet")
+    cross_specs = [_resolve_cross(c, f"cross_slicing_specs[{i}]")
+                   for i, c in enumerate(config.cross_slicing_specs)]
 
     metrics, thresholds, seen = [], [], {}
     for si, spec in enumerate(config.metrics_specs):
@@ -215,8 +232,6 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
         if spec.output_names and list(spec.output_names) != [""]:
             raise ConfigError(f"{where_spec}: output_names {list(spec.output_names)} name outputs, "
                               "but multi-output models are not supported yet")
-        if spec.cross_slice_thresholds:
-            raise ConfigError(f"{where_spec}: cross_slice_thresholds are not supported yet")
         unknown = [m for m in spec.model_names if m not in names]
         if unknown:
             raise ConfigError(f"{where_spec}: model_names {unknown} match no model spec "
@@ -243,8 +258,6 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             if extra:
                 raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} takes "
                                   f"{sorted(cls.info.config_keys) + ['name']}")
-            if mc.cross_slice_thresholds:
-                raise ConfigError(f"{where}: cross_slice_thresholds are not supported yet")
             for model in in_scope:
                 for weighted in weightings:
                     try:
@@ -265,6 +278,14 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                                   f"this metrics_spec")
             for metric in matching:
                 thresholds += _thresholds_for(metric, threshold, None, baseline, where_spec)
+        for metric_name, cross in spec.cross_slice_thresholds.items():
+            matching = [m for m in spec_metrics if m.name == metric_name]
+            if not matching:
+                raise ConfigError(f"{where_spec}.cross_slice_thresholds: no metric named "
+                                  f"{metric_name!r} in this metrics_spec")
+            for metric in matching:
+                for cst in cross.thresholds:
+                    thresholds += _cross_thresholds(metric, cst, baseline, where_spec)
         for metric_name, per_slice in spec.per_slice_thresholds.items():
             matching = [m for m in spec_metrics if m.name == metric_name]
             if not matching:
@@ -287,6 +308,11 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     if options.HasField("compute_confidence_intervals") and options.compute_confidence_intervals.value:
         raise ConfigError("options.compute_confidence_intervals is not supported yet")
     min_size = options.min_slice_size.value if options.HasField("min_slice_size") else 0
+    # the slices that cross-slice comparisons read are computed too (as TFMA does)
+    for cross in cross_specs + [c for t in thresholds for c in t.cross_specs or []]:
+        for spec in (cross.baseline,) + cross.comparisons:
+            if spec not in slice_specs:
+                slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size)
 
 
@@ -297,7 +323,21 @@ def _thresholds(mc, metric, baseline, where) -> list:
     for pst in mc.per_slice_thresholds:
         specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
         out += _thresholds_for(metric, pst.threshold, specs, baseline, where)
+    for cst in mc.cross_slice_thresholds:
+        out += _cross_thresholds(metric, cst, baseline, where)
     return out
+
+
+def _cross_thresholds(metric, cst, baseline, where) -> list:
+    """A value threshold on (baseline slice value - comparison slice value)."""
+    if cst.threshold.HasField("change_threshold"):
+        raise ConfigError(f"{where}: cross_slice_thresholds take a value_threshold on the gap "
+                          "between slices; change thresholds there are not supported")
+    if not cst.cross_slicing_specs:
+        raise ConfigError(f"{where}: a cross_slice_threshold needs cross_slicing_specs")
+    crosses = [_resolve_cross(c, where) for c in cst.cross_slicing_specs]
+    out = _thresholds_for(metric, cst.threshold, None, baseline, where)
+    return [dataclasses.replace(t, cross_specs=crosses) for t in out]
 
 
 def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:

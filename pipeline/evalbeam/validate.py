@@ -4,7 +4,9 @@ A value threshold passes iff ``lower_bound <= value <= upper_bound`` (unset boun
 A change threshold compares a candidate model with the baseline through the diff metric
 ``candidate - baseline``: HIGHER_IS_BETTER passes iff ``diff >= absolute`` and
 ``diff / baseline >= relative`` (each when set), LOWER_IS_BETTER with ``<=``; a relative
-change against a baseline of 0 fails. NaN fails every check. A threshold without slicing specs applies to every slice; one with slicing specs
+change against a baseline of 0 fails. NaN fails every check. A cross-slice threshold is a
+value threshold on ``baseline-slice value - comparison-slice value`` for every pair its
+cross-slicing specs name (a fairness gate: "no country more than 0.05 AUC below overall"). A threshold without slicing specs applies to every slice; one with slicing specs
 applies to the slices those specs generate. A metric missing in a slice it applies to is a
 failure ("Metric not found."); a per-slice threshold whose specs matched no slice is reported
 in ``missing_slices``. Slices omitted by ``min_slice_size`` are not checked and are listed in
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 
 from evalbeam.io.convert import metric_key_proto, metric_value_proto, slice_key_proto
+from evalbeam.keys import slice_key_str
 from evalbeam.proto import config_pb2, validation_result_pb2
 
 ValidationResult = validation_result_pb2.ValidationResult
@@ -86,6 +89,8 @@ def validate(results, omitted, eval_plan) -> ValidationResult:
     matched_specs = {}
     for result in results:
         for threshold in thresholds:
+            if threshold.cross_specs is not None:
+                continue
             if threshold.slice_specs is not None:
                 hits = [s for s in threshold.slice_specs if spec_generates(s, result.slice_key)]
                 if not hits:
@@ -107,14 +112,67 @@ def validate(results, omitted, eval_plan) -> ValidationResult:
             if base is not None:
                 f.baseline_metric_value.CopyFrom(metric_value_proto(base))
             f.message = message
+    _check_cross_slices(results, thresholds, out)
     seen = set()
     for threshold in thresholds:
         for spec in threshold.slice_specs or []:
             if spec not in matched_specs and spec not in seen:
                 seen.add(spec)
-                missing = out.missing_slices.add()
-                missing.feature_keys.extend(spec.feature_keys)
-                for c, v in spec.feature_values:
-                    missing.feature_values[c] = str(v)
-    out.validation_ok = bool(thresholds) and not per_slice and not out.missing_slices
+                out.missing_slices.add().CopyFrom(_spec_proto(spec))
+    out.validation_ok = (bool(thresholds) and not out.metric_validations_per_slice and
+                         not out.missing_slices and not out.missing_cross_slices)
     return out
+
+
+def _spec_proto(spec):
+    proto = config_pb2.SlicingSpec(feature_keys=list(spec.feature_keys))
+    for column, value in spec.feature_values:
+        proto.feature_values[column] = str(value)
+    return proto
+
+
+def _cross_pairs(cross, results) -> list:
+    """(baseline slice, comparison slice) result pairs of one cross-slicing spec."""
+    base = [r for r in results if spec_generates(cross.baseline, r.slice_key)]
+    if cross.comparisons:
+        others = [r for r in results
+                  if any(spec_generates(s, r.slice_key) for s in cross.comparisons)]
+    else:
+        others = [r for r in results if not spec_generates(cross.baseline, r.slice_key)]
+    return [(b, c) for b in base for c in others if b.slice_key != c.slice_key]
+
+
+def _check_cross_slices(results, thresholds, out) -> None:
+    """Cross-slice thresholds: a value threshold on baseline-slice minus comparison-slice."""
+    failures, missing = {}, []
+    for threshold in thresholds:
+        for cross in threshold.cross_specs or []:
+            pairs = _cross_pairs(cross, results)
+            if not pairs and cross not in missing:
+                missing.append(cross)
+            for b, c in pairs:
+                x, y = b.metrics.get(threshold.key), c.metrics.get(threshold.key)
+                gap = None if x is None or y is None else x - y
+                message = "Metric not found." if gap is None else _value_failure(threshold, gap)
+                if message:
+                    message = message.replace(
+                        f"{threshold.key.name} ",
+                        f"{threshold.key.name} gap ({slice_key_str(b.slice_key)} - "
+                        f"{slice_key_str(c.slice_key)}) ", 1)
+                    failures.setdefault((b.slice_key, c.slice_key), []).append(
+                        (threshold, gap, message))
+    for (b, c), items in sorted(failures.items(), key=str):
+        entry = out.metric_validations_per_slice.add()
+        entry.cross_slice_key.baseline_slice_key.CopyFrom(slice_key_proto(b))
+        entry.cross_slice_key.comparison_slice_key.CopyFrom(slice_key_proto(c))
+        for threshold, gap, message in items:
+            f = entry.failures.add(message=message)
+            f.metric_key.CopyFrom(metric_key_proto(threshold.key))
+            f.metric_threshold.CopyFrom(threshold.proto)
+            if gap is not None:
+                f.metric_value.CopyFrom(metric_value_proto(gap))
+    for cross in missing:
+        proto = out.missing_cross_slices.add()
+        proto.baseline_spec.CopyFrom(_spec_proto(cross.baseline))
+        for spec in cross.comparisons:
+            proto.slicing_specs.add().CopyFrom(_spec_proto(spec))
