@@ -52,12 +52,51 @@ def load_config(path: str) -> config_pb2.EvalConfig:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    name: str
+class Head:
+    """One output of one model: the columns of its labels, predictions and weights."""
+
+    model: str
+    output: str
     label_key: str
     prediction_key: str
     example_weight_key: str = ""
+
+    def describe(self) -> str:
+        return f"model {self.model!r}" + (f" output {self.output!r}" if self.output else "")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    heads: tuple  # Head per output ("" for a single-output model)
     is_baseline: bool = False
+
+    def head(self, output: str) -> Head:
+        return next(h for h in self.heads if h.output == output)
+
+
+def _model_info(ms, where: str) -> ModelInfo:
+    """A model spec's outputs: ``prediction_keys`` per output, or one ``prediction_key``;
+    ``label_keys`` / ``example_weight_keys`` per output, else the single key for all."""
+    if ms.prediction_keys and ms.prediction_key:
+        raise ConfigError(f"{where}: set prediction_key or prediction_keys, not both")
+    outputs = sorted(ms.prediction_keys) or [""]
+    for name in ("label_keys", "example_weight_keys"):
+        stray = sorted(set(getattr(ms, name)) - set(outputs))
+        if stray:
+            raise ConfigError(f"{where}: {name} {stray} name no output of prediction_keys "
+                              f"(outputs: {outputs})")
+    heads = []
+    for output in outputs:
+        prediction = ms.prediction_keys[output] if ms.prediction_keys else ms.prediction_key
+        label = ms.label_keys.get(output, ms.label_key)
+        if not prediction or not label:
+            what = f"output {output!r}: " if output else ""
+            raise ConfigError(f"{where}: {what}label_key and prediction_key are required "
+                              "(evalbeam evaluates predictions stored in the data)")
+        heads.append(Head(ms.name, output, label, prediction,
+                          ms.example_weight_keys.get(output, ms.example_weight_key)))
+    return ModelInfo(ms.name, tuple(heads), ms.is_baseline)
 
 
 @dataclass
@@ -137,13 +176,18 @@ class EvalPlan:
     def streams(self) -> list:
         return sorted({m.stream for m in self.metrics}, key=lambda s: (s.model, s.output, s.weighted))
 
-    def model(self, name: str) -> ModelInfo:
-        return next(m for m in self.models if m.name == name)
+    def head(self, model: str, output: str) -> Head:
+        return next(m for m in self.models if m.name == model).head(output)
 
-    def needs(self, model: str, what: str) -> list:
-        """Class names of metrics on ``model`` that need binary labels / probabilities."""
+    def heads(self) -> list:
+        """The model outputs read from the data."""
+        return [h for m in self.evaluated_models() for h in m.heads]
+
+    def needs(self, head: Head, what: str) -> list:
+        """Class names of metrics on ``head`` that need binary labels / probabilities."""
         return sorted({type(m).__name__ for m in self.metrics
-                       if m.stream.model == model and getattr(m.info, what)})
+                       if (m.stream.model, m.stream.output) == (head.model, head.output)
+                       and getattr(m.info, what)})
 
     def evaluated_models(self) -> list:
         """The models whose predictions are read from the data."""
@@ -158,8 +202,8 @@ class EvalPlan:
 
     def input_columns(self) -> list:
         cols = []
-        for m in self.evaluated_models():
-            cols += [m.label_key, m.prediction_key] + ([m.example_weight_key] if m.example_weight_key else [])
+        for h in self.heads():
+            cols += [h.label_key, h.prediction_key] + ([h.example_weight_key] if h.example_weight_key else [])
         for spec in self.slice_specs:
             cols += spec.columns
         return list(dict.fromkeys(cols))
@@ -192,15 +236,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     models = []
     for i, ms in enumerate(config.model_specs):
         where = f"model_specs[{i}]" + (f" ({ms.name!r})" if ms.name else "")
-        for name in ("label_keys", "prediction_keys", "example_weight_keys"):
-            if len(getattr(ms, name)):
-                raise ConfigError(f"{where}: {name} (multi-output models) is not supported yet; "
-                                  f"use {name[:-1]}")
-        if not ms.label_key or not ms.prediction_key:
-            raise ConfigError(f"{where}: label_key and prediction_key are required "
-                              "(evalbeam evaluates predictions stored in the data)")
-        models.append(ModelInfo(ms.name, ms.label_key, ms.prediction_key, ms.example_weight_key,
-                                ms.is_baseline))
+        models.append(_model_info(ms, where))
     names = [m.name for m in models]
     baselines = [m.name for m in models if m.is_baseline]
     if len(baselines) > 1:
@@ -229,19 +265,26 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 raise ConfigError(f"{where_spec}: {name} is not supported yet")
         if spec.query_key:
             raise ConfigError(f"{where_spec}: query_key is not supported yet")
-        if spec.output_names and list(spec.output_names) != [""]:
-            raise ConfigError(f"{where_spec}: output_names {list(spec.output_names)} name outputs, "
-                              "but multi-output models are not supported yet")
         unknown = [m for m in spec.model_names if m not in names]
         if unknown:
             raise ConfigError(f"{where_spec}: model_names {unknown} match no model spec "
                               f"(models: {names})")
-        in_scope = [m for m in models if not spec.model_names or m.name in spec.model_names]
+        in_scope = []  # the model outputs this spec's metrics are computed for
+        for model in models:
+            if spec.model_names and model.name not in spec.model_names:
+                continue
+            outputs = [h.output for h in model.heads]
+            missing = sorted(set(spec.output_names) - set(outputs))
+            if missing:
+                raise ConfigError(f"{where_spec}: output_names {missing} are not outputs of model "
+                                  f"{model.name!r} (outputs: {outputs})")
+            in_scope += [h for h in model.heads
+                         if not spec.output_names or h.output in spec.output_names]
         if spec.HasField("example_weights"):
             weightings = [w for w, on in ((True, spec.example_weights.weighted),
                                           (False, spec.example_weights.unweighted)) if on]
         else:
-            weightings = [any(m.example_weight_key for m in in_scope)]
+            weightings = [any(h.example_weight_key for h in in_scope)]
         spec_metrics = []
         for mi, mc in enumerate(spec.metrics):
             where = f"{where_spec}.metrics[{mi}] ({mc.class_name or 'no class_name'})"
@@ -258,15 +301,15 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             if extra:
                 raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} takes "
                                   f"{sorted(cls.info.config_keys) + ['name']}")
-            for model in in_scope:
+            for head in in_scope:
                 for weighted in weightings:
                     try:
-                        metric = cls(name, Stream(model.name, "", weighted), kwargs)
+                        metric = cls(name, Stream(head.model, head.output, weighted), kwargs)
                     except ValueError as e:
                         raise ConfigError(f"{where}: {e}") from None
                     if metric.key in seen:
                         raise ConfigError(f"{where}: metric {name!r} is configured twice for "
-                                          f"model {model.name!r} (also in {seen[metric.key]})")
+                                          f"{head.describe()} (also in {seen[metric.key]})")
                     seen[metric.key] = where
                     metrics.append(metric)
                     spec_metrics.append(metric)

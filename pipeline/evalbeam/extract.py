@@ -32,14 +32,14 @@ def source_of(batch: pa.RecordBatch) -> str:
 def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
     """Every configured column is present, and label/prediction/weight columns are numeric."""
     present = schema.names
-    for model in eval_plan.evaluated_models():
-        for role, name in (("label_key", model.label_key), ("prediction_key", model.prediction_key),
-                           ("example_weight_key", model.example_weight_key)):
+    for head in eval_plan.heads():
+        for role, name in (("label_key", head.label_key), ("prediction_key", head.prediction_key),
+                           ("example_weight_key", head.example_weight_key)):
             if not name:
                 continue
             if name not in present:
-                raise InputError(f"{source}: no column {name!r} ({role} of model "
-                                 f"{model.name!r}); columns present: {', '.join(present)}")
+                raise InputError(f"{source}: no column {name!r} ({role} of {head.describe()}); "
+                                 f"columns present: {', '.join(present)}")
             typ = schema.field(name).type
             if not _numeric(typ):
                 raise InputError(f"{source}: column {name!r} ({role}) has type {typ}; expected "
@@ -85,9 +85,9 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
     rows_read = batch.num_rows
     dropped = {}
     keep = None
-    for model in eval_plan.evaluated_models():
-        for role, name in (("label", model.label_key), ("prediction", model.prediction_key),
-                           ("weight", model.example_weight_key)):
+    for head in eval_plan.heads():
+        for role, name in (("label", head.label_key), ("prediction", head.prediction_key),
+                           ("weight", head.example_weight_key)):
             if not name:
                 continue
             col = batch.column(name)
@@ -109,22 +109,22 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     streams = {}
     for stream in eval_plan.streams():
-        model = eval_plan.model(stream.model)
-        y, p = column(model.label_key), column(model.prediction_key)
-        if stream.weighted and model.example_weight_key:
-            w = column(model.example_weight_key)
+        head = eval_plan.head(stream.model, stream.output)
+        y, p = column(head.label_key), column(head.prediction_key)
+        if stream.weighted and head.example_weight_key:
+            w = column(head.example_weight_key)
         else:
             w = np.ones(len(y))
         streams[stream] = StreamArrays(y, p, w)
 
-    for model in eval_plan.evaluated_models():
-        _check_values(model, column, eval_plan, source)
+    for head in eval_plan.heads():
+        _check_values(head, column, eval_plan, source)
     return Extracted(batch, streams, rows_read, dropped)
 
 
-def _check_values(model, column, eval_plan, source) -> None:
-    roles = [("label_key", model.label_key), ("prediction_key", model.prediction_key),
-             ("example_weight_key", model.example_weight_key)]
+def _check_values(head, column, eval_plan, source) -> None:
+    roles = [("label_key", head.label_key), ("prediction_key", head.prediction_key),
+             ("example_weight_key", head.example_weight_key)]
     for role, name in roles:
         if not name:
             continue
@@ -133,28 +133,28 @@ def _check_values(model, column, eval_plan, source) -> None:
         if bad.any():
             raise InputError(f"{source}: column {name!r} ({role}) has {int(bad.sum())} NaN or "
                              f"infinite value(s) of {len(values)}; expected finite numbers")
-    if model.example_weight_key:
-        w = column(model.example_weight_key)
+    if head.example_weight_key:
+        w = column(head.example_weight_key)
         if (w < 0).any():
             neg = w[w < 0]
-            raise InputError(f"{source}: column {model.example_weight_key!r} (example_weight_key) "
+            raise InputError(f"{source}: column {head.example_weight_key!r} (example_weight_key) "
                              f"has {len(neg)} negative weight(s) (e.g. {_examples(neg)}); "
                              "expected weights >= 0")
-    binary = eval_plan.needs(model.name, "binary_labels")
+    binary = eval_plan.needs(head, "binary_labels")
     if binary:
-        y = column(model.label_key)
+        y = column(head.label_key)
         bad = (y != 0) & (y != 1)
         if bad.any():
-            raise InputError(f"{source}: column {model.label_key!r} (label_key) has "
+            raise InputError(f"{source}: column {head.label_key!r} (label_key) has "
                              f"{int(bad.sum())} label(s) that are not 0 or 1 "
                              f"(e.g. {_examples(np.unique(y[bad]))}); {', '.join(binary)} "
                              "need binary labels")
-    probabilistic = eval_plan.needs(model.name, "probabilities")
+    probabilistic = eval_plan.needs(head, "probabilities")
     if probabilistic:
-        p = column(model.prediction_key)
+        p = column(head.prediction_key)
         bad = (p < 0) | (p > 1)
         if bad.any():
-            raise InputError(f"{source}: column {model.prediction_key!r} (prediction_key) has "
+            raise InputError(f"{source}: column {head.prediction_key!r} (prediction_key) has "
                              f"{int(bad.sum())} prediction(s) outside [0, 1] "
                              f"(e.g. {_examples(p[bad])}); {', '.join(probabilistic)} need "
                              "probabilities")
