@@ -93,6 +93,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
     ap.add_argument("--workdir", default="/tmp/evalbeam-bench")
+    ap.add_argument("--intervals", choices=("JACKKNIFE", "POISSON_BOOTSTRAP"),
+                    help="also compute confidence intervals (20 samples) with this method")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
@@ -101,15 +103,21 @@ def main():
         generate(a.n, data)
     out = os.path.join(a.workdir, f"out_{a.n}")
     cli = os.path.join(os.path.dirname(sys.executable), "evalbeam")
+    config = CONFIG
+    if a.intervals:
+        config = os.path.join(a.workdir, f"b1_{a.intervals}.textproto")
+        with open(CONFIG) as f, open(config, "w") as handle:
+            handle.write(f.read() + "options { compute_confidence_intervals { value: true } "
+                      f"confidence_intervals {{ method: {a.intervals} }} }}\n")
     t0 = time.perf_counter()
-    subprocess.run([cli, "evaluate", "--config", CONFIG, "--data", data,
+    subprocess.run([cli, "evaluate", "--config", config, "--data", data,
                     "--output", out] + a.extra, check=True, stdout=subprocess.DEVNULL)
     pipeline = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     shown = subprocess.run([cli, "show", out, "--json"], check=True, capture_output=True, text=True)
     reference, floor_s = floor(data)
     n, bad, worst = compare(shown.stdout, reference)
-    print(f"B1 rows={a.n} slices={len(reference)}  evalbeam CLI {pipeline:.2f}s (incl. start-up)  "
+    print(f"B1{' + ' + a.intervals if a.intervals else ''} rows={a.n} slices={len(reference)}  evalbeam CLI {pipeline:.2f}s (incl. start-up)  "
           f"numpy floor {floor_s:.2f}s  ratio {pipeline / floor_s:.2f}  peak RSS {rss_mb:.0f} MB  "
           f"parity {n - len(bad)}/{n} (worst rel err {worst:.1e} excl. AUC-PR)")
     for item in bad[:5]:

@@ -207,3 +207,28 @@ def test_cross_slice_thresholds_bound_the_gap_between_slices(tmp_path, capsys):
 def _key_of(proto):
     from evalbeam.io.convert import slice_key_from_proto
     return slice_key_from_proto(proto)
+
+
+def test_intervals_in_artifacts_show_and_on_diffs(tmp_path, capsys):
+    import json
+    import numpy as np
+    rng = np.random.default_rng(8)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    data = pa.table({"y": y, "p_base": np.clip(0.3 * y + 0.7 * rng.random(n), 0, 1),
+                     "p_cand": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1),
+                     "country": rng.choice(["us", "de"], n)})
+    text = (MODELS + 'metrics_specs { metrics { class_name: "AUC" } }\nslicing_specs {}\n'
+            'options { compute_confidence_intervals { value: true } }')
+    result = run_evaluation(text, data, str(tmp_path / "o"))
+    low, high = result.interval("auc", model_name="cand", diff=True)
+    diff = result.value("auc", model_name="cand", diff=True)
+    assert low < diff < high and low > 0  # the better candidate is significantly better
+    base_low, base_high = result.interval("auc", model_name="base")
+    # paired resamples: the diff is known more precisely than either model's AUC difference
+    # bound from the two separate intervals would suggest
+    assert high - low < (base_high - base_low) + (result.interval("auc", model_name="cand")[1]
+                                                   - result.interval("auc", model_name="cand")[0])
+    main(["show", str(tmp_path / "o"), "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all("lower" in r and "upper" in r for r in rows)

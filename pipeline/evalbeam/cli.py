@@ -137,10 +137,13 @@ def _name(key) -> str:
 
 
 def _scalar_rows(result):
+    """(slice key, metric key, value, (lower, upper) or None) of every scalar value."""
+    intervals = result.intervals
     for slice_key, metrics in result.metrics.items():
+        bounds = intervals.get(slice_key, {})
         for key, value in sorted(metrics.items(), key=lambda kv: kv[0].sort_key()):
             if isinstance(value, float):
-                yield slice_key, key, value
+                yield slice_key, key, value, bounds.get(key)
 
 
 def _show(args) -> int:
@@ -150,28 +153,35 @@ def _show(args) -> int:
     result = load_result(args.dir)
     out = sys.stdout
     if args.json:
-        for slice_key, key, value in _scalar_rows(result):
-            out.write(json.dumps({
-                "slice": [[c, v] for c, v in slice_key], "model": key.model_name,
-                "output": key.output_name, "sub_key": str(key.sub_key or ""), "metric": _name(key),
-                "weighted": key.example_weighted, "value": _json_number(value)}) + "\n")
+        for slice_key, key, value, bounds in _scalar_rows(result):
+            row = {"slice": [[c, v] for c, v in slice_key], "model": key.model_name,
+                   "output": key.output_name, "sub_key": str(key.sub_key or ""),
+                   "metric": _name(key), "weighted": key.example_weighted,
+                   "value": _json_number(value)}
+            if bounds is not None:
+                row["lower"], row["upper"] = map(_json_number, bounds)
+            out.write(json.dumps(row) + "\n")
         return 0
     columns = []
     table = {}
-    for slice_key, key, value in _scalar_rows(result):
+    for slice_key, key, value, bounds in _scalar_rows(result):
         label = "/".join(p for p in (key.model_name, key.output_name, str(key.sub_key or ""),
                                      _name(key)) if p)
         label += "" if key.example_weighted else " (unweighted)"
         if label not in columns:
             columns.append(label)
-        table.setdefault(slice_key, {})[label] = value
+        cell = f"{value:.4g}"
+        if bounds is not None:
+            cell += f" [{bounds[0]:.4g}, {bounds[1]:.4g}]"
+        table.setdefault(slice_key, {})[label] = cell
     names = {k: slice_key_str(k) for k in table}
     width = max([len("slice")] + [len(n) for n in names.values()])
-    widths = [max(len(c), 10) for c in columns]
+    widths = [max([len(c), 10] + [len(row.get(c, "")) for row in table.values()])
+              for c in columns]
     print("slice".ljust(width) + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths)),
           file=out)
     for slice_key in table:
-        cells = [f"{table[slice_key].get(c, math.nan):.4g}".rjust(w) for c, w in zip(columns, widths)]
+        cells = [table[slice_key].get(c, "").rjust(w) for c, w in zip(columns, widths)]
         print(names[slice_key].ljust(width) + "  " + "  ".join(cells), file=out)
     s = result.summary
     print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "

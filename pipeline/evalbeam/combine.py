@@ -14,6 +14,7 @@ import apache_beam as beam
 import numpy as np
 
 from evalbeam.extract import extract
+from evalbeam.metrics.resampling import ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn
 from evalbeam.slicing import ColumnCodes, assign_slices
 
@@ -122,6 +123,8 @@ class SliceResult:
     example_count: int
     metrics: dict  # MetricKey -> value
     plots: dict  # MetricKey -> plot (columns of numpy arrays)
+    intervals: dict = dataclasses.field(default_factory=dict)  # MetricKey -> (low, high, se)
+    dof: int = 0  # degrees of freedom of the intervals (resamples - 1)
 
 
 def omitted_slices(table: SliceTable, eval_plan) -> list:
@@ -140,18 +143,35 @@ def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
                           dtype=np.float64) for key in keys}
 
 
-def diff_metrics(columns: dict, baseline: str | None) -> dict:
+def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
     """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
-    candidate's metric with ``is_diff`` (TFMA's diff metrics)."""
+    candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
+    slices (``ndim`` 1), or over slices and resamples (``ndim`` 2)."""
     if baseline is None:
         return {}
     out = {}
     for key, values in columns.items():
-        if key.model_name != baseline and not key.is_diff and values.ndim == 1:
+        if key.model_name != baseline and not key.is_diff and values.ndim == ndim:
             base = columns.get(dataclasses.replace(key, model_name=baseline))
             if base is not None:
                 out[dataclasses.replace(key, is_diff=True)] = values - base
     return out
+
+
+def _intervals(stats, points: dict, eval_plan) -> dict:
+    """{MetricKey: (lower, upper, standard error) arrays over slices} for scalar metrics."""
+    resampling = eval_plan.resampling
+    resampled_stats = ResampledStats(eval_plan.plan, stats, resampling)
+    samples = {}
+    for metric in eval_plan.metrics:
+        if metric.info.intervals:
+            samples.update(metric.compute_table(resampled_stats) or {})
+    R = resampling.samples
+    samples = {k: v.reshape(stats.n, R) for k, v in samples.items() if points[k].ndim == 1}
+    if eval_plan.baseline_metrics is None:  # paired resamples: the diff's resamples
+        samples.update(diff_metrics(samples, eval_plan.baseline, ndim=2))
+    return {k: tuple(b.tolist() for b in interval(points[k], v, resampling.method))
+            for k, v in samples.items()}
 
 
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
@@ -165,10 +185,12 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             one_at_a_time.append(metric)
         else:
             columns.update(values)
-    del stats  # frees what the metrics derived (curves) before the slices are produced
     if eval_plan.baseline_metrics is not None:
         columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
     columns.update(diff_metrics(columns, eval_plan.baseline))
+    bounds = _intervals(stats, columns, eval_plan) if eval_plan.resampling else {}
+    dof = eval_plan.resampling.samples - 1 if eval_plan.resampling else 0
+    del stats  # frees what the metrics derived (curves) before the slices are produced
     skip = set(omitted_slices(table, eval_plan))
     counts = table.counts.tolist()
     for start in range(0, len(table), chunk):  # Python values for a chunk of slices at a time
@@ -178,12 +200,14 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             if key in skip:
                 continue
             metrics = {k: values[j] for k, values in part.items()}
+            intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
+                         for k, b in bounds.items()}
             plots = {}
             if one_at_a_time:
                 row = SliceStats(eval_plan.plan, table.row(key))
                 for metric in one_at_a_time:
                     (plots if metric.info.plot else metrics).update(metric.compute(row))
-            yield SliceResult(key, counts[start + j], metrics, plots)
+            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof)
 
 
 def slice_results(table: SliceTable, eval_plan):

@@ -159,9 +159,10 @@ class EvalPlan:
     # The baseline's metrics read from an earlier result instead of computed from the data:
     # slice key -> {MetricKey (of the baseline model): value}.
     baseline_metrics: dict | None = None
+    resampling: object = None  # metrics.resampling.Resampling when intervals are computed
 
     def __post_init__(self):
-        self.plan = Plan.build(self.metrics)
+        self.plan = Plan.build(self.metrics, self.resampling)
 
     @property
     def baseline(self) -> str | None:
@@ -348,15 +349,33 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                               f"the baseline {baseline!r} does not compute {t.key.name} (list it "
                               "in that metrics_spec's model_names)")
     options = config.options
-    if options.HasField("compute_confidence_intervals") and options.compute_confidence_intervals.value:
-        raise ConfigError("options.compute_confidence_intervals is not supported yet")
+    resampling = _resampling(options)
     min_size = options.min_slice_size.value if options.HasField("min_slice_size") else 0
     # the slices that cross-slice comparisons read are computed too (as TFMA does)
     for cross in cross_specs + [c for t in thresholds for c in t.cross_specs or []]:
         for spec in (cross.baseline,) + cross.comparisons:
             if spec not in slice_specs:
                 slice_specs.append(spec)
-    return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size)
+    return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
+                    resampling=resampling)
+
+
+def _resampling(options):
+    """Confidence interval options -> a Resampling (None when intervals are off).
+
+    As TFMA: the method defaults to the jackknife, with 20 samples (``num_samples``, our
+    addition, changes that)."""
+    from evalbeam.metrics.resampling import JACKKNIFE, POISSON_BOOTSTRAP, Resampling
+
+    if not (options.HasField("compute_confidence_intervals") and
+            options.compute_confidence_intervals.value):
+        return None
+    ci = options.confidence_intervals
+    method = {ci.POISSON_BOOTSTRAP: POISSON_BOOTSTRAP}.get(ci.method, JACKKNIFE)
+    samples = ci.num_samples or 20
+    if samples < 2:
+        raise ConfigError(f"options.confidence_intervals.num_samples must be at least 2, got {samples}")
+    return Resampling(method, samples)
 
 
 def _thresholds(mc, metric, baseline, where) -> list:

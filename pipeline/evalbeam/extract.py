@@ -7,6 +7,7 @@ outside [0, 1] for probability metrics, negative weights) stop the run with a on
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,7 +108,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             columns[name] = _to_float(batch.column(name))
         return columns[name]
 
-    streams = {}
+    streams, seed = {}, _seed(source, column, eval_plan)
     for stream in eval_plan.streams():
         head = eval_plan.head(stream.model, stream.output)
         y, p = column(head.label_key), column(head.prediction_key)
@@ -115,11 +116,22 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             w = column(head.example_weight_key)
         else:
             w = np.ones(len(y))
-        streams[stream] = StreamArrays(y, p, w)
+        streams[stream] = StreamArrays(y, p, w, seed)
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)
     return Extracted(batch, streams, rows_read, dropped)
+
+
+def _seed(source: str, column, eval_plan) -> int:
+    """A seed fixed by the batch's content (same data, same resamples), when resampling."""
+    if eval_plan.resampling is None or not eval_plan.heads():
+        return 0
+    head = eval_plan.heads()[0]
+    crc = zlib.crc32(source.encode())
+    for name in (head.label_key, head.prediction_key):
+        crc = zlib.crc32(column(name).tobytes(), crc)
+    return crc
 
 
 def _check_values(head, column, eval_plan, source) -> None:

@@ -93,6 +93,7 @@ def test_sparse_histograms_for_high_cardinality_match_dense(table, monkeypatch):
     eval_plan = plan(CONFIG)
     dense = _flatten(*evaluate_in_process(eval_plan, split_batches(table, sizes_seed=5))[:2])
     monkeypatch.setattr(histogram, "DENSE_CELLS", 0)  # every batch partial sparse
+    monkeypatch.setattr(histogram, "DENSE_PER_ROW", 0)
     monkeypatch.setattr(state.SparseColumn, "MAX_PENDING", 50)  # compact and densify often
     sparse = _flatten(*evaluate_in_process(eval_plan, split_batches(table, sizes_seed=5))[:2])
     _assert_same(dense, sparse)

@@ -161,21 +161,30 @@ class EvalResult:
         self.validation: validation_result_pb2.ValidationResult = validation
         self.summary = summary
         self.config: config_pb2.EvalConfig = config
-        self._metrics = self._omitted = self._plots = None
+        self._metrics = self._omitted = self._plots = self._intervals = None
 
     @property
     def metrics(self) -> dict:
         """slice key -> {MetricKey: value}."""
         if self._metrics is None:
-            self._metrics, self._omitted = {}, []
+            self._metrics, self._omitted, self._intervals = {}, [], {}
             for record in _shard_records(self.output_dir, "metrics"):
                 proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
                 key = convert.slice_key_from_proto(proto.slice_key)
                 if "__ERROR__" in proto.metrics:
                     self._omitted.append(key)
-                else:
-                    self._metrics[key] = convert.metrics_from_proto(proto)
+                    continue
+                self._metrics[key] = convert.metrics_from_proto(proto)
+                intervals = convert.intervals_from_proto(proto)
+                if intervals:
+                    self._intervals[key] = intervals
         return self._metrics
+
+    @property
+    def intervals(self) -> dict:
+        """slice key -> {MetricKey: (lower, upper)} when confidence intervals were computed."""
+        self.metrics  # noqa: B018 - loads both
+        return self._intervals
 
     @property
     def omitted(self) -> list:
@@ -211,16 +220,26 @@ class EvalResult:
         m = self._matrices(slice_key, model_name)
         return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
 
-    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None,
-              diff: bool = False):
-        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError);
-        ``diff=True`` gives the candidate-minus-baseline value."""
-        found = [v for k, v in self.metrics.get(tuple(slice_key), {}).items()
+    def _key(self, name, slice_key, model_name, weighted, diff):
+        found = [k for k in self.metrics.get(tuple(slice_key), {})
                  if k.name == name and k.model_name == model_name and k.is_diff == diff and
                  (weighted is None or k.example_weighted == weighted)]
         if len(found) != 1:
             raise KeyError(f"{len(found)} values of {name!r} in slice {slice_key!r}")
         return found[0]
+
+    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None,
+              diff: bool = False):
+        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError);
+        ``diff=True`` gives the candidate-minus-baseline value."""
+        key = self._key(name, slice_key, model_name, weighted, diff)
+        return self.metrics[tuple(slice_key)][key]
+
+    def interval(self, name: str, slice_key=(), model_name: str = "",
+                 weighted: bool | None = None, diff: bool = False) -> tuple:
+        """``(lower, upper)`` of the metric's confidence interval (KeyError if it has none)."""
+        key = self._key(name, slice_key, model_name, weighted, diff)
+        return self.intervals[tuple(slice_key)][key]
 
 
 def _records(path: str):

@@ -157,11 +157,33 @@ class MetricsEncoder:
         order, prefixes, packer = layout
         head = wire.field(1, slice_key_proto(result.slice_key).SerializeToString())
         values = [metrics[k] for k in order]
-        if all(type(v) is float for v in values):
+        intervals = getattr(result, "intervals", None)
+        if not intervals and all(type(v) is float for v in values):
             return head + packer.pack(*[x for pair in zip(prefixes, values) for x in pair])
-        return head + b"".join(wire.field(51, wire.field(1, _key_bytes(k)) +
-                                          wire.field(2, _value_bytes(v)))
-                               for k, v in zip(order, values))
+        parts = []
+        for k, v in zip(order, values):
+            pair = wire.field(1, _key_bytes(k)) + wire.field(2, _value_bytes(v))
+            if intervals and k in intervals:
+                pair += wire.field(3, _interval_bytes(*intervals[k], result.dof))
+            parts.append(wire.field(51, pair))
+        return head + b"".join(parts)
+
+
+def _interval_bytes(lower: float, upper: float, se: float, dof: int) -> bytes:
+    ci = mfs.ConfidenceInterval()
+    ci.lower_bound.double_value.value = lower
+    ci.upper_bound.double_value.value = upper
+    ci.standard_error.double_value.value = se
+    ci.degrees_of_freedom.value = dof
+    return ci.SerializeToString()
+
+
+def intervals_from_proto(proto) -> dict:
+    """{MetricKey: (lower, upper)} of the metrics of one MetricsForSlice that have intervals."""
+    return {_key_from_bytes(kv.key.SerializeToString()):
+            (kv.confidence_interval.lower_bound.double_value.value,
+             kv.confidence_interval.upper_bound.double_value.value)
+            for kv in proto.metric_keys_and_values if kv.HasField("confidence_interval")}
 
 
 def metrics_from_proto(proto) -> dict:

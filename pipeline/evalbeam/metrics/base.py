@@ -35,10 +35,11 @@ class StreamArrays:
     and family through :meth:`derived`.
     """
 
-    __slots__ = ("y", "p", "w", "_cache")
+    __slots__ = ("y", "p", "w", "seed", "_cache")
 
-    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray):
+    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0):
         self.y, self.p, self.w = y, p, w
+        self.seed = seed  # fixed per batch: resampling draws from it, reproducibly
         self._cache: dict = {}
 
     def derived(self, name: str, fn):
@@ -48,9 +49,10 @@ class StreamArrays:
         return value
 
     def take(self, rows: np.ndarray) -> "StreamArrays":
-        taken = StreamArrays(self.y[rows], self.p[rows], self.w[rows])
+        taken = StreamArrays(self.y[rows], self.p[rows], self.w[rows], self.seed)
         for name, value in self._cache.items():
-            taken._cache[name] = value[rows]
+            if isinstance(value, np.ndarray):  # per-example arrays; the rest is made again
+                taken._cache[name] = value[rows]
         return taken
 
 
@@ -65,6 +67,10 @@ class Family:
         return (type(self).__name__, self.stream)
 
     def fuse(self, other: "Family") -> "Family":
+        return self
+
+    def for_replicates(self) -> "Family":
+        """The family to accumulate per resample for confidence intervals (e.g. coarser)."""
         return self
 
     def states(self) -> dict[str, StateSpec]:
@@ -84,6 +90,7 @@ class MetricInfo:
     probabilities: bool = False  # predictions must lie in [0, 1]
     plot: bool = False
     default_name: str | None = None
+    intervals: bool = True  # gets a confidence interval when they are computed
 
 
 class Metric:
@@ -130,18 +137,27 @@ class Plan:
     _index: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, metrics: list) -> "Plan":
+    def build(cls, metrics: list, resampling=None) -> "Plan":
+        """Fuse the metrics' families; with ``resampling`` (confidence intervals) also a
+        replicated family for every family a metric with intervals reads."""
+        from evalbeam.metrics.resampling import Replicated
+
         plan = cls(metrics)
         for metric in metrics:
             for family in metric.families():
-                key = family.group_key()
-                if key in plan._index:
-                    i = plan._index[key]
-                    plan.families[i] = plan.families[i].fuse(family)
-                else:
-                    plan._index[key] = len(plan.families)
-                    plan.families.append(family)
+                plan._add(family)
+                if resampling is not None and metric.info.intervals and not metric.info.plot:
+                    plan._add(Replicated(family.for_replicates(), resampling))
         return plan
+
+    def _add(self, family: Family) -> None:
+        key = family.group_key()
+        if key in self._index:
+            i = self._index[key]
+            self.families[i] = self.families[i].fuse(family)
+        else:
+            self._index[key] = len(self.families)
+            self.families.append(family)
 
     def family_index(self, family: Family) -> int:
         return self._index[family.group_key()]

@@ -23,7 +23,11 @@ from evalbeam.metrics.state import SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
 NBK = NUM_BUCKETS + 2  # with the (-inf, 0) and [1, +inf) buckets
-DENSE_CELLS = 1 << 20  # a batch keeps dense histograms while n_slices * NBK stays below this
+# A batch's histograms are dense while they hold at most this many cells, or at most
+# DENSE_PER_ROW cells per example (then zero-filling costs no more than bucketing the rows).
+DENSE_CELLS = 1 << 20
+DENSE_PER_ROW = 8
+REPLICATE_BUCKETS = 1000  # histogram resolution of the resamples behind confidence intervals
 
 # Left edge of every bucket.
 _EDGES = np.concatenate([[-np.inf], np.arange(NUM_BUCKETS) / NUM_BUCKETS, [np.inf]])
@@ -35,6 +39,14 @@ def bucket_of(p: np.ndarray) -> np.ndarray:
     """TFMA's histogram bucket of each prediction (0 .. 10001)."""
     b = np.trunc(p * NUM_BUCKETS + 1.0)
     return np.clip(b, 0, NBK - 1).astype(np.int64)
+
+
+def fine_bucket_of(num_buckets: int) -> np.ndarray:
+    """Bucket of a ``num_buckets`` histogram -> the first fine bucket it holds (same left edge)."""
+    out = np.empty(num_buckets + 2, np.int64)
+    out[0], out[-1] = 0, NBK - 1
+    out[1:-1] = -(-np.arange(num_buckets) * NUM_BUCKETS // num_buckets) + 1
+    return out
 
 
 def coarse_buckets(num_buckets: int) -> np.ndarray:
@@ -70,6 +82,11 @@ class Histogram(Family):
     def channels(self) -> int:
         return 3 if self.with_predictions else 2
 
+    def for_replicates(self) -> "Histogram":
+        # Resampled curves only feed standard errors: 1,000 buckets (1e-3 quantisation)
+        # keep twenty replicates small.
+        return Histogram(self.stream, min(self.num_buckets, REPLICATE_BUCKETS))
+
     def states(self):
         return {"hist": StateSpec("hist", (self.channels, self.nbk), sparse=True)}
 
@@ -85,7 +102,7 @@ class Histogram(Family):
         bucket = self._bucket(arrays)
         label = arrays.derived("label_int", lambda a: a.y.astype(np.int64))
         channels, nbk = self.channels, self.nbk
-        if n_slices * nbk <= DENSE_CELLS:
+        if n_slices * nbk <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
             # One bincount straight into the (slice, channel, bucket) layout: the label picks
             # the NEG/POS channel; the PRED channel gets w*p.
             base = codes * (channels * nbk) + bucket

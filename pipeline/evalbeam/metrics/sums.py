@@ -111,6 +111,7 @@ class _SumsMetric(Metric):
 class ExampleCount(_SumsMetric):
     """Number of examples in the slice; the sum of their weights when weighted."""
 
+    info = MetricInfo(intervals=False)  # a count has no sampling interval (as TFMA)
     stats = ("weight",)
 
     def value(self, s):

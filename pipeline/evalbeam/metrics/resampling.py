@@ -1,0 +1,209 @@
+"""Confidence intervals: every family accumulated per resample, on the accumulator contract.
+
+A :class:`Replicated` family wraps a family and keeps its state once per resample, as extra
+virtual slices (``slice * R + r``), so the inner family's vectorised ``add_batch`` does the
+work and merging stays a sum:
+
+- jackknife (TFMA's default): each example falls in one of R partitions; resample r is the
+  slice without partition r (``total - partition_r``). The cost is one extra code per example.
+- Poisson bootstrap: resample r weights each example by an independent Poisson(1) count; the
+  inner family sees the R weighted copies of the examples with a non-zero count.
+
+Draws come from a seed fixed per batch (:attr:`StreamArrays.seed`), so every model and output
+of an example lands in the same partition / gets the same counts: the resamples of a diff
+metric are differences of paired resamples. Metrics then compute their R resampled values per
+slice exactly as their point values (:class:`ResampledStats` presents the resamples as
+``n_slices * R`` virtual slices); :func:`interval` turns them into TFMA's interval: mean of the
+resamples +/- t(0.975, R-1) * standard error.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalbeam.metrics.base import Family, StreamArrays
+from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec
+
+JACKKNIFE, POISSON_BOOTSTRAP = "jackknife", "poisson_bootstrap"
+
+
+@dataclass(frozen=True)
+class Resampling:
+    method: str = JACKKNIFE
+    samples: int = 20
+
+    def partitions(self, arrays: StreamArrays) -> np.ndarray:
+        return arrays.derived(f"jackknife/{self.samples}", lambda a: np.random.default_rng(
+            [a.seed, 1]).integers(0, self.samples, len(a.y)))
+
+    def counts(self, arrays: StreamArrays) -> np.ndarray:
+        return arrays.derived(f"poisson/{self.samples}", lambda a: np.random.default_rng(
+            [a.seed, 2]).poisson(1.0, (len(a.y), self.samples)))
+
+    def expand(self, arrays: StreamArrays, codes: np.ndarray):
+        """``(arrays, codes)`` of the resamples as virtual slices ``code * R + r``."""
+        R = self.samples
+        if self.method == JACKKNIFE:
+            return arrays, codes * R + self.partitions(arrays)
+        rows, r, resampled = arrays.derived(f"poisson_copies/{R}", self._copies)
+        return resampled, codes[rows] * R + r
+
+    def _copies(self, arrays: StreamArrays):
+        """The examples repeated once per resample with a non-zero count, weighted by it; made
+        once per batch and stream, so every family and slicing spec shares them (and what they
+        derive from them)."""
+        counts = self.counts(arrays)
+        rows, r = np.nonzero(counts)
+        resampled = StreamArrays(arrays.y[rows], arrays.p[rows], arrays.w[rows] * counts[rows, r],
+                                 arrays.seed)
+        return rows, r, resampled
+
+
+class Replicated(Family):
+    """``inner``'s state once per resample: dense states gain an ``R`` axis after the slice
+    axis; sparse ``(channels, buckets)`` states hold ``R * channels`` channels."""
+
+    def __init__(self, inner: Family, resampling: Resampling):
+        super().__init__(inner.stream)
+        self.inner, self.resampling = inner, resampling
+
+    def group_key(self):
+        return ("Replicated", self.resampling) + self.inner.group_key()
+
+    def fuse(self, other: "Replicated") -> "Replicated":
+        return Replicated(self.inner.fuse(other.inner), self.resampling)
+
+    def states(self):
+        R = self.resampling.samples
+        out = {}
+        for name, spec in self.inner.states().items():
+            if spec.sparse:
+                channels, buckets = spec.shape
+                out[name] = StateSpec(name, (R * channels, buckets), sparse=True)
+            else:
+                out[name] = StateSpec(name, (R,) + spec.shape, spec.reduce)
+        return out
+
+    def add_batch(self, arrays, codes, n_slices):
+        R = self.resampling.samples
+        resampled, virtual = self.resampling.expand(arrays, codes)
+        specs = self.states()
+        out = {}
+        for name, col in self.inner.add_batch(resampled, virtual, n_slices * R).items():
+            spec = specs[name]
+            if isinstance(col, DenseColumn):
+                out[name] = DenseColumn(spec, col.data.reshape((n_slices,) + spec.shape))
+            else:
+                out[name] = _fold_sparse(col, spec, n_slices, R)
+        return out
+
+
+def _fold_sparse(col: SparseColumn, spec: StateSpec, n_slices: int, R: int) -> SparseColumn:
+    """Virtual-slice rows ``slice * R + r`` -> rows ``slice`` with channel block ``r``."""
+    if col.n_dense == col.n and not col._rows:  # all dense, in row order
+        return SparseColumn.from_dense(spec, col.dense[: col.n].reshape((n_slices,) + spec.shape))
+    rows, buckets, values = col.entries()
+    channels = values.shape[1]
+    wide = np.zeros((len(rows), R * channels))
+    block = (rows % R)[:, None] * channels + np.arange(channels)
+    np.put_along_axis(wide, block, values, axis=1)
+    return SparseColumn.from_entries(spec, n_slices, rows // R, buckets, wide)
+
+
+class _ResampledEntries:
+    """A replicated sparse state presented as ``n * R`` virtual slices' histogram entries."""
+
+    def __init__(self, col: SparseColumn, resampling: Resampling, fine_bucket=None):
+        self.col, self.resampling, self.fine_bucket = col, resampling, fine_bucket
+
+    def entries(self):
+        R = self.resampling.samples
+        rows, buckets, values = self.col.entries()
+        values = values.reshape(len(rows), R, -1)
+        if self.resampling.method == JACKKNIFE:
+            values = values.sum(axis=1, keepdims=True) - values
+        if self.fine_bucket is not None:  # coarse buckets -> fine buckets with the same edge
+            buckets = self.fine_bucket[buckets]
+        virtual = (rows[:, None] * R + np.arange(R)).ravel()
+        buckets = np.repeat(buckets, R)
+        order = np.lexsort((buckets, virtual))
+        return virtual[order], buckets[order], values.reshape(len(virtual), -1)[order]
+
+
+class ResampledStats:
+    """The resamples of a table's slices as ``n * R`` virtual slices (slice-major), for
+    ``Metric.compute_table``."""
+
+    def __init__(self, plan, table_stats, resampling: Resampling):
+        self._plan, self._table, self.resampling = plan, table_stats, resampling
+        self.n = table_stats.n * resampling.samples
+        self._memo = {}
+
+    def _replicated(self, family):
+        return Replicated(family.for_replicates(), self.resampling)
+
+    def family(self, family):
+        return self._table.family(self._replicated(family)).inner
+
+    def memo(self, key, fn):
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
+
+    def __call__(self, family) -> dict:
+        from evalbeam.metrics.histogram import Histogram, fine_bucket_of
+
+        replicated = self._replicated(family)
+        inner = self._table.family(replicated).inner
+        fine = None
+        if isinstance(inner, Histogram) and inner.num_buckets != family.num_buckets:
+            fine = fine_bucket_of(inner.num_buckets)
+        out = {}
+        for name, state in self._table(replicated).items():
+            if isinstance(state, SparseColumn):
+                out[name] = _ResampledEntries(state, self.resampling, fine)
+                continue
+            if self.resampling.method == JACKKNIFE:
+                state = state.sum(axis=1, keepdims=True) - state
+            out[name] = state.reshape((self.n,) + state.shape[2:])
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def t_quantile_975(df: int) -> float:
+    """Student's t 97.5% quantile: bisection on the CDF, integrated by Simpson's rule."""
+    v = float(df)
+    log_norm = math.lgamma((v + 1) / 2) - math.lgamma(v / 2) - 0.5 * math.log(v * math.pi)
+
+    def cdf_above_half(t):  # P(0 < T < t)
+        x = np.linspace(0.0, t, 4001)
+        f = np.exp(log_norm - (v + 1) / 2 * np.log1p(x * x / v))
+        return (x[1] - x[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
+
+    low, high = 1.9, 15.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf_above_half(mid) < 0.475 else (low, mid)
+    return (low + high) / 2
+
+
+def interval(point: np.ndarray, samples: np.ndarray, method: str):
+    """``(lower, upper, standard_error)`` per slice from the resampled values ``(n, R)``.
+
+    Jackknife: pseudo-values ``R*point - (R-1)*sample``, se = std(pseudo)/sqrt(R).
+    Bootstrap: se = std(samples). Both centred on the mean of the samples, with Student's t
+    at R-1 degrees of freedom (TFMA's interval).
+    """
+    R = samples.shape[1]
+    with np.errstate(invalid="ignore"):
+        if method == JACKKNIFE:
+            pseudo = R * point[:, None] - (R - 1) * samples
+            se = pseudo.std(axis=1, ddof=1) / math.sqrt(R)
+        else:
+            se = samples.std(axis=1, ddof=1)
+        mean = samples.mean(axis=1)
+    t = t_quantile_975(R - 1)
+    return mean - t * se, mean + t * se, se
