@@ -11,6 +11,7 @@ one family instance (the planner fuses equal families), so each statistic is acc
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,21 +33,35 @@ class StreamArrays:
     """Labels ``y``, predictions ``p`` and weights ``w`` (float64, 1-D) for one stream of a batch.
 
     Derived per-example arrays are computed once per batch and shared by every slicing spec
-    and family through :meth:`derived`.
+    and family through :meth:`derived`. Names starting with ``w*`` may depend on the weights;
+    all others depend on labels and predictions only, so :meth:`repeat` copies can gather
+    them from their source instead of computing them again.
     """
 
-    __slots__ = ("y", "p", "w", "seed", "_cache")
+    __slots__ = ("y", "p", "w", "seed", "_cache", "_source", "_rows", "__weakref__")
 
     def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0):
         self.y, self.p, self.w = y, p, w
         self.seed = seed  # fixed per batch: resampling draws from it, reproducibly
         self._cache: dict = {}
+        self._source = self._rows = None
 
     def derived(self, name: str, fn):
         value = self._cache.get(name)
         if value is None:
-            value = self._cache[name] = fn(self)
+            if self._source is not None and not name.startswith("w*"):
+                value = self._source().derived(name, fn)[self._rows]
+            else:
+                value = fn(self)
+            self._cache[name] = value
         return value
+
+    def repeat(self, rows: np.ndarray, w: np.ndarray) -> "StreamArrays":
+        """The examples ``rows`` (with repeats) under new weights ``w``."""
+        out = StreamArrays(self.y[rows], self.p[rows], w, self.seed)
+        # a weak reference: the source caches its copies, and a cycle would outlive the batch
+        out._source, out._rows = weakref.ref(self), rows
+        return out
 
     def take(self, rows: np.ndarray) -> "StreamArrays":
         taken = StreamArrays(self.y[rows], self.p[rows], self.w[rows], self.seed)

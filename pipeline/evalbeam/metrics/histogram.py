@@ -91,11 +91,13 @@ class Histogram(Family):
         return {"hist": StateSpec("hist", (self.channels, self.nbk), sparse=True)}
 
     def _bucket(self, arrays):
-        fine = arrays.derived("bucket", lambda a: bucket_of(a.p))
+        def fine(a):
+            return a.derived("bucket", lambda b: bucket_of(b.p))
+
         if self.num_buckets == NUM_BUCKETS:
-            return fine
+            return fine(arrays)
         return arrays.derived(f"bucket/{self.num_buckets}",
-                              lambda a: coarse_buckets(self.num_buckets)[fine])
+                              lambda a: coarse_buckets(self.num_buckets)[fine(a)])
 
     def add_batch(self, arrays, codes, n_slices):
         spec = self.states()["hist"]

@@ -67,7 +67,7 @@ def _weighted(stat: str):
     if stat == "weight":
         return lambda a: a.w
     q = _quantity(stat)
-    return lambda a: a.w * q(a)
+    return lambda a: a.w * a.derived("q:" + stat, q)
 
 
 class Sums(Family):
