@@ -61,7 +61,10 @@ class Resampling:
         if self.method == JACKKNIFE:
             return arrays, codes * R + self.partitions(arrays)
         rows, r, resampled = arrays.derived(f"poisson_copies/{R}", self._copies)
-        return resampled, codes[rows] * R + r
+        last = resampled._cache.get("virtual_codes")  # every family of a spec passes its codes
+        if last is None or last[0] is not codes:
+            last = resampled._cache["virtual_codes"] = (codes, codes[rows] * R + r)
+        return resampled, last[1]
 
     def _copies(self, arrays: StreamArrays):
         """The examples repeated once per resample with a non-zero count, weighted by it; made
