@@ -232,3 +232,33 @@ def test_intervals_in_artifacts_show_and_on_diffs(tmp_path, capsys):
     main(["show", str(tmp_path / "o"), "--json"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all("lower" in r and "upper" in r for r in rows)
+
+
+def test_change_thresholds_can_require_significance(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(3)
+    n = 500
+    base = rng.random(n)
+    data = pa.table({"y": rng.integers(0, 2, n), "p_base": base,
+                     "p_cand": np.clip(base + rng.normal(0.003, 0.1, n), 0, 1),
+                     "country": ["us"] * n})
+    ci = "\noptions { compute_confidence_intervals { value: true } }"
+
+    def run(threshold, name):
+        text = MODELS + ('metrics_specs { metrics { class_name: "MeanPrediction" %s } }\n'
+                         'slicing_specs {}' % threshold) + ci
+        return run_evaluation(text, data, str(tmp_path / name))
+
+    probe = run("", "probe")
+    d = probe.value("mean_prediction", model_name="cand", diff=True)
+    low, high = probe.interval("mean_prediction", model_name="cand", diff=True)
+    assert low < d < high
+    for direction, bound in (("HIGHER_IS_BETTER", (d + high) / 2), ("LOWER_IS_BETTER", (low + d) / 2)):
+        plain = "threshold { change_threshold { direction: %s absolute { value: %r } } }" % (direction, bound)
+        significant = plain.replace("} } }", "} require_significance: true } }")
+        assert not run(plain, direction + "p").validation.validation_ok      # the point fails
+        assert run(significant, direction + "s").validation.validation_ok    # not significantly
+    beyond = "threshold { change_threshold { direction: HIGHER_IS_BETTER absolute { value: %r } require_significance: true } }" % (high + 0.01)
+    failed = run(beyond, "beyond")
+    assert not failed.validation.validation_ok
+    assert "interval [" in failed.validation.metric_validations_per_slice[0].failures[0].message

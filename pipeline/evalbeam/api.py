@@ -85,7 +85,8 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
             metrics = r.metrics
         else:
             metrics = checked and {k: v for k, v in r.metrics.items() if k in checked}
-        return SliceResult(r.slice_key, r.example_count, metrics, {}) if metrics else None
+        intervals = {k: v for k, v in r.intervals.items() if k in checked}
+        return SliceResult(r.slice_key, r.example_count, metrics, {}, intervals) if metrics else None
 
     omitted = omitted_slices(table, eval_plan)
     kept = write_shard(staging, index, len(eval_plan.slice_specs),

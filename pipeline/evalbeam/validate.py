@@ -4,7 +4,9 @@ A value threshold passes iff ``lower_bound <= value <= upper_bound`` (unset boun
 A change threshold compares a candidate model with the baseline through the diff metric
 ``candidate - baseline``: HIGHER_IS_BETTER passes iff ``diff >= absolute`` and
 ``diff / baseline >= relative`` (each when set), LOWER_IS_BETTER with ``<=``; a relative
-change against a baseline of 0 fails. NaN fails every check. A cross-slice threshold is a
+change against a baseline of 0 fails. NaN fails every check. With confidence intervals and
+``require_significance`` (our addition), a change fails only when its whole interval is past
+the bound. A cross-slice threshold is a
 value threshold on ``baseline-slice value - comparison-slice value`` for every pair its
 cross-slicing specs name (a fairness gate: "no country more than 0.05 AUC below overall"). A threshold without slicing specs applies to every slice; one with slicing specs
 applies to the slices those specs generate. A metric missing in a slice it applies to is a
@@ -46,35 +48,46 @@ def _value_failure(threshold, value):
     return None
 
 
-def _change_failure(threshold, diff, base):
+def _change_failure(threshold, diff, base, bounds):
+    """Why the change ``diff`` from ``base`` fails, or None. With ``require_significance`` and
+    an interval ``bounds`` of the change, the bound of the interval most in the candidate's
+    favour is checked instead of the point value."""
     ct = threshold.proto.change_threshold
     higher = ct.direction == config_pb2.HIGHER_IS_BETTER
     rule = ">=" if higher else "<="
+    checked = diff
+    if ct.require_significance and bounds is not None:
+        checked = max(bounds) if higher else min(bounds)
     problems = []
     if ct.HasField("absolute"):
-        ok = diff >= ct.absolute.value if higher else diff <= ct.absolute.value
+        ok = checked >= ct.absolute.value if higher else checked <= ct.absolute.value
         if not ok:
             problems.append(f"the change must be {rule} {ct.absolute.value:g}")
     if ct.HasField("relative"):
-        ratio = diff / base if not math.isclose(base, 0.0, abs_tol=1e-12) else math.nan
+        ratio = checked / base if not math.isclose(base, 0.0, abs_tol=1e-12) else math.nan
+        if base < 0 and ct.require_significance and bounds is not None:  # dividing flips order
+            ratio = (min(bounds) if higher else max(bounds)) / base
         ok = ratio >= ct.relative.value if higher else ratio <= ct.relative.value
         if not ok:
             problems.append(f"the relative change {ratio:+.4g} must be {rule} "
                             f"{ct.relative.value:g}")
     if not problems:
         return None
+    interval = (f", interval [{bounds[0]:+.6g}, {bounds[1]:+.6g}]"
+                if ct.require_significance and bounds is not None else "")
     return (f"{threshold.key.name} = {base + diff:.6g} vs baseline {base:.6g} (change "
-            f"{diff:+.6g}): " + "; ".join(problems) + ".")
+            f"{diff:+.6g}{interval}): " + "; ".join(problems) + ".")
 
 
-def _failure(threshold, metrics):
+def _failure(threshold, result):
     """``(message or None, observed value, baseline value)`` of one threshold in one slice."""
-    value = metrics.get(threshold.key)
-    base = metrics.get(threshold.baseline_key) if threshold.is_change else None
+    value = result.metrics.get(threshold.key)
+    base = result.metrics.get(threshold.baseline_key) if threshold.is_change else None
     if value is None or (threshold.is_change and base is None):
         return "Metric not found.", value, base
     if threshold.is_change:
-        return _change_failure(threshold, value, base), value, base
+        bounds = result.intervals.get(threshold.key)
+        return _change_failure(threshold, value, base, bounds and bounds[:2]), value, base
     return _value_failure(threshold, value), value, None
 
 
@@ -97,7 +110,7 @@ def validate(results, omitted, eval_plan) -> ValidationResult:
                     continue
                 for s in hits:
                     matched_specs[s] = matched_specs.get(s, 0) + 1
-            message, value, base = _failure(threshold, result.metrics)
+            message, value, base = _failure(threshold, result)
             if message:
                 per_slice.setdefault(result.slice_key, []).append((threshold, value, base, message))
     for key in sorted(per_slice, key=str):
