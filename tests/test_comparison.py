@@ -262,3 +262,36 @@ def test_change_thresholds_can_require_significance(tmp_path):
     failed = run(beyond, "beyond")
     assert not failed.validation.validation_ok
     assert "interval [" in failed.validation.metric_validations_per_slice[0].failures[0].message
+
+
+def test_regression_finder_ranks_significant_drops_by_impact(tmp_path, capsys):
+    import json
+    import numpy as np
+    from evalbeam import find_regressions
+    rng = np.random.default_rng(5)
+    n = 6000
+    country = rng.choice(["us", "de", "fr"], n, p=[0.5, 0.3, 0.2])
+    y = rng.integers(0, 2, n)
+    good = np.clip(0.4 * y + 0.6 * rng.random(n), 0, 1)
+    noise = rng.random(n)
+    # the candidate is as good in us, much worse in de, slightly worse in fr
+    cand = np.where(country == "us", good, np.where(country == "de", noise, 0.7 * good + 0.3 * noise))
+    data = pa.table({"y": y, "p_base": good, "p_cand": cand, "country": country})
+    text = (MODELS + 'metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "ExampleCount" } }\n'
+            'slicing_specs {} slicing_specs { feature_keys: ["country"] }\n'
+            'options { compute_confidence_intervals { value: true } }')
+    run_evaluation(text, data, str(tmp_path / "o"))
+    found = find_regressions(str(tmp_path / "o"))
+    slices = [tuple(tuple(e) for e in r["slice"]) for r in found]
+    assert (("country", "us"),) not in slices  # no drop there
+    assert [s for s in slices if s][0] == (("country", "de"),)  # largest drop x examples
+    top = found[slices.index((("country", "de"),))]
+    assert top["metric"] == "auc" and top["upper"] < 0 and top["change"] < 0
+    assert top["impact"] == pytest.approx(top["examples"] * -top["change"])
+    assert top["candidate"] == pytest.approx(top["baseline"] + top["change"])
+    impacts = [r["impact"] for r in found]
+    assert impacts == sorted(impacts, reverse=True)
+    assert json.load(open(tmp_path / "o" / "regressions.json")) == found
+    main(["diff", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert "regression(s), largest impact first" in out and "country:de: cand/auc" in out

@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Evaluate": "evalbeam.api", "EvalResult": "evalbeam.api", "load_result": "evalbeam.api",
     "run_evaluation": "evalbeam.api", "evaluate_and_bless": "evalbeam.api",
+    "find_regressions": "evalbeam.api",
     "EvalConfig": "evalbeam.config",
     "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
     "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",

@@ -22,6 +22,7 @@ from evalbeam.combine import (FusedCombineFn, SliceResult, batch_partials, iter_
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
+from evalbeam import regressions
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_result,
                                    staging_dir, write_shard)
@@ -29,8 +30,8 @@ from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
 from evalbeam.validate import validate
 
-__all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "load_result", "EvalResult",
-           "as_plan"]
+__all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
+           "EvalResult", "as_plan"]
 
 
 def as_plan(config) -> EvalPlan:
@@ -70,17 +71,22 @@ class _Shard:
     omitted: list  # slice keys below min_slice_size
     slices: int  # slices written
     tally: dict  # rows read / used / dropped (first spec only)
+    regressions: list  # the candidate's regressions in this spec's slices
 
 
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
     index, table = spec_and_table
     checked = eval_plan.checked_keys()
-    written = 0
+    written, found = 0, []
+    better = regressions.directions(eval_plan) if eval_plan.baseline is not None else {}
 
     def keep(r):
         nonlocal written
         written += 1
+        if better:
+            found.extend(regressions.find([(r.slice_key, r.example_count, r.metrics, r.intervals)],
+                                          better, eval_plan.resampling is not None))
         if not r.slice_key:
             metrics = r.metrics
         else:
@@ -92,7 +98,7 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     kept = write_shard(staging, index, len(eval_plan.slice_specs),
                        iter_slice_results(table, eval_plan), omitted,
                        eval_plan.min_slice_size, keep)
-    return _Shard(index, kept, omitted, written, table.tally)
+    return _Shard(index, kept, omitted, written, table.tally, found)
 
 
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
@@ -112,8 +118,11 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
     results = [r for s in shards for r in s.checked]
     omitted = [k for s in shards for k in s.omitted]
     validation = validate(results, omitted, eval_plan)
+    found = None
+    if eval_plan.baseline is not None:
+        found = regressions.rank([r for s in shards for r in s.regressions])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
-                     sum(s.slices for s in shards), data_location, file_format)
+                     sum(s.slices for s in shards), data_location, file_format, found)
     return validation.validation_ok
 
 
@@ -264,3 +273,8 @@ def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | Non
                             baseline_result=baseline_result, **kwargs)
     return result.validation.validation_ok
 
+
+def find_regressions(output_dir: str) -> list:
+    """Slices where a candidate is worse than the baseline (beyond the confidence interval when
+    one was computed), largest impact first: the records of ``regressions.json``."""
+    return regressions.from_result(load_result(output_dir))

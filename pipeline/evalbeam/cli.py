@@ -15,6 +15,7 @@ USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format 
                   [--schema SCHEMA] [--batch_size N] [--baseline_result DIR]
                   [beam pipeline options, e.g. --runner ...]
        evalbeam show DIR [--json]
+       evalbeam diff DIR [--json]
        evalbeam demo [--output DIR] [--rows N]"""
 
 
@@ -37,6 +38,9 @@ def _parser():
     show.add_argument("dir")
     show.add_argument("--json", action="store_true",
                       help="one JSON object per scalar metric value, one per line")
+    diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline")
+    diff.add_argument("dir")
+    diff.add_argument("--json", action="store_true", help="one JSON object per regression")
     demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result")
     demo.add_argument("--output", default="evalbeam-demo", help="folder for data and result")
     demo.add_argument("--rows", type=int, default=100_000)
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
             return _demo(args, beam_args)
         if beam_args:
             raise EvalbeamError(f"unrecognized arguments: {' '.join(beam_args)}")
-        return _show(args)
+        return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
         return 2
@@ -189,6 +193,31 @@ def _show(args) -> int:
     if result.omitted:
         print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
     _outcome(result, out)
+    return 0
+
+
+def _diff(args) -> int:
+    from evalbeam.api import find_regressions
+    from evalbeam.keys import slice_key_str
+
+    found = find_regressions(args.dir)
+    if args.json:
+        for r in found:
+            print(json.dumps(r))
+        return 0
+    if not found:
+        print("no regressions: the candidate is nowhere worse than the baseline"
+              " (beyond the interval, where intervals were computed)")
+        return 0
+    print(f"{len(found)} regression(s), largest impact first:")
+    for i, r in enumerate(found, 1):
+        where = slice_key_str(tuple(tuple(e) for e in r["slice"]))
+        name = "/".join(p for p in (r["model"], r["output"], r["sub_key"], r["metric"]) if p)
+        interval = (f" [{r['lower']:+.4g}, {r['upper']:+.4g}]" if r.get("lower") is not None
+                    else "")
+        impact = f"  impact {r['impact']:.4g}" if r["impact"] is not None else ""
+        print(f"{i:3d}. {where}: {name} {r['candidate']:.4g} vs baseline {r['baseline']:.4g} "
+              f"(change {r['change']:+.4g}{interval}){impact}")
     return 0
 
 

@@ -8,6 +8,7 @@ Files (TFMA's names, so TFMA's loaders read them too)::
     validations.tfrecord                 one ValidationResult
     summary.json                         rows read / used / dropped by reason, slices, headline metrics
     BLESSED or NOT_BLESSED               empty; whether validation passed (TFX Evaluator's marker)
+    regressions.json                     with a baseline: where the candidate is worse, by impact
 
 Everything is written into a hidden sibling staging directory (the shards by the workers that
 compute them, the run-level files last) that is renamed into place at the end, so a failed run
@@ -33,6 +34,7 @@ VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
 SUMMARY_FILE = "summary.json"
 BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
+REGRESSIONS_FILE = "regressions.json"  # (evalbeam.regressions) with a baseline
 
 
 def _version() -> str:
@@ -86,7 +88,8 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
 
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
-                     counts, slices: int, data_location: str, file_format: str) -> None:
+                     counts, slices: int, data_location: str, file_format: str,
+                     regressions: list | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -113,6 +116,10 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
         f.write(json_format.MessageToJson(run, indent=2).encode())
+    if regressions is not None:
+        with _create(staging, REGRESSIONS_FILE) as f:
+            clean = [{k: _json_value(v) for k, v in r.items()} for r in regressions]
+            f.write((json.dumps(clean, indent=1) + "\n").encode())
     with _create(staging, BLESSED_FILE if validation.validation_ok else NOT_BLESSED_FILE):
         pass  # an orchestrator's gate: the file's name is the outcome
     with _create(staging, SUMMARY_FILE) as f:

@@ -106,6 +106,7 @@ class MetricInfo:
     plot: bool = False
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
+    higher_is_better: bool | None = None  # None: no better direction (counts, means)
 
 
 class Metric:

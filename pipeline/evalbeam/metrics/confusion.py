@@ -56,7 +56,7 @@ class ConfusionMetric(Metric):
     One threshold gives a float, several give an array in threshold order.
     """
 
-    info = MetricInfo(config_keys=("thresholds",), binary_labels=True)
+    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=True)
     threshold_key = "thresholds"
 
     def __init__(self, name, stream, config):
@@ -91,7 +91,7 @@ class ConfusionMetric(Metric):
 class BinaryAccuracy(ConfusionMetric):
     """(tp + tn) / total at ``threshold`` (default 0.5)."""
 
-    info = MetricInfo(config_keys=("threshold",), binary_labels=True)
+    info = MetricInfo(config_keys=("threshold",), binary_labels=True, higher_is_better=True)
     threshold_key = "threshold"
 
 
@@ -110,10 +110,12 @@ class Specificity(ConfusionMetric):
 class FallOut(ConfusionMetric):
     """fp / (fp + tn), the false positive rate."""
 
+    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=False)
 
 class MissRate(ConfusionMetric):
     """fn / (fn + tp), the false negative rate."""
 
+    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=False)
 
 class F1Score(ConfusionMetric):
     """2 tp / (2 tp + fp + fn)."""

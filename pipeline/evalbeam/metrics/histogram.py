@@ -248,7 +248,7 @@ class AUC(_HistogramMetric):
     """
 
     info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method"),
-                      binary_labels=True, probabilities=True)
+                      binary_labels=True, probabilities=True, higher_is_better=True)
     default_curve = "ROC"
 
     def __init__(self, name, stream, config):

@@ -152,7 +152,8 @@ class Calibration(_SumsMetric):
 
 class _CrossEntropy(_SumsMetric):
     info = MetricInfo(config_keys=("from_logits", "label_smoothing"), binary_labels=True,
-                      probabilities=True, default_name="binary_crossentropy")
+                      probabilities=True, default_name="binary_crossentropy",
+                      higher_is_better=False)
     kind = ""
 
     def __init__(self, name, stream, config):
@@ -161,7 +162,7 @@ class _CrossEntropy(_SumsMetric):
         logits = bool(config.get("from_logits", False))
         if logits:
             self.info = MetricInfo(config_keys=self.info.config_keys, binary_labels=True,
-                                   default_name="binary_crossentropy")
+                                   default_name="binary_crossentropy", higher_is_better=False)
         self.stat = f"{self.kind}:{smoothing!r}:{int(logits)}"
         self.stats = ("weight", self.stat)
 
@@ -188,6 +189,7 @@ class BinaryCrossEntropy(_CrossEntropy):
 class MeanSquaredError(_SumsMetric):
     """sum(w*(y-p)^2) / sum(w)."""
 
+    info = MetricInfo(higher_is_better=False)
     stats = ("weight", "squared_error")
 
     def value(self, s):
@@ -204,6 +206,7 @@ class RootMeanSquaredError(MeanSquaredError):
 class MeanAbsoluteError(_SumsMetric):
     """sum(w*|y-p|) / sum(w)."""
 
+    info = MetricInfo(higher_is_better=False)
     stats = ("weight", "absolute_error")
 
     def value(self, s):
@@ -213,6 +216,7 @@ class MeanAbsoluteError(_SumsMetric):
 class MeanAbsolutePercentageError(_SumsMetric):
     """100 * sum(w*|(y-p)/y|) / sum(w) over examples with y != 0 (others are skipped, as TFMA)."""
 
+    info = MetricInfo(higher_is_better=False)
     stats = ("nonzero_label", "ape")
 
     def value(self, s):
@@ -222,6 +226,7 @@ class MeanAbsolutePercentageError(_SumsMetric):
 class SquaredPearsonCorrelation(_SumsMetric):
     """Weighted r^2 between labels and predictions; NaN unless both vary."""
 
+    info = MetricInfo(higher_is_better=True)
     stats = ("weight", "label", "prediction", "label_sq", "prediction_sq", "label_prediction")
 
     def value(self, s):
