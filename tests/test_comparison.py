@@ -295,3 +295,10 @@ def test_regression_finder_ranks_significant_drops_by_impact(tmp_path, capsys):
     main(["diff", str(tmp_path / "o")])
     out = capsys.readouterr().out
     assert "regression(s), largest impact first" in out and "country:de: cand/auc" in out
+
+
+def test_diff_without_a_baseline_is_a_clear_error(tmp_path, capsys):
+    run_evaluation('model_specs { label_key: "y" prediction_key: "p_cand" }\n'
+                   'metrics_specs { metrics { class_name: "AUC" } }', DATA, str(tmp_path / "o"))
+    assert main(["diff", str(tmp_path / "o")]) == 2
+    assert "no model is the baseline" in capsys.readouterr().err

@@ -83,7 +83,11 @@ def from_result(result) -> list:
         with FileSystems.open(path) as f:
             return json.loads(f.read().decode())
     from evalbeam.config import resolve
+    from evalbeam.errors import InputError
 
     plan = resolve(result.config)
+    if plan.baseline is None:
+        raise InputError(f"{result.output_dir}: no model is the baseline (is_baseline), so there "
+                         "is nothing to compare the candidate with")
     return find(((k, None, m, result.intervals.get(k, {})) for k, m in result.metrics.items()),
                 directions(plan), bool(result.intervals))
