@@ -315,31 +315,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     metrics.append(metric)
                     spec_metrics.append(metric)
                     thresholds += _thresholds(mc, metric, baseline, where)
-        for metric_name, threshold in spec.thresholds.items():
-            matching = [m for m in spec_metrics if m.name == metric_name]
-            if not matching:
-                raise ConfigError(f"{where_spec}.thresholds: no metric named {metric_name!r} in "
-                                  f"this metrics_spec")
-            for metric in matching:
-                thresholds += _thresholds_for(metric, threshold, None, baseline, where_spec)
-        for metric_name, cross in spec.cross_slice_thresholds.items():
-            matching = [m for m in spec_metrics if m.name == metric_name]
-            if not matching:
-                raise ConfigError(f"{where_spec}.cross_slice_thresholds: no metric named "
-                                  f"{metric_name!r} in this metrics_spec")
-            for metric in matching:
-                for cst in cross.thresholds:
-                    thresholds += _cross_thresholds(metric, cst, baseline, where_spec)
-        for metric_name, per_slice in spec.per_slice_thresholds.items():
-            matching = [m for m in spec_metrics if m.name == metric_name]
-            if not matching:
-                raise ConfigError(f"{where_spec}.per_slice_thresholds: no metric named "
-                                  f"{metric_name!r} in this metrics_spec")
-            for metric in matching:
-                for pst in per_slice.thresholds:
-                    specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
-                    thresholds += _thresholds_for(metric, pst.threshold, specs, baseline,
-                                                  where_spec)
+        thresholds += _spec_thresholds(spec, spec_metrics, baseline, where_spec)
     if not metrics:
         raise ConfigError("metrics_specs: no metrics configured")
     computed = {m.key for m in metrics}
@@ -358,6 +334,28 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
                     resampling=resampling)
+
+
+def _spec_thresholds(spec, spec_metrics, baseline, where_spec) -> list:
+    """The metrics_spec's threshold maps (keyed by metric name): every weighting of the name."""
+    out = []
+    for field in ("thresholds", "per_slice_thresholds", "cross_slice_thresholds"):
+        for metric_name, value in getattr(spec, field).items():
+            matching = [m for m in spec_metrics if m.name == metric_name]
+            if not matching:
+                raise ConfigError(f"{where_spec}.{field}: no metric named {metric_name!r} in "
+                                  "this metrics_spec")
+            for metric in matching:
+                if field == "thresholds":
+                    out += _thresholds_for(metric, value, None, baseline, where_spec)
+                elif field == "per_slice_thresholds":
+                    for pst in value.thresholds:
+                        specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
+                        out += _thresholds_for(metric, pst.threshold, specs, baseline, where_spec)
+                else:
+                    for cst in value.thresholds:
+                        out += _cross_thresholds(metric, cst, baseline, where_spec)
+    return out
 
 
 def _resampling(options):
