@@ -142,13 +142,20 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
-        return (batches
-                | "ComputePartials" >> beam.ParDo(_ComputePartials(plan))
-                | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
-                | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
-                | "Gather" >> beam.combiners.ToList()
-                | "ValidateAndFinish" >> beam.Map(_finish, plan, self.staging, self.output_dir,
-                                                  self.data_location, self.file_format))
+        shards = (batches
+                  | "ComputePartials" >> beam.ParDo(_ComputePartials(plan))
+                  | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
+                  | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
+                  | "KeyShards" >> beam.Map(lambda shard: (None, shard)))
+        # one element even without data, so an empty input still gets its (empty) artifacts
+        start = (batches.pipeline | "Start" >> beam.Impulse()
+                 | "KeyStart" >> beam.Map(lambda _: (None, None)))
+        where = (self.staging, self.output_dir, self.data_location, self.file_format)
+        return ((start, shards)
+                | "Join" >> beam.Flatten()
+                | "Gather" >> beam.GroupByKey()
+                | "ValidateAndFinish" >> beam.MapTuple(
+                    lambda _, shards: _finish([s for s in shards if s is not None], plan, *where)))
 
 
 def _pipeline_options(pipeline_options) -> PipelineOptions:

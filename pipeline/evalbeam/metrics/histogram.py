@@ -14,6 +14,7 @@ pairs that share a bucket, i.e. O(1e-4) for smooth score distributions.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,17 +129,38 @@ class Histogram(Family):
 
 
 class HistogramThresholds:
-    """Thresholds resolved once to the first histogram bucket counted positive at each."""
+    """A named set of thresholds, resolved (on first use, in the process that uses them; they
+    are not shipped with the pipeline) to the first histogram bucket positive at each.
 
-    def __init__(self, thresholds, key):
-        self.key = key  # names the threshold set, for sharing results between metrics
-        self.values = np.asarray(thresholds, dtype=np.float64)
+    ``("interpolated", n)``: TFMA's ``num_thresholds`` thresholds; ``("plot", n)``: the
+    confusion-matrix plot's -1e-6, 0, 1/n, ..., 1.
+    """
+
+    def __init__(self, kind: str, n: int):
+        self.key = (kind, n)  # names the threshold set, for sharing results between metrics
+
+    def __getstate__(self):
+        return {"key": self.key}
+
+    @functools.cached_property
+    def values(self) -> np.ndarray:
+        kind, n = self.key
+        if kind == "interpolated":
+            return np.array(interpolated_thresholds(n))
+        return np.array([-1e-6] + [i / n for i in range(n + 1)])
+
+    @functools.cached_property
+    def first(self) -> np.ndarray:
         edges = np.where(self.values == 0.0, 0.0, self.values + 1e-7)
-        self.first = np.searchsorted(_EDGES, edges, side="left")
-        self.first[self.values >= 1.0 + 1e-7] = NBK  # nothing is positive beyond 1
-        # bucket -> how many thresholds count it positive; buckets with equal counts are
-        # indistinguishable at these thresholds (one point of the curve)
-        self.group = np.searchsorted(self.first, np.arange(NBK), side="right")
+        first = np.searchsorted(_EDGES, edges, side="left")
+        first[self.values >= 1.0 + 1e-7] = NBK  # nothing is positive beyond 1
+        return first
+
+    @functools.cached_property
+    def group(self) -> np.ndarray:
+        """Bucket -> how many thresholds count it positive: buckets with equal counts are
+        indistinguishable at these thresholds (one point of the curve)."""
+        return np.searchsorted(self.first, np.arange(NBK), side="right")
 
     def __len__(self):
         return len(self.values)
@@ -256,7 +278,7 @@ class AUC(_HistogramMetric):
         n = int(config.get("num_thresholds", NUM_BUCKETS))
         if n < 2:
             raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
-        self.thresholds = HistogramThresholds(interpolated_thresholds(n), ("interpolated", n))
+        self.thresholds = HistogramThresholds("interpolated", n)
         self.curve = str(config.get("curve", self.default_curve)).upper()
         self.method = str(config.get("summation_method", "interpolation")).lower()
         if self.curve not in ("ROC", "PR"):
@@ -303,7 +325,7 @@ class ConfusionMatrixPlot(_HistogramMetric):
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
         n = int(config.get("num_thresholds", 1000))
-        self.thresholds = HistogramThresholds([-1e-6] + [i / n for i in range(n + 1)], ("plot", n))
+        self.thresholds = HistogramThresholds("plot", n)
 
     def compute(self, stats):
         cm = confusion_at(self.hist(stats), self.thresholds)
