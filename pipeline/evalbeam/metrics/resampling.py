@@ -34,7 +34,7 @@ def _poisson_table(bits: int = 16) -> np.ndarray:
     """u -> the Poisson(1) quantile at (u + 1/2) / 2**bits."""
     k = np.arange(20)
     cdf = np.cumsum(np.exp(-1.0) / np.array([math.factorial(int(i)) for i in k]))
-    return np.searchsorted(cdf, (np.arange(1 << bits) + 0.5) / (1 << bits)).astype(np.int64)
+    return np.searchsorted(cdf, (np.arange(1 << bits) + 0.5) / (1 << bits)).astype(np.int8)
 
 
 _POISSON_1 = _poisson_table()
