@@ -12,7 +12,7 @@ import numpy as np
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
-TN, FP, FN, TP = range(4)  # index = 2 * label + predicted
+_TN, _FP, _FN, _TP = range(4)  # index = 2 * label + predicted
 
 
 class Confusion(Family):
@@ -36,18 +36,6 @@ class Confusion(Family):
             out[:, i, :] = np.bincount(base + (arrays.p > t), weights=arrays.w,
                                        minlength=n_slices * 4).reshape(n_slices, 4)
         return {"cm": DenseColumn(self.states()["cm"], out)}
-
-
-# name -> formula over (tp, fp, tn, fn) arrays
-FORMULAS = {
-    "BinaryAccuracy": lambda tp, fp, tn, fn: divide(tp + tn, tp + fp + tn + fn),
-    "Precision": lambda tp, fp, tn, fn: divide(tp, tp + fp),
-    "Recall": lambda tp, fp, tn, fn: divide(tp, tp + fn),
-    "Specificity": lambda tp, fp, tn, fn: divide(tn, tn + fp),
-    "FallOut": lambda tp, fp, tn, fn: divide(fp, fp + tn),
-    "MissRate": lambda tp, fp, tn, fn: divide(fn, fn + tp),
-    "F1Score": lambda tp, fp, tn, fn: divide(2 * tp, 2 * tp + fp + fn),
-}
 
 
 class ConfusionMetric(Metric):
@@ -81,44 +69,241 @@ class ConfusionMetric(Metric):
         fused = stats.family(family)
         idx = [fused.thresholds.index(t) for t in self.thresholds]
         cm = stats(family)["cm"][..., idx, :]
-        return cm[..., TP], cm[..., FP], cm[..., TN], cm[..., FN]
+        return cm[..., _TP], cm[..., _FP], cm[..., _TN], cm[..., _FN]
+
+    @staticmethod
+    def formula(tp, fp, tn, fn):
+        """The metric from the weighted counts (arrays); NaN where a denominator is 0."""
+        raise NotImplementedError
 
     def compute_table(self, stats):
-        value = FORMULAS[type(self).__name__](*self.counts(stats))
+        value = self.formula(*self.counts(stats))
         return {self.key: value[:, 0] if self.scalar else value}
+
+
+def _info(higher_is_better, key="thresholds"):
+    return MetricInfo(config_keys=(key,), binary_labels=True, higher_is_better=higher_is_better)
+
+
+def _ratio(num, den):
+    """num / den keeping the sign of den (TFMA leaves these unguarded: inf or NaN at 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(num, den)
 
 
 class BinaryAccuracy(ConfusionMetric):
     """(tp + tn) / total at ``threshold`` (default 0.5)."""
 
-    info = MetricInfo(config_keys=("threshold",), binary_labels=True, higher_is_better=True)
+    info = _info(True, "threshold")
     threshold_key = "threshold"
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + tn, tp + fp + tn + fn))
 
 
 class Precision(ConfusionMetric):
-    """tp / (tp + fp)."""
+    """tp / (tp + fp), the positive predictive value."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fp))
 
 
 class Recall(ConfusionMetric):
-    """tp / (tp + fn)."""
+    """tp / (tp + fn), the true positive rate."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn))
 
 
 class Specificity(ConfusionMetric):
-    """tn / (tn + fp)."""
+    """tn / (tn + fp), the true negative rate."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tn, tn + fp))
 
 
 class FallOut(ConfusionMetric):
     """fp / (fp + tn), the false positive rate."""
 
-    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=False)
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(fp, fp + tn))
+
 
 class MissRate(ConfusionMetric):
     """fn / (fn + tp), the false negative rate."""
 
-    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=False)
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(fn, fn + tp))
+
 
 class F1Score(ConfusionMetric):
     """2 tp / (2 tp + fp + fn)."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(2 * tp, 2 * tp + fp + fn))
+
+
+class TruePositives(ConfusionMetric):
+    """Weight of positives predicted positive."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: tp)
+
+
+class TrueNegatives(ConfusionMetric):
+    """Weight of negatives predicted negative."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: tn)
+
+
+class FalsePositives(ConfusionMetric):
+    """Weight of negatives predicted positive."""
+
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: fp)
+
+
+class FalseNegatives(ConfusionMetric):
+    """Weight of positives predicted negative."""
+
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: fn)
+
+
+class TP(TruePositives):
+    """TFMA's alias of TruePositives (default name ``tp``)."""
+
+
+class TN(TrueNegatives):
+    """TFMA's alias of TrueNegatives (default name ``tn``)."""
+
+
+class FP(FalsePositives):
+    """TFMA's alias of FalsePositives (default name ``fp``)."""
+
+
+class FN(FalseNegatives):
+    """TFMA's alias of FalseNegatives (default name ``fn``)."""
+
+
+class NegativePredictiveValue(ConfusionMetric):
+    """tn / (tn + fn)."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tn, tn + fn))
+
+
+class FalseDiscoveryRate(ConfusionMetric):
+    """fp / (fp + tp)."""
+
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(fp, fp + tp))
+
+
+class FalseOmissionRate(ConfusionMetric):
+    """fn / (fn + tn)."""
+
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(fn, fn + tn))
+
+
+class Prevalence(ConfusionMetric):
+    """(tp + fn) / total: the weighted share of positives."""
+
+    info = _info(None)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + fn, tp + fp + tn + fn))
+
+
+class PredictedPositiveRate(ConfusionMetric):
+    """(tp + fp) / total: the weighted share predicted positive."""
+
+    info = _info(None)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + fp, tp + fp + tn + fn))
+
+
+class ThreatScore(ConfusionMetric):
+    """tp / (tp + fn + fp), the critical success index."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn + fp))
+
+
+class MatthewsCorrelationCoefficient(ConfusionMetric):
+    """(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(
+        tp * tn - fp * fn, np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))))
+
+
+class BalancedAccuracy(ConfusionMetric):
+    """(tpr + tnr) / 2; NaN unless the slice has both classes."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: (divide(tp, tp + fn) + divide(tn, tn + fp)) / 2)
+
+
+class Informedness(ConfusionMetric):
+    """tpr + tnr - 1 (Youden's J); NaN unless the slice has both classes."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn) + divide(tn, tn + fp) - 1)
+
+
+class Markedness(ConfusionMetric):
+    """ppv + npv - 1; NaN unless some examples are predicted each way."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fp) + divide(tn, tn + fn) - 1)
+
+
+class FowlkesMallowsIndex(ConfusionMetric):
+    """sqrt(ppv * tpr)."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: np.sqrt(divide(tp, tp + fp) * divide(tp, tp + fn)))
+
+
+class PrevalenceThreshold(ConfusionMetric):
+    """(sqrt(tpr (1 - tnr)) + tnr - 1) / (tpr + tnr - 1); infinite or NaN where tpr + tnr = 1
+    (as TFMA)."""
+
+    info = _info(None)
+
+    @staticmethod
+    def formula(tp, fp, tn, fn):
+        tpr, tnr = divide(tp, tp + fn), divide(tn, tn + fp)
+        return _ratio(np.sqrt(tpr * (1 - tnr)) + tnr - 1, tpr + tnr - 1)
+
+
+class PositiveLikelihoodRatio(ConfusionMetric):
+    """tpr / fpr; NaN without false positives."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(tp, tp + fn), divide(fp, fp + tn)))
+
+
+class NegativeLikelihoodRatio(ConfusionMetric):
+    """fnr / tnr; NaN without true negatives."""
+
+    info = _info(False)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(fn, fn + tp), divide(tn, tn + fp)))
+
+
+class DiagnosticOddsRatio(ConfusionMetric):
+    """(tp / fn) / (fp / tn); NaN unless fn, fp and tn are positive."""
+
+    info = _info(True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(tp, fn), divide(fp, tn)))
+
+
+class MaxRecall(ConfusionMetric):
+    """Recall when every example with a positive score is predicted positive (threshold 1e-12)."""
+
+    info = MetricInfo(binary_labels=True, higher_is_better=True)
+    formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn))
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, {"thresholds": 1e-12})
 
 
 class ConfusionMatrixAtThresholds(ConfusionMetric):

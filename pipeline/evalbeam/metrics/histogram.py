@@ -295,6 +295,123 @@ class AUC(_HistogramMetric):
         return {self.key: area(points, self.method)}
 
 
+class _OperatingPoint(_HistogramMetric):
+    """The best rate among the ``num_thresholds`` thresholds (default 10,000) at which a
+    constraint on another rate holds (TFMA: the nanmax over feasible thresholds; 0.0 when
+    none is feasible)."""
+
+    target: str = ""  # config key of the constraint's bound
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, config)
+        if self.target not in config:
+            raise ValueError(f"{type(self).__name__} needs config {self.target!r}")
+        self.bound = float(config[self.target])
+        if not 0.0 <= self.bound <= 1.0:
+            raise ValueError(f"Expected {self.target} in [0, 1], got {self.bound}")
+        self.thresholds = HistogramThresholds("interpolated",
+                                              int(config.get("num_thresholds", NUM_BUCKETS)))
+
+    @staticmethod
+    def rates(tp, fp, P, N) -> dict:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"recall": tp / P, "specificity": (N - fp) / N, "precision": tp / (tp + fp),
+                    "false_positive_rate": fp / N}
+
+    def feasible(self, r) -> np.ndarray:
+        raise NotImplementedError
+
+    def value(self, r) -> np.ndarray:
+        raise NotImplementedError
+
+    def compute_table(self, stats):
+        family = self.families()[0]
+        points = stats.memo(("curve", family.group_key(), self.thresholds.key),
+                            lambda: curve(self.hist(stats).entries(), stats.n, self.thresholds))
+        n = stats.n
+        # every threshold's point: nothing predicted positive, then each step of the curve
+        rows = np.concatenate([np.arange(n), points.rows])
+        tp = np.concatenate([np.zeros(n), points.tp])
+        fp = np.concatenate([np.zeros(n), points.fp])
+        r = self.rates(tp, fp, points.P[rows], points.N[rows])
+        ok = self.feasible(r)
+        value = self.value(r)[ok]
+        best = np.full(n, -np.inf)
+        np.fmax.at(best, rows[ok], value)
+        feasible = np.bincount(rows[ok], minlength=n) > 0
+        return {self.key: np.where(feasible, np.where(best == -np.inf, np.nan, best), 0.0)}
+
+
+class SensitivityAtSpecificity(_OperatingPoint):
+    """The highest recall at a threshold where specificity >= ``specificity``."""
+
+    info = MetricInfo(config_keys=("specificity", "num_thresholds"), binary_labels=True,
+                      probabilities=True, higher_is_better=True)
+    target = "specificity"
+
+    def feasible(self, r):
+        return r["specificity"] >= self.bound
+
+    def value(self, r):
+        return r["recall"]
+
+
+class SpecificityAtSensitivity(_OperatingPoint):
+    """The highest specificity at a threshold where recall >= ``sensitivity``."""
+
+    info = MetricInfo(config_keys=("sensitivity", "num_thresholds"), binary_labels=True,
+                      probabilities=True, higher_is_better=True)
+    target = "sensitivity"
+
+    def feasible(self, r):
+        return r["recall"] >= self.bound
+
+    def value(self, r):
+        return r["specificity"]
+
+
+class PrecisionAtRecall(_OperatingPoint):
+    """The highest precision at a threshold where recall >= ``recall``."""
+
+    info = MetricInfo(config_keys=("recall", "num_thresholds"), binary_labels=True,
+                      probabilities=True, higher_is_better=True)
+    target = "recall"
+
+    def feasible(self, r):
+        return r["recall"] >= self.bound
+
+    def value(self, r):
+        return r["precision"]
+
+
+class RecallAtPrecision(_OperatingPoint):
+    """The highest recall at a threshold where precision >= ``precision``."""
+
+    info = MetricInfo(config_keys=("precision", "num_thresholds"), binary_labels=True,
+                      probabilities=True, higher_is_better=True)
+    target = "precision"
+
+    def feasible(self, r):
+        return r["precision"] >= self.bound
+
+    def value(self, r):
+        return r["recall"]
+
+
+class RecallAtFalsePositiveRate(_OperatingPoint):
+    """The highest recall at a threshold where the false positive rate <= ``false_positive_rate``."""
+
+    info = MetricInfo(config_keys=("false_positive_rate", "num_thresholds"), binary_labels=True,
+                      probabilities=True, higher_is_better=True)
+    target = "false_positive_rate"
+
+    def feasible(self, r):
+        return r["false_positive_rate"] <= self.bound
+
+    def value(self, r):
+        return r["recall"]
+
+
 class AUCPrecisionRecall(AUC):
     """Area under the precision-recall curve (AUC with ``curve: PR``). NaN without positives."""
 

@@ -1,0 +1,107 @@
+"""The binary confusion-matrix family against references written here (numpy) and scikit-learn,
+per slice and weighted; operating-point metrics against a brute force over TFMA's thresholds."""
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sklearn import metrics as skm
+
+from conftest import evaluate_in_process, plan, split_batches
+
+FAMILY = ["TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives", "TP", "FN",
+          "NegativePredictiveValue", "FalseDiscoveryRate", "FalseOmissionRate", "Prevalence",
+          "PredictedPositiveRate", "ThreatScore", "MatthewsCorrelationCoefficient",
+          "BalancedAccuracy", "Informedness", "Markedness", "FowlkesMallowsIndex",
+          "PrevalenceThreshold", "PositiveLikelihoodRatio", "NegativeLikelihoodRatio",
+          "DiagnosticOddsRatio", "MaxRecall"]
+
+
+def reference(y, p, w):
+    hard = p > 0.5
+    tp, fp = w[hard & (y == 1)].sum(), w[hard & (y == 0)].sum()
+    tn, fn = w[~hard & (y == 0)].sum(), w[~hard & (y == 1)].sum()
+    tpr, tnr, ppv, npv = tp / (tp + fn), tn / (tn + fp), tp / (tp + fp), tn / (tn + fn)
+    total = tp + fp + tn + fn
+    return {
+        "true_positives": tp, "true_negatives": tn, "false_positives": fp, "false_negatives": fn,
+        "tp": tp, "fn": fn, "negative_predictive_value": npv, "false_discovery_rate": fp / (fp + tp),
+        "false_omission_rate": fn / (fn + tn), "prevalence": (tp + fn) / total,
+        "predicted_positive_rate": (tp + fp) / total, "threat_score": tp / (tp + fn + fp),
+        "matthews_correlation_coefficient": skm.matthews_corrcoef(y, hard, sample_weight=w),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, hard, sample_weight=w),
+        "informedness": tpr + tnr - 1, "markedness": ppv + npv - 1,
+        "fowlkes_mallows_index": math.sqrt(ppv * tpr),
+        "prevalence_threshold": (math.sqrt(tpr * (1 - tnr)) + tnr - 1) / (tpr + tnr - 1),
+        "positive_likelihood_ratio": tpr / (1 - tnr), "negative_likelihood_ratio": (1 - tpr) / tnr,
+        "diagnostic_odds_ratio": (tp / fn) / (fp / tn),
+        "max_recall": w[(p > 1e-12) & (y == 1)].sum() / w[y == 1].sum(),
+    }
+
+
+def test_family_matches_reference_per_slice(table):
+    body = "metrics_specs { %s }\nslicing_specs {} slicing_specs { feature_keys: [\"country\"] }" % (
+        " ".join(f'metrics {{ class_name: "{c}" }}' for c in FAMILY))
+    metrics, _, _ = evaluate_in_process(plan(body), split_batches(table, sizes_seed=2))
+    y = table.column("label").to_numpy()
+    p = table.column("prediction").to_numpy().astype(float)
+    w = table.column("weight").to_numpy()
+    country = np.array(table.column("country").to_pylist())
+    for key, got in metrics.items():
+        mask = np.ones(len(y), bool) if not key else country == key[0][1]
+        for name, want in reference(y[mask], p[mask], w[mask]).items():
+            assert got[name] == pytest.approx(want, rel=1e-9), (key, name)
+
+
+def test_undefined_rates_are_nan_as_tfma():
+    # everything predicted positive: tn = fn = 0, so NLR (tnr = 0), DOR (fn = 0) and
+    # markedness (npv = 0/0) are undefined
+    t = pa.table({"label": [1, 0, 1], "prediction": [0.9, 0.8, 0.7], "weight": [1.0] * 3})
+    body = ('metrics_specs { metrics { class_name: "NegativeLikelihoodRatio" } '
+            'metrics { class_name: "DiagnosticOddsRatio" } metrics { class_name: "Markedness" } }')
+    got = evaluate_in_process(plan(body), t.to_batches())[0][()]
+    assert math.isnan(got["negative_likelihood_ratio"]) and math.isnan(got["diagnostic_odds_ratio"])
+    assert math.isnan(got["markedness"])
+
+
+def brute_force(y, p, w, thresholds):
+    """TFMA's histogram path, written out: predictions bucketed to 1e-4, a bucket positive at
+    t when its left edge >= t + 1e-7 (>= 0 at t = 0), nothing positive at t >= 1 + 1e-7."""
+    bucket = np.clip(np.trunc(p * 10000 + 1), 0, 10001)
+    left = np.where(bucket == 0, -np.inf, np.where(bucket == 10001, np.inf, (bucket - 1) / 10000))
+    out = []
+    for t in thresholds:
+        edge = 0.0 if t == 0 else t + 1e-7
+        pos = (left >= edge) & (t < 1 + 1e-7)
+        tp, fp = w[pos & (y == 1)].sum(), w[pos & (y == 0)].sum()
+        P, N = w[y == 1].sum(), w[y == 0].sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append({"recall": tp / P, "specificity": (N - fp) / N,
+                        "precision": tp / (tp + fp), "false_positive_rate": fp / N})
+    return out
+
+
+@pytest.mark.parametrize("class_name, target, bound, value, at_most", [
+    ("SensitivityAtSpecificity", "specificity", 0.8, "recall", False),
+    ("SpecificityAtSensitivity", "sensitivity", 0.7, "specificity", False),
+    ("PrecisionAtRecall", "recall", 0.5, "precision", False),
+    ("RecallAtPrecision", "precision", 0.75, "recall", False),
+    ("RecallAtFalsePositiveRate", "false_positive_rate", 0.1, "recall", True),
+])
+def test_operating_points_match_a_brute_force_over_thresholds(table, class_name, target, bound,
+                                                              value, at_most):
+    n = 200  # num_thresholds: a brute force over 200 thresholds stays quick
+    body = ('metrics_specs { metrics { class_name: "%s" config: \'"%s": %r, "num_thresholds": %d\' } }'
+            % (class_name, target, bound, n))
+    got = evaluate_in_process(plan(body), table.to_batches(max_chunksize=1234))[0][()]
+    y = table.column("label").to_numpy()
+    p = table.column("prediction").to_numpy().astype(float)
+    w = table.column("weight").to_numpy()
+    thresholds = [-1e-7] + [i / (n - 1) for i in range(1, n - 1)] + [1 + 1e-7]
+    rates = brute_force(y, p, w, thresholds)
+    constraint = "recall" if target == "sensitivity" else target
+    feasible = [r[value] for r in rates
+                if (r[constraint] <= bound if at_most else r[constraint] >= bound)]
+    want = np.nanmax(feasible) if feasible else 0.0
+    name = [k for k in got][0]
+    assert got[name] == pytest.approx(want, rel=1e-12)
