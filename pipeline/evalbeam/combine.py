@@ -166,6 +166,9 @@ def _intervals(stats, points: dict, eval_plan) -> dict:
     for metric in eval_plan.metrics:
         if metric.info.intervals:
             samples.update(metric.compute_table(resampled_stats) or {})
+    for metric in eval_plan.metrics:
+        if metric.derived and all(k in samples for k in metric.input_keys().values()):
+            samples.update(metric.compute_derived(samples))
     R = resampling.samples
     samples = {k: v.reshape(stats.n, R) for k, v in samples.items() if points[k].ndim == 1}
     if eval_plan.baseline_metrics is None:  # paired resamples: the diff's resamples
@@ -185,6 +188,9 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             one_at_a_time.append(metric)
         else:
             columns.update(values)
+    for metric in eval_plan.metrics:
+        if metric.derived:
+            columns.update(metric.compute_derived(columns))
     if eval_plan.baseline_metrics is not None:
         columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
     columns.update(diff_metrics(columns, eval_plan.baseline))

@@ -7,6 +7,7 @@ what is allowed and what was given, raised before any data is read.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from google.protobuf import json_format, text_format
 from evalbeam.errors import ConfigError
 from evalbeam.keys import MetricKey, default_metric_name
 from evalbeam.metrics.base import Plan, Stream
+from evalbeam.metrics.custom import UserMetric, load_class
 from evalbeam.metrics.registry import METRICS
 from evalbeam.proto import config_pb2
 from evalbeam.slicing import SliceSpec, resolve as resolve_slice_spec
@@ -289,19 +291,26 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
         spec_metrics = []
         for mi, mc in enumerate(spec.metrics):
             where = f"{where_spec}.metrics[{mi}] ({mc.class_name or 'no class_name'})"
-            if mc.module:
-                raise ConfigError(f"{where}: custom metric modules are not supported yet")
-            cls = METRICS.get(mc.class_name)
-            if cls is None:
-                raise ConfigError(f"{where}: unknown metric class_name {mc.class_name!r}; known: "
-                                  f"{', '.join(sorted(METRICS))}")
             kwargs = _metric_config(mc, where)
-            name = kwargs.pop("name", None) or cls.info.default_name or default_metric_name(
-                mc.class_name)
-            extra = sorted(set(kwargs) - set(cls.info.config_keys))
-            if extra:
-                raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} takes "
-                                  f"{sorted(cls.info.config_keys) + ['name']}")
+            if mc.module:
+                try:
+                    user_cls = load_class(mc.module, mc.class_name)
+                except ValueError as e:
+                    raise ConfigError(f"{where}: {e}") from None
+                cls = functools.partial(UserMetric, cls=user_cls, module=mc.module)
+                name = kwargs.pop("name", None) or default_metric_name(mc.class_name)
+            else:
+                cls = METRICS.get(mc.class_name)
+                if cls is None:
+                    raise ConfigError(f"{where}: unknown metric class_name {mc.class_name!r}; "
+                                      f"known: {', '.join(sorted(METRICS))} (or give the module "
+                                      "of a metric of your own)")
+                name = kwargs.pop("name", None) or cls.info.default_name or default_metric_name(
+                    mc.class_name)
+                extra = sorted(set(kwargs) - set(cls.info.config_keys))
+                if extra:
+                    raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} "
+                                      f"takes {sorted(cls.info.config_keys) + ['name']}")
             for head in in_scope:
                 for weighted in weightings:
                     try:
@@ -319,6 +328,12 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     if not metrics:
         raise ConfigError("metrics_specs: no metrics configured")
     computed = {m.key for m in metrics}
+    for m in metrics:
+        if m.derived:
+            missing = [n for n, k in m.input_keys().items() if k not in computed]
+            if missing:
+                raise ConfigError(f"derived metric {m.name!r} needs metrics {missing} for "
+                                  f"{m.key.model_name or 'the model'!s}, which are not configured")
     for t in thresholds:
         if t.is_change and t.baseline_key not in computed:
             raise ConfigError(f"change_threshold on {t.key.name} of model {t.key.model_name!r}: "

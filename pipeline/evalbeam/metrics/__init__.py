@@ -1,5 +1,9 @@
-"""Metric families (accumulators) and the metrics that read them; see ``base`` for the contract."""
+"""Metric families (accumulators) and the metrics that read them; see ``base`` for the contract
+and ``custom`` for metrics of your own."""
 from evalbeam.metrics.base import Family, Metric, MetricInfo, Plan, Stream, StreamArrays
+from evalbeam.metrics.custom import CustomMetric, DerivedMetric
 from evalbeam.metrics.registry import METRICS
+from evalbeam.metrics.state import StateSpec
 
-__all__ = ["Family", "Metric", "MetricInfo", "Plan", "Stream", "StreamArrays", "METRICS"]
+__all__ = ["CustomMetric", "DerivedMetric", "Family", "Metric", "MetricInfo", "Plan", "StateSpec",
+           "Stream", "StreamArrays", "METRICS"]

@@ -113,6 +113,7 @@ class Metric:
     """A metric or plot: reads families, computes values for one slice."""
 
     info = MetricInfo()
+    derived = False  # computed from other metrics' values (compute_derived), not from data
 
     def __init__(self, name: str, stream: Stream, config: dict):
         self.name = name

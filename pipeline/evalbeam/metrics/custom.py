@@ -1,0 +1,146 @@
+"""The public API for metrics of your own: accumulate with numpy, name it in the config.
+
+A **custom metric** declares its per-slice states (:class:`StateSpec`: name, shape, how two of
+them combine) and implements two methods; evalbeam derives creating, merging and shipping the
+state, runs it inside the fused per-slice accumulator, and gives it confidence intervals::
+
+    import numpy as np
+    from evalbeam.metrics import CustomMetric, StateSpec
+
+    class MeanAbsoluteLogError(CustomMetric):
+        \"\"\"sum(w * |log(1 + p) - log(1 + y)|) / sum(w).\"\"\"
+        states = (StateSpec("weight"), StateSpec("error"))
+        higher_is_better = False
+
+        def add_batch(self, labels, predictions, weights, slice_codes, n_slices):
+            error = np.abs(np.log1p(predictions) - np.log1p(labels))
+            return {"weight": np.bincount(slice_codes, weights, n_slices),
+                    "error": np.bincount(slice_codes, weights * error, n_slices)}
+
+        def result(self, state):
+            return state["error"] / state["weight"]
+
+``add_batch`` gets one batch's labels, predictions and weights (float64 arrays) and the slice
+of each example (``slice_codes``, ints below ``n_slices``) and returns every state with a
+leading ``n_slices`` axis: vectorised, never a Python loop over examples. ``result`` gets the
+summed states of many slices at once (leading slice axis) and returns one value per slice.
+
+A **derived metric** is computed from other metrics' values, without a pass over the data::
+
+    class PositiveRatio(DerivedMetric):
+        inputs = ("true_positives", "false_positives")
+
+        def result(self, values):
+            return values["true_positives"] / (values["true_positives"] + values["false_positives"])
+
+Name either in the config with the module that defines it; its ``config`` JSON becomes the
+constructor's keyword arguments, and ``name`` (default: the class name in snake_case) the
+metric's name::
+
+    metrics { module: "my_metrics" class_name: "MeanAbsoluteLogError" }
+
+Only the modules a config names are imported, and only when the config is read.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from evalbeam.metrics.base import Family, Metric, MetricInfo
+from evalbeam.metrics.state import DenseColumn, StateSpec
+
+__all__ = ["CustomMetric", "DerivedMetric", "StateSpec", "load_class"]
+
+
+class CustomMetric:
+    """Base class of a metric of your own; see the module documentation."""
+
+    states: tuple = ()
+    higher_is_better: bool | None = None
+
+    def add_batch(self, labels, predictions, weights, slice_codes, n_slices) -> dict:
+        raise NotImplementedError
+
+    def result(self, state: dict):
+        raise NotImplementedError
+
+
+class DerivedMetric:
+    """Base class of a metric computed from other metrics' values (``inputs``: their names)."""
+
+    inputs: tuple = ()
+    higher_is_better: bool | None = None
+
+    def result(self, values: dict):
+        raise NotImplementedError
+
+
+def load_class(module: str, class_name: str):
+    """The user class ``module.class_name``; ValueError with the reason if that fails."""
+    try:
+        found = importlib.import_module(module)
+    except Exception as e:  # noqa: BLE001 - any failure to import is the user's to see
+        raise ValueError(f"cannot import module {module!r}: {e}") from None
+    cls = getattr(found, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, (CustomMetric, DerivedMetric))):
+        raise ValueError(f"module {module!r} has no CustomMetric or DerivedMetric named "
+                         f"{class_name!r}")
+    return cls
+
+
+class _UserFamily(Family):
+    def __init__(self, stream, user: CustomMetric, identity: tuple):
+        super().__init__(stream)
+        self.user, self.identity = user, identity
+
+    def group_key(self):
+        return super().group_key() + self.identity
+
+    def states(self):
+        return {spec.name: spec for spec in self.user.states}
+
+    def add_batch(self, arrays, codes, n_slices):
+        got = self.user.add_batch(arrays.y, arrays.p, arrays.w, codes, n_slices)
+        out = {}
+        for name, spec in self.states().items():
+            value = np.asarray(got.get(name), dtype=np.float64) if name in got else None
+            if value is None or value.shape != (n_slices,) + tuple(spec.shape):
+                raise ValueError(
+                    f"{type(self.user).__name__}.add_batch must return state {name!r} of shape "
+                    f"{(n_slices,) + tuple(spec.shape)}, got "
+                    f"{None if value is None else value.shape}")
+            out[name] = DenseColumn(spec, value)
+        return out
+
+
+class UserMetric(Metric):
+    """A CustomMetric or DerivedMetric instance, run as an evalbeam metric."""
+
+    def __init__(self, name, stream, config, cls, module):
+        super().__init__(name, stream, config)
+        try:
+            self.user = cls(**config)
+        except TypeError as e:
+            raise ValueError(f"{cls.__name__}({config}) failed: {e}") from None
+        self.info = MetricInfo(higher_is_better=self.user.higher_is_better)
+        self.derived = isinstance(self.user, DerivedMetric)
+        if not self.derived and any(s.sparse for s in self.user.states):
+            raise ValueError(f"{cls.__name__}: custom metrics declare dense states only")
+        self._identity = (module, cls.__name__, tuple(sorted(config.items())))
+
+    def families(self):
+        return [] if self.derived else [_UserFamily(self.stream, self.user, self._identity)]
+
+    def compute_table(self, stats):
+        if self.derived:
+            return {}  # computed from the other metrics' values (compute_derived)
+        return {self.key: np.asarray(self.user.result(stats(self.families()[0])), np.float64)}
+
+    def input_keys(self) -> dict:
+        return {n: self.key.__class__(n, self.key.model_name, self.key.output_name, None,
+                                      self.key.example_weighted) for n in self.user.inputs}
+
+    def compute_derived(self, columns: dict) -> dict:
+        values = {n: columns[k] for n, k in self.input_keys().items()}
+        return {self.key: np.asarray(self.user.result(values), np.float64)}
