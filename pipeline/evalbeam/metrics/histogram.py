@@ -301,6 +301,14 @@ class _OperatingPoint(_HistogramMetric):
     none is feasible)."""
 
     target: str = ""  # config key of the constraint's bound
+    constrained: str = ""  # the rate that must reach the bound ...
+    at_most: bool = False  # ... from above (<=) instead of from below (>=)
+    maximised: str = ""  # the rate reported
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds"), binary_labels=True,
+                              probabilities=True, higher_is_better=True)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -318,12 +326,6 @@ class _OperatingPoint(_HistogramMetric):
             return {"recall": tp / P, "specificity": (N - fp) / N, "precision": tp / (tp + fp),
                     "false_positive_rate": fp / N}
 
-    def feasible(self, r) -> np.ndarray:
-        raise NotImplementedError
-
-    def value(self, r) -> np.ndarray:
-        raise NotImplementedError
-
     def compute_table(self, stats):
         family = self.families()[0]
         points = stats.memo(("curve", family.group_key(), self.thresholds.key),
@@ -334,8 +336,8 @@ class _OperatingPoint(_HistogramMetric):
         tp = np.concatenate([np.zeros(n), points.tp])
         fp = np.concatenate([np.zeros(n), points.fp])
         r = self.rates(tp, fp, points.P[rows], points.N[rows])
-        ok = self.feasible(r)
-        value = self.value(r)[ok]
+        ok = r[self.constrained] <= self.bound if self.at_most else r[self.constrained] >= self.bound
+        value = r[self.maximised][ok]
         best = np.full(n, -np.inf)
         np.fmax.at(best, rows[ok], value)
         feasible = np.bincount(rows[ok], minlength=n) > 0
@@ -345,71 +347,36 @@ class _OperatingPoint(_HistogramMetric):
 class SensitivityAtSpecificity(_OperatingPoint):
     """The highest recall at a threshold where specificity >= ``specificity``."""
 
-    info = MetricInfo(config_keys=("specificity", "num_thresholds"), binary_labels=True,
-                      probabilities=True, higher_is_better=True)
     target = "specificity"
-
-    def feasible(self, r):
-        return r["specificity"] >= self.bound
-
-    def value(self, r):
-        return r["recall"]
+    constrained, at_most, maximised = "specificity", False, "recall"
 
 
 class SpecificityAtSensitivity(_OperatingPoint):
     """The highest specificity at a threshold where recall >= ``sensitivity``."""
 
-    info = MetricInfo(config_keys=("sensitivity", "num_thresholds"), binary_labels=True,
-                      probabilities=True, higher_is_better=True)
     target = "sensitivity"
-
-    def feasible(self, r):
-        return r["recall"] >= self.bound
-
-    def value(self, r):
-        return r["specificity"]
+    constrained, at_most, maximised = "recall", False, "specificity"
 
 
 class PrecisionAtRecall(_OperatingPoint):
     """The highest precision at a threshold where recall >= ``recall``."""
 
-    info = MetricInfo(config_keys=("recall", "num_thresholds"), binary_labels=True,
-                      probabilities=True, higher_is_better=True)
     target = "recall"
-
-    def feasible(self, r):
-        return r["recall"] >= self.bound
-
-    def value(self, r):
-        return r["precision"]
+    constrained, at_most, maximised = "recall", False, "precision"
 
 
 class RecallAtPrecision(_OperatingPoint):
     """The highest recall at a threshold where precision >= ``precision``."""
 
-    info = MetricInfo(config_keys=("precision", "num_thresholds"), binary_labels=True,
-                      probabilities=True, higher_is_better=True)
     target = "precision"
-
-    def feasible(self, r):
-        return r["precision"] >= self.bound
-
-    def value(self, r):
-        return r["recall"]
+    constrained, at_most, maximised = "precision", False, "recall"
 
 
 class RecallAtFalsePositiveRate(_OperatingPoint):
     """The highest recall at a threshold where the false positive rate <= ``false_positive_rate``."""
 
-    info = MetricInfo(config_keys=("false_positive_rate", "num_thresholds"), binary_labels=True,
-                      probabilities=True, higher_is_better=True)
     target = "false_positive_rate"
-
-    def feasible(self, r):
-        return r["false_positive_rate"] <= self.bound
-
-    def value(self, r):
-        return r["recall"]
+    constrained, at_most, maximised = "false_positive_rate", True, "recall"
 
 
 class AUCPrecisionRecall(AUC):
