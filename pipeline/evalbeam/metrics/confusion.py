@@ -29,11 +29,13 @@ class Confusion(Family):
         return {"cm": StateSpec("cm", (len(self.thresholds), 4))}
 
     def add_batch(self, arrays, codes, n_slices):
-        label2 = arrays.derived("label2", lambda a: 2 * a.y.astype(np.int64))
-        base = codes * 4 + label2
+        base = codes * 4
         out = np.empty((n_slices, len(self.thresholds), 4))
         for i, t in enumerate(self.thresholds):
-            out[:, i, :] = np.bincount(base + (arrays.p > t), weights=arrays.w,
+            # 2 * label + predicted: the same for every slicing spec, made once per batch
+            cell = arrays.derived(f"confusion_cell/{t!r}", lambda a, t=t: 2 * a.derived(
+                "label_int", lambda b: b.y.astype(np.int64)) + (a.p > t))
+            out[:, i, :] = np.bincount(base + cell, weights=arrays.w,
                                        minlength=n_slices * 4).reshape(n_slices, 4)
         return {"cm": DenseColumn(self.states()["cm"], out)}
 

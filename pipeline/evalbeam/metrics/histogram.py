@@ -103,16 +103,18 @@ class Histogram(Family):
     def add_batch(self, arrays, codes, n_slices):
         spec = self.states()["hist"]
         bucket = self._bucket(arrays)
-        label = arrays.derived("label_int", lambda a: a.y.astype(np.int64))
         channels, nbk = self.channels, self.nbk
         if n_slices * nbk <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
             # One bincount straight into the (slice, channel, bucket) layout: the label picks
-            # the NEG/POS channel; the PRED channel gets w*p.
-            base = codes * (channels * nbk) + bucket
-            index, weights = base + label * nbk, arrays.w
+            # the NEG/POS channel; the PRED channel gets w*p. The within-slice cell is the same
+            # for every slicing spec: made once per batch.
+            cell = arrays.derived(f"cell/{nbk}", lambda a: self._bucket(a) + nbk * a.derived(
+                "label_int", lambda b: b.y.astype(np.int64)))
+            offset = codes * (channels * nbk)
+            index, weights = offset + cell, arrays.w
             if self.with_predictions:
                 wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
-                index = np.concatenate([index, base + PRED * nbk])
+                index = np.concatenate([index, offset + (bucket + PRED * nbk)])
                 weights = np.concatenate([weights, wp])
             hist = np.bincount(index, weights=weights, minlength=n_slices * channels * nbk)
             return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, nbk))}
