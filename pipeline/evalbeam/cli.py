@@ -160,7 +160,7 @@ def _show(args) -> int:
         for slice_key, key, value, bounds in _scalar_rows(result):
             row = {"slice": [[c, v] for c, v in slice_key], "model": key.model_name,
                    "output": key.output_name, "sub_key": str(key.sub_key or ""),
-                   "metric": _name(key), "weighted": key.example_weighted,
+                   "aggregation": key.aggregation_type or "", "metric": _name(key), "weighted": key.example_weighted,
                    "value": _json_number(value)}
             if bounds is not None:
                 row["lower"], row["upper"] = map(_json_number, bounds)
@@ -169,8 +169,7 @@ def _show(args) -> int:
     columns = []
     table = {}
     for slice_key, key, value, bounds in _scalar_rows(result):
-        label = "/".join(p for p in (key.model_name, key.output_name, str(key.sub_key or ""),
-                                     _name(key)) if p)
+        label = "/".join(p for p in (key.qualifier(), _name(key)) if p)
         label += "" if key.example_weighted else " (unweighted)"
         if label not in columns:
             columns.append(label)
@@ -212,7 +211,8 @@ def _diff(args) -> int:
     print(f"{len(found)} regression(s), largest impact first:")
     for i, r in enumerate(found, 1):
         where = slice_key_str(tuple(tuple(e) for e in r["slice"]))
-        name = "/".join(p for p in (r["model"], r["output"], r["sub_key"], r["metric"]) if p)
+        name = "/".join(p for p in (r["model"], r["output"], r["sub_key"], r["aggregation"],
+                                    r["metric"]) if p)
         interval = (f" [{r['lower']:+.4g}, {r['upper']:+.4g}]" if r.get("lower") is not None
                     else "")
         impact = f"  impact {r['impact']:.4g}" if r["impact"] is not None else ""

@@ -14,6 +14,7 @@ import apache_beam as beam
 import numpy as np
 
 from evalbeam.extract import extract
+from evalbeam.metrics.classes import binary_view
 from evalbeam.metrics.resampling import ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn
 from evalbeam.slicing import ColumnCodes, assign_slices
@@ -46,10 +47,14 @@ def batch_partials(batch, eval_plan):
         streams = extracted.streams
         if assignment.rows is not None:
             streams = {s: a.take(assignment.rows) for s, a in streams.items()}
-        columns = {}
+        columns, codes = {}, {1: assignment.codes}
         for i, family in enumerate(families):
-            for name, col in family.add_batch(streams[family.stream], assignment.codes,
-                                              n_slices).items():
+            arrays = streams[family.stream.base]
+            if not family.vectors:
+                arrays = binary_view(arrays, family.stream)
+            if arrays.per_row not in codes:  # a pooled class view: one entry per class
+                codes[arrays.per_row] = np.repeat(assignment.codes, arrays.per_row)
+            for name, col in family.add_batch(arrays, codes[arrays.per_row], n_slices).items():
                 columns[f"{i}.{name}"] = col
         counts = np.bincount(assignment.codes, minlength=n_slices)
         out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, columns,

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from google.protobuf import json_format, text_format
 
 from evalbeam.errors import ConfigError
-from evalbeam.keys import MetricKey, default_metric_name
-from evalbeam.metrics.base import Plan, Stream
+from evalbeam.keys import MetricKey, SubKey, default_metric_name
+from evalbeam.metrics.base import Metric, MetricInfo, Plan, Stream
+from evalbeam.metrics.classes import MacroAverage
 from evalbeam.metrics.custom import UserMetric, load_class
 from evalbeam.metrics.registry import METRICS
 from evalbeam.proto import config_pb2
@@ -177,7 +178,9 @@ class EvalPlan:
                                                    if t.is_change}
 
     def streams(self) -> list:
-        return sorted({m.stream for m in self.metrics}, key=lambda s: (s.model, s.output, s.weighted))
+        """The outputs and weightings read from the data (class views are made from them)."""
+        return sorted({f.stream.base for f in self.plan.families},
+                      key=lambda s: (s.model, s.output, s.weighted))
 
     def head(self, model: str, output: str) -> Head:
         return next(m for m in self.models if m.name == model).head(output)
@@ -188,7 +191,7 @@ class EvalPlan:
 
     def needs(self, head: Head, what: str) -> list:
         """Class names of metrics on ``head`` that need binary labels / probabilities."""
-        return sorted({type(m).__name__ for m in self.metrics
+        return sorted({m.class_name for m in self.metrics
                        if (m.stream.model, m.stream.output) == (head.model, head.output)
                        and getattr(m.info, what)})
 
@@ -228,7 +231,93 @@ def _metric_config(mc, where: str) -> dict:
     return value
 
 
-_UNSUPPORTED_SPEC_FIELDS = ("binarize", "aggregate")
+@dataclass(frozen=True)
+class ClassViews:
+    """What a metrics_spec's binarize and aggregate ask of each binary metric: the streams'
+    class views ``(sub key, micro average)`` and the macro averages ``(class weights,
+    weighted)``."""
+
+    views: tuple = ()
+    macro: tuple | None = None
+
+    def __bool__(self):
+        return bool(self.views) or self.macro is not None
+
+
+def _class_views(spec, where: str) -> ClassViews:
+    views = []
+    if spec.HasField("binarize"):
+        b = spec.binarize
+        for field, make in (("class_ids", lambda v: SubKey(class_id=v)),
+                            ("k_list", lambda v: SubKey(k=v)),
+                            ("top_k_list", lambda v: SubKey(top_k=v))):
+            values = list(getattr(b, field).values)
+            low = 0 if field == "class_ids" else 1
+            if any(v < low for v in values):
+                raise ConfigError(f"{where}.binarize.{field}: expected values >= {low}, got {values}")
+            views += [(make(v), None) for v in dict.fromkeys(values)]
+        if not views:
+            raise ConfigError(f"{where}.binarize: give class_ids, k_list or top_k_list")
+    macro = None
+    if spec.HasField("aggregate"):
+        a = spec.aggregate
+        kind = a.WhichOneof("type")
+        if kind is None:
+            raise ConfigError(f"{where}.aggregate: set micro_average, macro_average or "
+                              "weighted_macro_average")
+        weights = tuple(sorted((int(c), float(w)) for c, w in a.class_weights.items()))
+        if any(c < 0 or w < 0 for c, w in weights):
+            raise ConfigError(f"{where}.aggregate.class_weights: expected class ids and weights "
+                              f">= 0, got {dict(weights)}")
+        top_k = list(a.top_k_list.values)
+        if kind == "micro_average":
+            views += [(SubKey(top_k=k) if k else None, weights) for k in top_k or [None]]
+        elif top_k:
+            raise ConfigError(f"{where}.aggregate.top_k_list works with micro_average only")
+        else:
+            if not weights:  # the binarized classes, equally weighted
+                ids = list(spec.binarize.class_ids.values) if spec.HasField("binarize") else []
+                weights = tuple((int(c), 1.0) for c in sorted(set(ids)))
+            if not weights:
+                raise ConfigError(f"{where}.aggregate.{kind} needs the classes to average: give "
+                                  "class_weights (or binarize.class_ids)")
+            macro = (weights, kind == "weighted_macro_average")
+    return ClassViews(tuple(views), macro)
+
+
+def _class_metrics(cls, name, stream, kwargs, class_views, where) -> list:
+    """The metric on each class view of ``class_views`` (just ``stream`` when there is none)."""
+    own_keys = getattr(cls, "info", MetricInfo()).config_keys
+    own = {k: kwargs[k] for k in ("class_id", "top_k") if k in kwargs and k in own_keys}
+    if own:
+        if class_views:
+            raise ConfigError(f"{where}: class_id / top_k in the metric's config cannot be "
+                              "combined with the metrics_spec's binarize or aggregate")
+        kwargs = {k: v for k, v in kwargs.items() if k not in own}
+        for k, v in own.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < (k == "top_k"):
+                raise ConfigError(f"{where}: {k} must be an integer >= {int(k == 'top_k')}, "
+                                  f"got {v!r}")
+        stream = dataclasses.replace(stream, sub_key=SubKey(**own))
+
+    def make(s):
+        try:
+            return cls(name, s, kwargs)
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+
+    probe = make(stream)
+    if not class_views or not probe.info.per_class:
+        return [probe]
+    out = [make(dataclasses.replace(stream, sub_key=sub, micro_average=micro))
+           for sub, micro in class_views.views]
+    if class_views.macro is not None and not probe.info.plot:
+        if probe.derived or type(probe).compute_table is Metric.compute_table:
+            raise ConfigError(f"{where}: {probe.class_name} cannot be macro-averaged (it is "
+                              "not computed for all slices at once)")
+        weights, weighted = class_views.macro
+        out.append(MacroAverage(name, stream, make, weights, weighted))
+    return out
 
 
 def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
@@ -263,9 +352,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     metrics, thresholds, seen = [], [], {}
     for si, spec in enumerate(config.metrics_specs):
         where_spec = f"metrics_specs[{si}]"
-        for name in _UNSUPPORTED_SPEC_FIELDS:
-            if spec.HasField(name):
-                raise ConfigError(f"{where_spec}: {name} is not supported yet")
+        class_views = _class_views(spec, where_spec)
         if spec.query_key:
             raise ConfigError(f"{where_spec}: query_key is not supported yet")
         unknown = [m for m in spec.model_names if m not in names]
@@ -313,17 +400,16 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                                       f"takes {sorted(cls.info.config_keys) + ['name']}")
             for head in in_scope:
                 for weighted in weightings:
-                    try:
-                        metric = cls(name, Stream(head.model, head.output, weighted), kwargs)
-                    except ValueError as e:
-                        raise ConfigError(f"{where}: {e}") from None
-                    if metric.key in seen:
-                        raise ConfigError(f"{where}: metric {name!r} is configured twice for "
-                                          f"{head.describe()} (also in {seen[metric.key]})")
-                    seen[metric.key] = where
-                    metrics.append(metric)
-                    spec_metrics.append(metric)
-                    thresholds += _thresholds(mc, metric, baseline, where)
+                    stream = Stream(head.model, head.output, weighted)
+                    for metric in _class_metrics(cls, name, stream, kwargs, class_views, where):
+                        if metric.key in seen:
+                            raise ConfigError(f"{where}: metric {name!r} is configured twice "
+                                              f"for {head.describe()} (also in "
+                                              f"{seen[metric.key]})")
+                        seen[metric.key] = where
+                        metrics.append(metric)
+                        spec_metrics.append(metric)
+                        thresholds += _thresholds(mc, metric, baseline, where)
         thresholds += _spec_thresholds(spec, spec_metrics, baseline, where_spec)
     if not metrics:
         raise ConfigError("metrics_specs: no metrics configured")

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from evalbeam.errors import InputError
 from evalbeam.metrics.base import StreamArrays
+from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
 
@@ -42,14 +43,21 @@ def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
                 raise InputError(f"{source}: no column {name!r} ({role} of {head.describe()}); "
                                  f"columns present: {', '.join(present)}")
             typ = schema.field(name).type
-            if not _numeric(typ):
+            if not _numeric(typ) and not (role != "example_weight_key" and _is_list(typ)
+                                          and _numeric(typ.value_type)):
                 raise InputError(f"{source}: column {name!r} ({role}) has type {typ}; expected "
-                                 "numbers (int, float or bool)")
+                                 "numbers (int, float or bool)" + (
+                                     "" if role == "example_weight_key" else
+                                     " or lists of numbers (class scores, label vectors)"))
     for spec in eval_plan.slice_specs:
         for name in spec.columns:
             if name not in present:
                 raise InputError(f"{source}: no column {name!r} (slicing spec "
                                  f"{spec.describe()}); columns present: {', '.join(present)}")
+
+
+def _is_list(typ) -> bool:
+    return pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ)
 
 
 def _numeric(typ) -> bool:
@@ -71,12 +79,33 @@ def _examples(values: np.ndarray, k: int = 3) -> str:
     return shown + (", ..." if len(values) > k else "")
 
 
-def _to_float(array: pa.Array) -> np.ndarray:
+def _to_float(array: pa.Array, name: str, source: str) -> np.ndarray:
+    """A numeric column as float64: (N,) for numbers, (N, K) for lists of K numbers."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
+    if _is_list(array.type):
+        return _to_matrix(array, name, source)
     if pa.types.is_boolean(array.type):
         array = array.cast(pa.int8())
     return array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def _to_matrix(array: pa.Array, name: str, source: str) -> np.ndarray:
+    if pa.types.is_fixed_size_list(array.type):
+        width = array.type.list_size
+    else:
+        lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
+        width = int(lengths[0]) if len(lengths) else 0
+        if (lengths != width).any():
+            odd = np.unique(lengths[lengths != width])
+            raise InputError(f"{source}: column {name!r} has lists of different lengths "
+                             f"({width} and {_examples(odd)}); expected one value per class in "
+                             "every row")
+    values = array.flatten()  # the values of the rows (a slice's offsets respected)
+    if values.null_count:
+        raise InputError(f"{source}: column {name!r} has {values.null_count} null value(s) "
+                         "inside its lists; expected a number for every class")
+    return _to_float(values, name, source).reshape(len(array), width)
 
 
 def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
@@ -105,7 +134,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     def column(name):
         if name not in columns:
-            columns[name] = _to_float(batch.column(name))
+            columns[name] = _to_float(batch.column(name), name, source)
         return columns[name]
 
     streams, seed = {}, _seed(source, column, eval_plan)
@@ -152,9 +181,10 @@ def _check_values(head, column, eval_plan, source) -> None:
             raise InputError(f"{source}: column {head.example_weight_key!r} (example_weight_key) "
                              f"has {len(neg)} negative weight(s) (e.g. {_examples(neg)}); "
                              "expected weights >= 0")
+    y, p = column(head.label_key), column(head.prediction_key)
+    _check_classes(head, y, p, eval_plan, source)
     binary = eval_plan.needs(head, "binary_labels")
-    if binary:
-        y = column(head.label_key)
+    if binary and not (p.ndim == 2 and y.ndim == 1):  # class ids are checked above
         bad = (y != 0) & (y != 1)
         if bad.any():
             raise InputError(f"{source}: column {head.label_key!r} (label_key) has "
@@ -163,10 +193,35 @@ def _check_values(head, column, eval_plan, source) -> None:
                              "need binary labels")
     probabilistic = eval_plan.needs(head, "probabilities")
     if probabilistic:
-        p = column(head.prediction_key)
         bad = (p < 0) | (p > 1)
         if bad.any():
             raise InputError(f"{source}: column {head.prediction_key!r} (prediction_key) has "
                              f"{int(bad.sum())} prediction(s) outside [0, 1] "
                              f"(e.g. {_examples(p[bad])}); {', '.join(probabilistic)} need "
                              "probabilities")
+
+
+def _check_classes(head, y, p, eval_plan, source) -> None:
+    """Labels and score vectors agree: as many label entries as scores, class ids in range,
+    enough classes for the configured class ids and k."""
+    label, prediction = f"column {head.label_key!r} (label_key)", \
+        f"column {head.prediction_key!r} (prediction_key)"
+    if y.ndim == 2 and p.ndim == 1:
+        raise InputError(f"{source}: {label} holds vectors of {y.shape[1]} but {prediction} one "
+                         "score per example; expected score vectors of the same length")
+    if y.ndim == 2 and y.shape[1] != p.shape[1]:
+        raise InputError(f"{source}: {label} holds vectors of {y.shape[1]} but {prediction} "
+                         f"vectors of {p.shape[1]}; expected the same number of classes")
+    n_classes = p.shape[1] if p.ndim == 2 else 2
+    families = [f for f in eval_plan.plan.families
+                if (f.stream.model, f.stream.output) == (head.model, head.output)]
+    reads_classes = any(f.reads_classes or f.stream.base != f.stream for f in families)
+    if y.ndim == 1 and (p.ndim == 2 or reads_classes):
+        bad = (y != np.floor(y)) | (y < 0) | (y >= n_classes)
+        if bad.any():
+            raise InputError(f"{source}: {label} has {int(bad.sum())} label(s) that are not "
+                             f"class ids 0..{n_classes - 1} (e.g. {_examples(np.unique(y[bad]))})")
+    needed = max((needs_classes(f.stream) for f in families), default=0)
+    if needed > n_classes:
+        raise InputError(f"{source}: {prediction} has {n_classes} class scores, but the "
+                         f"configured class ids / k need {needed}")

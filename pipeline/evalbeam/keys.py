@@ -34,7 +34,9 @@ class SubKey:
 
 @dataclass(frozen=True)
 class MetricKey:
-    """What a value measures: metric name, model, output, sub key, weighting, diff or not."""
+    """What a value measures: metric name, model, output, sub key, weighting, diff or not, and
+    the aggregation over classes (``micro_average``, ``macro_average``,
+    ``weighted_macro_average``) that produced it."""
 
     name: str
     model_name: str = ""
@@ -42,23 +44,31 @@ class MetricKey:
     sub_key: SubKey | None = None
     example_weighted: bool = False
     is_diff: bool = False
+    aggregation_type: str | None = None
 
     # Keys are looked up millions of times per run: hash once. The cached hash is not
     # pickled (string hashes differ between processes).
     def __post_init__(self):
         object.__setattr__(self, "_hash", hash((self.name, self.model_name, self.output_name,
-                                                self.sub_key, self.example_weighted, self.is_diff)))
+                                                self.sub_key, self.example_weighted, self.is_diff,
+                                                self.aggregation_type)))
 
     def __hash__(self):
         return self._hash
 
     def __reduce__(self):
         return (MetricKey, (self.name, self.model_name, self.output_name, self.sub_key,
-                            self.example_weighted, self.is_diff))
+                            self.example_weighted, self.is_diff, self.aggregation_type))
+
+    def qualifier(self) -> str:
+        """Model, output, sub key and aggregation, ``/``-joined (empty when none is set)."""
+        parts = (self.model_name, self.output_name, str(self.sub_key or ""),
+                 self.aggregation_type or "")
+        return "/".join(p for p in parts if p)
 
     def sort_key(self):
-        return (self.model_name, self.output_name, str(self.sub_key or ""), self.name,
-                not self.example_weighted, self.is_diff)
+        return (self.model_name, self.output_name, str(self.sub_key or ""),
+                self.aggregation_type or "", self.name, not self.example_weighted, self.is_diff)
 
 
 _CAMEL_1 = re.compile(r"(.)([A-Z][a-z0-9]+)")

@@ -8,6 +8,7 @@ else its number of examples) times the size of the drop; the list is sorted by i
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -50,12 +51,12 @@ def find(slices, higher_is_better: dict, with_intervals: bool) -> list:
                     continue
             elif worse <= 0:
                 continue
-            candidate = metrics.get(MetricKey(key.name, key.model_name, key.output_name,
-                                              key.sub_key, key.example_weighted))
+            candidate = metrics.get(dataclasses.replace(key, is_diff=False))
             weight = _weight(metrics, key, count)
             record = {
                 "slice": [[c, v] for c, v in slice_key], "model": key.model_name,
-                "output": key.output_name, "sub_key": str(key.sub_key or ""), "metric": key.name,
+                "output": key.output_name, "sub_key": str(key.sub_key or ""),
+                "aggregation": key.aggregation_type or "", "metric": key.name,
                 "weighted": key.example_weighted, "candidate": candidate,
                 "baseline": None if candidate is None else candidate - change,
                 "change": change, "higher_is_better": higher_is_better[key.name],

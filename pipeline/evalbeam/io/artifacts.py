@@ -143,8 +143,7 @@ def discard(staging: str) -> None:
 
 
 def _metric_label(key: MetricKey) -> str:
-    parts = [key.model_name, key.output_name, str(key.sub_key or "")]
-    prefix = "/".join(p for p in parts if p)
+    prefix = key.qualifier()
     name = key.name + ("" if key.example_weighted else " (unweighted)")
     return f"{prefix}/{name}" if prefix else name
 

@@ -61,6 +61,8 @@ def metric_key_proto(key: MetricKey) -> mfs.MetricKey:
     out.example_weighted.value = key.example_weighted
     if key.sub_key is not None:
         _sub_key_proto(key.sub_key, out.sub_key)
+    if key.aggregation_type is not None:
+        setattr(out.aggregation_type, key.aggregation_type, True)
     return out
 
 
@@ -70,8 +72,10 @@ def metric_key_from_proto(proto) -> MetricKey:
         s = proto.sub_key
         sub = SubKey(*(getattr(s, n).value if s.HasField(n) else None
                        for n in ("class_id", "k", "top_k")))
+    aggregation = proto.aggregation_type.WhichOneof("type") \
+        if proto.HasField("aggregation_type") else None
     return MetricKey(proto.name, proto.model_name, proto.output_name, sub,
-                     proto.example_weighted.value, proto.is_diff)
+                     proto.example_weighted.value, proto.is_diff, aggregation)
 
 
 def metric_value_proto(value) -> mfs.MetricValue:

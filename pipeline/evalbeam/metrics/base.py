@@ -16,17 +16,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evalbeam.keys import MetricKey
+from evalbeam.keys import MetricKey, SubKey
 from evalbeam.metrics.state import StateSpec
 
 
 @dataclass(frozen=True)
 class Stream:
-    """The labels, predictions and weights a metric reads: which model, output and weighting."""
+    """The labels, predictions and weights a metric reads: which model, output and weighting,
+    and for multi-class outputs which binary view of the class scores
+    (:mod:`evalbeam.metrics.classes`): a sub key (one class, the k-th highest score, the top
+    k) and/or the pooled micro average with its class weights."""
 
     model: str = ""
     output: str = ""
     weighted: bool = False
+    sub_key: SubKey | None = None
+    # set for a micro average: ((class id, weight), ...) sorted, or () for every class at 1
+    micro_average: tuple | None = None
+
+    @property
+    def base(self) -> "Stream":
+        """The stream of the output as read from the data (no class view)."""
+        if self.sub_key is None and self.micro_average is None:
+            return self
+        return Stream(self.model, self.output, self.weighted)
 
 
 class StreamArrays:
@@ -38,11 +51,18 @@ class StreamArrays:
     them from their source instead of computing them again.
     """
 
-    __slots__ = ("y", "p", "w", "seed", "_cache", "_source", "_rows", "__weakref__")
+    __slots__ = ("y", "p", "w", "seed", "per_row", "examples", "_cache", "_source", "_rows",
+                 "__weakref__")
 
-    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0):
+    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0,
+                 per_row: int = 1):
         self.y, self.p, self.w = y, p, w
         self.seed = seed  # fixed per batch: resampling draws from it, reproducibly
+        # entries per example: a pooled class view lays each example's classes out in a row
+        self.per_row = per_row
+        # for a class view, a weak reference to the arrays of whole examples it was made from:
+        # resampling draws per example there, so all classes of an example move together
+        self.examples = None
         self._cache: dict = {}
         self._source = self._rows = None
 
@@ -72,7 +92,16 @@ class StreamArrays:
 
 
 class Family:
-    """One accumulator: declared per-slice states plus a vectorised ``add_batch``."""
+    """One accumulator: declared per-slice states plus a vectorised ``add_batch``.
+
+    ``add_batch`` gets its stream's binary view of the data (labels, predictions and weights as
+    1-D arrays, :func:`evalbeam.metrics.classes.binary_view`), or with ``vectors`` the output as
+    read: score vectors (N, K) and class ids (N,) or label vectors (N, K). ``reads_classes``:
+    it reads a class id or label vector per example (a binary output's labels must then be 0/1).
+    """
+
+    vectors = False
+    reads_classes = False
 
     def __init__(self, stream: Stream):
         self.stream = stream
@@ -107,6 +136,8 @@ class MetricInfo:
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
+    # binarize / aggregate make one per class view (False: computed once per output)
+    per_class: bool = True
 
 
 class Metric:
@@ -119,7 +150,14 @@ class Metric:
         self.name = name
         self.stream = stream
         self.config = config
-        self.key = MetricKey(name, stream.model, stream.output, None, stream.weighted)
+        self.key = MetricKey(name, stream.model, stream.output, stream.sub_key, stream.weighted,
+                             aggregation_type=None if stream.micro_average is None
+                             else "micro_average")
+
+    @property
+    def class_name(self) -> str:
+        """The metric's class name as configured."""
+        return type(self).__name__
 
     def families(self) -> list[Family]:
         raise NotImplementedError

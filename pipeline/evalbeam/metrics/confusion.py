@@ -46,12 +46,15 @@ class ConfusionMetric(Metric):
     One threshold gives a float, several give an array in threshold order.
     """
 
-    info = MetricInfo(config_keys=("thresholds",), binary_labels=True, higher_is_better=True)
+    info = MetricInfo(config_keys=("thresholds", "class_id", "top_k"), binary_labels=True,
+                      higher_is_better=True)
     threshold_key = "thresholds"
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        value = config.get(self.threshold_key, 0.5)
+        # a top-k view leaves the top k scores and -inf: by default they are the positives
+        top_k = stream.sub_key is not None and stream.sub_key.top_k is not None
+        value = config.get(self.threshold_key, -np.inf if top_k else 0.5)
         values = value if isinstance(value, (list, tuple)) else [value]
         try:
             self.thresholds = [float(v) for v in values]
@@ -84,7 +87,8 @@ class ConfusionMetric(Metric):
 
 
 def _info(higher_is_better, key="thresholds"):
-    return MetricInfo(config_keys=(key,), binary_labels=True, higher_is_better=higher_is_better)
+    return MetricInfo(config_keys=(key, "class_id", "top_k"), binary_labels=True,
+                      higher_is_better=higher_is_better)
 
 
 def _ratio(num, den):

@@ -43,6 +43,7 @@ Only the modules a config names are imported, and only when the config is read.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
@@ -138,8 +139,7 @@ class UserMetric(Metric):
         return {self.key: np.asarray(self.user.result(stats(self.families()[0])), np.float64)}
 
     def input_keys(self) -> dict:
-        return {n: self.key.__class__(n, self.key.model_name, self.key.output_name, None,
-                                      self.key.example_weighted) for n in self.user.inputs}
+        return {n: dataclasses.replace(self.key, name=n) for n in self.user.inputs}
 
     def compute_derived(self, columns: dict) -> dict:
         values = {n: columns[k] for n, k in self.input_keys().items()}

@@ -271,7 +271,8 @@ class AUC(_HistogramMetric):
     NaN for a slice without both classes (TFMA reports 0.0 there).
     """
 
-    info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method"),
+    info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method", "class_id",
+                                   "top_k"),
                       binary_labels=True, probabilities=True, higher_is_better=True)
     default_curve = "ROC"
 
@@ -309,7 +310,8 @@ class _OperatingPoint(_HistogramMetric):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds"), binary_labels=True,
+        cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds", "class_id", "top_k"),
+                              binary_labels=True,
                               probabilities=True, higher_is_better=True)
 
     def __init__(self, name, stream, config):

@@ -1,7 +1,7 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import confusion, histogram, sums
+from evalbeam.metrics import classes, confusion, histogram, sums
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -21,4 +21,7 @@ METRICS = {cls.__name__: cls for cls in [
     histogram.AUC, histogram.AUCPrecisionRecall, histogram.SensitivityAtSpecificity,
     histogram.SpecificityAtSensitivity, histogram.PrecisionAtRecall, histogram.RecallAtPrecision,
     histogram.RecallAtFalsePositiveRate, histogram.ConfusionMatrixPlot, histogram.CalibrationPlot,
+    classes.SparseCategoricalAccuracy, classes.CategoricalAccuracy, classes.TopKAccuracy,
+    classes.TopKCategoricalAccuracy, classes.SparseTopKCategoricalAccuracy,
+    classes.SparseCategoricalCrossentropy, classes.CategoricalCrossentropy,
 ]}

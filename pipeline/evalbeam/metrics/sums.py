@@ -63,13 +63,6 @@ def _quantity(stat: str):
     return lambda a: fn(a, float(smoothing), logits == "1")
 
 
-def _weighted(stat: str):
-    if stat == "weight":
-        return lambda a: a.w
-    q = _quantity(stat)
-    return lambda a: a.w * a.derived("q:" + stat, q)
-
-
 class Sums(Family):
     """Weighted sums per slice; ``stats`` names the quantities summed."""
 
@@ -77,21 +70,39 @@ class Sums(Family):
         super().__init__(stream)
         self.stats = frozenset(stats)
         for stat in self.stats:
-            _quantity(stat)  # fail early on an unknown statistic
+            self.quantity(stat)  # fail early on an unknown statistic
+
+    @staticmethod
+    def quantity(stat: str):
+        """The per-example quantity summed as ``stat`` (None for the weight itself)."""
+        return _quantity(stat)
 
     def fuse(self, other: "Sums") -> "Sums":
-        return Sums(self.stream, self.stats | other.stats)
+        return type(self)(self.stream, self.stats | other.stats)
 
     def states(self):
         return {stat: StateSpec(stat) for stat in sorted(self.stats)}
 
+    def _weighted(self, stat: str):
+        if stat == "weight":
+            return lambda a: a.w
+        q = self.quantity(stat)
+        return lambda a: a.w * a.derived("q:" + stat, q)
+
     def add_batch(self, arrays, codes, n_slices):
         out = {}
         for stat, spec in self.states().items():
-            values = arrays.derived("w*" + stat, _weighted(stat))
+            values = arrays.derived("w*" + stat, self._weighted(stat))
             sums = np.bincount(codes, weights=values, minlength=n_slices)
             out[stat] = DenseColumn(spec, sums)
         return out
+
+
+class ExampleSums(Sums):
+    """Sums over whole examples: a multi-class output's examples rather than the (example,
+    class) entries of its pooled view."""
+
+    vectors = True
 
 
 class _SumsMetric(Metric):
@@ -111,8 +122,12 @@ class _SumsMetric(Metric):
 class ExampleCount(_SumsMetric):
     """Number of examples in the slice; the sum of their weights when weighted."""
 
-    info = MetricInfo(intervals=False)  # a count has no sampling interval (as TFMA)
+    # a count has no sampling interval (as TFMA), and is the same for every class view
+    info = MetricInfo(intervals=False, per_class=False)
     stats = ("weight",)
+
+    def families(self):
+        return [ExampleSums(self.stream, self.stats)]
 
     def value(self, s):
         return s["weight"]
