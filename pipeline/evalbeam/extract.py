@@ -221,6 +221,10 @@ def _check_classes(head, y, p, eval_plan, source) -> None:
         if bad.any():
             raise InputError(f"{source}: {label} has {int(bad.sum())} label(s) that are not "
                              f"class ids 0..{n_classes - 1} (e.g. {_examples(np.unique(y[bad]))})")
+    limit = min((f.max_classes for f in families if f.max_classes), default=n_classes)
+    if n_classes > limit:
+        raise InputError(f"{source}: {prediction} has {n_classes} class scores; class confusion "
+                         f"matrices take at most {limit} classes")
     needed = max((needs_classes(f.stream) for f in families), default=0)
     if needed > n_classes:
         raise InputError(f"{source}: {prediction} has {n_classes} class scores, but the "

@@ -82,6 +82,8 @@ def metric_value_proto(value) -> mfs.MetricValue:
     out = mfs.MetricValue()
     if isinstance(value, dict) and "confusion_matrix_at_thresholds" in value:
         _fill_matrices(out.confusion_matrix_at_thresholds, value["confusion_matrix_at_thresholds"])
+    elif isinstance(value, dict) and _MULTI_CLASS in value:
+        _fill_class_matrices(getattr(out, _MULTI_CLASS), value[_MULTI_CLASS], _MULTI_CLASS)
     elif isinstance(value, np.ndarray):
         out.array_value.data_type = mfs.ArrayValue.FLOAT64
         out.array_value.shape.extend(value.shape)
@@ -101,6 +103,8 @@ def metric_value_from_proto(proto):
                         dtype=np.float64).reshape(tuple(a.shape) or (-1,))
     if kind == "confusion_matrix_at_thresholds":
         return {"confusion_matrix_at_thresholds": _matrices(proto.confusion_matrix_at_thresholds)}
+    if kind == _MULTI_CLASS:
+        return {_MULTI_CLASS: _class_matrices(getattr(proto, _MULTI_CLASS), _MULTI_CLASS)}
     if kind == "debug_message":
         return proto.debug_message
     return None
@@ -112,6 +116,37 @@ def _fill_matrices(out, columns: dict) -> None:
 
 def _matrices(proto) -> dict:
     return {f: np.array([getattr(m, f) for m in proto.matrices]) for f in _CM_FIELDS}
+
+
+# Class confusion matrices: columns -> one matrix per threshold with its entries, and back.
+_MULTI_CLASS, _MULTI_LABEL = ("multi_class_confusion_matrix_at_thresholds",
+                              "multi_label_confusion_matrix_at_thresholds")
+_CLASS_FIELDS = {_MULTI_CLASS: ("num_weighted_examples",),
+                 _MULTI_LABEL: ("false_negatives", "true_negatives", "false_positives",
+                                "true_positives")}
+
+
+def _fill_class_matrices(out, columns: dict, kind: str) -> None:
+    counts = _CLASS_FIELDS[kind]
+    rows = zip(*(columns[f].tolist() for f in ("threshold", "actual_class_id", "predicted_class_id")),
+               *(columns[f].tolist() for f in counts))
+    matrix = None
+    for threshold, actual, predicted, *values in rows:
+        if matrix is None or matrix.threshold != threshold:
+            matrix = out.matrices.add(threshold=threshold)
+        entry = matrix.entries.add(actual_class_id=int(actual), predicted_class_id=int(predicted))
+        for name, value in zip(counts, values):
+            setattr(entry, name, value)
+
+
+def _class_matrices(proto, kind: str) -> dict:
+    rows = [(m.threshold, e) for m in proto.matrices for e in m.entries]
+    out = {"threshold": np.array([t for t, _ in rows], dtype=np.float64)}
+    for f in ("actual_class_id", "predicted_class_id"):
+        out[f] = np.array([getattr(e, f) for _, e in rows], dtype=np.int64)
+    for f in _CLASS_FIELDS[kind]:
+        out[f] = np.array([getattr(e, f) for _, e in rows], dtype=np.float64)
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -226,6 +261,9 @@ def plots_for_slice(slice_key, plots: dict) -> mfs.PlotsForSlice:
         if "calibration_histogram_buckets" in plot:
             data.calibration_histogram_buckets.MergeFromString(
                 wire.encode_buckets(plot["calibration_histogram_buckets"]))
+        for kind in _CLASS_FIELDS:
+            if kind in plot:
+                _fill_class_matrices(getattr(data, kind), plot[kind], kind)
     return out
 
 
@@ -245,5 +283,8 @@ def plots_from_proto(proto) -> dict:
                 "lower_threshold_inclusive": np.array([b.lower_threshold_inclusive for b in buckets]),
                 "upper_threshold_exclusive": np.array([b.upper_threshold_exclusive for b in buckets]),
                 **{f: np.array([getattr(b, f).value for b in buckets]) for f in _BUCKET_FIELDS}}
+        for kind in _CLASS_FIELDS:
+            if kv.value.HasField(kind):
+                plot[kind] = _class_matrices(getattr(kv.value, kind), kind)
         out[MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)] = plot
     return out

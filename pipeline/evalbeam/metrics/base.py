@@ -102,6 +102,7 @@ class Family:
 
     vectors = False
     reads_classes = False
+    max_classes = None  # the most classes its state can hold (None: any number)
 
     def __init__(self, stream: Stream):
         self.stream = stream

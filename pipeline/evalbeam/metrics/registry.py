@@ -1,7 +1,7 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import classes, confusion, histogram, sums
+from evalbeam.metrics import class_matrices, classes, confusion, histogram, sums
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -24,4 +24,6 @@ METRICS = {cls.__name__: cls for cls in [
     classes.SparseCategoricalAccuracy, classes.CategoricalAccuracy, classes.TopKAccuracy,
     classes.TopKCategoricalAccuracy, classes.SparseTopKCategoricalAccuracy,
     classes.SparseCategoricalCrossentropy, classes.CategoricalCrossentropy,
+    class_matrices.MultiClassConfusionMatrixPlot, class_matrices.MultiClassConfusionMatrixAtThresholds,
+    class_matrices.MultiLabelConfusionMatrixPlot,
 ]}

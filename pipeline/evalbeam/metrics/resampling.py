@@ -97,6 +97,7 @@ class Replicated(Family):
         super().__init__(inner.stream)
         self.inner, self.resampling = inner, resampling
         self.vectors, self.reads_classes = inner.vectors, inner.reads_classes
+        self.max_classes = inner.max_classes
 
     def group_key(self):
         return ("Replicated", self.resampling) + self.inner.group_key()
