@@ -188,10 +188,13 @@ class Curve:
     One entry per (slice, group of buckets between two consecutive thresholds that hold
     examples), walking each slice from the highest threshold down: ``pos``/``neg`` are the
     weights the step adds, ``tp``/``fp`` the totals predicted positive after it, ``tp_prev``/
-    ``fp_prev`` before it. ``P``/``N`` are every slice's positive/negative weight.
+    ``fp_prev`` before it. ``P``/``N`` are every slice's positive/negative weight. ``level`` is
+    how many thresholds count the step's buckets positive: the point holds at thresholds
+    ``level - 1`` and below, down to the next step's level.
     """
 
     rows: np.ndarray
+    level: np.ndarray
     pos: np.ndarray
     neg: np.ndarray
     tp: np.ndarray
@@ -213,14 +216,15 @@ def curve(entries, n_rows: int, thresholds: HistogramThresholds) -> Curve:
     if len(rows):
         key = rows * (len(thresholds) + 1) + group
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        rows, pos, neg = rows[starts], np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
-    rows, pos, neg = rows[::-1], pos[::-1], neg[::-1]
+        rows, group = rows[starts], group[starts]
+        pos, neg = np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
+    rows, group, pos, neg = rows[::-1], group[::-1], pos[::-1], neg[::-1]
     first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, bool)
     segment = np.cumsum(first) - 1
     cpos, cneg = np.cumsum(pos), np.cumsum(neg)
     tp = cpos - (cpos - pos)[first][segment]
     fp = cneg - (cneg - neg)[first][segment]
-    return Curve(rows, pos, neg, tp, fp, tp - pos, fp - neg, P, N)
+    return Curve(rows, group, pos, neg, tp, fp, tp - pos, fp - neg, P, N)
 
 
 def _per_row(c: Curve, terms: np.ndarray) -> np.ndarray:
@@ -298,19 +302,20 @@ class AUC(_HistogramMetric):
 
 
 class _OperatingPoint(_HistogramMetric):
-    """The best rate among the ``num_thresholds`` thresholds (default 10,000) at which a
-    constraint on another rate holds (TFMA: the nanmax over feasible thresholds; 0.0 when
-    none is feasible)."""
+    """The best rate (or the highest threshold) among the ``num_thresholds`` thresholds
+    (default 10,000) at which a constraint on another rate holds (TFMA: the nanmax over
+    feasible thresholds; 0.0 when none is feasible)."""
 
     target: str = ""  # config key of the constraint's bound
     constrained: str = ""  # the rate that must reach the bound ...
     at_most: bool = False  # ... from above (<=) instead of from below (>=)
     maximised: str = ""  # the rate reported
+    higher_is_better: bool | None = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds"), binary_labels=True,
-                              probabilities=True, higher_is_better=True)
+                              probabilities=True, higher_is_better=cls.higher_is_better)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -338,6 +343,9 @@ class _OperatingPoint(_HistogramMetric):
         tp = np.concatenate([np.zeros(n), points.tp])
         fp = np.concatenate([np.zeros(n), points.fp])
         r = self.rates(tp, fp, points.P[rows], points.N[rows])
+        # the highest threshold at which each point holds (nothing positive: the last one)
+        values = self.thresholds.values
+        r["threshold"] = np.concatenate([np.full(n, values[-1]), values[points.level - 1]])
         ok = r[self.constrained] <= self.bound if self.at_most else r[self.constrained] >= self.bound
         value = r[self.maximised][ok]
         best = np.full(n, -np.inf)
@@ -379,6 +387,16 @@ class RecallAtFalsePositiveRate(_OperatingPoint):
 
     target = "false_positive_rate"
     constrained, at_most, maximised = "false_positive_rate", True, "recall"
+
+
+class ThresholdAtRecall(_OperatingPoint):
+    """The highest of the thresholds at which recall >= ``recall`` (TFMA's definition: the
+    threshold to use for that recall; 0.0 when no threshold reaches it, as for a slice
+    without positives)."""
+
+    target = "recall"
+    constrained, at_most, maximised = "recall", False, "threshold"
+    higher_is_better = None  # a setting, not a quality
 
 
 class AUCPrecisionRecall(AUC):

@@ -20,5 +20,6 @@ METRICS = {cls.__name__: cls for cls in [
     confusion.DiagnosticOddsRatio, confusion.MaxRecall, confusion.ConfusionMatrixAtThresholds,
     histogram.AUC, histogram.AUCPrecisionRecall, histogram.SensitivityAtSpecificity,
     histogram.SpecificityAtSensitivity, histogram.PrecisionAtRecall, histogram.RecallAtPrecision,
-    histogram.RecallAtFalsePositiveRate, histogram.ConfusionMatrixPlot, histogram.CalibrationPlot,
+    histogram.RecallAtFalsePositiveRate, histogram.ThresholdAtRecall,
+    histogram.ConfusionMatrixPlot, histogram.CalibrationPlot,
 ]}
