@@ -19,6 +19,19 @@ _BUCKET_FIELDS = ("num_weighted_examples", "total_weighted_label",
                   "total_weighted_refined_prediction")
 
 
+def _row_fields(kind: str) -> list:
+    """The double fields of the rows (field 1) of one of our PlotData additions."""
+    rows = mfs.PlotData.DESCRIPTOR.fields_by_name[kind].message_type.fields_by_number[1]
+    return [(f.name, f.number) for f in rows.message_type.fields]
+
+
+# Our PlotData additions (fields >= 1000): plot kind -> encoder of its columns.
+_ADDED_PLOTS = {kind: wire.row_encoder([(name, number, False) for name, number in
+                                        _row_fields(kind)])
+                for kind in ("gain_curve", "lift_curve", "score_distribution",
+                             "predicted_vs_true", "residual_histogram")}
+
+
 def slice_key_proto(key) -> mfs.SliceKey:
     out = mfs.SliceKey()
     for column, value in key:
@@ -222,6 +235,9 @@ def plots_for_slice(slice_key, plots: dict) -> mfs.PlotsForSlice:
         if "calibration_histogram_buckets" in plot:
             data.calibration_histogram_buckets.MergeFromString(
                 wire.encode_buckets(plot["calibration_histogram_buckets"]))
+        for kind, encode in _ADDED_PLOTS.items():
+            if kind in plot:
+                getattr(data, kind).MergeFromString(encode(plot[kind]))
     return out
 
 
@@ -241,5 +257,11 @@ def plots_from_proto(proto) -> dict:
                 "lower_threshold_inclusive": np.array([b.lower_threshold_inclusive for b in buckets]),
                 "upper_threshold_exclusive": np.array([b.upper_threshold_exclusive for b in buckets]),
                 **{f: np.array([getattr(b, f).value for b in buckets]) for f in _BUCKET_FIELDS}}
+        for kind in _ADDED_PLOTS:
+            if kv.value.HasField(kind):
+                message = getattr(kv.value, kind)
+                rows = getattr(message, message.DESCRIPTOR.fields_by_number[1].name)
+                plot[kind] = {name: np.array([getattr(r, name) for r in rows])
+                              for name, _ in _row_fields(kind)}
         out[MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)] = plot
     return out

@@ -20,14 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
-from evalbeam.metrics.state import SparseColumn, StateSpec
+from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
 NBK = NUM_BUCKETS + 2  # with the (-inf, 0) and [1, +inf) buckets
-# A batch's histograms are dense while they hold at most this many cells, or at most
-# DENSE_PER_ROW cells per example (then zero-filling costs no more than bucketing the rows).
-DENSE_CELLS = 1 << 20
-DENSE_PER_ROW = 8
 REPLICATE_BUCKETS = 1000  # histogram resolution of the resamples behind confidence intervals
 
 # Left edge of every bucket.
@@ -434,31 +430,3 @@ class ConfusionMatrixPlot(_HistogramMetric):
     def compute(self, stats):
         cm = confusion_at(self.hist(stats), self.thresholds)
         return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
-
-
-class CalibrationPlot(_HistogramMetric):
-    """Weighted examples, labels and predictions in ``num_buckets`` equal-width prediction buckets
-    over [0, 1], plus the (-inf, 0) and [1, +inf) buckets."""
-
-    info = MetricInfo(config_keys=("num_buckets",), binary_labels=True, probabilities=True,
-                      plot=True)
-
-    def __init__(self, name, stream, config):
-        super().__init__(name, stream, config)
-        self.num_buckets = int(config.get("num_buckets", 1000))
-        if not 1 <= self.num_buckets <= NUM_BUCKETS:
-            raise ValueError(f"Expected num_buckets in [1, {NUM_BUCKETS}], got {self.num_buckets}")
-
-    def families(self):
-        return [Histogram(self.stream, self.num_buckets, with_predictions=True)]
-
-    def compute(self, stats):
-        sums = self.hist(stats)
-        nb = self.num_buckets
-        lower = np.concatenate([[-np.inf], np.arange(nb + 1) / nb])
-        upper = np.concatenate([np.arange(nb + 1) / nb, [np.inf]])
-        buckets = {"lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
-                   "num_weighted_examples": sums[NEG] + sums[POS],
-                   "total_weighted_label": sums[POS],
-                   "total_weighted_refined_prediction": sums[PRED]}
-        return {self.key: {"calibration_histogram_buckets": buckets}}
