@@ -1,7 +1,8 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import confusion, histogram, sums, value_histogram
+from evalbeam.metrics import (confusion, gain, histogram, score_distribution, sums,
+                              value_histogram)
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -23,4 +24,5 @@ METRICS = {cls.__name__: cls for cls in [
     histogram.RecallAtFalsePositiveRate, histogram.ThresholdAtRecall,
     histogram.ConfusionMatrixPlot, value_histogram.CalibrationPlot,
     value_histogram.PredictedVsTrue, value_histogram.ResidualHistogram,
+    gain.GainCurve, gain.LiftCurve, score_distribution.ScoreDistributionPlot,
 ]}
