@@ -1,5 +1,5 @@
-"""Metrics read off one weighted prediction histogram: AUC, AUC-PR, confusion-matrix and
-calibration plots.
+"""Metrics read off one weighted prediction histogram: AUC, AUC-PR, the operating-point
+metrics and confusion-matrix plots (calibration plots, gain and lift curves read it too).
 
 Predictions are bucketed as TFMA does: ``b = floor(p * 10000 + 1)`` clamped to ``[0, 10001]``,
 so bucket ``b`` in 1..10000 holds ``[(b-1)/10000, b/10000)``, bucket 0 holds ``p < 0`` and
