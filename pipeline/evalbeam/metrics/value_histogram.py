@@ -15,13 +15,11 @@ import dataclasses
 
 import numpy as np
 
-from evalbeam.metrics import histogram
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
-from evalbeam.metrics.histogram import NUM_BUCKETS, Histogram, coarse_buckets
+from evalbeam.metrics.histogram import NEG, NUM_BUCKETS, POS, PRED, Histogram, coarse_buckets
 from evalbeam.metrics.state import SparseColumn, StateSpec
 
 WEIGHT, LABEL, PREDICTION = 0, 1, 2
-AXES = ("prediction", "residual")
 
 
 def range_bucket_of(v: np.ndarray, left: float, right: float, num_buckets: int) -> np.ndarray:
@@ -174,8 +172,7 @@ class CalibrationPlot(_RangePlot):
         sums = stats(self.families()[0])
         if self.probabilities:
             hist = sums["hist"]
-            weight = hist[histogram.NEG] + hist[histogram.POS]
-            label, prediction = hist[histogram.POS], hist[histogram.PRED]
+            weight, label, prediction = hist[NEG] + hist[POS], hist[POS], hist[PRED]
         else:
             weight, label, prediction = sums["sums"][[WEIGHT, LABEL, PREDICTION]]
         lower, upper = bucket_edges(self.left, self.right, self.num_buckets)
