@@ -305,7 +305,7 @@ class _OperatingPoint(_HistogramMetric):
     target: str = ""  # config key of the constraint's bound
     constrained: str = ""  # the rate that must reach the bound ...
     at_most: bool = False  # ... from above (<=) instead of from below (>=)
-    maximised: str = ""  # the rate reported
+    maximised: str = ""  # the rate (or "threshold") reported
     higher_is_better: bool | None = True
 
     def __init_subclass__(cls, **kwargs):
