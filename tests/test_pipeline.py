@@ -158,3 +158,23 @@ def test_roc_and_pr_curve_points(tmp_path):
     pr = result.pr_curve()
     assert (pr["recall"][at[0.3]], pr["precision"][at[0.3]]) == (1.0, 2 / 3)
     assert pr["precision"][at[1.0]] == 1.0  # nothing predicted positive: TFMA's 1.0
+
+
+def test_gain_lift_and_score_distribution_written_and_read_back(tmp_path):
+    # Positives at 0.9 and 0.4, negatives at 0.6 and 0.1 (unit weights).
+    t = pa.table({"label": [1, 1, 0, 0], "prediction": [0.9, 0.4, 0.6, 0.1],
+                  "weight": [1.0] * 4, "country": ["us"] * 4})
+    config = BASE + """metrics_specs {
+      metrics { class_name: "ConfusionMatrixPlot" } metrics { class_name: "GainCurve" config: '"num_points": 4' }
+      metrics { class_name: "LiftCurve" config: '"num_points": 4' }
+      metrics { class_name: "ScoreDistributionPlot" config: '"num_thresholds": 2' } }"""
+    result = run_evaluation(config, t, str(tmp_path / "out"))
+    # ranking 0.9 (+), 0.6 (-), 0.4 (+), 0.1 (-)
+    np.testing.assert_allclose(result.gain_curve()["gain"], [0.5, 0.5, 1, 1])
+    np.testing.assert_allclose(result.lift_curve()["lift"], [2, 1, 4 / 3, 1])
+    np.testing.assert_allclose(result.lift_curve()["population_fraction"], [0.25, 0.5, 0.75, 1])
+    d = result.score_distribution()  # thresholds -1e-6, 0, 0.5, 1
+    np.testing.assert_array_equal(d["upper_threshold_inclusive"], [-1e-6, 0, 0.5, 1, np.inf])
+    np.testing.assert_array_equal(d["weighted_positives"], [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(d["weighted_negatives"], [0, 0, 1, 1, 0])
+    assert len(result.roc_curve()["fpr"]) == 1002  # the ConfusionMatrixPlot's, not the other

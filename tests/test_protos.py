@@ -32,3 +32,16 @@ def test_tfma_wire_names_and_numbers():
     key = m.MetricKey.DESCRIPTOR.fields_by_name
     assert (key["name"].number, key["model_name"].number, key["example_weighted"].number) == (1, 4, 7)
     assert v.ValidationResult.DESCRIPTOR.fields_by_name["validation_ok"].number == 1
+
+
+def test_our_plot_data_fields_are_numbered_from_1000():
+    from evalbeam.proto import metrics_for_slice_pb2 as m
+
+    tfma = {"calibration_histogram_buckets": 1, "confusion_matrix_at_thresholds": 2,
+            "debug_message": 3, "multi_class_confusion_matrix_at_thresholds": 4,
+            "multi_label_confusion_matrix_at_thresholds": 5}
+    for field in m.PlotData.DESCRIPTOR.fields:
+        if field.name in tfma:
+            assert field.number == tfma[field.name], field.name
+        else:
+            assert field.number >= 1000, field.name

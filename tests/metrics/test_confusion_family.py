@@ -105,3 +105,29 @@ def test_operating_points_match_a_brute_force_over_thresholds(table, class_name,
     want = np.nanmax(feasible) if feasible else 0.0
     name = [k for k in got][0]
     assert got[name] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("bound", [0.0, 0.37, 0.8, 1.0])
+def test_threshold_at_recall_is_the_highest_threshold_reaching_the_recall(table, bound):
+    n = 200
+    body = ('metrics_specs { metrics { class_name: "ThresholdAtRecall" '
+            'config: \'"recall": %r, "num_thresholds": %d\' } }\n'
+            'slicing_specs {} slicing_specs { feature_keys: ["country"] }' % (bound, n))
+    got = evaluate_in_process(plan(body), split_batches(table, sizes_seed=7))[0]
+    thresholds = [-1e-7] + [i / (n - 1) for i in range(1, n - 1)] + [1 + 1e-7]
+    country = table.column("country").to_numpy(zero_copy_only=False)
+    for key, rows in [((), np.ones(table.num_rows, bool))] + [
+            ((("country", c),), country == c) for c in ("us", "de", "fr", "jp")]:
+        y = table.column("label").to_numpy()[rows]
+        p = table.column("prediction").to_numpy().astype(float)[rows]
+        w = table.column("weight").to_numpy()[rows]
+        rates = brute_force(y, p, w, thresholds)
+        feasible = [t for t, r in zip(thresholds, rates) if r["recall"] >= bound]
+        want = max(feasible) if feasible else 0.0
+        assert got[key]["threshold_at_recall"] == pytest.approx(want, rel=1e-12), key
+
+
+def test_threshold_at_recall_without_positives_is_zero():
+    t = pa.table({"label": [0, 0], "prediction": [0.2, 0.7], "weight": [1.0, 1.0]})
+    body = 'metrics_specs { metrics { class_name: "ThresholdAtRecall" config: \'"recall": 0.5\' } }'
+    assert evaluate_in_process(plan(body), t.to_batches())[0][()]["threshold_at_recall"] == 0.0

@@ -16,7 +16,11 @@ metrics_specs {
   metrics { class_name: "Precision" config: '"thresholds": [0.3, 0.5, 0.7]' }
   metrics { class_name: "BinaryCrossentropy" } metrics { class_name: "SquaredPearsonCorrelation" }
   metrics { class_name: "AUC" } metrics { class_name: "CalibrationPlot" }
-  metrics { class_name: "ConfusionMatrixPlot" }
+  metrics { class_name: "ConfusionMatrixPlot" } metrics { class_name: "ThresholdAtRecall" config: '"recall": 0.6' }
+  metrics { class_name: "GainCurve" } metrics { class_name: "LiftCurve" }
+  metrics { class_name: "ScoreDistributionPlot" } metrics { class_name: "PredictedVsTrue" }
+  metrics { class_name: "ResidualHistogram" }
+  metrics { class_name: "CalibrationPlot" config: '"name": "regression_calibration", "left": -1, "right": 2' }
 }
 slicing_specs {} slicing_specs { feature_keys: ["age"] } slicing_specs { feature_keys: ["country", "age"] }
 """
@@ -94,6 +98,8 @@ def test_sparse_histograms_for_high_cardinality_match_dense(table, monkeypatch):
     dense = _flatten(*evaluate_in_process(eval_plan, split_batches(table, sizes_seed=5))[:2])
     monkeypatch.setattr(histogram, "DENSE_CELLS", 0)  # every batch partial sparse
     monkeypatch.setattr(histogram, "DENSE_PER_ROW", 0)
+    monkeypatch.setattr(state, "DENSE_CELLS", 0)
+    monkeypatch.setattr(state, "DENSE_PER_ROW", 0)
     monkeypatch.setattr(state.SparseColumn, "MAX_PENDING", 50)  # compact and densify often
     sparse = _flatten(*evaluate_in_process(eval_plan, split_batches(table, sizes_seed=5))[:2])
     _assert_same(dense, sparse)

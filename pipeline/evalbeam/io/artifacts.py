@@ -210,11 +210,19 @@ class EvalResult:
                     self._plots[key] = convert.plots_from_proto(proto)
         return self._plots
 
-    def _matrices(self, slice_key, model_name):
+    def _plot(self, kind: str, plot_class: str, slice_key, model_name,
+              skip=lambda key, plot: False):
+        """The columns of the first plot of ``kind`` in the slice, for the model."""
         for key, plot in self.plots.get(tuple(slice_key), {}).items():
-            if key.model_name == model_name and "confusion_matrix_at_thresholds" in plot:
-                return plot["confusion_matrix_at_thresholds"]
-        raise KeyError(f"no ConfusionMatrixPlot for slice {slice_key!r} (configure one)")
+            if key.model_name == model_name and kind in plot and not skip(key, plot):
+                return plot[kind]
+        raise KeyError(f"no {plot_class} for slice {slice_key!r} (configure one)")
+
+    def _matrices(self, slice_key, model_name):
+        # ScoreDistributionPlot writes matrices too (TFMA's format), but not of the curves
+        return self._plot("confusion_matrix_at_thresholds", "ConfusionMatrixPlot", slice_key,
+                          model_name, lambda key, plot: "score_distribution" in plot
+                          or key.name == "score_distribution_plot")
 
     def roc_curve(self, slice_key=(), model_name: str = "") -> dict:
         """ROC points of a slice from its ConfusionMatrixPlot: thresholds, fpr, tpr."""
@@ -225,6 +233,33 @@ class EvalResult:
         """Precision-recall points of a slice from its ConfusionMatrixPlot."""
         m = self._matrices(slice_key, model_name)
         return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
+
+    def gain_curve(self, slice_key=(), model_name: str = "") -> dict:
+        """Cumulative gain of a slice from its GainCurve: population_fraction, gain."""
+        return self._plot("gain_curve", "GainCurve", slice_key, model_name)
+
+    def lift_curve(self, slice_key=(), model_name: str = "") -> dict:
+        """Lift of a slice from its LiftCurve: population_fraction, lift."""
+        return self._plot("lift_curve", "LiftCurve", slice_key, model_name)
+
+    def score_distribution(self, slice_key=(), model_name: str = "") -> dict:
+        """Weighted negatives and positives between consecutive thresholds, from the slice's
+        ScoreDistributionPlot (lower_threshold_exclusive, upper_threshold_inclusive, ...)."""
+        return self._plot("score_distribution", "ScoreDistributionPlot", slice_key, model_name)
+
+    def calibration(self, slice_key=(), model_name: str = "") -> dict:
+        """The buckets of a slice's CalibrationPlot (TFMA's fields)."""
+        return self._plot("calibration_histogram_buckets", "CalibrationPlot", slice_key,
+                          model_name)
+
+    def predicted_vs_true(self, slice_key=(), model_name: str = "") -> dict:
+        """Per prediction bucket of a slice's PredictedVsTrue: num_weighted_examples,
+        mean_prediction, mean_label (and the bucket edges)."""
+        return self._plot("predicted_vs_true", "PredictedVsTrue", slice_key, model_name)
+
+    def residual_histogram(self, slice_key=(), model_name: str = "") -> dict:
+        """Weighted examples per residual bucket of a slice's ResidualHistogram."""
+        return self._plot("residual_histogram", "ResidualHistogram", slice_key, model_name)
 
     def _key(self, name, slice_key, model_name, weighted, diff):
         found = [k for k in self.metrics.get(tuple(slice_key), {})

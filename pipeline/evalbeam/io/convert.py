@@ -19,6 +19,19 @@ _BUCKET_FIELDS = ("num_weighted_examples", "total_weighted_label",
                   "total_weighted_refined_prediction")
 
 
+def _row_fields(kind: str) -> list:
+    """The double fields of the rows (field 1) of one of our PlotData additions."""
+    rows = mfs.PlotData.DESCRIPTOR.fields_by_name[kind].message_type.fields_by_number[1]
+    return [(f.name, f.number) for f in rows.message_type.fields]
+
+
+# Our PlotData additions (fields >= 1000): plot kind -> encoder of its columns.
+_ADDED_PLOTS = {kind: wire.row_encoder([(name, number, False) for name, number in
+                                        _row_fields(kind)])
+                for kind in ("gain_curve", "lift_curve", "score_distribution",
+                             "predicted_vs_true", "residual_histogram")}
+
+
 def slice_key_proto(key) -> mfs.SliceKey:
     out = mfs.SliceKey()
     for column, value in key:
@@ -264,6 +277,9 @@ def plots_for_slice(slice_key, plots: dict) -> mfs.PlotsForSlice:
         for kind in _CLASS_FIELDS:
             if kind in plot:
                 _fill_class_matrices(getattr(data, kind), plot[kind], kind)
+        for kind, encode in _ADDED_PLOTS.items():
+            if kind in plot:
+                getattr(data, kind).MergeFromString(encode(plot[kind]))
     return out
 
 
@@ -286,5 +302,11 @@ def plots_from_proto(proto) -> dict:
         for kind in _CLASS_FIELDS:
             if kv.value.HasField(kind):
                 plot[kind] = _class_matrices(getattr(kv.value, kind), kind)
+        for kind in _ADDED_PLOTS:
+            if kv.value.HasField(kind):
+                message = getattr(kv.value, kind)
+                rows = getattr(message, message.DESCRIPTOR.fields_by_number[1].name)
+                plot[kind] = {name: np.array([getattr(r, name) for r in rows])
+                              for name, _ in _row_fields(kind)}
         out[MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)] = plot
     return out

@@ -47,7 +47,9 @@ def _row_layout(fields):
     return np.dtype(full), constants
 
 
-def _encoder(fields):
+def row_encoder(fields):
+    """columns -> the bytes of a repeated row message in field 1; ``fields`` as
+    :func:`_row_layout` takes them."""
     dtype, constants = _row_layout(fields)
     names = [name for name, _, _ in fields]
 
@@ -64,14 +66,14 @@ def _encoder(fields):
 
 
 # ConfusionMatrixAtThresholds.matrices (metrics_for_slice.proto)
-encode_matrices = _encoder([
+encode_matrices = row_encoder([
     ("threshold", 1, False), ("false_negatives", 2, False), ("true_negatives", 3, False),
     ("false_positives", 4, False), ("true_positives", 5, False), ("precision", 6, False),
     ("recall", 7, False), ("false_positive_rate", 20, False), ("f1", 21, False),
     ("accuracy", 22, False), ("false_omission_rate", 23, False)])
 
 # CalibrationHistogramBuckets.buckets
-encode_buckets = _encoder([
+encode_buckets = row_encoder([
     ("lower_threshold_inclusive", 1, False), ("upper_threshold_exclusive", 2, False),
     ("num_weighted_examples", 3, True), ("total_weighted_label", 4, True),
     ("total_weighted_refined_prediction", 5, True)])

@@ -1,5 +1,5 @@
-"""Metrics read off one weighted prediction histogram: AUC, AUC-PR, confusion-matrix and
-calibration plots.
+"""Metrics read off one weighted prediction histogram: AUC, AUC-PR, the operating-point
+metrics and confusion-matrix plots (calibration plots, gain and lift curves read it too).
 
 Predictions are bucketed as TFMA does: ``b = floor(p * 10000 + 1)`` clamped to ``[0, 10001]``,
 so bucket ``b`` in 1..10000 holds ``[(b-1)/10000, b/10000)``, bucket 0 holds ``p < 0`` and
@@ -20,14 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
-from evalbeam.metrics.state import SparseColumn, StateSpec
+from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
 NBK = NUM_BUCKETS + 2  # with the (-inf, 0) and [1, +inf) buckets
-# A batch's histograms are dense while they hold at most this many cells, or at most
-# DENSE_PER_ROW cells per example (then zero-filling costs no more than bucketing the rows).
-DENSE_CELLS = 1 << 20
-DENSE_PER_ROW = 8
 REPLICATE_BUCKETS = 1000  # histogram resolution of the resamples behind confidence intervals
 
 # Left edge of every bucket.
@@ -188,10 +184,13 @@ class Curve:
     One entry per (slice, group of buckets between two consecutive thresholds that hold
     examples), walking each slice from the highest threshold down: ``pos``/``neg`` are the
     weights the step adds, ``tp``/``fp`` the totals predicted positive after it, ``tp_prev``/
-    ``fp_prev`` before it. ``P``/``N`` are every slice's positive/negative weight.
+    ``fp_prev`` before it. ``P``/``N`` are every slice's positive/negative weight. ``level`` is
+    how many thresholds count the step's buckets positive: the point holds at thresholds
+    ``level - 1`` and below, down to the next step's level.
     """
 
     rows: np.ndarray
+    level: np.ndarray
     pos: np.ndarray
     neg: np.ndarray
     tp: np.ndarray
@@ -213,14 +212,15 @@ def curve(entries, n_rows: int, thresholds: HistogramThresholds) -> Curve:
     if len(rows):
         key = rows * (len(thresholds) + 1) + group
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        rows, pos, neg = rows[starts], np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
-    rows, pos, neg = rows[::-1], pos[::-1], neg[::-1]
+        rows, group = rows[starts], group[starts]
+        pos, neg = np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
+    rows, group, pos, neg = rows[::-1], group[::-1], pos[::-1], neg[::-1]
     first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, bool)
     segment = np.cumsum(first) - 1
     cpos, cneg = np.cumsum(pos), np.cumsum(neg)
     tp = cpos - (cpos - pos)[first][segment]
     fp = cneg - (cneg - neg)[first][segment]
-    return Curve(rows, pos, neg, tp, fp, tp - pos, fp - neg, P, N)
+    return Curve(rows, group, pos, neg, tp, fp, tp - pos, fp - neg, P, N)
 
 
 def _per_row(c: Curve, terms: np.ndarray) -> np.ndarray:
@@ -299,20 +299,21 @@ class AUC(_HistogramMetric):
 
 
 class _OperatingPoint(_HistogramMetric):
-    """The best rate among the ``num_thresholds`` thresholds (default 10,000) at which a
-    constraint on another rate holds (TFMA: the nanmax over feasible thresholds; 0.0 when
-    none is feasible)."""
+    """The best rate (or the highest threshold) among the ``num_thresholds`` thresholds
+    (default 10,000) at which a constraint on another rate holds (TFMA: the nanmax over
+    feasible thresholds; 0.0 when none is feasible)."""
 
     target: str = ""  # config key of the constraint's bound
     constrained: str = ""  # the rate that must reach the bound ...
     at_most: bool = False  # ... from above (<=) instead of from below (>=)
-    maximised: str = ""  # the rate reported
+    maximised: str = ""  # the rate (or "threshold") reported
+    higher_is_better: bool | None = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds", "class_id", "top_k"),
-                              binary_labels=True,
-                              probabilities=True, higher_is_better=True)
+                              binary_labels=True, probabilities=True,
+                              higher_is_better=cls.higher_is_better)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -340,6 +341,9 @@ class _OperatingPoint(_HistogramMetric):
         tp = np.concatenate([np.zeros(n), points.tp])
         fp = np.concatenate([np.zeros(n), points.fp])
         r = self.rates(tp, fp, points.P[rows], points.N[rows])
+        # the highest threshold at which each point holds (nothing positive: the last one)
+        values = self.thresholds.values
+        r["threshold"] = np.concatenate([np.full(n, values[-1]), values[points.level - 1]])
         ok = r[self.constrained] <= self.bound if self.at_most else r[self.constrained] >= self.bound
         value = r[self.maximised][ok]
         best = np.full(n, -np.inf)
@@ -383,6 +387,16 @@ class RecallAtFalsePositiveRate(_OperatingPoint):
     constrained, at_most, maximised = "false_positive_rate", True, "recall"
 
 
+class ThresholdAtRecall(_OperatingPoint):
+    """The highest of the thresholds at which recall >= ``recall`` (TFMA's definition: the
+    threshold to use for that recall; 0.0 when no threshold reaches it, as for a slice
+    without positives)."""
+
+    target = "recall"
+    constrained, at_most, maximised = "recall", False, "threshold"
+    higher_is_better = None  # a setting, not a quality
+
+
 class AUCPrecisionRecall(AUC):
     """Area under the precision-recall curve (AUC with ``curve: PR``). NaN without positives."""
 
@@ -418,31 +432,3 @@ class ConfusionMatrixPlot(_HistogramMetric):
     def compute(self, stats):
         cm = confusion_at(self.hist(stats), self.thresholds)
         return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
-
-
-class CalibrationPlot(_HistogramMetric):
-    """Weighted examples, labels and predictions in ``num_buckets`` equal-width prediction buckets
-    over [0, 1], plus the (-inf, 0) and [1, +inf) buckets."""
-
-    info = MetricInfo(config_keys=("num_buckets",), binary_labels=True, probabilities=True,
-                      plot=True)
-
-    def __init__(self, name, stream, config):
-        super().__init__(name, stream, config)
-        self.num_buckets = int(config.get("num_buckets", 1000))
-        if not 1 <= self.num_buckets <= NUM_BUCKETS:
-            raise ValueError(f"Expected num_buckets in [1, {NUM_BUCKETS}], got {self.num_buckets}")
-
-    def families(self):
-        return [Histogram(self.stream, self.num_buckets, with_predictions=True)]
-
-    def compute(self, stats):
-        sums = self.hist(stats)
-        nb = self.num_buckets
-        lower = np.concatenate([[-np.inf], np.arange(nb + 1) / nb])
-        upper = np.concatenate([np.arange(nb + 1) / nb, [np.inf]])
-        buckets = {"lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
-                   "num_weighted_examples": sums[NEG] + sums[POS],
-                   "total_weighted_label": sums[POS],
-                   "total_weighted_refined_prediction": sums[PRED]}
-        return {self.key: {"calibration_histogram_buckets": buckets}}

@@ -1,7 +1,8 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import class_matrices, classes, confusion, histogram, sums
+from evalbeam.metrics import (class_matrices, classes, confusion, gain, histogram,
+                              score_distribution, sums, value_histogram)
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -20,7 +21,10 @@ METRICS = {cls.__name__: cls for cls in [
     confusion.DiagnosticOddsRatio, confusion.MaxRecall, confusion.ConfusionMatrixAtThresholds,
     histogram.AUC, histogram.AUCPrecisionRecall, histogram.SensitivityAtSpecificity,
     histogram.SpecificityAtSensitivity, histogram.PrecisionAtRecall, histogram.RecallAtPrecision,
-    histogram.RecallAtFalsePositiveRate, histogram.ConfusionMatrixPlot, histogram.CalibrationPlot,
+    histogram.RecallAtFalsePositiveRate, histogram.ThresholdAtRecall,
+    histogram.ConfusionMatrixPlot, value_histogram.CalibrationPlot,
+    value_histogram.PredictedVsTrue, value_histogram.ResidualHistogram,
+    gain.GainCurve, gain.LiftCurve, score_distribution.ScoreDistributionPlot,
     classes.SparseCategoricalAccuracy, classes.CategoricalAccuracy, classes.TopKAccuracy,
     classes.TopKCategoricalAccuracy, classes.SparseTopKCategoricalAccuracy,
     classes.SparseCategoricalCrossentropy, classes.CategoricalCrossentropy,

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 _REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
+# A batch's bucketed states are dense while they hold at most this many cells, or at most
+# DENSE_PER_ROW cells per example (then zero-filling costs no more than bucketing the rows).
+DENSE_CELLS = 1 << 20
+DENSE_PER_ROW = 8
 _IDENTITY = {"sum": 0.0, "min": np.inf, "max": -np.inf}
 
 
@@ -105,6 +109,22 @@ class SparseColumn:
         col.reserve(n)
         col._append(rows, buckets, values)
         return col
+
+    @classmethod
+    def from_rows(cls, spec: StateSpec, codes: np.ndarray, n_slices: int, bucket: np.ndarray,
+                  channels: list) -> "SparseColumn":
+        """One batch's sums: ``channels[c]`` (per-example values) added into the cell
+        ``(codes[i], c, bucket[i])``; dense when that is cheap, else one entry per cell seen."""
+        nbk = spec.shape[1]
+        cell = codes * nbk + bucket
+        if n_slices * nbk <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
+            sums = [np.bincount(cell, weights=c, minlength=n_slices * nbk).reshape(n_slices, nbk)
+                    for c in channels]
+            return cls.from_dense(spec, np.stack(sums, axis=1))
+        uniq, inverse = np.unique(cell, return_inverse=True)
+        values = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq)) for c in channels],
+                          axis=1)
+        return cls.from_entries(spec, n_slices, uniq // nbk, uniq % nbk, values)
 
     # -- growth and merge -----------------------------------------------------------------
     def reserve(self, n: int) -> None:

@@ -1,0 +1,88 @@
+"""TFMA's ScoreDistributionPlot: how the predictions are distributed over thresholds.
+
+TFMA computes it as a confusion matrix in which the prediction is its own (fractional) label,
+at thresholds ``-1e-6, 0, 1/n, ..., 1`` (``num_thresholds`` n, default 1,000) compared
+exactly (``prediction > threshold``), and then writes ``true_positives`` = the weight above
+each threshold, ``true_negatives`` = the weight at or below it, ``false_positives`` =
+``false_negatives`` = ``precision`` = ``recall`` = 0, keeping the other fields
+(``false_positive_rate``, ``f1``, ``accuracy``, ``false_omission_rate``) of the fractional
+matrix. We write exactly that, and in ``score_distribution`` (our addition) the weighted
+negatives and positives (by label) between consecutive thresholds.
+
+The state is one small per-slice histogram over the intervals between thresholds (weight,
+weighted label, weighted prediction), so the counts are exact, not quantised to 1e-4.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evalbeam.metrics.base import Family, Metric, MetricInfo
+from evalbeam.metrics.histogram import HistogramThresholds, plot_matrices
+from evalbeam.metrics.state import SparseColumn, StateSpec
+
+WEIGHT, LABEL, PREDICTION = 0, 1, 2
+
+
+class ThresholdIntervals(Family):
+    """Per-slice weight, weighted label and weighted prediction in each interval between the
+    plot thresholds ``(t[i-1], t[i]]``, plus the intervals below the first and above the
+    last threshold."""
+
+    def __init__(self, stream, num_thresholds: int):
+        super().__init__(stream)
+        self.thresholds = HistogramThresholds("plot", num_thresholds)
+
+    def group_key(self):
+        return super().group_key() + self.thresholds.key
+
+    def states(self):
+        return {"sums": StateSpec("sums", (3, len(self.thresholds) + 1), sparse=True)}
+
+    def add_batch(self, arrays, codes, n_slices):
+        interval = np.searchsorted(self.thresholds.values, arrays.p, side="left")
+        channels = [arrays.w, arrays.derived("w*label", lambda a: a.w * a.y),
+                    arrays.derived("w*prediction", lambda a: a.w * a.p)]
+        return {"sums": SparseColumn.from_rows(self.states()["sums"], codes, n_slices, interval,
+                                               channels)}
+
+
+class ScoreDistributionPlot(Metric):
+    """The weight of predictions above / at or below each of ``num_thresholds`` + 2 thresholds
+    (TFMA's format), and the weighted negatives and positives between them."""
+
+    info = MetricInfo(config_keys=("num_thresholds",), binary_labels=True, probabilities=True,
+                      plot=True)
+
+    def __init__(self, name, stream, config):
+        super().__init__(name, stream, config)
+        n = int(config.get("num_thresholds", 1000))
+        if n < 1:
+            raise ValueError(f"Expected num_thresholds to be at least 1, got {n}")
+        self.family = ThresholdIntervals(stream, n)
+
+    def families(self):
+        return [self.family]
+
+    def compute(self, stats):
+        sums = stats(self.family)["sums"]
+        thresholds = self.family.thresholds
+        k = len(thresholds)
+        below = np.cumsum(sums[WEIGHT])[:k]
+        above = sums[WEIGHT].sum() - below
+        # the prediction as a fractional label: its weighted sum is the "positive" weight
+        positive_below = np.cumsum(sums[PREDICTION])[:k]
+        positive_above = sums[PREDICTION].sum() - positive_below
+        fractional = {"tp": positive_above, "fp": above - positive_above,
+                      "fn": positive_below, "tn": below - positive_below}
+        matrices = plot_matrices(fractional, thresholds)
+        zero = np.zeros(k)
+        matrices.update(true_positives=above, true_negatives=below, false_positives=zero,
+                        false_negatives=zero, precision=zero, recall=zero)
+        values = thresholds.values
+        return {self.key: {
+            "confusion_matrix_at_thresholds": matrices,
+            "score_distribution": {
+                "lower_threshold_exclusive": np.concatenate([[-np.inf], values]),
+                "upper_threshold_inclusive": np.concatenate([values, [np.inf]]),
+                "weighted_negatives": sums[WEIGHT] - sums[LABEL],
+                "weighted_positives": sums[LABEL]}}}
