@@ -48,7 +48,7 @@ def batch_partials(batch, eval_plan):
             streams = {s: a.take(assignment.rows) for s, a in streams.items()}
         columns = {}
         for i, family in enumerate(families):
-            for name, col in family.add_batch(streams[family.stream], assignment.codes,
+            for name, col in family.add_batch(streams[family.source()], assignment.codes,
                                               n_slices).items():
                 columns[f"{i}.{name}"] = col
         counts = np.bincount(assignment.codes, minlength=n_slices)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalbeam.errors import InputError
-from evalbeam.metrics.base import StreamArrays
+from evalbeam.metrics.base import PairedArrays, StreamArrays
 
 SOURCE_KEY = b"evalbeam.source"
 
@@ -61,7 +61,7 @@ def _numeric(typ) -> bool:
 @dataclass
 class Extracted:
     batch: pa.RecordBatch  # rows kept
-    streams: dict  # Stream -> StreamArrays
+    streams: dict  # Stream -> StreamArrays; (candidate, baseline) Streams -> PairedArrays
     rows_read: int
     dropped: dict = field(default_factory=dict)  # reason -> rows
 
@@ -117,6 +117,8 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
         else:
             w = np.ones(len(y))
         streams[stream] = StreamArrays(y, p, w, seed)
+    for candidate, baseline in eval_plan.stream_pairs():
+        streams[(candidate, baseline)] = PairedArrays.pair(streams[candidate], streams[baseline])
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)

@@ -81,6 +81,7 @@ class Replicated(Family):
 
     def __init__(self, inner: Family, resampling: Resampling):
         super().__init__(inner.stream)
+        self.baseline = inner.baseline  # reads the same arrays as the family it replicates
         self.inner, self.resampling = inner, resampling
 
     def group_key(self):
