@@ -211,9 +211,10 @@ class EvalPlan:
             raise ConfigError("a baseline result was given, but no model spec has is_baseline: true")
         paired = sorted({type(m).__name__ for m in self.metrics if m.info.compares_baseline})
         if paired:
-            raise ConfigError(f"{', '.join(paired)} compare each example's predictions with the "
-                              "baseline's, which a baseline result does not hold: evaluate the "
-                              "baseline from the data (no baseline result) or remove them")
+            raise ConfigError(f"{', '.join(paired)}: flip rates compare each example's "
+                              "predictions with the baseline's, which a baseline result does not "
+                              "hold; evaluate the baseline from the data (no baseline result) or "
+                              "remove them")
         kept = [m for m in self.metrics if m.stream.model != self.baseline]
         return dataclasses.replace(self, metrics=kept, baseline_metrics=baseline_metrics)
 

@@ -228,7 +228,7 @@ def test_a_baseline_result_cannot_give_flip_rates(tmp_path):
                              str(tmp_path / "earlier"))
     config = MODELS + ('metrics_specs { metrics { class_name: "MeanLabel" } '
                        'metrics { class_name: "SymmetricFlipRate" } }')
-    with pytest.raises(ConfigError, match=r"^evalbeam error: SymmetricFlipRate compare each "
-                       r"example's predictions with the baseline's, which a baseline result does "
-                       r"not hold"):
+    with pytest.raises(ConfigError, match=r"^evalbeam error: SymmetricFlipRate: flip rates "
+                       r"compare each example's predictions with the baseline's, which a baseline "
+                       r"result does not hold"):
         run_evaluation(config, t, str(tmp_path / "out"), baseline_result=earlier.output_dir)

@@ -4,8 +4,9 @@
 Both models' predictions of the same example are turned into decisions (positive iff
 ``prediction > threshold``, default 0.5). One :class:`FlipCounts` family per candidate stream
 and threshold counts the weighted examples in each cell of (baseline decision, candidate
-decision), one ``np.bincount`` per batch; the weights are the baseline model's, as in TFMA.
-Each rate is cells / all examples of the slice (NaN for a slice without weight).
+decision), one ``np.bincount`` per batch and slicing spec; the weights are the baseline
+model's, as in TFMA. Each rate is cells / all examples of the slice (NaN for a slice without
+weight).
 
 The values are keyed as TFMA keys them: the candidate's model and output with ``is_diff``
 set, since they describe the candidate relative to the baseline.
@@ -76,7 +77,7 @@ class _Flips(Metric):
         return stats(self.families()[0])["cells"]
 
 
-class FlipRate(_Flips):
+class _OneRate(_Flips):
     """One flip rate: the weighted share of the slice's examples in the metric's cell(s)."""
 
     info = MetricInfo(config_keys=("threshold",), compares_baseline=True)
@@ -86,31 +87,31 @@ class FlipRate(_Flips):
         return {self.key: flip_rates(self.cells(stats))[self.rate]}
 
 
-class SymmetricFlipRate(FlipRate):
+class SymmetricFlipRate(_OneRate):
     """Share of examples whose decision differs between baseline and candidate (either way)."""
 
     rate = "symmetric_flip_rate"
 
 
-class NegToNegFlipRate(FlipRate):
+class NegToNegFlipRate(_OneRate):
     """Share of examples both models decide negative."""
 
     rate = "neg_to_neg_flip_rate"
 
 
-class NegToPosFlipRate(FlipRate):
+class NegToPosFlipRate(_OneRate):
     """Share of examples the baseline decides negative and the candidate positive."""
 
     rate = "neg_to_pos_flip_rate"
 
 
-class PosToNegFlipRate(FlipRate):
+class PosToNegFlipRate(_OneRate):
     """Share of examples the baseline decides positive and the candidate negative."""
 
     rate = "pos_to_neg_flip_rate"
 
 
-class PosToPosFlipRate(FlipRate):
+class PosToPosFlipRate(_OneRate):
     """Share of examples both models decide positive."""
 
     rate = "pos_to_pos_flip_rate"
