@@ -232,3 +232,33 @@ def test_a_baseline_result_cannot_give_flip_rates(tmp_path):
                        r"compare each example's predictions with the baseline's, which a baseline "
                        r"result does not hold"):
         run_evaluation(config, t, str(tmp_path / "out"), baseline_result=earlier.output_dir)
+
+
+def test_every_candidate_output_against_the_baselines_same_output():
+    t = flip_table(1000, seed=5)
+    t = t.append_column("p_other", pa.array(1 - t.column("p_base").to_numpy()))
+    outputs = 'prediction_keys { key: "%s" value: "%s" } prediction_keys { key: "%s" value: "%s" }'
+    body = ('model_specs { name: "base" label_key: "label" is_baseline: true %s }\n'
+            % (outputs % ("a", "p_base", "b", "p_other")) +
+            'model_specs { name: "cand" label_key: "label" %s }\n'
+            % (outputs % ("a", "prediction", "b", "p_base")) +
+            'model_specs { name: "cand2" label_key: "label" %s }\n'
+            % (outputs % ("a", "p_other", "b", "prediction")) +
+            'metrics_specs { metrics { class_name: "SymmetricFlipRate" } }')
+    eval_plan = resolve_text(body)
+    fn = FusedCombineFn(eval_plan)
+    acc = fn.create_accumulator()
+    for b in split_batches(t, sizes_seed=6):
+        for _, part in batch_partials(b, eval_plan)[1]:
+            fn.add_input(acc, part)
+    (result,) = iter_slice_results(fn.extract_output(acc), eval_plan)
+    col = {c: t.column(c).to_numpy().astype(float) for c in ("prediction", "p_base", "p_other")}
+    ones = np.ones(t.num_rows)
+    want = {("cand", "a"): ("prediction", "p_base"), ("cand", "b"): ("p_base", "p_other"),
+            ("cand2", "a"): ("p_other", "p_base"), ("cand2", "b"): ("prediction", "p_other")}
+    assert set(result.metrics) == {MetricKey("symmetric_flip_rate", m, o, None, False, True)
+                                   for m, o in want}
+    for (model, output), (cand, base) in want.items():
+        key = MetricKey("symmetric_flip_rate", model, output, None, False, True)
+        expected = reference(col[cand], col[base], ones, 0.5)["symmetric_flip_rate"]
+        assert result.metrics[key] == pytest.approx(expected, rel=1e-12), (model, output)
