@@ -49,7 +49,7 @@ def batch_partials(batch, eval_plan):
             streams = {s: a.take(assignment.rows) for s, a in streams.items()}
         columns, codes = {}, {1: assignment.codes}
         for i, family in enumerate(families):
-            arrays = streams[family.stream.base]
+            arrays = streams[family.source()]
             if not family.vectors:
                 arrays = binary_view(arrays, family.stream)
             if arrays.per_row not in codes:  # a pooled class view: one entry per class

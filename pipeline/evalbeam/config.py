@@ -178,9 +178,16 @@ class EvalPlan:
                                                    if t.is_change}
 
     def streams(self) -> list:
-        """The outputs and weightings read from the data (class views are made from them)."""
-        return sorted({f.stream.base for f in self.plan.families},
-                      key=lambda s: (s.model, s.output, s.weighted))
+        """The streams read from each batch: the outputs' (class views are made from them),
+        and the baseline's where a family compares with it."""
+        streams = {f.stream.base for f in self.plan.families} | {
+            f.baseline for f in self.plan.families if f.baseline is not None}
+        return sorted(streams, key=lambda s: (s.model, s.output, s.weighted))
+
+    def stream_pairs(self) -> list:
+        """``(candidate stream, baseline stream)`` of every family comparing the two."""
+        return sorted({f.source() for f in self.plan.families if f.baseline is not None},
+                      key=str)
 
     def head(self, model: str, output: str) -> Head:
         return next(m for m in self.models if m.name == model).head(output)
@@ -203,6 +210,12 @@ class EvalPlan:
         """This plan with the baseline's metrics taken from ``baseline_metrics`` (by slice)."""
         if self.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has is_baseline: true")
+        paired = sorted({type(m).__name__ for m in self.metrics if m.info.compares_baseline})
+        if paired:
+            raise ConfigError(f"{', '.join(paired)}: flip rates compare each example's "
+                              "predictions with the baseline's, which a baseline result does not "
+                              "hold; evaluate the baseline from the data (no baseline result) or "
+                              "remove them")
         kept = [m for m in self.metrics if m.stream.model != self.baseline]
         return dataclasses.replace(self, metrics=kept, baseline_metrics=baseline_metrics)
 
@@ -285,7 +298,7 @@ def _class_views(spec, where: str) -> ClassViews:
     return ClassViews(tuple(views), macro)
 
 
-def _class_metrics(cls, name, stream, kwargs, class_views, where) -> list:
+def _class_metrics(cls, name, stream, kwargs, extra, class_views, where) -> list:
     """The metric on each class view of ``class_views`` (just ``stream`` when there is none)."""
     own_keys = getattr(cls, "info", MetricInfo()).config_keys
     own = {k: kwargs[k] for k in ("class_id", "top_k") if k in kwargs and k in own_keys}
@@ -302,7 +315,7 @@ def _class_metrics(cls, name, stream, kwargs, class_views, where) -> list:
 
     def make(s):
         try:
-            return cls(name, s, kwargs)
+            return cls(name, s, kwargs, **extra)
         except ValueError as e:
             raise ConfigError(f"{where}: {e}") from None
 
@@ -398,15 +411,22 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 if extra:
                     raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} "
                                       f"takes {sorted(cls.info.config_keys) + ['name']}")
-            for head in in_scope:
+            compared = not mc.module and cls.info.compares_baseline
+            heads = (_compared_heads(in_scope, models, baseline, mc.class_name, where)
+                     if compared else in_scope)
+            for head in heads:
                 for weighted in weightings:
                     stream = Stream(head.model, head.output, weighted)
-                    for metric in _class_metrics(cls, name, stream, kwargs, class_views, where):
-                        if metric.key in seen:
-                            raise ConfigError(f"{where}: metric {name!r} is configured twice "
-                                              f"for {head.describe()} (also in "
-                                              f"{seen[metric.key]})")
-                        seen[metric.key] = where
+                    # compared example by example with the baseline's output of the same name
+                    extra = {"baseline": Stream(baseline, head.output, weighted)} if compared else {}
+                    for metric in _class_metrics(cls, name, stream, kwargs, extra, class_views,
+                                                 where):
+                        for key in metric.keys():
+                            if key in seen:
+                                raise ConfigError(f"{where}: metric {key.name!r} is configured "
+                                                  f"twice for {head.describe()} (also in "
+                                                  f"{seen[key]})")
+                            seen[key] = where
                         metrics.append(metric)
                         spec_metrics.append(metric)
                         thresholds += _thresholds(mc, metric, baseline, where)
@@ -435,6 +455,26 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
                     resampling=resampling)
+
+
+def _compared_heads(in_scope, models, baseline, class_name, where) -> list:
+    """The candidate outputs a metric comparing with the baseline (``compares_baseline``) is
+    computed for: every output in scope but the baseline's own, each of which the baseline
+    must also have."""
+    if baseline is None:
+        raise ConfigError(f"{where}: {class_name} compares a candidate's predictions with the "
+                          "baseline's, but no model spec has is_baseline: true")
+    heads = [h for h in in_scope if h.model != baseline]
+    if not heads:
+        raise ConfigError(f"{where}: {class_name} is computed for candidate models, but the "
+                          f"metrics_spec's model_names name only the baseline {baseline!r}")
+    outputs = [h.output for m in models if m.name == baseline for h in m.heads]
+    for head in heads:
+        if head.output not in outputs:
+            raise ConfigError(f"{where}: {class_name} compares output {head.output!r} of model "
+                              f"{head.model!r} with the baseline's, but the baseline "
+                              f"{baseline!r} has no such output (outputs: {outputs})")
+    return heads
 
 
 def _spec_thresholds(spec, spec_metrics, baseline, where_spec) -> list:
@@ -507,6 +547,10 @@ def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
         return []
     if metric.info.plot:
         raise ConfigError(f"{where}: a threshold on a plot ({metric.name}) cannot be checked")
+    if len(metric.keys()) > 1:
+        raise ConfigError(f"{where}: {metric.name} gives several values "
+                          f"({', '.join(k.name for k in metric.keys())}); put the threshold on a "
+                          "metric that gives one")
     if baseline is not None and metric.stream.model == baseline:
         return []  # the baseline's own values are not checked (TFMA)
     out = []
@@ -520,6 +564,9 @@ def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
         out.append(Threshold(metric.key, value_only, slice_specs))
     if threshold.HasField("change_threshold"):
         ct = threshold.change_threshold
+        if metric.key.is_diff:
+            raise ConfigError(f"{where}: {metric.name} already compares the candidate with the "
+                              "baseline; give it a value_threshold, not a change_threshold")
         if baseline is None:
             raise ConfigError(f"{where}: change_threshold compares with a baseline, but no model "
                               "spec has is_baseline: true")

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalbeam.errors import InputError
-from evalbeam.metrics.base import StreamArrays
+from evalbeam.metrics.base import PairedArrays, StreamArrays
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -69,7 +69,7 @@ def _numeric(typ) -> bool:
 @dataclass
 class Extracted:
     batch: pa.RecordBatch  # rows kept
-    streams: dict  # Stream -> StreamArrays
+    streams: dict  # Stream -> StreamArrays; (candidate, baseline) Streams -> PairedArrays
     rows_read: int
     dropped: dict = field(default_factory=dict)  # reason -> rows
 
@@ -146,6 +146,13 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
         else:
             w = np.ones(len(y))
         streams[stream] = StreamArrays(y, p, w, seed)
+    for candidate, baseline in eval_plan.stream_pairs():
+        for stream in (candidate, baseline):
+            if streams[stream].p.ndim != 1:
+                name = eval_plan.head(stream.model, stream.output).prediction_key
+                raise InputError(f"{source}: column {name!r} (prediction_key) holds class score "
+                                 "vectors; flip rates compare one score per example")
+        streams[(candidate, baseline)] = PairedArrays.pair(streams[candidate], streams[baseline])
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)

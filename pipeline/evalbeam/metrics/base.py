@@ -76,19 +76,42 @@ class StreamArrays:
             self._cache[name] = value
         return value
 
+    def _subset(self, rows: np.ndarray, w: np.ndarray) -> "StreamArrays":
+        """The examples ``rows`` under weights ``w``, with nothing derived yet."""
+        return StreamArrays(self.y[rows], self.p[rows], w, self.seed)
+
     def repeat(self, rows: np.ndarray, w: np.ndarray) -> "StreamArrays":
         """The examples ``rows`` (with repeats) under new weights ``w``."""
-        out = StreamArrays(self.y[rows], self.p[rows], w, self.seed)
+        out = self._subset(rows, w)
         # a weak reference: the source caches its copies, and a cycle would outlive the batch
         out._source, out._rows = weakref.ref(self), rows
         return out
 
     def take(self, rows: np.ndarray) -> "StreamArrays":
-        taken = StreamArrays(self.y[rows], self.p[rows], self.w[rows], self.seed)
+        taken = self._subset(rows, self.w[rows])
         for name, value in self._cache.items():
             if isinstance(value, np.ndarray):  # per-example arrays; the rest is made again
                 taken._cache[name] = value[rows]
         return taken
+
+
+class PairedArrays(StreamArrays):
+    """A candidate's arrays with the baseline model's predictions ``base_p`` of the same
+    examples, for families that compare the two (``Family.baseline``). ``w`` holds the
+    baseline's weights, as TFMA weights such comparisons."""
+
+    __slots__ = ("base_p",)
+
+    def __init__(self, y, p, w, base_p, seed: int = 0):
+        super().__init__(y, p, w, seed)
+        self.base_p = base_p
+
+    @classmethod
+    def pair(cls, candidate: StreamArrays, baseline: StreamArrays) -> "PairedArrays":
+        return cls(candidate.y, candidate.p, baseline.w, baseline.p, candidate.seed)
+
+    def _subset(self, rows, w):
+        return PairedArrays(self.y[rows], self.p[rows], w, self.base_p[rows], self.seed)
 
 
 class Family:
@@ -98,14 +121,22 @@ class Family:
     1-D arrays, :func:`evalbeam.metrics.classes.binary_view`), or with ``vectors`` the output as
     read: score vectors (N, K) and class ids (N,) or label vectors (N, K). ``reads_classes``:
     it reads a class id or label vector per example (a binary output's labels must then be 0/1).
+    A family that compares the candidate with the baseline model example by example sets
+    ``baseline`` (the baseline's stream) and reads :class:`PairedArrays` instead.
     """
 
     vectors = False
     reads_classes = False
     max_classes = None  # the most classes its state can hold (None: any number)
+    baseline: Stream | None = None
 
     def __init__(self, stream: Stream):
         self.stream = stream
+
+    def source(self):
+        """Key of the arrays ``add_batch`` reads among a batch's: the output's stream (a class
+        view is made from it), or the pair ``(stream, baseline)``."""
+        return self.stream.base if self.baseline is None else (self.stream, self.baseline)
 
     def group_key(self) -> tuple:
         """Families with the same group key are fused into one (see :meth:`fuse`)."""
@@ -136,6 +167,7 @@ class MetricInfo:
     plot: bool = False
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
+    compares_baseline: bool = False  # reads the baseline model's predictions of each example
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
     # binarize / aggregate make one per class view (False: computed once per output)
     per_class: bool = True
@@ -162,6 +194,10 @@ class Metric:
 
     def families(self) -> list[Family]:
         raise NotImplementedError
+
+    def keys(self) -> list[MetricKey]:
+        """Every key the metric produces (one, ``key``, for most)."""
+        return [self.key]
 
     def compute_table(self, stats) -> dict | None:
         """Values for every slice of a table at once, ``{MetricKey: array over slices}``.

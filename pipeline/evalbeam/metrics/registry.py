@@ -1,7 +1,7 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import (class_matrices, classes, confusion, gain, histogram,
+from evalbeam.metrics import (class_matrices, classes, confusion, flips, gain, histogram,
                               score_distribution, sums, value_histogram)
 
 METRICS = {cls.__name__: cls for cls in [
@@ -30,4 +30,6 @@ METRICS = {cls.__name__: cls for cls in [
     classes.SparseCategoricalCrossentropy, classes.CategoricalCrossentropy,
     class_matrices.MultiClassConfusionMatrixPlot, class_matrices.MultiClassConfusionMatrixAtThresholds,
     class_matrices.MultiLabelConfusionMatrixPlot,
+    flips.SymmetricFlipRate, flips.NegToNegFlipRate, flips.NegToPosFlipRate,
+    flips.PosToNegFlipRate, flips.PosToPosFlipRate, flips.BooleanFlipRates,
 ]}

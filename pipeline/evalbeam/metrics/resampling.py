@@ -95,6 +95,7 @@ class Replicated(Family):
 
     def __init__(self, inner: Family, resampling: Resampling):
         super().__init__(inner.stream)
+        self.baseline = inner.baseline  # reads the same arrays as the family it replicates
         self.inner, self.resampling = inner, resampling
         self.vectors, self.reads_classes = inner.vectors, inner.reads_classes
         self.max_classes = inner.max_classes
