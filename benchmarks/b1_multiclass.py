@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from evalbeam.demo import CONFIG, COUNTRIES, DEVICES
+from evalbeam.demo import CONFIG, generate
 
 K = 10
 NB = 10000
@@ -31,28 +31,13 @@ PER_CLASS = ("mean_label", "mean_prediction", "calibration", "binary_accuracy", 
              "recall", "binary_crossentropy", "auc", "auc_precision_recall")
 
 
-def generate(n, path, seed=11, chunk=1 << 20):
-    rng = np.random.default_rng(seed)
-    p_country = np.linspace(3, 1, 20)
-    p_country /= p_country.sum()
-    writer = None
-    for start in range(0, n, chunk):
-        m = min(chunk, n - start)
-        ci = rng.choice(20, size=m, p=p_country)
-        di = rng.choice(3, size=m, p=[0.6, 0.3, 0.1])
-        label = (rng.integers(0, K, m) + (ci % 3 == 0)) % K
-        logits = rng.normal(size=(m, K)) + 2.0 * np.eye(K)[label] + 0.1 * di[:, None]
-        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        t = pa.table({
-            "label": label.astype(np.int64),
-            "prediction": pa.FixedSizeListArray.from_arrays(
-                pa.array(probs.astype(np.float32).ravel()), K),
-            "weight": rng.choice([0.5, 1.0, 2.0], size=m, p=[0.2, 0.6, 0.2]).astype(np.float32),
-            "country": pa.array(np.array(COUNTRIES)[ci]), "age": rng.integers(18, 81, size=m),
-            "device": pa.array(np.array(DEVICES)[di])})
-        writer = writer or pq.ParquetWriter(path, t.schema)
-        writer.write_table(t, row_group_size=chunk)
-    writer.close()
+def outcomes(rng, ci, di):
+    """A class label 0..9 (skewed by country) and 10 class probabilities per row."""
+    label = (rng.integers(0, K, len(ci)) + (ci % 3 == 0)) % K
+    logits = rng.normal(size=(len(ci), K)) + 2.0 * np.eye(K)[label] + 0.1 * di[:, None]
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return {"label": label.astype(np.int64),
+            "prediction": pa.FixedSizeListArray.from_arrays(pa.array(probs.astype(np.float32).ravel()), K)}
 
 
 def write_config(path, plots=True):
@@ -158,7 +143,7 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     data = os.path.join(a.workdir, f"b1mc_{a.n}.parquet")
     if not os.path.exists(data):
-        generate(a.n, data)
+        generate(a.n, data, seed=11, outcomes=outcomes)
     config = os.path.join(a.workdir, f"b1mc{'_noplots' if a.no_plots else ''}.textproto")
     write_config(config, plots=not a.no_plots)
     out = os.path.join(a.workdir, f"outmc_{a.n}")

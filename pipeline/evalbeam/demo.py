@@ -14,8 +14,11 @@ COUNTRIES = [f"c{i:02d}" for i in range(20)]
 DEVICES = ["mobile", "desktop", "tablet"]
 
 
-def generate(n, path, seed=7, chunk=1 << 20):
-    """B1 data: label, prediction, weight, country (20, skewed), age (18..80), device, 2 unused."""
+def generate(n, path, seed=7, chunk=1 << 20, outcomes=None):
+    """B1 data: label, prediction, weight, country (20, skewed), age (18..80), device, 2 unused.
+
+    ``outcomes(rng, country index, device index)`` -> {column: array} replaces B1's binary
+    label and prediction (other workloads on B1's slices)."""
     rng = np.random.default_rng(seed)
     p_country = np.linspace(3, 1, 20)
     p_country /= p_country.sum()
@@ -24,11 +27,9 @@ def generate(n, path, seed=7, chunk=1 << 20):
         m = min(chunk, n - start)
         ci = rng.choice(20, size=m, p=p_country)
         di = rng.choice(3, size=m, p=[0.6, 0.3, 0.1])
-        z = rng.normal(size=m) + 0.05 * (ci - 10) + 0.3 * (di == 1)
-        label = (z + rng.normal(size=m) > 0.4).astype(np.int64)
-        pred = (1 / (1 + np.exp(-(1.3 * z - 0.5 + rng.normal(scale=0.3, size=m))))).astype(np.float32)
+        columns = (outcomes or _binary)(rng, ci, di)
         t = pa.table({
-            "label": label, "prediction": pred,
+            **columns,
             "weight": rng.choice([0.5, 1.0, 2.0], size=m, p=[0.2, 0.6, 0.2]).astype(np.float32),
             "country": pa.array(np.array(COUNTRIES)[ci]), "age": rng.integers(18, 81, size=m),
             "device": pa.array(np.array(DEVICES)[di]),
@@ -37,3 +38,11 @@ def generate(n, path, seed=7, chunk=1 << 20):
         writer = writer or pq.ParquetWriter(path, t.schema)
         writer.write_table(t, row_group_size=chunk)
     writer.close()
+
+
+def _binary(rng, ci, di):
+    m = len(ci)
+    z = rng.normal(size=m) + 0.05 * (ci - 10) + 0.3 * (di == 1)
+    label = (z + rng.normal(size=m) > 0.4).astype(np.int64)
+    pred = (1 / (1 + np.exp(-(1.3 * z - 0.5 + rng.normal(scale=0.3, size=m))))).astype(np.float32)
+    return {"label": label, "prediction": pred}

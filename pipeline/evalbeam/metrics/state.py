@@ -228,8 +228,20 @@ class SparseColumn:
         return rows[order], buckets[order], values[order]
 
     def __getstate__(self):
+        # Dense rows travel as a bit mask of their non-zero cells plus those cells' values: a
+        # histogram filled from a few thousand examples is mostly zeros.
         self.compact()
-        return self.__dict__
+        state = dict(self.__dict__)
+        dense = state.pop("dense")[: self.n_dense]
+        nonzero = dense != 0
+        state["dense"] = (dense.shape, np.packbits(nonzero, axis=None), dense[nonzero])
+        return state
+
+    def __setstate__(self, state):
+        shape, mask, values = state["dense"]
+        dense = np.zeros(shape)
+        dense[np.unpackbits(mask, count=dense.size).view(bool).reshape(shape)] = values
+        self.__dict__.update(state, dense=dense)
 
 
 def _is_range(a: np.ndarray) -> bool:
