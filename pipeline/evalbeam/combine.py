@@ -36,7 +36,9 @@ def batch_partials(batch, eval_plan):
         return encoded[name]
 
     specs = eval_plan.plan.state_specs()
-    families = eval_plan.plan.families
+    families = eval_plan.plan.indexed_families(queries=False)
+    if not families:  # only query metrics (evalbeam.queries): just the tally
+        return extracted, [(0, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {}, tally))]
     out = []
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, column, data.num_rows)
@@ -47,7 +49,7 @@ def batch_partials(batch, eval_plan):
         if assignment.rows is not None:
             streams = {s: a.take(assignment.rows) for s, a in streams.items()}
         columns = {}
-        for i, family in enumerate(families):
+        for i, family in families:
             for name, col in family.add_batch(streams[family.stream], assignment.codes,
                                               n_slices).items():
                 columns[f"{i}.{name}"] = col

@@ -22,11 +22,14 @@ from evalbeam.metrics.state import StateSpec
 
 @dataclass(frozen=True)
 class Stream:
-    """The labels, predictions and weights a metric reads: which model, output and weighting."""
+    """The labels, predictions and weights a metric reads: which model, output and weighting,
+    and, with a ``query_key``, whether its examples are queries (documents grouped by the
+    value of that column) rather than rows."""
 
     model: str = ""
     output: str = ""
     weighted: bool = False
+    query_key: str = ""
 
 
 class StreamArrays:
@@ -107,6 +110,7 @@ class MetricInfo:
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
+    query: str = "never"  # with a query_key: "never" allowed, "allowed", or "required"
 
 
 class Metric:
@@ -123,6 +127,14 @@ class Metric:
 
     def families(self) -> list[Family]:
         raise NotImplementedError
+
+    def keys(self) -> list[MetricKey]:
+        """Every key the metric writes (several for sub keys or several statistics)."""
+        return [self.key]
+
+    def columns(self) -> list[str]:
+        """Data columns the metric reads besides its stream's labels, predictions, weights."""
+        return []
 
     def compute_table(self, stats) -> dict | None:
         """Values for every slice of a table at once, ``{MetricKey: array over slices}``.
@@ -175,6 +187,10 @@ class Plan:
         else:
             self._index[key] = len(self.families)
             self.families.append(family)
+
+    def indexed_families(self, queries: bool) -> list:
+        """``[(index, family)]`` of the families over queries (``queries``) or over rows."""
+        return [(i, f) for i, f in enumerate(self.families) if bool(f.stream.query_key) == queries]
 
     def family_index(self, family: Family) -> int:
         return self._index[family.group_key()]

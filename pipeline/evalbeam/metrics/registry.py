@@ -1,7 +1,7 @@
 """Metric class names (TFMA's) -> metric classes."""
 from __future__ import annotations
 
-from evalbeam.metrics import confusion, histogram, sums
+from evalbeam.metrics import confusion, histogram, ranking, sums
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -21,4 +21,6 @@ METRICS = {cls.__name__: cls for cls in [
     histogram.AUC, histogram.AUCPrecisionRecall, histogram.SensitivityAtSpecificity,
     histogram.SpecificityAtSensitivity, histogram.PrecisionAtRecall, histogram.RecallAtPrecision,
     histogram.RecallAtFalsePositiveRate, histogram.ConfusionMatrixPlot, histogram.CalibrationPlot,
+    ranking.NDCG, ranking.MinLabelPosition, ranking.QueryStatistics, ranking.PrecisionAtK,
+    ranking.RecallAtK,
 ]}

@@ -109,9 +109,11 @@ class _SumsMetric(Metric):
 
 
 class ExampleCount(_SumsMetric):
-    """Number of examples in the slice; the sum of their weights when weighted."""
+    """Number of examples in the slice; the sum of their weights when weighted. With a
+    ``query_key`` an example is a query (as TFMA): the number of queries, or the sum of their
+    weights."""
 
-    info = MetricInfo(intervals=False)  # a count has no sampling interval (as TFMA)
+    info = MetricInfo(intervals=False, query="allowed")  # no sampling interval (as TFMA)
     stats = ("weight",)
 
     def value(self, s):
