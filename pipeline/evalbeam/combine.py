@@ -37,8 +37,10 @@ def batch_partials(batch, eval_plan):
 
     specs = eval_plan.plan.state_specs()
     families = eval_plan.plan.indexed_families(queries=False)
-    if not families:  # only query metrics (evalbeam.queries): just the tally
-        return extracted, [(0, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {}, tally))]
+    if not families:  # only query metrics (evalbeam.queries): the tally (and overall slice)
+        keys = [()] if eval_plan.slice_specs[0].is_overall else []
+        return extracted, [(0, SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64),
+                                                     {}, tally))]
     out = []
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, column, data.num_rows)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalbeam.errors import InputError
 from evalbeam.extract import source_of, to_float, with_source
@@ -112,15 +113,19 @@ def split_by_query(batch: pa.RecordBatch, eval_plan) -> list:
     if not batch.num_rows:
         return []
     data = batch.select(document_columns(eval_plan))
-    query = ColumnCodes.encode(data.column(eval_plan.query_key))
-    bucket = bucket_of(pa.array(query.values) if query.values else pa.array([], pa.int64()))
-    bucket = bucket[query.codes]
+    query = _encode(data.column(eval_plan.query_key))
+    bucket = bucket_of(query.dictionary)[query.indices.to_numpy(zero_copy_only=False)]
     order = np.argsort(bucket, kind="stable")
     data = data.take(pa.array(order))
     counts = np.bincount(bucket, minlength=QUERY_BUCKETS)
     ends = np.cumsum(counts)
     return [(b, with_source(data.slice(end - n, n), source))
             for b, (n, end) in enumerate(zip(counts.tolist(), ends.tolist())) if n]
+
+
+def _encode(column: pa.Array) -> pa.DictionaryArray:
+    """The query column dictionary-encoded (it has no nulls: extraction dropped them)."""
+    return column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
 
 
 def _documents(batches: list):
@@ -139,9 +144,10 @@ def query_partials(batches, eval_plan) -> list:
     if not batches:
         return []
     data, sources, row_source = _documents(batches)
-    query = ColumnCodes.encode(data.column(eval_plan.query_key))
-    order = np.argsort(query.codes, kind="stable")
-    data, row_source, codes = data.take(pa.array(order)), row_source[order], query.codes[order]
+    query = _encode(data.column(eval_plan.query_key))
+    codes = query.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(codes, kind="stable")
+    data, row_source, codes = data.take(pa.array(order)), row_source[order], codes[order]
     starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
     sizes = np.diff(np.append(starts, len(codes)))
     query_of_row = np.repeat(np.arange(len(starts)), sizes)
@@ -154,7 +160,8 @@ def query_partials(batches, eval_plan) -> list:
         return columns[name]
 
     def where(i):
-        return (f"{sources[row_source[starts[i]]]}: query {query.values[codes[starts[i]]]!r} "
+        value = query.dictionary[int(codes[starts[i]])].as_py()
+        return (f"{sources[row_source[starts[i]]]}: query {value!r} "
                 f"(query_key {eval_plan.query_key!r})")
 
     arrays = {}

@@ -255,3 +255,16 @@ def test_row_and_query_metrics_in_one_config(queries):
         for name in ("ndcg/topK:3", "min_label_position", "total_queries"):
             assert metrics[key][name] == pytest.approx(values[name], rel=1e-12)
     assert metrics[()]["example_count"] == pytest.approx(queries.column("weight").to_numpy().sum())
+
+
+def test_no_queries_gives_empty_statistics(tmp_path):
+    empty = pa.table({"qid": pa.array([], pa.string()), "label": pa.array([], pa.int64()),
+                      "prediction": pa.array([], pa.float64()),
+                      "weight": pa.array([], pa.float64())})
+    body = 'metrics_specs { query_key: "qid" metrics { class_name: "QueryStatistics" } ' \
+           'metrics { class_name: "MinLabelPosition" } }'
+    result = run_evaluation(BASE + body, empty, str(tmp_path / "out"))
+    got = {k.name: v for k, v in result.metrics[()].items()}
+    assert got["total_queries"] == 0 and got["total_documents"] == 0
+    assert all(math.isnan(got[n]) for n in ("min_documents", "max_documents",
+                                            "min_label_position"))

@@ -354,9 +354,9 @@ class QueryStatistics(Metric):
 
     def compute_table(self, stats):
         sums, docs = (stats(f) for f in self.families())
-        queries = sums["weight::0"]
-        none = sums["weight::0"] <= 0
-        return {self._key("total_queries"): queries,
-                self._key("total_documents"): sums["documents::0"],
-                self._key("min_documents"): np.where(none, np.nan, docs["min_documents"]),
-                self._key("max_documents"): np.where(none, np.nan, docs["max_documents"])}
+        low, high = docs["min_documents"], docs["max_documents"]
+        none = np.isinf(low)  # the identity of "min": the slice has no query
+        return {self._key("total_queries"): sums[QuerySums.state_name(("weight", "", 0))],
+                self._key("total_documents"): sums[QuerySums.state_name(("documents", "", 0))],
+                self._key("min_documents"): np.where(none, np.nan, low),
+                self._key("max_documents"): np.where(none, np.nan, high)}
