@@ -268,3 +268,19 @@ def test_no_queries_gives_empty_statistics(tmp_path):
     assert got["total_queries"] == 0 and got["total_documents"] == 0
     assert all(math.isnan(got[n]) for n in ("min_documents", "max_documents",
                                             "min_label_position"))
+
+
+def test_a_threshold_checks_every_k(tmp_path):
+    t = pa.table({"qid": [1, 1, 2, 2], "label": [0, 1, 1, 0], "prediction": [0.9, 0.1, 0.8, 0.2],
+                  "weight": [1.0] * 4})
+    body = ('metrics_specs { query_key: "qid" metrics { class_name: "PrecisionAtK" '
+            'config: \'"top_k_list": [1, 2]\' '
+            'threshold { value_threshold { lower_bound { value: 0.4 } } } } }')
+    result = run_evaluation(BASE + body, t, str(tmp_path / "out"))
+    # precision@1 = (0 + 1) / 2 and precision@2 = (1/2 + 1/2) / 2: both 0.5
+    assert result.validation.validation_ok
+    strict = body.replace("0.4", "0.6")
+    result = run_evaluation(BASE + strict, t, str(tmp_path / "out2"))
+    failed = sorted(f.metric_key.sub_key.top_k.value for s in
+                    result.validation.metric_validations_per_slice for f in s.failures)
+    assert failed == [1, 2]

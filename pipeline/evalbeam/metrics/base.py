@@ -110,7 +110,7 @@ class MetricInfo:
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
-    query: str = "never"  # with a query_key: "never" allowed, "allowed", or "required"
+    query: str = "never"  # in a metrics_spec with query_key: "never", "allowed" or "required"
 
 
 class Metric:
