@@ -28,9 +28,8 @@ class QueryArrays:
     """Whole queries of one stream, documents grouped by query.
 
     ``prediction`` and ``docs(column)`` (``LABEL``: the stream's labels) are per-document
-    float64 arrays, sorted by query;
-    query ``i`` has documents ``starts[i]:starts[i] + sizes[i]`` (every query has at least
-    one) and weight ``w[i]``. :meth:`take` selects queries (with repeats: one per (query,
+    float64 arrays, sorted by query; query ``i`` has documents ``starts[i]:starts[i] +
+    sizes[i]`` (every query has at least one) and weight ``w[i]``. :meth:`take` selects queries (with repeats: one per (query,
     slice) pair); per-query values come from :meth:`derived`, computed once over all queries.
     """
 
@@ -62,6 +61,10 @@ class QueryArrays:
         return out
 
     # -- per-document helpers over all queries (the source) --------------------------------
+    def query_index(self) -> np.ndarray:
+        """The query of each document."""
+        return self.derived("query", lambda q: np.repeat(np.arange(len(q.starts)), q.sizes))
+
     def position(self) -> np.ndarray:
         """0-based rank of each document within its query (documents in ranked order)."""
         return self.derived("position", lambda q: np.arange(len(q.prediction)) - np.repeat(
@@ -72,16 +75,14 @@ class QueryArrays:
         ``column`` ascending (ties are ranked pessimistically)."""
         def rank(q):
             values = q.docs(column)
-            query = np.repeat(np.arange(len(q.starts)), q.sizes)
-            return values[np.lexsort((values, -q.prediction, query))]
+            return values[np.lexsort((values, -q.prediction, q.query_index()))]
         return self.derived(("ranked", column), rank)
 
     def ideal(self, column: str) -> np.ndarray:
         """``column``'s values sorted descending within each query (the ideal ranking)."""
         def order(q):
             values = q.docs(column)
-            query = np.repeat(np.arange(len(q.starts)), q.sizes)
-            return values[np.lexsort((-values, query))]
+            return values[np.lexsort((-values, q.query_index()))]
         return self.derived(("ideal", column), order)
 
     def per_query(self, values: np.ndarray, ufunc=np.add) -> np.ndarray:
@@ -101,27 +102,24 @@ def _quantity(stat: tuple):
         return lambda q: np.ones(len(q.starts))
     if kind == "documents":
         return lambda q: q.sizes.astype(np.float64)
-    if kind == "has_gain":  # NDCG counts queries whose largest gain is > 0
+    if kind == "has_positive":  # the query has a document with a gain / label > 0
         return lambda q: (q.per_query(q.docs(column), np.maximum) > 0).astype(np.float64)
     if kind == "ndcg":
         def ndcg(q):
             ideal = _dcg(q, q.ideal(column), k)
             return np.where(ideal > 0, divide(_dcg(q, q.ranked(column), k), ideal), 0.0)
         return ndcg
-    if kind == "has_relevant":
-        return lambda q: (q.per_query((q.docs(column) > 0).astype(np.float64)) > 0).astype(
-            np.float64)
     if kind == "min_position":
         def first(q):
             pos = np.where(q.ranked(column) > 0, q.position(), np.iinfo(np.int64).max)
             found = q.per_query(pos, np.minimum)
             return np.where(found < np.iinfo(np.int64).max, found + 1.0, 0.0)
         return first
-    if kind in ("hits", "recall"):
+    if kind in ("precision", "recall"):  # relevant documents in the top k, / k or / relevant
         def hits(q):
             found = q.per_query(((q.ranked(column) > 0) & (q.position() < k)).astype(np.float64))
-            if kind == "hits":
-                return found
+            if kind == "precision":
+                return found / k
             relevant = q.per_query((q.docs(column) > 0).astype(np.float64))
             return np.where(relevant > 0, divide(found, relevant), 0.0)
         return hits
@@ -231,11 +229,8 @@ class _AtK(_QueryMetric):
     def compute_table(self, stats):
         s = self.sums(stats)
         den = s[self.weight_stat()]
-        return {self.key_at(k): self.scale(divide(s[(self.kind, self.relevance(), k)], den), k)
+        return {self.key_at(k): divide(s[(self.kind, self.relevance(), k)], den)
                 for k in self.top_k}
-
-    def scale(self, value, k):
-        return value
 
 
 class NDCG(_AtK):
@@ -266,7 +261,7 @@ class NDCG(_AtK):
         return [self.gain_key]
 
     def weight_stat(self):
-        return ("has_gain", self.gain_key, 0)
+        return ("has_positive", self.gain_key, 0)
 
 
 class PrecisionAtK(_AtK):
@@ -276,13 +271,10 @@ class PrecisionAtK(_AtK):
 
     info = MetricInfo(config_keys=("top_k_list",), query="required", intervals=False,
                       higher_is_better=True)
-    kind = "hits"
+    kind = "precision"
 
     def weight_stat(self):
         return ("weight", "", 0)
-
-    def scale(self, value, k):
-        return value / k
 
 
 class RecallAtK(_AtK):
@@ -295,7 +287,7 @@ class RecallAtK(_AtK):
     kind = "recall"
 
     def weight_stat(self):
-        return ("has_relevant", self.relevance(), 0)
+        return ("has_positive", self.relevance(), 0)
 
 
 class MinLabelPosition(_QueryMetric):
@@ -317,12 +309,12 @@ class MinLabelPosition(_QueryMetric):
         return [self.label_key] if self.label_key else []
 
     def stats(self):
-        return [("has_relevant", self.label_key, 0), ("min_position", self.label_key, 0)]
+        return [("has_positive", self.label_key, 0), ("min_position", self.label_key, 0)]
 
     def compute_table(self, stats):
         s = self.sums(stats)
         return {self.key: divide(s[("min_position", self.label_key, 0)],
-                                 s[("has_relevant", self.label_key, 0)])}
+                                 s[("has_positive", self.label_key, 0)])}
 
 
 _STATISTICS = ("total_queries", "total_documents", "min_documents", "max_documents")
