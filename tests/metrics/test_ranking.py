@@ -284,3 +284,13 @@ def test_a_threshold_checks_every_k(tmp_path):
     failed = sorted(f.metric_key.sub_key.top_k.value for s in
                     result.validation.metric_validations_per_slice for f in s.failures)
     assert failed == [1, 2]
+
+
+def test_gains_must_be_present_and_finite():
+    body = 'metrics_specs { query_key: "qid" metrics { class_name: "NDCG" ' \
+           'config: \'"gain_key": "gain", "top_k_list": [1]\' } }'
+    for gains, problem in (([1.0, None], "1 null value"), ([1.0, float("nan")], "1 NaN or infinite")):
+        t = pa.table({"qid": [1, 1], "label": [1, 0], "prediction": [0.3, 0.2],
+                      "weight": [1.0, 1.0], "gain": pa.array(gains, pa.float64())})
+        with pytest.raises(InputError, match=rf"column 'gain' \(read by a query metric\) has {problem}"):
+            evaluate_in_process(plan(body), t.to_batches())
