@@ -3,8 +3,8 @@
 Rows with a null label, prediction, weight or query (``query_key``) are dropped and counted
 by reason. Values that cannot be right (NaN or infinite, labels other than 0/1 for binary
 metrics, predictions outside [0, 1] for probability metrics, negative weights) stop the run
-with a one-line
-:class:`~evalbeam.errors.InputError` naming the file, the column and a few offending values.
+with a one-line :class:`~evalbeam.errors.InputError` naming the file, the column and a few
+offending values.
 """
 from __future__ import annotations
 

@@ -46,7 +46,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
 def _hash_bytes(array: pa.Array) -> np.ndarray:
     """A 64-bit polynomial hash of each value's bytes (no Python loop over values)."""
     array = array.cast(pa.large_binary())
-    offsets = np.frombuffer(array.buffers()[1], np.int64)[array.offset:array.offset + len(array) + 1]
+    offsets = np.frombuffer(array.buffers()[1], np.int64)
+    offsets = offsets[array.offset:array.offset + len(array) + 1]
     data = array.buffers()[2]
     data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
     data = data[offsets[0]:offsets[-1]].astype(np.uint64)

@@ -1,7 +1,9 @@
 """Query metrics against references written here: NDCG against scikit-learn's ndcg_score per
 query, the others against plain per-query Python over the documents; grouping of a query's
 documents across batches (in process) and across Parquet files (through Beam)."""
+import copy
 import math
+import pickle
 
 import numpy as np
 import pyarrow as pa
@@ -10,8 +12,9 @@ from sklearn.metrics import ndcg_score
 
 from conftest import BASE, evaluate_in_process, plan, split_batches
 from evalbeam import run_evaluation
+from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
 from evalbeam.errors import ConfigError, InputError
-from evalbeam.queries import QUERY_BUCKETS, bucket_of
+from evalbeam.queries import QUERY_BUCKETS, bucket_of, query_partials, split_by_query
 from helpers_io import write
 
 KS = (1, 3, 5)
@@ -193,7 +196,6 @@ def test_null_queries_are_dropped_and_counted():
     t = pa.table({"qid": ["a", None, "a"], "label": [1, 1, 0], "prediction": [0.2, 0.9, 0.8],
                   "weight": [1.0] * 3})
     eval_plan = plan('metrics_specs { query_key: "qid" metrics { class_name: "MinLabelPosition" } }')
-    from evalbeam.combine import batch_partials
     extracted, _ = batch_partials(t.to_batches()[0], eval_plan)
     assert extracted.dropped == {"null query_key ('qid')": 1}
     assert evaluate_in_process(eval_plan, t.to_batches())[0][()]["min_label_position"] == 2.0
@@ -297,12 +299,6 @@ def test_gains_must_be_present_and_finite():
 
 
 def test_row_and_query_partials_merge_in_any_order_and_pickle(queries):
-    import copy
-    import pickle
-
-    from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
-    from evalbeam.queries import query_partials, split_by_query
-
     eval_plan = plan('metrics_specs { metrics { class_name: "MeanLabel" } }\n' + QUERY_SPEC
                      + SLICES)
     fn = FusedCombineFn(eval_plan)

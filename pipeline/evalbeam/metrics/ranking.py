@@ -29,8 +29,9 @@ class QueryArrays:
 
     ``prediction`` and ``docs(column)`` (``LABEL``: the stream's labels) are per-document
     float64 arrays, sorted by query; query ``i`` has documents ``starts[i]:starts[i] +
-    sizes[i]`` (every query has at least one) and weight ``w[i]``. :meth:`take` selects queries (with repeats: one per (query,
-    slice) pair); per-query values come from :meth:`derived`, computed once over all queries.
+    sizes[i]`` (every query has at least one) and weight ``w[i]``. :meth:`take` selects
+    queries (with repeats: one per (query, slice) pair); per-query values come from
+    :meth:`derived`, computed once over all queries.
     """
 
     __slots__ = ("prediction", "starts", "sizes", "w", "_docs", "_cache", "_source", "_rows")
