@@ -5,6 +5,7 @@ import pytest
 
 from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
 from evalbeam.config import parse_config, resolve
+from evalbeam.queries import query_partials, split_by_query
 
 BASE = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }\n'
 
@@ -33,20 +34,31 @@ def plan(body: str):
 
 
 def evaluate_in_process(eval_plan, batches):
-    """{slice key: {metric name (+ '/unweighted'): value}}, plots, omitted; via the combine path."""
+    """{slice key: {metric name (+ '/topK:k') (+ '/unweighted'): value}}, plots, omitted; via
+    the combine path (and, with a query_key, the query path's grouping by bucket)."""
     fn = FusedCombineFn(eval_plan)
-    accumulators = {}
-    for batch in batches:
-        _, partials = batch_partials(batch, eval_plan)
+    accumulators, buckets = {}, {}
+
+    def add(partials):
         for index, part in partials:
             acc = accumulators.setdefault(index, fn.create_accumulator())
             fn.add_input(acc, part)
+
+    for batch in batches:
+        extracted, partials = batch_partials(batch, eval_plan)
+        add(partials)
+        if eval_plan.query_key:  # documents grouped by query bucket, as GroupByQuery does
+            for bucket, docs in split_by_query(extracted.batch, eval_plan):
+                buckets.setdefault(bucket, []).append(docs)
+    for docs in buckets.values():
+        add(query_partials(docs, eval_plan))
     metrics, plots, omitted = {}, {}, []
     for index, acc in accumulators.items():
         results, om = slice_results(fn.extract_output(acc), eval_plan)
         omitted += om
         for r in results:
-            metrics[r.slice_key] = {k.name + ("" if k.example_weighted else "/unweighted"): v
+            metrics[r.slice_key] = {k.name + (f"/{k.sub_key}" if k.sub_key else "") +
+                                    ("" if k.example_weighted else "/unweighted"): v
                                     for k, v in r.metrics.items()}
             plots[r.slice_key] = {k.name: v for k, v in r.plots.items()}
     return metrics, plots, omitted

@@ -3,6 +3,8 @@
 Data flow (DESIGN.md)::
 
     RecordBatch -> ComputePartials        extract, slice, pre-aggregate: (spec, SliceTable)
+                   (with query metrics, also documents by query bucket:
+                    -> GroupByQuery -> ComputeQueryPartials: (spec, SliceTable) of whole queries)
                 -> CombinePerSlicingSpec  FusedCombineFn: one SliceTable per slicing spec
                 -> ComputeAndWriteShards  metrics and plots of every slice -> the spec's shard
                 -> Gather -> ValidateAndFinish   thresholds, run-level files, atomic rename
@@ -28,6 +30,7 @@ from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_r
                                    staging_dir, write_shard)
 from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
+from evalbeam.queries import query_partials, split_by_query
 from evalbeam.validate import validate
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
@@ -48,9 +51,13 @@ def as_plan(config) -> EvalPlan:
     raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
 
 
+_DOCUMENTS = "documents"  # the tagged output of documents by query bucket
+
+
 class _ComputePartials(beam.DoFn):
     def __init__(self, eval_plan):
         self.eval_plan = eval_plan
+        self.queries = bool(eval_plan.query_key)
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
@@ -60,6 +67,9 @@ class _ComputePartials(beam.DoFn):
             self.rows_read.inc(extracted.rows_read)
             self.rows_dropped.inc(sum(extracted.dropped.values()))
             yield from partials
+            if self.queries:
+                for keyed in split_by_query(extracted.batch, self.eval_plan):
+                    yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
 
 
 @dataclass
@@ -142,8 +152,20 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
-        shards = (batches
-                  | "ComputePartials" >> beam.ParDo(_ComputePartials(plan))
+        compute = beam.ParDo(_ComputePartials(plan))
+        if plan.query_key:
+            # a query's documents may be in any batch: group them before computing per query
+            outputs = batches | "ComputePartials" >> compute.with_outputs(_DOCUMENTS,
+                                                                          main="partials")
+            whole_queries = (outputs[_DOCUMENTS]
+                             | "GroupByQuery" >> beam.GroupByKey()
+                             | "ComputeQueryPartials" >> beam.FlatMapTuple(
+                                 lambda _, docs: query_partials(docs, plan)))
+            partials = ((outputs.partials, whole_queries)
+                        | "JoinPartials" >> beam.Flatten())
+        else:
+            partials = batches | "ComputePartials" >> compute
+        shards = (partials
                   | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
                   | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
                   | "KeyShards" >> beam.Map(lambda shard: (None, shard)))

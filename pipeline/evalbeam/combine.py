@@ -37,7 +37,11 @@ def batch_partials(batch, eval_plan):
         return encoded[name]
 
     specs = eval_plan.plan.state_specs()
-    families = eval_plan.plan.families
+    families = eval_plan.plan.indexed_families(queries=False)
+    if not families:  # only query metrics (evalbeam.queries): the tally (and overall slice)
+        keys = [()] if eval_plan.slice_specs[0].is_overall else []
+        return extracted, [(0, SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64),
+                                                     {}, tally))]
     out = []
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, column, data.num_rows)
@@ -48,7 +52,7 @@ def batch_partials(batch, eval_plan):
         if assignment.rows is not None:
             streams = {s: a.take(assignment.rows) for s, a in streams.items()}
         columns, codes = {}, {1: assignment.codes}
-        for i, family in enumerate(families):
+        for i, family in families:
             arrays = streams[family.source()]
             if not family.vectors:
                 arrays = binary_view(arrays, family.stream)

@@ -182,12 +182,22 @@ class EvalPlan:
         and the baseline's where a family compares with it."""
         streams = {f.stream.base for f in self.plan.families} | {
             f.baseline for f in self.plan.families if f.baseline is not None}
-        return sorted(streams, key=lambda s: (s.model, s.output, s.weighted))
+        return sorted(streams, key=lambda s: (s.model, s.output, s.weighted, s.query_key))
 
     def stream_pairs(self) -> list:
         """``(candidate stream, baseline stream)`` of every family comparing the two."""
         return sorted({f.source() for f in self.plan.families if f.baseline is not None},
                       key=str)
+
+    @property
+    def query_key(self) -> str:
+        """The column that groups documents into queries ("" when no metric reads queries)."""
+        return next((m.stream.query_key for m in self.metrics if m.stream.query_key), "")
+
+    @property
+    def counts_queries(self) -> bool:
+        """Whether every metric reads queries: slice sizes (``min_slice_size``) count queries."""
+        return all(m.stream.query_key for m in self.metrics)
 
     def head(self, model: str, output: str) -> Head:
         return next(m for m in self.models if m.name == model).head(output)
@@ -225,7 +235,14 @@ class EvalPlan:
             cols += [h.label_key, h.prediction_key] + ([h.example_weight_key] if h.example_weight_key else [])
         for spec in self.slice_specs:
             cols += spec.columns
+        if self.query_key:
+            cols.append(self.query_key)
+        cols += self.query_columns()
         return list(dict.fromkeys(cols))
+
+    def query_columns(self) -> list:
+        """Per-document columns that query metrics read besides labels and predictions."""
+        return list(dict.fromkeys(c for m in self.metrics for c in m.columns()))
 
 
 def _metric_config(mc, where: str) -> dict:
@@ -333,6 +350,20 @@ def _class_metrics(cls, name, stream, kwargs, extra, class_views, where) -> list
     return out
 
 
+def _query_top_k(spec, where_spec) -> list:
+    """A query metrics_spec's ``binarize.top_k_list`` (the k of the query metrics)."""
+    if spec.HasField("aggregate"):
+        raise ConfigError(f"{where_spec}: aggregate averages over classes; it does not apply to "
+                          "query metrics (query_key)")
+    if not spec.HasField("binarize"):
+        return []
+    b = spec.binarize
+    if b.HasField("class_ids") or b.HasField("k_list"):
+        raise ConfigError(f"{where_spec}: with query_key, binarize takes top_k_list only (the k "
+                          "of the query metrics)")
+    return list(b.top_k_list.values)
+
+
 def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     """Check ``config`` and turn it into an :class:`EvalPlan`."""
     if not config.model_specs:
@@ -362,12 +393,19 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     cross_specs = [_resolve_cross(c, f"cross_slicing_specs[{i}]")
                    for i, c in enumerate(config.cross_slicing_specs)]
 
-    metrics, thresholds, seen = [], [], {}
+    metrics, thresholds, seen, query_key = [], [], {}, ""
     for si, spec in enumerate(config.metrics_specs):
         where_spec = f"metrics_specs[{si}]"
-        class_views = _class_views(spec, where_spec)
         if spec.query_key:
-            raise ConfigError(f"{where_spec}: query_key is not supported yet")
+            class_views, top_k_list = ClassViews(), _query_top_k(spec, where_spec)
+        else:
+            class_views, top_k_list = _class_views(spec, where_spec), []
+        if spec.query_key:
+            if query_key and spec.query_key != query_key:
+                raise ConfigError(f"{where_spec}: query_key {spec.query_key!r} differs from "
+                                  f"{query_key!r} of an earlier metrics_spec; one query column "
+                                  "per evaluation")
+            query_key = spec.query_key
         unknown = [m for m in spec.model_names if m not in names]
         if unknown:
             raise ConfigError(f"{where_spec}: model_names {unknown} match no model spec "
@@ -397,6 +435,9 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     user_cls = load_class(mc.module, mc.class_name)
                 except ValueError as e:
                     raise ConfigError(f"{where}: {e}") from None
+                if spec.query_key:
+                    raise ConfigError(f"{where}: metrics of your own are not computed per "
+                                      "query; put them in a metrics_spec without query_key")
                 cls = functools.partial(UserMetric, cls=user_cls, module=mc.module)
                 name = kwargs.pop("name", None) or default_metric_name(mc.class_name)
             else:
@@ -411,12 +452,15 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 if extra:
                     raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} "
                                       f"takes {sorted(cls.info.config_keys) + ['name']}")
+                _check_query_use(cls, spec.query_key, where)
+                if top_k_list and "top_k_list" in cls.info.config_keys:
+                    kwargs["top_k_list"] = list(kwargs.get("top_k_list") or []) + top_k_list
             compared = not mc.module and cls.info.compares_baseline
             heads = (_compared_heads(in_scope, models, baseline, mc.class_name, where)
                      if compared else in_scope)
             for head in heads:
                 for weighted in weightings:
-                    stream = Stream(head.model, head.output, weighted)
+                    stream = Stream(head.model, head.output, weighted, query_key=spec.query_key)
                     # compared example by example with the baseline's output of the same name
                     extra = {"baseline": Stream(baseline, head.output, weighted)} if compared else {}
                     for metric in _class_metrics(cls, name, stream, kwargs, extra, class_views,
@@ -433,7 +477,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
         thresholds += _spec_thresholds(spec, spec_metrics, baseline, where_spec)
     if not metrics:
         raise ConfigError("metrics_specs: no metrics configured")
-    computed = {m.key for m in metrics}
+    computed = {k for m in metrics for k in m.keys()}
     for m in metrics:
         if m.derived:
             missing = [n for n, k in m.input_keys().items() if k not in computed]
@@ -475,6 +519,19 @@ def _compared_heads(in_scope, models, baseline, class_name, where) -> list:
                               f"{head.model!r} with the baseline's, but the baseline "
                               f"{baseline!r} has no such output (outputs: {outputs})")
     return heads
+
+
+def _check_query_use(cls, query_key: str, where: str) -> None:
+    """Query metrics need a query_key; with one, only metrics over queries are allowed."""
+    use = cls.info.query
+    if use == "required" and not query_key:
+        raise ConfigError(f"{where}: {cls.__name__} ranks the documents of a query; set "
+                          "query_key on its metrics_spec")
+    if use == "never" and query_key:
+        query_metrics = sorted(n for n, c in METRICS.items() if c.info.query != "never")
+        raise ConfigError(f"{where}: {cls.__name__} is not computed per query; a metrics_spec "
+                          f"with query_key takes {', '.join(query_metrics)} (put the others in "
+                          "a metrics_spec without query_key)")
 
 
 def _spec_thresholds(spec, spec_metrics, baseline, where_spec) -> list:
@@ -547,10 +604,10 @@ def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
         return []
     if metric.info.plot:
         raise ConfigError(f"{where}: a threshold on a plot ({metric.name}) cannot be checked")
-    if len(metric.keys()) > 1:
-        raise ConfigError(f"{where}: {metric.name} gives several values "
-                          f"({', '.join(k.name for k in metric.keys())}); put the threshold on a "
-                          "metric that gives one")
+    names = sorted({k.name for k in metric.keys()})
+    if len(names) > 1:  # one value per k (sub keys) is fine: each is checked
+        raise ConfigError(f"{where}: {metric.name} gives several values ({', '.join(names)}); "
+                          "put the threshold on a metric that gives one")
     if baseline is not None and metric.stream.model == baseline:
         return []  # the baseline's own values are not checked (TFMA)
     out = []
@@ -561,7 +618,7 @@ def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
             raise ConfigError(f"{where}: value_threshold lower_bound {vt.lower_bound.value} is "
                               f"above upper_bound {vt.upper_bound.value}")
         value_only = config_pb2.MetricThreshold(value_threshold=vt)
-        out.append(Threshold(metric.key, value_only, slice_specs))
+        out += [Threshold(key, value_only, slice_specs) for key in metric.keys()]
     if threshold.HasField("change_threshold"):
         ct = threshold.change_threshold
         if metric.key.is_diff:
@@ -576,6 +633,6 @@ def _thresholds_for(metric, threshold, slice_specs, baseline, where) -> list:
         if not (ct.HasField("absolute") or ct.HasField("relative")):
             raise ConfigError(f"{where}: change_threshold needs absolute and/or relative")
         change_only = config_pb2.MetricThreshold(change_threshold=ct)
-        out.append(Threshold(dataclasses.replace(metric.key, is_diff=True), change_only,
-                             slice_specs, dataclasses.replace(metric.key, model_name=baseline)))
+        out += [Threshold(dataclasses.replace(key, is_diff=True), change_only, slice_specs,
+                          dataclasses.replace(key, model_name=baseline)) for key in metric.keys()]
     return out

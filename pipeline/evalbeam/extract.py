@@ -1,9 +1,10 @@
 """RecordBatch -> labels, predictions and weights as float64 numpy arrays, checked once per batch.
 
-Rows with a null label, prediction or weight are dropped and counted by reason. Values that
-cannot be right (NaN or infinite, labels other than 0/1 for binary metrics, predictions
-outside [0, 1] for probability metrics, negative weights) stop the run with a one-line
-:class:`~evalbeam.errors.InputError` naming the file, the column and a few offending values.
+Rows with a null label, prediction, weight or query (``query_key``) are dropped and counted
+by reason. Values that cannot be right (NaN or infinite, labels other than 0/1 for binary
+metrics, predictions outside [0, 1] for probability metrics, negative weights) stop the run
+with a one-line :class:`~evalbeam.errors.InputError` naming the file, the column and a few
+offending values.
 """
 from __future__ import annotations
 
@@ -54,6 +55,22 @@ def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
             if name not in present:
                 raise InputError(f"{source}: no column {name!r} (slicing spec "
                                  f"{spec.describe()}); columns present: {', '.join(present)}")
+    query_key = eval_plan.query_key
+    if query_key:
+        if query_key not in present:
+            raise InputError(f"{source}: no column {query_key!r} (query_key); columns present: "
+                             f"{', '.join(present)}")
+        typ = schema.field(query_key).type
+        if pa.types.is_nested(typ):
+            raise InputError(f"{source}: column {query_key!r} (query_key) has type {typ}; "
+                             "expected one value per row")
+    for name in eval_plan.query_columns():
+        if name not in present:
+            raise InputError(f"{source}: no column {name!r} (read by a query metric); columns "
+                             f"present: {', '.join(present)}")
+        if not _numeric(schema.field(name).type):
+            raise InputError(f"{source}: column {name!r} (read by a query metric) has type "
+                             f"{schema.field(name).type}; expected numbers")
 
 
 def _is_list(typ) -> bool:
@@ -79,8 +96,9 @@ def _examples(values: np.ndarray, k: int = 3) -> str:
     return shown + (", ..." if len(values) > k else "")
 
 
-def _to_float(array: pa.Array, name: str, source: str) -> np.ndarray:
-    """A numeric column as float64: (N,) for numbers, (N, K) for lists of K numbers."""
+def to_float(array: pa.Array, name: str = "", source: str = "") -> np.ndarray:
+    """A numeric (boolean, dictionary of numbers) Arrow array as float64 numpy: (N,) for
+    numbers, (N, K) for lists of K numbers (``name`` and ``source`` name it in errors)."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     if _is_list(array.type):
@@ -105,7 +123,7 @@ def _to_matrix(array: pa.Array, name: str, source: str) -> np.ndarray:
     if values.null_count:
         raise InputError(f"{source}: column {name!r} has {values.null_count} null value(s) "
                          "inside its lists; expected a number for every class")
-    return _to_float(values, name, source).reshape(len(array), width)
+    return to_float(values, name, source).reshape(len(array), width)
 
 
 def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
@@ -115,18 +133,19 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
     rows_read = batch.num_rows
     dropped = {}
     keep = None
-    for head in eval_plan.heads():
-        for role, name in (("label", head.label_key), ("prediction", head.prediction_key),
-                           ("weight", head.example_weight_key)):
-            if not name:
-                continue
-            col = batch.column(name)
-            if col.null_count:
-                valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
-                fresh = ~valid if keep is None else (~valid & keep)
-                if fresh.any():
-                    dropped[f"null {role} ({name!r})"] = int(fresh.sum())
-                keep = valid if keep is None else keep & valid
+    required = [(role, name) for head in eval_plan.heads()
+                for role, name in (("label", head.label_key), ("prediction", head.prediction_key),
+                                   ("weight", head.example_weight_key)) if name]
+    if eval_plan.query_key:
+        required.append(("query_key", eval_plan.query_key))
+    for role, name in required:
+        col = batch.column(name)
+        if col.null_count:
+            valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+            fresh = ~valid if keep is None else (~valid & keep)
+            if fresh.any():
+                dropped[f"null {role} ({name!r})"] = int(fresh.sum())
+            keep = valid if keep is None else keep & valid
     if keep is not None:
         batch = batch.filter(pa.array(keep))
 
@@ -134,11 +153,13 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     def column(name):
         if name not in columns:
-            columns[name] = _to_float(batch.column(name), name, source)
+            columns[name] = to_float(batch.column(name), name, source)
         return columns[name]
 
     streams, seed = {}, _seed(source, column, eval_plan)
     for stream in eval_plan.streams():
+        if stream.query_key:
+            continue  # queries are assembled after grouping (evalbeam.queries)
         head = eval_plan.head(stream.model, stream.output)
         y, p = column(head.label_key), column(head.prediction_key)
         if stream.weighted and head.example_weight_key:

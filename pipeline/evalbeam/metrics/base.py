@@ -25,7 +25,8 @@ class Stream:
     """The labels, predictions and weights a metric reads: which model, output and weighting,
     and for multi-class outputs which binary view of the class scores
     (:mod:`evalbeam.metrics.classes`): a sub key (one class, the k-th highest score, the top
-    k) and/or the pooled micro average with its class weights."""
+    k) and/or the pooled micro average with its class weights. With a ``query_key`` its
+    examples are queries (documents grouped by the value of that column) rather than rows."""
 
     model: str = ""
     output: str = ""
@@ -33,13 +34,14 @@ class Stream:
     sub_key: SubKey | None = None
     # set for a micro average: ((class id, weight), ...) sorted, or () for every class at 1
     micro_average: tuple | None = None
+    query_key: str = ""
 
     @property
     def base(self) -> "Stream":
         """The stream of the output as read from the data (no class view)."""
         if self.sub_key is None and self.micro_average is None:
             return self
-        return Stream(self.model, self.output, self.weighted)
+        return Stream(self.model, self.output, self.weighted, query_key=self.query_key)
 
 
 class StreamArrays:
@@ -171,6 +173,7 @@ class MetricInfo:
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
     # binarize / aggregate make one per class view (False: computed once per output)
     per_class: bool = True
+    query: str = "never"  # in a metrics_spec with query_key: "never", "allowed" or "required"
 
 
 class Metric:
@@ -196,8 +199,12 @@ class Metric:
         raise NotImplementedError
 
     def keys(self) -> list[MetricKey]:
-        """Every key the metric produces (one, ``key``, for most)."""
+        """Every key the metric writes (several for sub keys or several statistics)."""
         return [self.key]
+
+    def columns(self) -> list[str]:
+        """Data columns the metric reads besides its stream's labels, predictions, weights."""
+        return []
 
     def compute_table(self, stats) -> dict | None:
         """Values for every slice of a table at once, ``{MetricKey: array over slices}``.
@@ -250,6 +257,10 @@ class Plan:
         else:
             self._index[key] = len(self.families)
             self.families.append(family)
+
+    def indexed_families(self, queries: bool) -> list:
+        """``[(index, family)]`` of the families over queries (``queries``) or over rows."""
+        return [(i, f) for i, f in enumerate(self.families) if bool(f.stream.query_key) == queries]
 
     def family_index(self, family: Family) -> int:
         return self._index[family.group_key()]

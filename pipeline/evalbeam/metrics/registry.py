@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from evalbeam.metrics import (class_matrices, classes, confusion, flips, gain, histogram,
-                              score_distribution, sums, value_histogram)
+                              ranking, score_distribution, sums, value_histogram)
 
 METRICS = {cls.__name__: cls for cls in [
     sums.ExampleCount, sums.WeightedExampleCount, sums.MeanLabel, sums.MeanPrediction,
@@ -32,4 +32,6 @@ METRICS = {cls.__name__: cls for cls in [
     class_matrices.MultiLabelConfusionMatrixPlot,
     flips.SymmetricFlipRate, flips.NegToNegFlipRate, flips.NegToPosFlipRate,
     flips.PosToNegFlipRate, flips.PosToPosFlipRate, flips.BooleanFlipRates,
+    ranking.NDCG, ranking.MinLabelPosition, ranking.QueryStatistics, ranking.PrecisionAtK,
+    ranking.RecallAtK,
 ]}

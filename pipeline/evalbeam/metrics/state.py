@@ -316,7 +316,9 @@ class SliceTable:
         rows = self.rows_for(other.keys)
         self.counts[rows] += other.counts
         for name, col in self.columns.items():
-            col.merge_from(other.columns[name], rows)
+            theirs = other.columns.get(name)
+            if theirs is not None:  # a partial of rows or of queries holds only its families
+                col.merge_from(theirs, rows)
         return self
 
     def compact(self) -> "SliceTable":

@@ -120,10 +120,12 @@ class _SumsMetric(Metric):
 
 
 class ExampleCount(_SumsMetric):
-    """Number of examples in the slice; the sum of their weights when weighted."""
+    """Number of examples in the slice; the sum of their weights when weighted. With a
+    ``query_key`` an example is a query (as TFMA): the number of queries, or the sum of their
+    weights."""
 
-    # a count has no sampling interval (as TFMA), and is the same for every class view
-    info = MetricInfo(intervals=False, per_class=False)
+    # no sampling interval (as TFMA); the same for every class view
+    info = MetricInfo(intervals=False, per_class=False, query="allowed")
     stats = ("weight",)
 
     def families(self):

@@ -1,0 +1,213 @@
+"""Documents grouped into queries across batches and files, then pre-aggregated per slice.
+
+A query's documents may sit in any batch of any file, so per-query statistics are computed
+only after the pipeline has brought them together (the ``GroupByQuery`` step of
+:class:`~evalbeam.api.Evaluate`):
+
+1. :func:`split_by_query`, per batch: the columns the query metrics read, cut into one
+   RecordBatch per query bucket (a stable hash of the query value, so equal values from any
+   file land in the same bucket) -> ``(bucket, RecordBatch)``. Elements per batch: at most
+   :data:`QUERY_BUCKETS`, never one per query or document.
+2. GroupByKey on the bucket: every document of a query is in one group.
+3. :func:`query_partials`, per bucket: documents sorted by query (``np.argsort``), per-query
+   values by ``np.*.reduceat`` (:class:`~evalbeam.metrics.ranking.QueryArrays`), then per
+   slicing spec one SliceTable over the slices of those queries, merged with the row path's
+   tables by the same FusedCombineFn.
+
+A query belongs to every slice one of its documents belongs to (TFMA merges the slice keys of
+a query's examples), and counts once there. Its weight is its documents' weight, which they
+must share (TFMA raises otherwise).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalbeam.errors import InputError
+from evalbeam.extract import source_of, to_float, with_source
+from evalbeam.metrics.ranking import LABEL, QueryArrays
+from evalbeam.metrics.state import SliceTable
+from evalbeam.slicing import ColumnCodes, assign_slices
+
+QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
+
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * _MIX[0]
+        h = (h ^ (h >> np.uint64(27))) * _MIX[1]
+        return h ^ (h >> np.uint64(31))
+
+
+def _hash_bytes(array: pa.Array) -> np.ndarray:
+    """A 64-bit polynomial hash of each value's bytes (no Python loop over values)."""
+    array = array.cast(pa.large_binary())
+    offsets = np.frombuffer(array.buffers()[1], np.int64)
+    offsets = offsets[array.offset:array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    data = data[offsets[0]:offsets[-1]].astype(np.uint64)
+    lengths = np.diff(offsets)
+    position = np.arange(len(data)) - np.repeat(offsets[:-1] - offsets[0], lengths)
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(int(lengths.max(initial=0)) + 1, 1099511628211, np.uint64))
+        terms = (data + np.uint64(1)) * powers[position]
+    sums = np.zeros(len(lengths), np.uint64)
+    nonempty = lengths > 0
+    if nonempty.any():
+        sums[nonempty] = np.add.reduceat(terms, (offsets[:-1] - offsets[0])[nonempty])
+    return sums ^ lengths.astype(np.uint64)
+
+
+def bucket_of(values: pa.Array) -> np.ndarray:
+    """The query bucket of each value, the same in every process and file."""
+    typ = values.type
+    if pa.types.is_integer(typ) or pa.types.is_boolean(typ):
+        h = values.cast(pa.int64()).to_numpy(zero_copy_only=False).view(np.uint64)
+    elif pa.types.is_floating(typ):
+        f = values.cast(pa.float64()).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
+        h = f.view(np.uint64)
+    else:
+        if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
+            values = values.cast(pa.large_string())
+        h = _hash_bytes(values)
+    return (_mix(h) % np.uint64(QUERY_BUCKETS)).astype(np.int64)
+
+
+def query_heads(eval_plan) -> list:
+    """``[(stream, head)]`` of the streams whose examples are queries."""
+    return [(s, eval_plan.head(s.model, s.output)) for s in eval_plan.streams() if s.query_key]
+
+
+def document_columns(eval_plan) -> list:
+    """The columns the query path reads: query, labels, predictions, weights, gains, slices."""
+    cols = [eval_plan.query_key]
+    for stream, head in query_heads(eval_plan):
+        cols += [head.label_key, head.prediction_key]
+        if stream.weighted and head.example_weight_key:
+            cols.append(head.example_weight_key)
+    cols += eval_plan.query_columns()
+    for spec in eval_plan.slice_specs:
+        cols += spec.columns
+    return list(dict.fromkeys(cols))
+
+
+def split_by_query(batch: pa.RecordBatch, eval_plan) -> list:
+    """``[(bucket, RecordBatch)]``: ``batch``'s documents (rows kept by extraction) by query
+    bucket, with the columns the query path reads. Checks the gain / label columns that query
+    metrics read: a value for every document, finite."""
+    source = source_of(batch)
+    for name in eval_plan.query_columns():
+        col = batch.column(name)
+        if col.null_count:
+            raise InputError(f"{source}: column {name!r} (read by a query metric) has "
+                             f"{col.null_count} null value(s); every document needs one")
+        values = to_float(col)
+        if not np.isfinite(values).all():
+            raise InputError(f"{source}: column {name!r} (read by a query metric) has "
+                             f"{int((~np.isfinite(values)).sum())} NaN or infinite value(s); "
+                             "expected finite numbers")
+    if not batch.num_rows:
+        return []
+    data = batch.select(document_columns(eval_plan))
+    query = _encode(data.column(eval_plan.query_key))
+    bucket = bucket_of(query.dictionary)[query.indices.to_numpy(zero_copy_only=False)]
+    order = np.argsort(bucket, kind="stable")
+    data = data.take(pa.array(order))
+    counts = np.bincount(bucket, minlength=QUERY_BUCKETS)
+    ends = np.cumsum(counts)
+    return [(b, with_source(data.slice(end - n, n), source))
+            for b, (n, end) in enumerate(zip(counts.tolist(), ends.tolist())) if n]
+
+
+def _encode(column: pa.Array) -> pa.DictionaryArray:
+    """The query column dictionary-encoded (it has no nulls: extraction dropped them)."""
+    return column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+
+
+def _documents(batches: list):
+    """One RecordBatch of ``batches`` and, per row, the name of its source."""
+    sources = [source_of(b) for b in batches]
+    table = pa.concat_tables([pa.Table.from_batches([b.replace_schema_metadata(None)])
+                              for b in batches], promote_options="permissive")
+    data = table.combine_chunks().to_batches()[0]
+    row_source = np.repeat(np.arange(len(batches)), [b.num_rows for b in batches])
+    return data, sources, row_source
+
+
+def query_partials(batches, eval_plan) -> list:
+    """``[(spec_index, SliceTable)]`` for the whole queries in ``batches`` (one bucket)."""
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return []
+    data, sources, row_source = _documents(batches)
+    query = _encode(data.column(eval_plan.query_key))
+    codes = query.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(codes, kind="stable")
+    data, row_source, codes = data.take(pa.array(order)), row_source[order], codes[order]
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    sizes = np.diff(np.append(starts, len(codes)))
+    query_of_row = np.repeat(np.arange(len(starts)), sizes)
+
+    columns = {}
+
+    def column(name):
+        if name not in columns:
+            columns[name] = to_float(data.column(name))
+        return columns[name]
+
+    def where(i):
+        value = query.dictionary[int(codes[starts[i]])].as_py()
+        return (f"{sources[row_source[starts[i]]]}: query {value!r} "
+                f"(query_key {eval_plan.query_key!r})")
+
+    arrays = {}
+    for stream, head in query_heads(eval_plan):
+        if stream.weighted and head.example_weight_key:
+            w = column(head.example_weight_key)
+            low, high = np.minimum.reduceat(w, starts), np.maximum.reduceat(w, starts)
+            differ = np.flatnonzero(low != high)
+            if len(differ):
+                i = differ[0]
+                raise InputError(f"{where(i)} has documents with different weights in column "
+                                 f"{head.example_weight_key!r} ({low[i]:g} and {high[i]:g}); "
+                                 "a query's documents must share one weight")
+        else:
+            low = np.ones(len(starts))
+
+        def docs(name, label=head.label_key):
+            return column(label if name == LABEL else name)
+        arrays[stream] = QueryArrays(column(head.prediction_key), starts, sizes, low, docs)
+
+    encoded = {}
+
+    def codes_of(name):
+        if name not in encoded:
+            encoded[name] = ColumnCodes.encode(data.column(name))
+        return encoded[name]
+
+    specs = eval_plan.plan.state_specs()
+    families = eval_plan.plan.indexed_families(queries=True)
+    out = []
+    for index, spec in enumerate(eval_plan.slice_specs):
+        assignment = assign_slices(spec, codes_of, data.num_rows)
+        n_slices = len(assignment.keys)
+        if not n_slices:
+            continue
+        rows = query_of_row if assignment.rows is None else query_of_row[assignment.rows]
+        pairs = np.unique(rows * n_slices + assignment.codes)  # a query joins a slice once
+        query_rows, slice_codes = pairs // n_slices, pairs % n_slices
+        taken = {stream: a.take(query_rows) for stream, a in arrays.items()}
+        state = {}
+        for i, family in families:
+            for name, col in family.add_batch(taken[family.stream], slice_codes,
+                                              n_slices).items():
+                state[f"{i}.{name}"] = col
+        counts = (np.bincount(slice_codes, minlength=n_slices) if eval_plan.counts_queries
+                  else np.zeros(n_slices, np.int64))
+        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, state)))
+    return out
