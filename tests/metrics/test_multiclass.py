@@ -361,3 +361,21 @@ def test_class_matrices_round_trip_through_the_artifacts(tmp_path):
                     np.testing.assert_allclose(written[k][kind][f], column)
         else:
             assert written[k] == pytest.approx(value)
+
+
+def test_score_vectors_read_from_tf_examples(tmp_path):
+    from evalbeam.api import run_evaluation
+    from helpers_io import write_tfrecord
+    rng = np.random.default_rng(5)
+    y, p = rng.integers(0, 3, 400), rng.dirichlet([1, 1, 1], 400)
+    path = str(tmp_path / "data.tfrecord")
+    write_tfrecord(pa.table({"label": y, "scores": [list(map(float, r)) for r in p]}), path)
+    config = ('model_specs { label_key: "label" prediction_key: "scores" }\n'
+              'metrics_specs { metrics { class_name: "SparseCategoricalAccuracy" } '
+              'metrics { class_name: "TopKAccuracy" config: \'"k": 2\' } }')
+    metrics = run_evaluation(config, path, str(tmp_path / "out")).metrics[()]
+    p32 = p.astype(np.float32)  # tf.Example floats are float32
+    assert metrics[MetricKey("sparse_categorical_accuracy")] == pytest.approx(
+        skm.accuracy_score(y, p32.argmax(axis=1)))
+    assert metrics[MetricKey("top_k_accuracy")] == pytest.approx(
+        skm.top_k_accuracy_score(y, p32, k=2))

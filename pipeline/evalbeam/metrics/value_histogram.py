@@ -12,6 +12,7 @@ Each bucket keeps weighted sums only: of examples, and (for means) of labels and
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -29,8 +30,10 @@ def range_bucket_of(v: np.ndarray, left: float, right: float, num_buckets: int) 
     return coarse_buckets(num_buckets)[fine.astype(np.int64)]
 
 
+@functools.lru_cache(maxsize=64)
 def bucket_edges(left: float, right: float, num_buckets: int) -> tuple:
-    """(lower inclusive, upper exclusive) of every bucket, with -inf and +inf at the ends."""
+    """(lower inclusive, upper exclusive) of every bucket, with -inf and +inf at the ends
+    (made once per range: every slice's plot shares them, read-only)."""
     inner = [left + i * (right - left) / num_buckets for i in range(num_buckets + 1)]
     return np.array([-np.inf] + inner), np.array(inner + [np.inf])
 
