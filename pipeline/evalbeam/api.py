@@ -19,8 +19,8 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from evalbeam.combine import (FusedCombineFn, SliceResult, batch_partials, iter_slice_results,
-                              omitted_slices)
+from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
+                              iter_slice_results, omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
@@ -136,6 +136,13 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
     return validation.validation_ok
 
 
+def _typed(tables):
+    """(spec, SliceTable) elements get their coder (cheap size estimates) even when
+    construction-time type checks, which would infer it from the type hints, are off."""
+    tables.element_type = PARTIAL_TYPE
+    return tables
+
+
 class Evaluate(beam.PTransform):
     """PCollection[pyarrow.RecordBatch] -> evaluation artifacts in ``output_dir``.
 
@@ -152,7 +159,7 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
-        compute = beam.ParDo(_ComputePartials(plan))
+        compute = beam.ParDo(_ComputePartials(plan)).with_output_types(PARTIAL_TYPE)
         if plan.query_key:
             # a query's documents may be in any batch: group them before computing per query
             outputs = batches | "ComputePartials" >> compute.with_outputs(_DOCUMENTS,
@@ -160,13 +167,15 @@ class Evaluate(beam.PTransform):
             whole_queries = (outputs[_DOCUMENTS]
                              | "GroupByQuery" >> beam.GroupByKey()
                              | "ComputeQueryPartials" >> beam.FlatMapTuple(
-                                 lambda _, docs: query_partials(docs, plan)))
-            partials = ((outputs.partials, whole_queries)
+                                 lambda _, docs: query_partials(docs, plan)
+                             ).with_output_types(PARTIAL_TYPE))
+            partials = ((_typed(outputs.partials), _typed(whole_queries))
                         | "JoinPartials" >> beam.Flatten())
         else:
             partials = batches | "ComputePartials" >> compute
-        shards = (partials
-                  | "CombinePerSlicingSpec" >> beam.CombinePerKey(FusedCombineFn(plan))
+        combined = _typed(partials) | "CombinePerSlicingSpec" >> beam.CombinePerKey(
+            FusedCombineFn(plan))
+        shards = (_typed(combined)
                   | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
                   | "KeyShards" >> beam.Map(lambda shard: (None, shard)))
         # one element even without data, so an empty input still gets its (empty) artifacts

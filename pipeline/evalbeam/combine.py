@@ -8,6 +8,7 @@ tables; :func:`slice_results` turns a merged table into metric values and plots 
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -66,11 +67,35 @@ def batch_partials(batch, eval_plan):
     return extracted, out
 
 
+class SliceTableCoder(beam.coders.Coder):
+    """Pickles a SliceTable; estimates its size without pickling it (runners sample the size
+    of elements, and a partial table can be tens of megabytes)."""
+
+    def encode(self, table: SliceTable) -> bytes:
+        return pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, data: bytes) -> SliceTable:
+        return pickle.loads(data)
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def estimate_size(self, table: SliceTable) -> int:
+        return table.nbytes()
+
+
+beam.coders.registry.register_coder(SliceTable, SliceTableCoder)
+PARTIAL_TYPE = beam.typehints.Tuple[int, SliceTable]  # (slicing spec index, partial table)
+
+
 class FusedCombineFn(beam.CombineFn):
     """Every metric family of one slicing spec in one accumulator (a SliceTable)."""
 
     def __init__(self, eval_plan):
         self.state_specs = eval_plan.plan.state_specs()
+
+    def get_accumulator_coder(self):
+        return SliceTableCoder()
 
     def create_accumulator(self):
         return SliceTable(self.state_specs)

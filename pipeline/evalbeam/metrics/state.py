@@ -228,20 +228,22 @@ class SparseColumn:
         return rows[order], buckets[order], values[order]
 
     def __getstate__(self):
-        # Dense rows travel as a bit mask of their non-zero cells plus those cells' values: a
-        # histogram filled from a few thousand examples is mostly zeros.
+        # Mostly-zero dense rows (a histogram filled from a few thousand examples) travel as a
+        # bit mask of their non-zero cells plus those cells' values.
         self.compact()
         state = dict(self.__dict__)
-        dense = state.pop("dense")[: self.n_dense]
-        nonzero = dense != 0
-        state["dense"] = (dense.shape, np.packbits(nonzero, axis=None), dense[nonzero])
+        dense = state["dense"] = state["dense"][: self.n_dense]
+        if np.count_nonzero(dense) < dense.size // 2:
+            nonzero = dense != 0
+            state["dense"] = (dense.shape, np.packbits(nonzero, axis=None), dense[nonzero])
         return state
 
     def __setstate__(self, state):
-        shape, mask, values = state["dense"]
-        dense = np.zeros(shape)
-        dense[np.unpackbits(mask, count=dense.size).view(bool).reshape(shape)] = values
-        self.__dict__.update(state, dense=dense)
+        if isinstance(state["dense"], tuple):
+            shape, mask, values = state["dense"]
+            dense = state["dense"] = np.zeros(shape)
+            dense[np.unpackbits(mask, count=dense.size).view(bool).reshape(shape)] = values
+        self.__dict__.update(state)
 
 
 def _is_range(a: np.ndarray) -> bool:
@@ -293,6 +295,16 @@ class SliceTable:
         state = dict(self.__dict__)
         state["_index"] = None  # derived from keys; not shipped
         return state
+
+    def nbytes(self) -> int:
+        """About how many bytes the table's arrays hold (sampled by runners for statistics)."""
+        total = self.counts.nbytes + 64 * len(self.keys)
+        for col in self.columns.values():
+            if isinstance(col, SparseColumn):
+                total += col.dense.nbytes + sum(v.nbytes + 16 * len(v) for v in col._values)
+            else:
+                total += col.data.nbytes
+        return total
 
     def rows_for(self, keys) -> np.ndarray:
         """Row of each key, adding rows for keys not seen before."""
