@@ -397,15 +397,14 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     for si, spec in enumerate(config.metrics_specs):
         where_spec = f"metrics_specs[{si}]"
         if spec.query_key:
-            class_views, top_k_list = ClassViews(), _query_top_k(spec, where_spec)
-        else:
-            class_views, top_k_list = _class_views(spec, where_spec), []
-        if spec.query_key:
             if query_key and spec.query_key != query_key:
                 raise ConfigError(f"{where_spec}: query_key {spec.query_key!r} differs from "
                                   f"{query_key!r} of an earlier metrics_spec; one query column "
                                   "per evaluation")
             query_key = spec.query_key
+            class_views, top_k_list = ClassViews(), _query_top_k(spec, where_spec)
+        else:
+            class_views, top_k_list = _class_views(spec, where_spec), []
         unknown = [m for m in spec.model_names if m not in names]
         if unknown:
             raise ConfigError(f"{where_spec}: model_names {unknown} match no model spec "

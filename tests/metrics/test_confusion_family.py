@@ -14,7 +14,7 @@ FAMILY = ["TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives", 
           "PredictedPositiveRate", "ThreatScore", "MatthewsCorrelationCoefficient",
           "BalancedAccuracy", "Informedness", "Markedness", "FowlkesMallowsIndex",
           "PrevalenceThreshold", "PositiveLikelihoodRatio", "NegativeLikelihoodRatio",
-          "DiagnosticOddsRatio", "MaxRecall"]
+          "DiagnosticOddsRatio", "MaxRecall", "PPV", "TPR", "TNR", "FPR", "FNR", "NPV"]
 
 
 def reference(y, p, w):
@@ -36,6 +36,7 @@ def reference(y, p, w):
         "positive_likelihood_ratio": tpr / (1 - tnr), "negative_likelihood_ratio": (1 - tpr) / tnr,
         "diagnostic_odds_ratio": (tp / fn) / (fp / tn),
         "max_recall": w[(p > 1e-12) & (y == 1)].sum() / w[y == 1].sum(),
+        "ppv": ppv, "tpr": tpr, "tnr": tnr, "fpr": 1 - tnr, "fnr": 1 - tpr, "npv": npv,
     }
 
 

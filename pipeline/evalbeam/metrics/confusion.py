@@ -334,3 +334,27 @@ class ConfusionMatrixAtThresholds(ConfusionMetric):
                        "f1": divide(2 * tp, 2 * tp + fp + fn),
                        "accuracy": divide(tp + tn, tp + fp + tn + fn)}
         return {self.key: {"confusion_matrix_at_thresholds": columns}}
+
+
+class PPV(Precision):
+    """TFMA's alias of Precision (default name ``ppv``)."""
+
+
+class TPR(Recall):
+    """TFMA's alias of Recall (default name ``tpr``)."""
+
+
+class TNR(Specificity):
+    """TFMA's alias of Specificity (default name ``tnr``)."""
+
+
+class FPR(FallOut):
+    """TFMA's alias of FallOut (default name ``fpr``)."""
+
+
+class FNR(MissRate):
+    """TFMA's alias of MissRate (default name ``fnr``)."""
+
+
+class NPV(NegativePredictiveValue):
+    """TFMA's alias of NegativePredictiveValue (default name ``npv``)."""

@@ -13,6 +13,7 @@ METRICS = {cls.__name__: cls for cls in [
     confusion.Specificity, confusion.FallOut, confusion.MissRate,
     confusion.TruePositives, confusion.TrueNegatives, confusion.FalsePositives,
     confusion.FalseNegatives, confusion.TP, confusion.TN, confusion.FP, confusion.FN,
+    confusion.PPV, confusion.TPR, confusion.TNR, confusion.FPR, confusion.FNR, confusion.NPV,
     confusion.NegativePredictiveValue, confusion.FalseDiscoveryRate, confusion.FalseOmissionRate,
     confusion.Prevalence, confusion.PredictedPositiveRate, confusion.ThreatScore,
     confusion.MatthewsCorrelationCoefficient, confusion.BalancedAccuracy, confusion.Informedness,
