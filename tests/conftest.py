@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
+from evalbeam.combine import FusedCombineFn, batch_partials, iter_slice_results, slice_results
 from evalbeam.config import parse_config, resolve
 from evalbeam.queries import query_partials, split_by_query
 
@@ -62,6 +62,18 @@ def evaluate_in_process(eval_plan, batches):
                                     for k, v in r.metrics.items()}
             plots[r.slice_key] = {k.name: v for k, v in r.plots.items()}
     return metrics, plots, omitted
+
+
+def first_spec_results(eval_plan, batches) -> list:
+    """The SliceResults of the first slicing spec (the overall slice, when it is listed first),
+    through the combine path, with their intervals."""
+    fn = FusedCombineFn(eval_plan)
+    acc = fn.create_accumulator()
+    for batch in batches:
+        for index, part in batch_partials(batch, eval_plan)[1]:
+            if index == 0:
+                fn.add_input(acc, part)
+    return list(iter_slice_results(fn.extract_output(acc), eval_plan))
 
 
 def split_batches(table, sizes_seed=None, size=None):

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from conftest import BASE, make_table
-from evalbeam import load_result, run_evaluation
+from evalbeam import run_evaluation
 from helpers_io import write
 
 CONFIG = BASE + """

@@ -1,8 +1,6 @@
 """Slicing rules: overall, feature_keys, crosses of occurring values, feature_values, list-valued
 features, nulls, and min_slice_size."""
-import numpy as np
 import pyarrow as pa
-import pytest
 
 from conftest import evaluate_in_process, plan
 

@@ -278,13 +278,13 @@ def _class_views(spec, where: str) -> ClassViews:
     views = []
     if spec.HasField("binarize"):
         b = spec.binarize
-        for field, make in (("class_ids", lambda v: SubKey(class_id=v)),
-                            ("k_list", lambda v: SubKey(k=v)),
-                            ("top_k_list", lambda v: SubKey(top_k=v))):
-            values = list(getattr(b, field).values)
-            low = 0 if field == "class_ids" else 1
+        for name, make in (("class_ids", lambda v: SubKey(class_id=v)),
+                           ("k_list", lambda v: SubKey(k=v)),
+                           ("top_k_list", lambda v: SubKey(top_k=v))):
+            values = list(getattr(b, name).values)
+            low = 0 if name == "class_ids" else 1
             if any(v < low for v in values):
-                raise ConfigError(f"{where}.binarize.{field}: expected values >= {low}, got {values}")
+                raise ConfigError(f"{where}.binarize.{name}: expected values >= {low}, got {values}")
             views += [(make(v), None) for v in dict.fromkeys(values)]
         if not views:
             raise ConfigError(f"{where}.binarize: give class_ids, k_list or top_k_list")
@@ -536,16 +536,16 @@ def _check_query_use(cls, query_key: str, where: str) -> None:
 def _spec_thresholds(spec, spec_metrics, baseline, where_spec) -> list:
     """The metrics_spec's threshold maps (keyed by metric name): every weighting of the name."""
     out = []
-    for field in ("thresholds", "per_slice_thresholds", "cross_slice_thresholds"):
-        for metric_name, value in getattr(spec, field).items():
+    for kind in ("thresholds", "per_slice_thresholds", "cross_slice_thresholds"):
+        for metric_name, value in getattr(spec, kind).items():
             matching = [m for m in spec_metrics if m.name == metric_name]
             if not matching:
-                raise ConfigError(f"{where_spec}.{field}: no metric named {metric_name!r} in "
+                raise ConfigError(f"{where_spec}.{kind}: no metric named {metric_name!r} in "
                                   "this metrics_spec")
             for metric in matching:
-                if field == "thresholds":
+                if kind == "thresholds":
                     out += _thresholds_for(metric, value, None, baseline, where_spec)
-                elif field == "per_slice_thresholds":
+                elif kind == "per_slice_thresholds":
                     for pst in value.thresholds:
                         specs = [resolve_slice_spec(s) for s in pst.slicing_specs]
                         out += _thresholds_for(metric, pst.threshold, specs, baseline, where_spec)

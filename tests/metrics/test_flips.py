@@ -7,9 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import evaluate_in_process, make_table, split_batches
+from conftest import evaluate_in_process, first_spec_results, make_table, split_batches
 from evalbeam import run_evaluation
-from evalbeam.combine import FusedCombineFn, batch_partials, iter_slice_results
 from evalbeam.config import parse_config, resolve
 from evalbeam.errors import ConfigError
 from evalbeam.extract import extract
@@ -116,13 +115,7 @@ def test_weights_are_the_baselines_and_a_slice_without_weight_is_nan():
 
 
 def _overall_intervals(eval_plan, batches):
-    fn = FusedCombineFn(eval_plan)
-    acc = fn.create_accumulator()
-    for b in batches:
-        for index, part in batch_partials(b, eval_plan)[1]:
-            if index == 0:
-                fn.add_input(acc, part)
-    (result,) = iter_slice_results(fn.extract_output(acc), eval_plan)
+    (result,) = first_spec_results(eval_plan, batches)
     return result
 
 
@@ -245,13 +238,7 @@ def test_every_candidate_output_against_the_baselines_same_output():
             'model_specs { name: "cand2" label_key: "label" %s }\n'
             % (outputs % ("a", "p_other", "b", "prediction")) +
             'metrics_specs { metrics { class_name: "SymmetricFlipRate" } }')
-    eval_plan = resolve_text(body)
-    fn = FusedCombineFn(eval_plan)
-    acc = fn.create_accumulator()
-    for b in split_batches(t, sizes_seed=6):
-        for _, part in batch_partials(b, eval_plan)[1]:
-            fn.add_input(acc, part)
-    (result,) = iter_slice_results(fn.extract_output(acc), eval_plan)
+    (result,) = first_spec_results(resolve_text(body), split_batches(t, sizes_seed=6))
     col = {c: t.column(c).to_numpy().astype(float) for c in ("prediction", "p_base", "p_other")}
     ones = np.ones(t.num_rows)
     want = {("cand", "a"): ("prediction", "p_base"), ("cand", "b"): ("p_base", "p_other"),

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from sklearn import metrics as skm
 
-from conftest import split_batches
+from conftest import first_spec_results, split_batches
 from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
 from evalbeam.config import parse_config, resolve
 from evalbeam.errors import InputError
@@ -258,7 +258,6 @@ def test_bad_class_data_is_a_one_line_input_error(label, scores, body, match):
 
 def test_jackknife_of_a_pooled_view_leaves_out_whole_examples():
     from evalbeam.extract import extract
-    from evalbeam.combine import iter_slice_results
     table, y, p, w = make_table(n=600)
     table = table.combine_chunks()
     body = ('metrics_specs { metrics { class_name: "MeanLabel" } metrics { class_name: "Recall" } '
@@ -267,10 +266,7 @@ def test_jackknife_of_a_pooled_view_leaves_out_whole_examples():
             'options { compute_confidence_intervals { value: true } }')
     eval_plan = resolve(parse_config(BASE + body))
     batch = table.to_batches()[0]
-    fn = FusedCombineFn(eval_plan)
-    acc = fn.create_accumulator()
-    fn.add_input(acc, batch_partials(batch, eval_plan)[1][0][1])
-    (result,) = iter_slice_results(fn.extract_output(acc), eval_plan)
+    (result,) = first_spec_results(eval_plan, [batch])
     part = eval_plan.resampling.partitions(next(iter(extract(batch, eval_plan).streams.values())))
     Y, cw = np.eye(K)[y], np.array([1.0, 2.0, 0, 0, 0])
     stats = {"mean_label": lambda m: (w[m, None] * cw * Y[m]).sum() / (w[m, None] * cw).sum(),

@@ -6,8 +6,7 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from conftest import evaluate_in_process, plan
-from evalbeam.combine import FusedCombineFn, batch_partials, iter_slice_results
+from conftest import evaluate_in_process, first_spec_results, plan
 from evalbeam.extract import extract
 from evalbeam.metrics.resampling import t_quantile_975
 
@@ -17,13 +16,7 @@ BOOTSTRAP = CI % "confidence_intervals { method: POISSON_BOOTSTRAP }"
 
 
 def intervals(eval_plan, batches):
-    fn = FusedCombineFn(eval_plan)
-    acc = fn.create_accumulator()
-    for b in batches:
-        for index, part in batch_partials(b, eval_plan)[1]:
-            if index == 0:
-                fn.add_input(acc, part)
-    (result,) = iter_slice_results(fn.extract_output(acc), eval_plan)
+    (result,) = first_spec_results(eval_plan, batches)
     return {k.name: (result.metrics[k],) + result.intervals[k] for k in result.intervals}
 
 

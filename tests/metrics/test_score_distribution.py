@@ -2,7 +2,6 @@
 against numpy per slice through split batches."""
 import numpy as np
 import pyarrow as pa
-import pytest
 
 from conftest import evaluate_in_process, plan, split_batches
 
