@@ -113,7 +113,7 @@ def _to_matrix(array: pa.Array, name: str, source: str) -> np.ndarray:
         width = array.type.list_size
     else:
         lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
-        width = int(lengths[0]) if len(lengths) else 0
+        width = int(lengths[0]) if len(lengths) else 1  # no rows: any width will do
         if (lengths != width).any():
             odd = np.unique(lengths[lengths != width])
             raise InputError(f"{source}: column {name!r} has lists of different lengths "
@@ -232,6 +232,8 @@ def _check_values(head, column, eval_plan, source) -> None:
 def _check_classes(head, y, p, eval_plan, source) -> None:
     """Labels and score vectors agree: as many label entries as scores, class ids in range,
     enough classes for the configured class ids and k."""
+    if not len(p):
+        return  # no rows (all dropped): nothing to check, and lists give no class count
     label, prediction = f"column {head.label_key!r} (label_key)", \
         f"column {head.prediction_key!r} (prediction_key)"
     if y.ndim == 2 and p.ndim == 1:

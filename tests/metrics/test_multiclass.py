@@ -32,10 +32,12 @@ def make_table(n=4000, seed=0, dense=False, fixed=False):
 
 
 def run(body, table, seed=1):
+    """{slice key: {MetricKey: value or plot}} of ``table`` (or a list of record batches)."""
     eval_plan = resolve(parse_config(BASE + body))
     fn = FusedCombineFn(eval_plan)
     accumulators = {}
-    for batch in split_batches(table, seed):
+    batches = table if isinstance(table, list) else split_batches(table, seed)
+    for batch in batches:
         for index, part in batch_partials(batch, eval_plan)[1]:
             fn.add_input(accumulators.setdefault(index, fn.create_accumulator()), part)
     out = {}
@@ -375,3 +377,20 @@ def test_score_vectors_read_from_tf_examples(tmp_path):
         skm.accuracy_score(y, p32.argmax(axis=1)))
     assert metrics[MetricKey("top_k_accuracy")] == pytest.approx(
         skm.top_k_accuracy_score(y, p32, k=2))
+
+
+@pytest.mark.parametrize("scores_type", [pa.list_(pa.float64()), pa.list_(pa.float64(), 3)])
+def test_a_batch_whose_rows_are_all_dropped_adds_nothing(scores_type):
+    body = ('metrics_specs { metrics { class_name: "SparseCategoricalAccuracy" } '
+            'metrics { class_name: "MultiClassConfusionMatrixPlot" } '
+            'metrics { class_name: "MultiLabelConfusionMatrixPlot" } }'
+            'metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "Precision" } '
+            'binarize { class_ids { values: [0, 2] } k_list { values: 1 } top_k_list { values: 2 } } '
+            'aggregate { macro_average: true } }'
+            'metrics_specs { metrics { class_name: "Recall" } aggregate { micro_average: true } }')
+    dropped = pa.table({"label": pa.array([None, None], pa.int64()), "weight": [1.0, 1.0],
+                        "scores": pa.array([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]], scores_type)})
+    kept = pa.table({"label": [2], "weight": [1.0], "scores": pa.array([[0.1, 0.2, 0.7]], scores_type)})
+    overall = run(body, dropped.to_batches() + kept.to_batches())[()]
+    assert overall[key("sparse_categorical_accuracy")] == 1.0
+    assert overall[key("recall", aggregation="micro_average")] == 1.0

@@ -63,6 +63,9 @@ def binary_view(base: StreamArrays, stream) -> StreamArrays:
     """The binary problem ``stream`` reads from the output's arrays ``base``."""
     if stream.sub_key is None and stream.micro_average is None and base.p.ndim == 1:
         return base  # a binary output read as it is
+    if not len(base.w):  # no rows: no class to view (an empty list column has no width)
+        empty = np.zeros(0)
+        return StreamArrays(empty, empty, empty, base.seed)
     name = f"w*view/{stream.sub_key!r}/{stream.micro_average!r}"  # "w*": depends on weights
     return base.derived(name, lambda a: _make_view(a, stream.sub_key or SubKey(),
                                                    stream.micro_average))
