@@ -33,28 +33,32 @@ def plan(body: str):
     return resolve(parse_config(BASE + body))
 
 
-def evaluate_in_process(eval_plan, batches):
-    """{slice key: {metric name (+ '/topK:k') (+ '/unweighted'): value}}, plots, omitted; via
-    the combine path (and, with a query_key, the query path's grouping by bucket)."""
+def accumulate(eval_plan, batches) -> dict:
+    """{slicing spec index: merged SliceTable} via the combine path (and, with a query_key,
+    the query path's grouping by bucket, as GroupByQuery does)."""
     fn = FusedCombineFn(eval_plan)
     accumulators, buckets = {}, {}
 
     def add(partials):
         for index, part in partials:
-            acc = accumulators.setdefault(index, fn.create_accumulator())
-            fn.add_input(acc, part)
+            fn.add_input(accumulators.setdefault(index, fn.create_accumulator()), part)
 
     for batch in batches:
         extracted, partials = batch_partials(batch, eval_plan)
         add(partials)
-        if eval_plan.query_key:  # documents grouped by query bucket, as GroupByQuery does
+        if eval_plan.query_key:
             for bucket, docs in split_by_query(extracted.batch, eval_plan):
                 buckets.setdefault(bucket, []).append(docs)
     for docs in buckets.values():
         add(query_partials(docs, eval_plan))
+    return {index: fn.extract_output(acc) for index, acc in accumulators.items()}
+
+
+def evaluate_in_process(eval_plan, batches):
+    """{slice key: {metric name (+ '/topK:k') (+ '/unweighted'): value}}, plots, omitted."""
     metrics, plots, omitted = {}, {}, []
-    for index, acc in accumulators.items():
-        results, om = slice_results(fn.extract_output(acc), eval_plan)
+    for table in accumulate(eval_plan, batches).values():
+        results, om = slice_results(table, eval_plan)
         omitted += om
         for r in results:
             metrics[r.slice_key] = {k.name + (f"/{k.sub_key}" if k.sub_key else "") +
@@ -65,15 +69,9 @@ def evaluate_in_process(eval_plan, batches):
 
 
 def first_spec_results(eval_plan, batches) -> list:
-    """The SliceResults of the first slicing spec (the overall slice, when it is listed first),
-    through the combine path, with their intervals."""
-    fn = FusedCombineFn(eval_plan)
-    acc = fn.create_accumulator()
-    for batch in batches:
-        for index, part in batch_partials(batch, eval_plan)[1]:
-            if index == 0:
-                fn.add_input(acc, part)
-    return list(iter_slice_results(fn.extract_output(acc), eval_plan))
+    """The SliceResults (with intervals) of the first slicing spec: the overall slice when it
+    is listed first."""
+    return list(iter_slice_results(accumulate(eval_plan, batches)[0], eval_plan))
 
 
 def split_batches(table, sizes_seed=None, size=None):

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalbeam.errors import InputError
+from evalbeam.hashing import value_hashes
 from evalbeam.extract import source_of, to_float, with_source
 from evalbeam.metrics.ranking import LABEL, QueryArrays
 from evalbeam.metrics.state import SliceTable
@@ -32,50 +33,9 @@ from evalbeam.slicing import ColumnCodes, assign_slices
 
 QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
 
-_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit moves every output bit."""
-    with np.errstate(over="ignore"):
-        h = (h ^ (h >> np.uint64(30))) * _MIX[0]
-        h = (h ^ (h >> np.uint64(27))) * _MIX[1]
-        return h ^ (h >> np.uint64(31))
-
-
-def _hash_bytes(array: pa.Array) -> np.ndarray:
-    """A 64-bit polynomial hash of each value's bytes (no Python loop over values)."""
-    array = array.cast(pa.large_binary())
-    offsets = np.frombuffer(array.buffers()[1], np.int64)
-    offsets = offsets[array.offset:array.offset + len(array) + 1]
-    data = array.buffers()[2]
-    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    data = data[offsets[0]:offsets[-1]].astype(np.uint64)
-    lengths = np.diff(offsets)
-    position = np.arange(len(data)) - np.repeat(offsets[:-1] - offsets[0], lengths)
-    with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(int(lengths.max(initial=0)) + 1, 1099511628211, np.uint64))
-        terms = (data + np.uint64(1)) * powers[position]
-    sums = np.zeros(len(lengths), np.uint64)
-    nonempty = lengths > 0
-    if nonempty.any():
-        sums[nonempty] = np.add.reduceat(terms, (offsets[:-1] - offsets[0])[nonempty])
-    return sums ^ lengths.astype(np.uint64)
-
-
 def bucket_of(values: pa.Array) -> np.ndarray:
     """The query bucket of each value, the same in every process and file."""
-    typ = values.type
-    if pa.types.is_integer(typ) or pa.types.is_boolean(typ):
-        h = values.cast(pa.int64()).to_numpy(zero_copy_only=False).view(np.uint64)
-    elif pa.types.is_floating(typ):
-        f = values.cast(pa.float64()).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
-        h = f.view(np.uint64)
-    else:
-        if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
-            values = values.cast(pa.large_string())
-        h = _hash_bytes(values)
-    return (_mix(h) % np.uint64(QUERY_BUCKETS)).astype(np.int64)
+    return (value_hashes(values) % np.uint64(QUERY_BUCKETS)).astype(np.int64)
 
 
 def query_heads(eval_plan) -> list:
@@ -165,6 +125,7 @@ def query_partials(batches, eval_plan) -> list:
         return (f"{sources[row_source[starts[i]]]}: query {value!r} "
                 f"(query_key {eval_plan.query_key!r})")
 
+    hashes = value_hashes(query.dictionary)[codes[starts]]
     arrays = {}
     for stream, head in query_heads(eval_plan):
         if stream.weighted and head.example_weight_key:
@@ -181,7 +142,8 @@ def query_partials(batches, eval_plan) -> list:
 
         def docs(name, label=head.label_key):
             return column(label if name == LABEL else name)
-        arrays[stream] = QueryArrays(column(head.prediction_key), starts, sizes, low, docs)
+        arrays[stream] = QueryArrays(column(head.prediction_key), starts, sizes, low, docs,
+                                     hashes)
 
     encoded = {}
 

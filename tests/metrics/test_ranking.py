@@ -335,3 +335,43 @@ def test_row_and_query_partials_merge_in_any_order_and_pickle(queries):
             np.testing.assert_allclose(got[key], value, rtol=1e-12, err_msg=str(key))
     assert pickle.dumps(parts) == snapshot  # inputs left untouched
     assert {k[1].name for k in single} >= {"mean_label", "ndcg", "total_queries"}
+
+
+@pytest.mark.parametrize("method", ["JACKKNIFE", "POISSON_BOOTSTRAP"])
+def test_query_metric_intervals_resample_whole_queries_whatever_the_batching(queries, method):
+    from conftest import first_spec_results
+    from evalbeam.hashing import value_hashes
+    from evalbeam.metrics.ranking import QueryArrays
+    body = ('metrics_specs { query_key: "qid" metrics { class_name: "PrecisionAtK" '
+            'config: \'"top_k_list": [3]\' } metrics { class_name: "MinLabelPosition" } }\n'
+            'options { compute_confidence_intervals { value: true } confidence_intervals { '
+            f'method: {method} }} }}')
+    eval_plan = plan(body)
+    runs = [first_spec_results(eval_plan, split_batches(queries, sizes_seed=s))[0]
+            for s in (1, 2)]
+    assert len(runs[0].intervals) == 2
+    for k in runs[0].intervals:  # the draws follow the query values: batching changes nothing
+        assert runs[0].intervals[k] == pytest.approx(runs[1].intervals[k], rel=1e-12)
+    if method != "JACKKNIFE":
+        return
+    # the textbook grouped jackknife, each query in the partition drawn from its value
+    cols = {c: np.array(queries.column(c).to_pylist()) for c in ("qid", "label", "prediction",
+                                                                  "weight")}
+    ids = sorted(set(cols["qid"]))
+    precision, weight = [], []
+    for q in ids:
+        rows = cols["qid"] == q
+        ranked = cols["label"][rows][np.argsort(-cols["prediction"][rows])]
+        precision.append((ranked[:3] > 0).sum() / 3)
+        weight.append(cols["weight"][rows][0])
+    precision, weight = np.array(precision), np.array(weight)
+    hashes = value_hashes(pa.array(ids))
+    R = 20
+    part = QueryArrays(None, None, np.ones(len(ids)), weight, None, hashes).draws(1, R, (len(ids),))
+    theta = np.average(precision, weights=weight)
+    theta_i = np.array([np.average(precision[part != i], weights=weight[part != i])
+                        for i in range(R)])
+    se = (R * theta - (R - 1) * theta_i).std(ddof=1) / np.sqrt(R)
+    (key,) = [k for k in runs[0].metrics if k.name == "precision_at_k"]
+    assert runs[0].metrics[key] == pytest.approx(theta, rel=1e-12)
+    assert runs[0].intervals[key][2] == pytest.approx(se, rel=1e-9)

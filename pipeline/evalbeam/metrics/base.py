@@ -68,6 +68,11 @@ class StreamArrays:
         self._cache: dict = {}
         self._source = self._rows = None
 
+    def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
+        """Uniform integers in [0, high), a leading axis per example, reproducible from the
+        batch's seed (``kind`` picks an independent sequence)."""
+        return np.random.default_rng([self.seed, kind]).integers(0, high, shape, dtype=dtype)
+
     def derived(self, name: str, fn):
         value = self._cache.get(name)
         if value is None:

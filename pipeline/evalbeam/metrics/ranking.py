@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.hashing import mix64
 from evalbeam.keys import MetricKey, SubKey
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
@@ -34,10 +35,13 @@ class QueryArrays:
     :meth:`derived`, computed once over all queries.
     """
 
-    __slots__ = ("prediction", "starts", "sizes", "w", "_docs", "_cache", "_source", "_rows")
+    __slots__ = ("prediction", "starts", "sizes", "w", "hashes", "examples", "_docs", "_cache",
+                 "_source", "_rows")
 
-    def __init__(self, prediction, starts, sizes, w, docs):
+    def __init__(self, prediction, starts, sizes, w, docs, hashes=None):
         self.prediction, self.starts, self.sizes, self.w = prediction, starts, sizes, w
+        self.hashes = hashes  # a stable 64-bit hash of each query's value
+        self.examples = None  # (the resampling contract: queries are whole examples)
         self._docs = docs  # column name -> per-document values (a function, read on demand)
         self._cache: dict = {}
         self._source = self._rows = None
@@ -46,18 +50,32 @@ class QueryArrays:
         return self.derived(("docs", column), lambda q: q._docs(column))
 
     def derived(self, name, fn):
+        """A per-query value, made once over all queries; names starting with ``w*`` depend
+        on the weights and are made for these queries themselves (as StreamArrays')."""
         value = self._cache.get(name)
         if value is None:
-            if self._source is not None:
+            if self._source is not None and not (isinstance(name, str) and name.startswith("w*")):
                 value = self._source.derived(name, fn)[self._rows]
             else:
                 value = fn(self)
             self._cache[name] = value
         return value
 
+    def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
+        """Uniform integers in [0, high) per query (confidence intervals), drawn from the
+        query's value: the same in every run, however the documents were batched."""
+        width = int(np.prod(shape[1:], dtype=np.int64))
+        salt = mix64(np.arange(1, width + 1, dtype=np.uint64) + np.uint64(kind << 32))
+        x = mix64(self.hashes[:, None] ^ salt[None, :])
+        return (x % np.uint64(high)).astype(dtype).reshape(shape)
+
     def take(self, rows: np.ndarray) -> "QueryArrays":
         """The queries ``rows`` (per-query values only; documents stay with the source)."""
-        out = QueryArrays(None, None, self.sizes[rows], self.w[rows], None)
+        return self.repeat(rows, self.w[rows])
+
+    def repeat(self, rows: np.ndarray, w: np.ndarray) -> "QueryArrays":
+        """The queries ``rows`` (with repeats) under weights ``w``."""
+        out = QueryArrays(None, None, self.sizes[rows], w, None)
         out._source, out._rows = self, rows
         return out
 
@@ -189,7 +207,7 @@ def _top_k_list(config: dict) -> list:
 class _QueryMetric(Metric):
     """A weighted mean over queries: sum(w * value) / sum(w * counted) per slice."""
 
-    info = MetricInfo(query="required", intervals=False)
+    info = MetricInfo(query="required")
 
     def stats(self) -> list:
         raise NotImplementedError
@@ -244,7 +262,7 @@ class NDCG(_AtK):
     NaN when no query counts.
     """
 
-    info = MetricInfo(config_keys=("gain_key", "top_k_list"), query="required", intervals=False,
+    info = MetricInfo(config_keys=("gain_key", "top_k_list"), query="required",
                       higher_is_better=True)
     kind = "ndcg"
 
@@ -270,7 +288,7 @@ class PrecisionAtK(_AtK):
     by k; the weighted mean over queries (every query counts, also one with fewer than k
     documents or none relevant)."""
 
-    info = MetricInfo(config_keys=("top_k_list",), query="required", intervals=False,
+    info = MetricInfo(config_keys=("top_k_list",), query="required",
                       higher_is_better=True)
     kind = "precision"
 
@@ -283,7 +301,7 @@ class RecallAtK(_AtK):
     the query's relevant documents; the weighted mean over queries that have a relevant
     document (NaN if none has)."""
 
-    info = MetricInfo(config_keys=("top_k_list",), query="required", intervals=False,
+    info = MetricInfo(config_keys=("top_k_list",), query="required",
                       higher_is_better=True)
     kind = "recall"
 
@@ -296,7 +314,7 @@ class MinLabelPosition(_QueryMetric):
     prediction), TFMA's ``MinLabelPosition``: the weighted mean over the queries that have one,
     NaN if none has. ``label_key`` reads the labels from another column."""
 
-    info = MetricInfo(config_keys=("label_key",), query="required", intervals=False,
+    info = MetricInfo(config_keys=("label_key",), query="required",
                       higher_is_better=False)
 
     def __init__(self, name, stream, config):

@@ -47,22 +47,21 @@ class Resampling:
 
     def partitions(self, arrays: StreamArrays) -> np.ndarray:
         return _per_example(arrays, f"jackknife/{self.samples}", self.partitions,
-                            lambda a: np.random.default_rng([a.seed, 1]).integers(
-                                0, self.samples, len(a.y)))
+                            lambda a: a.draws(1, self.samples, (len(a.w),)))
 
     def counts(self, arrays: StreamArrays) -> np.ndarray:
         """Poisson(1) counts per example and resample, by table lookup of 16-bit uniforms
         (each count's probability within 2**-16 of Poisson's; 10x faster than sampling)."""
         return _per_example(arrays, f"poisson/{self.samples}", self.counts,
-                            lambda a: _POISSON_1[np.random.default_rng([a.seed, 2]).integers(
-                                0, 1 << 16, (len(a.y), self.samples), dtype=np.uint16)])
+                            lambda a: _POISSON_1[a.draws(2, 1 << 16, (len(a.w), self.samples),
+                                                         np.uint16)])
 
     def expand(self, arrays: StreamArrays, codes: np.ndarray):
         """``(arrays, codes)`` of the resamples as virtual slices ``code * R + r``."""
         R = self.samples
         if self.method == JACKKNIFE:
             return arrays, codes * R + self.partitions(arrays)
-        rows, r, resampled = arrays.derived(f"poisson_copies/{R}", self._copies)
+        rows, r, resampled = arrays.derived(f"w*poisson_copies/{R}", self._copies)
         last = resampled._cache.get("virtual_codes")  # every family of a spec passes its codes
         if last is None or last[0] is not codes:
             last = resampled._cache["virtual_codes"] = (codes, codes[rows] * R + r)
