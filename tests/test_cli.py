@@ -133,3 +133,21 @@ def test_bad_value_in_a_later_file_names_that_file(capsys, tmp_path):
     write(_with("label", [0, 1, 7, 1]), str(tmp_path / "b.parquet"))
     msg = _bad(capsys, tmp_path, data=str(tmp_path / "*.parquet"))
     assert "b.parquet" in msg and "not 0 or 1" in msg
+
+
+def test_show_names_class_views_and_averages(capsys, tmp_path):
+    cfg = tmp_path / "config.textproto"
+    cfg.write_text('model_specs { label_key: "label" prediction_key: "scores" }\n'
+                   'metrics_specs { metrics { class_name: "Recall" } '
+                   'binarize { class_ids { values: [0, 1] } } aggregate { macro_average: true } }')
+    data = write(pa.table({"label": [0, 1, 1, 2], "scores": [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1],
+                                                              [0.6, 0.3, 0.1], [0.1, 0.2, 0.7]]}),
+                 str(tmp_path / "data.parquet"))
+    out = str(tmp_path / "out")
+    assert run(capsys, "evaluate", "--config", str(cfg), "--data", data, "--output", out)[0] == 0
+    code, stdout, _ = run(capsys, "show", out, "--json")
+    rows = {(r["sub_key"], r["aggregation"]): r["value"] for r in map(json.loads, stdout.splitlines())}
+    # recall of class 0: 1 of 1; of class 1: 1 of 2; their mean
+    assert rows == {("classId:0", ""): 1.0, ("classId:1", ""): 0.5, ("", "macro_average"): 0.75}
+    code, stdout, _ = run(capsys, "show", out)
+    assert "classId:1/recall" in stdout and "macro_average/recall" in stdout
