@@ -151,3 +151,19 @@ def test_show_names_class_views_and_averages(capsys, tmp_path):
     assert rows == {("classId:0", ""): 1.0, ("classId:1", ""): 0.5, ("", "macro_average"): 0.75}
     code, stdout, _ = run(capsys, "show", out)
     assert "classId:1/recall" in stdout and "macro_average/recall" in stdout
+
+
+def test_a_bad_value_is_one_line_on_stderr_and_nothing_else(tmp_path):
+    import subprocess
+    import sys
+    cfg = tmp_path / "config.textproto"
+    cfg.write_text(CONFIG)
+    table = make_table(50).set_column(0, "label", pa.array([2] * 50))
+    data = write(table, str(tmp_path / "data.parquet"))
+    done = subprocess.run([sys.executable, "-m", "evalbeam.cli", "evaluate", "--config", str(cfg),
+                           "--data", data, "--output", str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"evalbeam: error: {data}: column 'label' (label_key) has 50 label(s) that are not 0 or 1 "
+        "(e.g. 2); AUC, BinaryAccuracy need binary labels"]

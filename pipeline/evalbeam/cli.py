@@ -49,6 +49,9 @@ def _parser():
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    # Beam logs the traceback of an exception raised in a step before re-raising it; the
+    # exception reaches us and is reported in one line below (or, if unexpected, in full).
+    logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     argv = sys.argv[1:] if argv is None else argv
     args, beam_args = _parser().parse_known_args(argv)
     from evalbeam.errors import EvalbeamError

@@ -15,6 +15,9 @@ class EvalbeamError(ValueError):
     """A problem with the user's input or configuration (CLI exit code 2)."""
 
     def __init__(self, message: str):
+        # Beam re-raises an error from a step as type(e)(e.args[0] + " [while running ...]"):
+        # keep the message ours (one marker, no step name).
+        message = _STEP.sub("", message.removeprefix(MARKER))
         super().__init__(MARKER + message)
         self.message = message
 
@@ -28,6 +31,7 @@ class InputError(EvalbeamError):
 
 
 _FOUND = re.compile(re.escape(MARKER) + r"([^\n]*)")
+_STEP = re.compile(r" \[while running '[^']*'\]$")
 
 
 def user_error_message(exc: BaseException) -> str | None:
