@@ -78,12 +78,12 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
             _create(staging, _shard("plots", index, count)) as plots:
         for r in results:
             write_records(metrics, [encoder.encode(r)])
-            write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots).SerializeToString()])
+            write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots)])
             kept.append(keep(r))
         for key in omitted:
             write_records(metrics, [convert.omitted_metrics_for_slice(key, min_slice_size)
                                     .SerializeToString()])
-            write_records(plots, [convert.plots_for_slice(key, {}).SerializeToString()])
+            write_records(plots, [convert.plots_for_slice(key, {})])
     return [k for k in kept if k is not None]
 
 

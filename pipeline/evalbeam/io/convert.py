@@ -253,34 +253,41 @@ def omitted_metrics_for_slice(key, min_slice_size: int) -> mfs.MetricsForSlice:
     return out
 
 
-def plots_for_slice(slice_key, plots: dict) -> mfs.PlotsForSlice:
-    out = mfs.PlotsForSlice()
-    out.slice_key.CopyFrom(slice_key_proto(slice_key))
-    merged = {}
+def plots_for_slice(slice_key, plots: dict) -> bytes:
+    """A serialized PlotsForSlice, laid out on the wire directly (plots are long: building the
+    message and serializing it again doubled the write step)."""
+    merged = {}  # plot key -> [PlotKey bytes, PlotData field bytes...]
     for key in sorted(plots, key=MetricKey.sort_key):
         name = "" if key.name in _MERGED_PLOTS else key.name
         plot_key = (name, key.model_name, key.output_name, key.sub_key, key.example_weighted)
         if plot_key not in merged:
-            kv = out.plot_keys_and_values.add()
-            kv.key.name, kv.key.model_name, kv.key.output_name = name, key.model_name, key.output_name
-            kv.key.example_weighted.value = key.example_weighted
+            proto = mfs.PlotKey(name=name, model_name=key.model_name, output_name=key.output_name)
+            proto.example_weighted.value = key.example_weighted
             if key.sub_key is not None:
-                _sub_key_proto(key.sub_key, kv.key.sub_key)
-            merged[plot_key] = kv.value
-        data = merged[plot_key]
-        plot = plots[key]
-        if "confusion_matrix_at_thresholds" in plot:
-            _fill_matrices(data.confusion_matrix_at_thresholds, plot["confusion_matrix_at_thresholds"])
-        if "calibration_histogram_buckets" in plot:
-            data.calibration_histogram_buckets.MergeFromString(
-                wire.encode_buckets(plot["calibration_histogram_buckets"]))
-        for kind in _CLASS_FIELDS:
-            if kind in plot:
-                _fill_class_matrices(getattr(data, kind), plot[kind], kind)
-        for kind, encode in _ADDED_PLOTS.items():
-            if kind in plot:
-                getattr(data, kind).MergeFromString(encode(plot[kind]))
-    return out
+                _sub_key_proto(key.sub_key, proto.sub_key)
+            merged[plot_key] = [proto.SerializeToString()]
+        parts, plot = merged[plot_key], plots[key]
+        for kind, value in plot.items():
+            parts.append(wire.field(_PLOT_DATA[kind], _plot_bytes(kind, value)))
+    head = wire.field(1, slice_key_proto(slice_key).SerializeToString())
+    return head + b"".join(wire.field(8, wire.field(1, key) + wire.field(2, b"".join(data)))
+                           for key, *data in merged.values())
+
+
+_PLOT_DATA = {f.name: f.number for f in mfs.PlotData.DESCRIPTOR.fields}  # kind -> field
+
+
+def _plot_bytes(kind: str, columns: dict) -> bytes:
+    """One PlotData field's message, serialized."""
+    if kind == "confusion_matrix_at_thresholds":
+        return wire.encode_matrices(columns)
+    if kind == "calibration_histogram_buckets":
+        return wire.encode_buckets(columns)
+    if kind in _CLASS_FIELDS:
+        message = getattr(mfs.PlotData(), kind)
+        _fill_class_matrices(message, columns, kind)
+        return message.SerializeToString()
+    return _ADDED_PLOTS[kind](columns)
 
 
 def plots_from_proto(proto) -> dict:
