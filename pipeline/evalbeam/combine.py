@@ -13,12 +13,18 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 
-from evalbeam.extract import extract
-from evalbeam.metrics.classes import binary_view
+from evalbeam.extract import Extracted, extract
+from evalbeam.metrics.classes import binary_view, pools_classes
 from evalbeam.metrics.resampling import ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn
 from evalbeam.slicing import ColumnCodes, assign_slices
+
+
+# (example, class) entries the pooled class views of one batch may lay out at once: a view
+# of every class holds rows x classes values (and what is derived from them)
+MAX_POOLED_ENTRIES = 1 << 22
 
 
 def batch_partials(batch, eval_plan):
@@ -27,6 +33,9 @@ def batch_partials(batch, eval_plan):
     The first spec's table is always there and carries the batch's row tally.
     """
     extracted = extract(batch, eval_plan)
+    entries = _pooled_entries(extracted, eval_plan)
+    if entries > MAX_POOLED_ENTRIES and batch.num_rows > 1:
+        return _in_parts(batch, eval_plan, -(-entries // MAX_POOLED_ENTRIES))
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
@@ -65,6 +74,36 @@ def batch_partials(batch, eval_plan):
         out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, columns,
                                                  tally if index == 0 else None)))
     return extracted, out
+
+
+def _pooled_entries(extracted, eval_plan) -> int:
+    """How many (example, class) entries the batch's pooled class views hold."""
+    views = {(f.stream.base, f.stream.sub_key, f.stream.micro_average)
+             for _, f in eval_plan.plan.indexed_families(queries=False)
+             if not f.vectors and f.baseline is None and pools_classes(f.stream)}
+    return sum(extracted.streams[base].p.size for base, _, _ in views
+               if extracted.streams[base].p.ndim == 2)
+
+
+def _in_parts(batch, eval_plan, parts: int):
+    """:func:`batch_partials` of ``batch`` cut into ``parts`` row ranges, merged."""
+    step = -(-batch.num_rows // parts)
+    pieces, tables = [], {}
+    for start in range(0, batch.num_rows, step):
+        extracted, partials = batch_partials(batch.slice(start, step), eval_plan)
+        pieces.append(extracted)
+        for index, table in partials:
+            if index in tables:
+                tables[index].merge(table)
+            else:
+                tables[index] = table
+    dropped = {}
+    for piece in pieces:
+        for reason, n in piece.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + n
+    kept = pa.concat_batches([piece.batch for piece in pieces])
+    whole = Extracted(kept, {}, sum(piece.rows_read for piece in pieces), dropped)
+    return whole, sorted(tables.items(), key=lambda item: item[0])
 
 
 class SliceTableCoder(beam.coders.Coder):

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from sklearn import metrics as skm
 
-from conftest import first_spec_results, split_batches
+from conftest import accumulate, first_spec_results, split_batches
 from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
 from evalbeam.config import parse_config, resolve
 from evalbeam.errors import InputError
@@ -394,3 +394,32 @@ def test_a_batch_whose_rows_are_all_dropped_adds_nothing(scores_type):
     overall = run(body, dropped.to_batches() + kept.to_batches())[()]
     assert overall[key("sparse_categorical_accuracy")] == 1.0
     assert overall[key("recall", aggregation="micro_average")] == 1.0
+
+
+def test_pooled_views_of_many_classes_are_made_part_by_part(monkeypatch):
+    from evalbeam import combine
+    table, y, p, w = make_table(n=3000)
+    label = table.column("label").to_numpy().astype(object)
+    label[::7] = None  # dropped rows are counted once
+    table = table.set_column(table.schema.get_field_index("label"), "label",
+                             pa.array(list(label), pa.int64()))
+    body = ('metrics_specs { metrics { class_name: "Recall" } metrics { class_name: "AUC" } '
+            'binarize { class_ids { values: [1] } top_k_list { values: 2 } } '
+            'aggregate { micro_average: true } }\n'
+            'slicing_specs {} slicing_specs { feature_keys: ["country"] }')
+    eval_plan = resolve(parse_config(BASE + body))
+    batches = table.to_batches(max_chunksize=1000)
+    whole = accumulate(eval_plan, batches)
+    monkeypatch.setattr(combine, "MAX_POOLED_ENTRIES", 700)  # two pooled views of 5 classes
+    calls = []
+    in_parts = combine._in_parts
+    monkeypatch.setattr(combine, "_in_parts", lambda *a: calls.append(a[2]) or in_parts(*a))
+    parts = accumulate(eval_plan, batches)
+    assert calls and max(calls) >= 2
+    assert parts[0].tally == whole[0].tally and whole[0].tally["dropped:null label ('label')"] == 429
+    for index, table in whole.items():
+        want = {r.slice_key: r.metrics for r in slice_results(table, eval_plan)[0]}
+        got = {r.slice_key: r.metrics for r in slice_results(parts[index], eval_plan)[0]}
+        assert got.keys() == want.keys()
+        for slice_key, metrics in want.items():
+            assert got[slice_key] == pytest.approx(metrics, rel=1e-12)
