@@ -16,15 +16,16 @@ import numpy as np
 import pyarrow as pa
 
 from evalbeam.extract import Extracted, extract
+from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
 from evalbeam.metrics.resampling import ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn
 from evalbeam.slicing import ColumnCodes, assign_slices
 
 
-# (example, class) entries the pooled class views of one batch may lay out at once: a view
-# of every class holds rows x classes values (and what is derived from them)
-MAX_POOLED_ENTRIES = 1 << 22
+# Values the class views of one batch may hold at once: a view of one class (or k) holds one
+# per row, a pooled view one per (row, class), and each has its derived arrays besides.
+MAX_VIEW_ENTRIES = 1 << 22
 
 
 def batch_partials(batch, eval_plan):
@@ -33,9 +34,9 @@ def batch_partials(batch, eval_plan):
     The first spec's table is always there and carries the batch's row tally.
     """
     extracted = extract(batch, eval_plan)
-    entries = _pooled_entries(extracted, eval_plan)
-    if entries > MAX_POOLED_ENTRIES and batch.num_rows > 1:
-        return _in_parts(batch, eval_plan, -(-entries // MAX_POOLED_ENTRIES))
+    entries = _view_entries(extracted, eval_plan)
+    if entries > MAX_VIEW_ENTRIES and batch.num_rows > 1:
+        return _in_parts(batch, eval_plan, -(-entries // MAX_VIEW_ENTRIES))
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
@@ -76,13 +77,18 @@ def batch_partials(batch, eval_plan):
     return extracted, out
 
 
-def _pooled_entries(extracted, eval_plan) -> int:
-    """How many (example, class) entries the batch's pooled class views hold."""
+def _view_entries(extracted, eval_plan) -> int:
+    """How many values the batch's class views of multi-class outputs hold."""
     views = {(f.stream.base, f.stream.sub_key, f.stream.micro_average)
              for _, f in eval_plan.plan.indexed_families(queries=False)
-             if not f.vectors and f.baseline is None and pools_classes(f.stream)}
-    return sum(extracted.streams[base].p.size for base, _, _ in views
-               if extracted.streams[base].p.ndim == 2)
+             if not f.vectors and f.baseline is None}
+    total = 0
+    for base, sub_key, micro in views:
+        p = extracted.streams[base].p
+        if p.ndim == 2:
+            pooled = pools_classes(Stream(sub_key=sub_key, micro_average=micro))
+            total += p.size if pooled else len(p)
+    return total
 
 
 def _in_parts(batch, eval_plan, parts: int):

@@ -396,7 +396,7 @@ def test_a_batch_whose_rows_are_all_dropped_adds_nothing(scores_type):
     assert overall[key("recall", aggregation="micro_average")] == 1.0
 
 
-def test_pooled_views_of_many_classes_are_made_part_by_part(monkeypatch):
+def test_class_views_of_many_classes_are_made_part_by_part(monkeypatch):
     from evalbeam import combine
     table, y, p, w = make_table(n=3000)
     label = table.column("label").to_numpy().astype(object)
@@ -410,7 +410,7 @@ def test_pooled_views_of_many_classes_are_made_part_by_part(monkeypatch):
     eval_plan = resolve(parse_config(BASE + body))
     batches = table.to_batches(max_chunksize=1000)
     whole = accumulate(eval_plan, batches)
-    monkeypatch.setattr(combine, "MAX_POOLED_ENTRIES", 700)  # two pooled views of 5 classes
+    monkeypatch.setattr(combine, "MAX_VIEW_ENTRIES", 700)  # pooled views of 5 classes, one class
     calls = []
     in_parts = combine._in_parts
     monkeypatch.setattr(combine, "_in_parts", lambda *a: calls.append(a[2]) or in_parts(*a))

@@ -97,7 +97,7 @@ def _make_view(a: StreamArrays, sub: SubKey, micro: tuple | None) -> StreamArray
 
 def pools_classes(stream) -> bool:
     """Whether the stream's view of a multi-class output lays out every (example, class)
-    pair (micro average, top k, or no view), rather than one value per example."""
+    pair (micro average, top k, or no view) rather than one value per example."""
     sub = stream.sub_key
     return sub is None or (sub.class_id is None and sub.k is None)
 
