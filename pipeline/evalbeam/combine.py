@@ -20,7 +20,7 @@ from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
 from evalbeam.metrics.resampling import ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn
-from evalbeam.slicing import ColumnCodes, assign_slices
+from evalbeam.slicing import assign_slices, column_codes
 
 
 # Values the class views of one batch may hold at once: a view of one class (or k) holds one
@@ -40,12 +40,7 @@ def batch_partials(batch, eval_plan):
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
-    encoded = {}
-
-    def column(name):
-        if name not in encoded:
-            encoded[name] = ColumnCodes.encode(data.column(name))
-        return encoded[name]
+    column = column_codes(data)
 
     specs = eval_plan.plan.state_specs()
     families = eval_plan.plan.indexed_families(queries=False)

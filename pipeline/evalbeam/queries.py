@@ -29,7 +29,7 @@ from evalbeam.hashing import value_hashes
 from evalbeam.extract import source_of, to_float, with_source
 from evalbeam.metrics.ranking import LABEL, QueryArrays
 from evalbeam.metrics.state import SliceTable
-from evalbeam.slicing import ColumnCodes, assign_slices
+from evalbeam.slicing import assign_slices, column_codes
 
 QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
 
@@ -145,12 +145,7 @@ def query_partials(batches, eval_plan) -> list:
         arrays[stream] = QueryArrays(column(head.prediction_key), starts, sizes, low, docs,
                                      hashes)
 
-    encoded = {}
-
-    def codes_of(name):
-        if name not in encoded:
-            encoded[name] = ColumnCodes.encode(data.column(name))
-        return encoded[name]
+    codes_of = column_codes(data)
 
     specs = eval_plan.plan.state_specs()
     families = eval_plan.plan.indexed_families(queries=True)

@@ -149,6 +149,19 @@ class SliceAssignment:
     keys: list
 
 
+def column_codes(batch: pa.RecordBatch):
+    """``name -> ColumnCodes`` of ``batch``'s columns, each encoded once when first asked for
+    (every slicing spec of a batch shares them)."""
+    encoded = {}
+
+    def codes(name: str) -> ColumnCodes:
+        if name not in encoded:
+            encoded[name] = ColumnCodes.encode(batch.column(name))
+        return encoded[name]
+
+    return codes
+
+
 def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
     """Slice codes of one batch for ``spec``; ``column(name)`` gives a cached :class:`ColumnCodes`."""
     if spec.is_overall:
