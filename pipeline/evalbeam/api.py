@@ -26,8 +26,8 @@ from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_m
 from evalbeam.extract import check_columns
 from evalbeam import regressions
 from evalbeam.io import readers
-from evalbeam.io.artifacts import (EvalResult, discard, finish_artifacts, load_result,
-                                   staging_dir, write_shard)
+from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
+from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query

@@ -154,7 +154,7 @@ def _scalar_rows(result):
 
 
 def _show(args) -> int:
-    from evalbeam.io.artifacts import load_result
+    from evalbeam.io.result import load_result
     from evalbeam.keys import slice_key_str
 
     result = load_result(args.dir)
