@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
-                              iter_slice_results, omitted_slices)
+                              iter_slice_results, select_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns
@@ -82,6 +82,7 @@ class _Shard:
     slices: int  # slices written
     tally: dict  # rows read / used / dropped (first spec only)
     regressions: list  # the candidate's regressions in this spec's slices
+    summary: dict  # the spec's entry of summary.json's "specs"
 
 
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
@@ -104,11 +105,15 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
         intervals = {k: v for k, v in r.intervals.items() if k in checked}
         return SliceResult(r.slice_key, r.example_count, metrics, {}, intervals) if metrics else None
 
-    omitted = omitted_slices(table, eval_plan)
+    selection = select_slices(table, eval_plan)
     kept = write_shard(staging, index, len(eval_plan.slice_specs),
-                       iter_slice_results(table, eval_plan), omitted,
+                       iter_slice_results(table, eval_plan, selection), selection.omitted,
                        eval_plan.min_slice_size, keep)
-    return _Shard(index, kept, omitted, written, table.tally, found)
+    summary = {"spec": eval_plan.slice_specs[index].describe(), "slices": written,
+               "omitted_below_min_slice_size": len(selection.omitted),
+               "rows_with_null_slicing_feature": table.null_rows,
+               "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
+    return _Shard(index, kept, selection.omitted, written, table.tally, found, summary)
 
 
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
@@ -132,7 +137,8 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
     if eval_plan.baseline is not None:
         found = regressions.rank([r for s in shards for r in s.regressions])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
-                     sum(s.slices for s in shards), data_location, file_format, found)
+                     sum(s.slices for s in shards), data_location, file_format, found,
+                     specs=[s.summary for s in shards])
     return validation.validation_ok
 
 

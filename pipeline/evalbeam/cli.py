@@ -74,6 +74,7 @@ def main(argv=None) -> int:
 def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
     from evalbeam.io import readers
+    from evalbeam.io.artifacts import plot_cut_lines
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
     result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
@@ -83,6 +84,7 @@ def _evaluate(args, beam_args) -> int:
     dropped = sum(s["rows_dropped"].values())
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
+    print("".join(f"{line}\n" for line in plot_cut_lines(s)), end="")
     return _outcome(result, sys.stdout)
 
 

@@ -9,29 +9,36 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import struct
 from dataclasses import dataclass
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
-from evalbeam.extract import Extracted, extract
+from evalbeam.extract import Extracted, extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
 from evalbeam.metrics.resampling import ResampledStats, interval
-from evalbeam.metrics.state import SliceTable, SparseColumn
-from evalbeam.slicing import assign_slices, column_codes
+from evalbeam.metrics.state import SliceTable, SparseColumn, weight_units
+from evalbeam.slicing import assign_slices, column_codes, rows_without_value, slice_sort_key
 
 
 # Values the class views of one batch may hold at once: a view of one class (or k) holds one
 # per row, a pooled view one per (row, class), and each has its derived arrays besides.
 MAX_VIEW_ENTRIES = 1 << 22
+# Metrics are computed for a part of a spec's slices at a time: at most this many state values
+# (histogram cells and entries, sums, resamples) and this many slices per part, so what the
+# metrics derive (curves over every slice's entries) stays small however many slices there are.
+CELLS_PER_PART = 1 << 21
+SLICES_PER_PART = 1 << 14
 
 
 def batch_partials(batch, eval_plan):
     """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch.
 
-    The first spec's table is always there and carries the batch's row tally.
+    The first spec's table is always there and carries the batch's row tally. Every table
+    counts the rows in no slice of its spec for lack of a slicing value (``null_rows``).
     """
     extracted = extract(batch, eval_plan)
     entries = _view_entries(extracted, eval_plan)
@@ -41,18 +48,26 @@ def batch_partials(batch, eval_plan):
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
     column = column_codes(data)
+    null_rows = [rows_without_value(spec, column, data.num_rows) for spec in eval_plan.slice_specs]
 
     specs = eval_plan.plan.state_specs()
     families = eval_plan.plan.indexed_families(queries=False)
     if not families:  # only query metrics (evalbeam.queries): the tally (and overall slice)
         keys = [()] if eval_plan.slice_specs[0].is_overall else []
-        return extracted, [(0, SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64),
-                                                     {}, tally))]
+        first = SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64), {}, tally,
+                                      null_rows=null_rows[0])
+        return extracted, [(0, first)] + [
+            (index, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {}, null_rows=n))
+            for index, n in enumerate(null_rows) if index and n]
+    units = _weight_units(extracted, eval_plan)
     out = []
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, column, data.num_rows)
         n_slices = len(assignment.keys)
         if not n_slices and index:
+            if null_rows[index]:
+                out.append((index, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {},
+                                                         null_rows=null_rows[index])))
             continue
         streams = extracted.streams
         if assignment.rows is not None:
@@ -67,9 +82,27 @@ def batch_partials(batch, eval_plan):
             for name, col in family.add_batch(arrays, codes[arrays.per_row], n_slices).items():
                 columns[f"{i}.{name}"] = col
         counts = np.bincount(assignment.codes, minlength=n_slices)
+        weights = np.bincount(assignment.codes, minlength=n_slices, weights=(
+            units if assignment.rows is None else units[assignment.rows]))
         out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, columns,
-                                                 tally if index == 0 else None)))
+                                                 tally if index == 0 else None, weights,
+                                                 null_rows[index])))
     return extracted, out
+
+
+def _weight_units(extracted, eval_plan) -> np.ndarray:
+    """Each row's weight for ranking slices (:func:`select_slices`): the first model output's
+    example weight (1 without one), in :func:`weight_units`."""
+    heads = eval_plan.heads()
+    n = extracted.batch.num_rows
+    if not heads or not heads[0].example_weight_key:
+        return weight_units(np.ones(n))
+    head = heads[0]
+    w = next((a.w for s, a in extracted.streams.items() if isinstance(s, Stream) and s.weighted
+              and (s.model, s.output) == (head.model, head.output)), None)
+    if w is None:
+        w = to_float(extracted.batch.column(head.example_weight_key))
+    return weight_units(w)
 
 
 def _view_entries(extracted, eval_plan) -> int:
@@ -108,14 +141,54 @@ def _in_parts(batch, eval_plan, parts: int):
 
 
 class SliceTableCoder(beam.coders.Coder):
-    """Pickles a SliceTable; estimates its size without pickling it (runners sample the size
-    of elements, and a partial table can be tens of megabytes)."""
+    """Pickles a SliceTable, its arrays out of band, mostly-zero arrays as a bit mask of their
+    non-zero 8-byte words plus those words (the states of many small slices, e.g. resamples
+    of a slice with a few examples, are mostly zeros); estimates its size without pickling it
+    (runners sample the size of elements, and a partial table can be tens of megabytes)."""
+
+    _HEAD = struct.Struct("<IQ")  # buffers, bytes of the pickle
+    _FRAME = struct.Struct("<BQQ")  # packed or not, bytes of the buffer, bytes sent
+    _PACK_FROM = 1 << 12  # smaller buffers go as they are
 
     def encode(self, table: SliceTable) -> bytes:
-        return pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
+        buffers = []
+        head = pickle.dumps(table, protocol=5, buffer_callback=buffers.append)
+        frames, payloads = [], []
+        for buffer in buffers:
+            raw = buffer.raw()
+            packed, payload = False, raw
+            if raw.nbytes % 8 == 0 and raw.nbytes >= self._PACK_FROM:
+                words = np.frombuffer(raw, np.uint64)
+                nonzero = words != 0
+                if np.count_nonzero(nonzero) < len(words) // 2:
+                    packed = True
+                    payload = np.packbits(nonzero).tobytes() + words[nonzero].tobytes()
+            frames.append(self._FRAME.pack(packed, raw.nbytes, len(payload)))
+            payloads.append(payload)
+        return b"".join([self._HEAD.pack(len(buffers), len(head)), *frames, head, *payloads])
 
     def decode(self, data: bytes) -> SliceTable:
-        return pickle.loads(data)
+        view = memoryview(data)
+        count, head_size = self._HEAD.unpack_from(view)
+        offset = self._HEAD.size
+        frames = [self._FRAME.unpack_from(view, offset + i * self._FRAME.size)
+                  for i in range(count)]
+        offset += count * self._FRAME.size
+        head = view[offset:offset + head_size]
+        offset += head_size
+        buffers = []
+        for packed, size, sent in frames:
+            payload = view[offset:offset + sent]
+            offset += sent
+            if not packed:
+                buffers.append(bytearray(payload))  # a writable copy: tables merge in place
+                continue
+            words, mask = size // 8, (size // 8 + 7) // 8
+            nonzero = np.unpackbits(np.frombuffer(payload[:mask], np.uint8), count=words)
+            out = np.zeros(words, np.uint64)
+            out[nonzero.view(bool)] = np.frombuffer(payload[mask:], np.uint64)
+            buffers.append(out)
+        return pickle.loads(head, buffers=buffers)
 
     def is_deterministic(self) -> bool:
         return False
@@ -199,14 +272,57 @@ class SliceResult:
     plots: dict  # MetricKey -> plot (columns of numpy arrays)
     intervals: dict = dataclasses.field(default_factory=dict)  # MetricKey -> (low, high, se)
     dof: int = 0  # degrees of freedom of the intervals (resamples - 1)
+    plots_cut: bool = False  # its plots were not computed (``max_plot_slices``)
 
 
-def omitted_slices(table: SliceTable, eval_plan) -> list:
-    """Keys of the slices below ``min_slice_size`` (never the overall slice)."""
-    if eval_plan.min_slice_size <= 1:
-        return []
-    small = np.flatnonzero(table.counts < eval_plan.min_slice_size)
-    return [table.keys[i] for i in small.tolist() if table.keys[i]]
+@dataclass
+class SliceSelection:
+    """Which slices of a spec's table are computed, and which of those get their plots."""
+
+    kept: np.ndarray  # rows of the table computed and written, ascending
+    omitted: list  # keys of the slices below min_slice_size (never computed)
+    plots: np.ndarray  # per kept slice: whether its plots are computed and written
+    plotting: bool = True  # whether any plot is configured
+
+    @property
+    def plot_slices(self) -> int:
+        return int(np.count_nonzero(self.plots))
+
+    @property
+    def plot_slices_cut(self) -> int:
+        return len(self.plots) - self.plot_slices if self.plotting else 0
+
+
+def select_slices(table: SliceTable, eval_plan) -> SliceSelection:
+    """The slices to compute (those with at least ``min_slice_size`` examples, and the overall
+    slice), and the ones among them whose plots are written: all, or the ``max_plot_slices``
+    largest by weighted example count (ties broken by slice key) and the overall slice."""
+    keys = table.keys
+    small = np.zeros(len(keys), bool)
+    if eval_plan.min_slice_size > 1:
+        small = table.counts < eval_plan.min_slice_size
+        if () in table.index:
+            small[table.index[()]] = False
+    kept = np.flatnonzero(~small)
+    omitted = [keys[i] for i in np.flatnonzero(small).tolist()]
+    plotting = any(m.info.plot for m in eval_plan.metrics)
+    limit = eval_plan.max_plot_slices
+    plots = np.full(len(kept), plotting)
+    if plotting and 0 < limit < len(kept):
+        plots[:] = False
+        plots[_largest(table.weights[kept], [keys[i] for i in kept.tolist()], limit)] = True
+        overall = np.flatnonzero(np.array([not keys[i] for i in kept.tolist()], bool))
+        plots[overall] = True
+    return SliceSelection(kept, omitted, plots, plotting)
+
+
+def _largest(weights: np.ndarray, keys: list, limit: int) -> np.ndarray:
+    """Indices of the ``limit`` largest ``weights``; among equal weights the smallest keys."""
+    cutoff = np.partition(weights, len(weights) - limit)[len(weights) - limit]
+    above = np.flatnonzero(weights > cutoff)
+    tied = np.flatnonzero(weights == cutoff).tolist()
+    tied = sorted(tied, key=lambda i: slice_sort_key(keys[i]))[: limit - len(above)]
+    return np.concatenate([above, np.array(tied, np.int64)])
 
 
 def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
@@ -251,9 +367,26 @@ def _intervals(stats, points: dict, eval_plan) -> dict:
             for k, v in samples.items()}
 
 
-def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
-    """A SliceResult per slice kept. Metrics that can are computed for all slices at once; the
-    rest (plots, matrices) one slice at a time, as the results are consumed."""
+def iter_slice_results(table: SliceTable, eval_plan, selection: SliceSelection | None = None):
+    """A SliceResult per slice kept (``selection``, by default :func:`select_slices`), in table
+    order. Metrics that can are computed for many slices at once, a part of the table at a
+    time; the rest (plots, matrices) one slice at a time, as the results are consumed."""
+    selection = selection if selection is not None else select_slices(table, eval_plan)
+    if len(selection.kept) < len(table):
+        table = table.take(selection.kept)  # slices below min_slice_size cost nothing more
+    cells = np.cumsum(table.cells())
+    start = 0
+    while start < len(table):
+        done = cells[start - 1] if start else 0
+        stop = int(np.searchsorted(cells, done + CELLS_PER_PART, side="right"))
+        stop = min(max(stop, start + 1), start + SLICES_PER_PART, len(table))
+        part = table if (start, stop) == (0, len(table)) else table.take(np.arange(start, stop))
+        yield from _part_results(part, eval_plan, selection.plots[start:stop],
+                                 selection.plotting)
+        start = stop
+
+
+def _part_results(table: SliceTable, eval_plan, plots: np.ndarray, plotting: bool):
     stats = TableStats(eval_plan.plan, table)
     columns, one_at_a_time = {}, []
     for metric in eval_plan.metrics:
@@ -271,25 +404,23 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     bounds = _intervals(stats, columns, eval_plan) if eval_plan.resampling else {}
     dof = eval_plan.resampling.samples - 1 if eval_plan.resampling else 0
     del stats  # frees what the metrics derived (curves) before the slices are produced
-    skip = set(omitted_slices(table, eval_plan))
     counts = table.counts.tolist()
-    for start in range(0, len(table), chunk):  # Python values for a chunk of slices at a time
-        part = {k: v[start:start + chunk].tolist() if v.ndim == 1 else v[start:start + chunk]
-                for k, v in columns.items()}
-        for j, key in enumerate(table.keys[start:start + chunk]):
-            if key in skip:
-                continue
-            metrics = {k: values[j] for k, values in part.items()}
-            intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
-                         for k, b in bounds.items()}
-            plots = {}
-            if one_at_a_time:
-                row = SliceStats(eval_plan.plan, table.row(key))
-                for metric in one_at_a_time:
-                    (plots if metric.info.plot else metrics).update(metric.compute(row))
-            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof)
+    columns = {k: v.tolist() if v.ndim == 1 else v for k, v in columns.items()}
+    with_plots = plots.tolist()
+    for j, key in enumerate(table.keys):
+        metrics = {k: values[j] for k, values in columns.items()}
+        intervals = {k: (b[0][j], b[1][j], b[2][j]) for k, b in bounds.items()}
+        drawn = {}
+        computed = [m for m in one_at_a_time if with_plots[j] or not m.info.plot]
+        if computed:
+            row = SliceStats(eval_plan.plan, table.row(key))
+            for metric in computed:
+                (drawn if metric.info.plot else metrics).update(metric.compute(row))
+        yield SliceResult(key, counts[j], metrics, drawn, intervals, dof,
+                          plotting and not with_plots[j])
 
 
 def slice_results(table: SliceTable, eval_plan):
     """``(results, omitted)`` as lists (see :func:`iter_slice_results`)."""
-    return list(iter_slice_results(table, eval_plan)), omitted_slices(table, eval_plan)
+    selection = select_slices(table, eval_plan)
+    return list(iter_slice_results(table, eval_plan, selection)), selection.omitted

@@ -158,6 +158,7 @@ class EvalPlan:
     metrics: list
     thresholds: list = field(default_factory=list)
     min_slice_size: int = 0
+    max_plot_slices: int = 1000  # plots for at most this many slices per spec (0: all)
     plan: Plan = None
     # The baseline's metrics read from an earlier result instead of computed from the data:
     # slice key -> {MetricKey (of the baseline model): value}.
@@ -491,12 +492,16 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
     options = config.options
     resampling = _resampling(options)
     min_size = options.min_slice_size.value if options.HasField("min_slice_size") else 0
+    max_plots = options.max_plot_slices.value if options.HasField("max_plot_slices") else 1000
+    if max_plots < 0:
+        raise ConfigError(f"options.max_plot_slices must be at least 0 (0: no limit), got "
+                          f"{max_plots}")
     # the slices that cross-slice comparisons read are computed too (as TFMA does)
     for cross in cross_specs + [c for t in thresholds for c in t.cross_specs or []]:
         for spec in (cross.baseline,) + cross.comparisons:
             if spec not in slice_specs:
                 slice_specs.append(spec)
-    return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
+    return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size, max_plots,
                     resampling=resampling)
 
 

@@ -28,7 +28,7 @@ from evalbeam.errors import InputError
 from evalbeam.hashing import value_hashes
 from evalbeam.extract import source_of, to_float, with_source
 from evalbeam.metrics.ranking import LABEL, QueryArrays
-from evalbeam.metrics.state import SliceTable
+from evalbeam.metrics.state import SliceTable, weight_units
 from evalbeam.slicing import assign_slices, column_codes
 
 QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
@@ -126,7 +126,7 @@ def query_partials(batches, eval_plan) -> list:
                 f"(query_key {eval_plan.query_key!r})")
 
     hashes = value_hashes(query.dictionary)[codes[starts]]
-    arrays = {}
+    arrays, query_weights = {}, None
     for stream, head in query_heads(eval_plan):
         if stream.weighted and head.example_weight_key:
             w = column(head.example_weight_key)
@@ -139,6 +139,8 @@ def query_partials(batches, eval_plan) -> list:
                                  "a query's documents must share one weight")
         else:
             low = np.ones(len(starts))
+        if query_weights is None:  # the first output's weights rank the slices
+            query_weights = low
 
         def docs(name, label=head.label_key):
             return column(label if name == LABEL else name)
@@ -164,7 +166,10 @@ def query_partials(batches, eval_plan) -> list:
             for name, col in family.add_batch(taken[family.stream], slice_codes,
                                               n_slices).items():
                 state[f"{i}.{name}"] = col
-        counts = (np.bincount(slice_codes, minlength=n_slices) if eval_plan.counts_queries
-                  else np.zeros(n_slices, np.int64))
-        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, state)))
+        counts, weights = np.zeros(n_slices, np.int64), None  # the row path counts examples
+        if eval_plan.counts_queries:  # ... unless every metric reads queries
+            counts = np.bincount(slice_codes, minlength=n_slices)
+            weights = np.bincount(slice_codes, weight_units(query_weights[query_rows]), n_slices)
+        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, state,
+                                                 weights=weights)))
     return out

@@ -44,6 +44,16 @@ class SliceSpec:
         return " x ".join(parts)
 
 
+def slice_sort_key(key: tuple) -> tuple:
+    """An order of slice keys that also holds when a column's values mix types: numbers, then
+    text, then bytes (NaN last)."""
+    def rank(value):
+        if isinstance(value, (int, float)):
+            return (0, value) if value == value else (3, 0)
+        return (1, value) if isinstance(value, str) else (2, bytes(value))
+    return tuple((column,) + rank(value) for column, value in key)
+
+
 def config_value(text: str):
     """TFMA's reading of a ``feature_values`` string: '.' -> float, else int if it parses, else str."""
     if "." in text:
@@ -160,6 +170,20 @@ def column_codes(batch: pa.RecordBatch):
         return encoded[name]
 
     return codes
+
+
+def rows_without_value(spec: SliceSpec, column, n_rows: int) -> int:
+    """Rows of the batch in no slice of ``spec`` because one of its columns has no value there
+    (null, or an empty list)."""
+    has_value = None
+    for name in spec.columns:
+        col = column(name)
+        if col.rows is None:
+            continue
+        present = np.zeros(n_rows, bool)
+        present[col.rows] = True
+        has_value = present if has_value is None else has_value & present
+    return 0 if has_value is None else n_rows - int(np.count_nonzero(has_value))
 
 
 def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:

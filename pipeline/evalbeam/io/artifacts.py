@@ -69,7 +69,8 @@ def _create(staging: str, name: str):
 def write_shard(staging: str, index: int, count: int, results, omitted, min_slice_size: int,
                 keep=lambda result: result) -> list:
     """Write the metrics and plots records of one slicing spec (shard ``index`` of ``count``)
-    as ``results`` are produced; return ``keep(result)`` of each (None: keep nothing).
+    as ``results`` are produced; return ``keep(result)`` of each (None: keep nothing). A slice
+    whose plots were cut (``max_plot_slices``) has no plots record.
 
     Rewriting a shard replaces it, so a retried bundle leaves the same files.
     """
@@ -78,7 +79,8 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
             _create(staging, _shard("plots", index, count)) as plots:
         for r in results:
             write_records(metrics, [encoder.encode(r)])
-            write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots)])
+            if not r.plots_cut:
+                write_records(plots, [convert.plots_for_slice(r.slice_key, r.plots)])
             kept.append(keep(r))
         for key in omitted:
             write_records(metrics, [convert.omitted_metrics_for_slice(key, min_slice_size)
@@ -89,8 +91,10 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
-                     regressions: list | None = None) -> None:
-    """Write the run-level files next to the shards, then move everything into ``output_dir``."""
+                     regressions: list | None = None, specs: list | None = None) -> None:
+    """Write the run-level files next to the shards, then move everything into ``output_dir``.
+
+    ``specs``: per slicing spec, in config order, its slice counts for summary.json."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
@@ -103,6 +107,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
                          if k.startswith("dropped:")},
         "slices": slices,
         "slices_omitted_below_min_slice_size": len(omitted),
+        "specs": specs or [],
         "validation_ok": validation.validation_ok,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
@@ -132,6 +137,13 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         names = sorted(n for n in names if n != SUMMARY_FILE) + [SUMMARY_FILE]
         FileSystems.rename([FileSystems.join(staging, n) for n in names],
                            [FileSystems.join(output_dir, n) for n in names])
+
+
+def plot_cut_lines(summary: dict) -> list:
+    """One line per slicing spec whose plots were cut by ``max_plot_slices``."""
+    return [f"plots written for {s['plot_slices']:,} of {s['plot_slices'] + s['plot_slices_cut']:,}"
+            f" slices of {s['spec']} (max_plot_slices)"
+            for s in summary.get("specs", []) if s.get("plot_slices_cut")]
 
 
 def discard(staging: str) -> None:

@@ -70,6 +70,13 @@ class DenseColumn:
     def compact(self) -> None:
         self.data = self.data[: self.n].copy()
 
+    def take(self, rows: np.ndarray) -> "DenseColumn":
+        return DenseColumn(self.spec, self.data[: self.n][rows])
+
+    def cells(self) -> np.ndarray:
+        """Values held per row."""
+        return np.full(self.n, int(np.prod(self.spec.shape, dtype=np.int64)), np.int64)
+
 
 class SparseColumn:
     """A long per-slice sum state ``(channels, buckets)``, dense for full slices, COO for the rest.
@@ -151,6 +158,8 @@ class SparseColumn:
             self.dense = grown
         self.slot[rows] = np.arange(self.n_dense, need)
         self.n_dense = need
+        if self._rows:  # entries of the rows made dense are folded in by compact
+            self._sorted = False
 
     def merge_from(self, other: "SparseColumn", rows: np.ndarray) -> None:
         other_dense_rows = np.flatnonzero(other.slot[: other.n] >= 0)
@@ -171,7 +180,7 @@ class SparseColumn:
         """Add up repeated entries, fold entries of dense rows, densify rows that filled up."""
         if self.n_dense < len(self.dense):
             self.dense = self.dense[: self.n_dense].copy()
-        if not self._rows:
+        if not self._rows or self._sorted:  # nothing to add up
             return
         rows = np.concatenate(self._rows)
         buckets = np.concatenate(self._buckets)
@@ -204,6 +213,39 @@ class SparseColumn:
         if self._rows:
             lo, hi = np.searchsorted(self._rows[0], [i, i + 1])
             out[:, self._buckets[0][lo:hi]] = self._values[0][lo:hi].T
+        return out
+
+    def take(self, rows: np.ndarray) -> "SparseColumn":
+        """Rows ``rows`` (ascending) as a new column, in that order."""
+        self.compact()
+        out = SparseColumn(self.spec)
+        out.reserve(len(rows))
+        slots = self.slot[rows]
+        dense = slots >= 0
+        out.dense = self.dense[slots[dense]]
+        out.n_dense = len(out.dense)
+        out.slot[dense] = np.arange(out.n_dense)
+        if self._rows and len(rows):
+            entry_rows = self._rows[0]
+            if rows[-1] - rows[0] == len(rows) - 1:  # a range: its entries are contiguous
+                lo, hi = np.searchsorted(entry_rows, [rows[0], rows[-1] + 1])
+                pick, new_rows = slice(lo, hi), entry_rows[lo:hi] - rows[0]
+            else:
+                position = np.full(self.n, -1, np.int64)
+                position[rows] = np.arange(len(rows))
+                pick = np.flatnonzero(position[entry_rows] >= 0)
+                new_rows = position[entry_rows[pick]]
+            out._append(new_rows, self._buckets[0][pick], self._values[0][pick])
+            out._pending, out._sorted = 0, True  # still unique and sorted by row
+        return out
+
+    def cells(self) -> np.ndarray:
+        """Values held per row: every cell of a dense row, the entries of the others."""
+        self.compact()
+        width = self.channels * self.buckets
+        out = np.where(self.slot[: self.n] >= 0, width, 0).astype(np.int64)
+        if self._rows:
+            out += np.bincount(self._rows[0], minlength=self.n) * self.channels
         return out
 
     def entries(self):
@@ -254,11 +296,23 @@ def make_column(spec: StateSpec):
     return SparseColumn(spec) if spec.sparse else DenseColumn(spec)
 
 
+WEIGHT_UNIT = 2.0 ** -20  # the resolution of SliceTable.weights
+
+
+def weight_units(w: np.ndarray) -> np.ndarray:
+    """Example weights as whole multiples of :data:`WEIGHT_UNIT` (float64): their sums are
+    exact, so they do not depend on the order in which partials are merged."""
+    return np.rint(np.asarray(w, np.float64) / WEIGHT_UNIT)
+
+
 class SliceTable:
     """The accumulator of one slicing spec: slice keys, example counts and state columns.
 
-    ``tally`` counts rows by outcome (read, used, dropped for a reason) over the batches seen;
-    only the first slicing spec's tables carry it, so rows are counted once.
+    ``weights`` holds each slice's weighted example count in units of :data:`WEIGHT_UNIT`
+    (exact, for ranking slices the same way on every runner). ``null_rows`` counts the rows in
+    no slice of the spec because a slicing column had no value. ``tally`` counts rows by
+    outcome (read, used, dropped for a reason) over the batches seen; only the first slicing
+    spec's tables carry it, so rows are counted once.
     """
 
     def __init__(self, specs: dict[str, StateSpec]):
@@ -266,17 +320,22 @@ class SliceTable:
         self.keys: list = []
         self._index: dict | None = {}
         self.counts = np.zeros(0, np.int64)
+        self.weights = np.zeros(0)
+        self.null_rows = 0
         self.columns = {name: make_column(spec) for name, spec in specs.items()}
         self.tally: dict = {}
 
     @classmethod
     def from_batch(cls, specs, keys: list, counts: np.ndarray, columns: dict,
-                   tally: dict | None = None) -> "SliceTable":
+                   tally: dict | None = None, weights: np.ndarray | None = None,
+                   null_rows: int = 0) -> "SliceTable":
         table = cls.__new__(cls)
         table.specs = specs
         table.keys = list(keys)
         table._index = None  # built when first needed: batch partials never need it
         table.counts = np.asarray(counts, np.int64)
+        table.weights = np.zeros(len(keys)) if weights is None else np.asarray(weights, np.float64)
+        table.null_rows = int(null_rows)
         table.columns = columns
         table.tally = dict(tally or {})
         return table
@@ -315,6 +374,7 @@ class SliceTable:
             self.keys.extend(itertools.islice(index, start, None))
             n = len(self.keys)
             self.counts = np.concatenate([self.counts, np.zeros(n - start, np.int64)])
+            self.weights = np.concatenate([self.weights, np.zeros(n - start)])
             for col in self.columns.values():
                 col.reserve(n)
         return rows
@@ -323,10 +383,12 @@ class SliceTable:
         """Add ``other`` into this table (``other`` is left unchanged)."""
         for reason, n in other.tally.items():
             self.tally[reason] = self.tally.get(reason, 0) + n
+        self.null_rows += other.null_rows
         if not len(other):
             return self
         rows = self.rows_for(other.keys)
         self.counts[rows] += other.counts
+        self.weights[rows] += other.weights
         for name, col in self.columns.items():
             theirs = other.columns.get(name)
             if theirs is not None:  # a partial of rows or of queries holds only its families
@@ -342,3 +404,18 @@ class SliceTable:
         """Per-slice state arrays by state name."""
         i = self.index[key]
         return {name: col.row(i) for name, col in self.columns.items()}
+
+    def take(self, rows: np.ndarray) -> "SliceTable":
+        """The slices at ``rows`` (ascending) as a table of their own (without the tally)."""
+        rows = np.asarray(rows, np.int64)
+        return SliceTable.from_batch(self.specs, [self.keys[i] for i in rows.tolist()],
+                                     self.counts[rows],
+                                     {name: col.take(rows) for name, col in self.columns.items()},
+                                     weights=self.weights[rows])
+
+    def cells(self) -> np.ndarray:
+        """How many state values each slice holds (what computing its metrics walks over)."""
+        total = np.zeros(len(self.keys), np.int64)
+        for col in self.columns.values():
+            total += col.cells()
+        return total
