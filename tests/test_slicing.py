@@ -62,3 +62,52 @@ def test_slice_in_one_batch_only_and_empty_slices():
         [t1.to_batches()[0], t2.to_batches()[0]])
     assert {k: v["example_count/unweighted"] for k, v in metrics.items()} == {
         (("country", "us"),): 2, (("country", "de"),): 1}
+
+
+NULLS = pa.table({
+    "label": [1, 0, 1, 0, 1, 0], "prediction": [0.5] * 6, "weight": [1.0] * 6,
+    "country": ["us", "us", None, "de", None, None],
+    "age": [20, None, 30, 30, None, 40],
+    "tags": [["a"], [], None, ["b", "a"], ["c"], []],
+})
+NULL_SPECS = """slicing_specs {} slicing_specs { feature_keys: ["country"] }
+slicing_specs { feature_keys: ["age"] } slicing_specs { feature_keys: ["country", "age"] }
+slicing_specs { feature_keys: ["tags"] }
+slicing_specs { feature_values { key: "country" value: "us" } }
+"""
+
+
+def test_rows_with_a_null_slicing_feature_are_counted_per_spec(tmp_path):
+    from conftest import BASE
+    from evalbeam import run_evaluation
+
+    # batches of two rows: the third batch has no country at all (no slice of that spec)
+    result = run_evaluation(BASE + COUNT + NULL_SPECS, NULLS, str(tmp_path / "out"), batch_size=2)
+    specs = {s["spec"]: s for s in result.summary["specs"]}
+    assert list(specs) == ["overall", "country", "age", "country x age", "tags", "country=us"]
+    nulls = {name: s["rows_with_null_slicing_feature"] for name, s in specs.items()}
+    # by hand: country is null in rows 2, 4, 5; age in 1, 4; either in 1, 2, 4, 5; tags is
+    # null or empty in 1, 2, 5; the fixed-value spec reads country (row 3, "de", is no null)
+    assert nulls == {"overall": 0, "country": 3, "age": 2, "country x age": 4, "tags": 3,
+                     "country=us": 3}
+    assert {name: s["slices"] for name, s in specs.items()} == {
+        "overall": 1, "country": 2, "age": 3, "country x age": 2, "tags": 3, "country=us": 1}
+    got = {k: v for k, v in result.metrics.items() if k and k[0][0] == "country" and len(k) == 1}
+    assert {k: next(iter(v.values())) for k, v in got.items()} == {
+        (("country", "us"),): 2, (("country", "de"),): 1}
+
+
+def test_null_counts_when_only_query_metrics_are_configured(tmp_path):
+    from conftest import BASE
+    from evalbeam import run_evaluation
+
+    queries = pa.table({"qid": ["a", "a", "b", "c", "c", "d"], "label": [1, 0, 1, 0, 1, 0],
+                        "prediction": [0.9, 0.1, 0.5, 0.3, 0.7, 0.2], "weight": [1.0] * 6,
+                        "market": ["us", None, None, "de", "de", None]})
+    config = BASE + """metrics_specs { query_key: "qid" metrics { class_name: "MinLabelPosition" }
+                                       metrics { class_name: "ExampleCount" } }
+slicing_specs {} slicing_specs { feature_keys: ["market"] }"""
+    result = run_evaluation(config, queries, str(tmp_path / "out"), batch_size=4)
+    market = result.summary["specs"][1]
+    assert market["rows_with_null_slicing_feature"] == 3  # rows 1, 2, 5
+    assert market["slices"] == 2  # us (query a), de (query c); b and d have no market

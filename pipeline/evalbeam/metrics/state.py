@@ -296,13 +296,14 @@ def make_column(spec: StateSpec):
     return SparseColumn(spec) if spec.sparse else DenseColumn(spec)
 
 
-WEIGHT_UNIT = 2.0 ** -20  # the resolution of SliceTable.weights
+WEIGHT_UNIT = 1e-6  # the resolution of SliceTable.weights
 
 
 def weight_units(w: np.ndarray) -> np.ndarray:
-    """Example weights as whole multiples of :data:`WEIGHT_UNIT` (float64): their sums are
-    exact, so they do not depend on the order in which partials are merged."""
-    return np.rint(np.asarray(w, np.float64) / WEIGHT_UNIT)
+    """Example weights as whole multiples of :data:`WEIGHT_UNIT` (float64 integers): decimal
+    weights with up to six decimals are exact, and so are their sums (up to 9e9 per slice),
+    whatever the order in which partials are merged."""
+    return np.rint(np.asarray(w, np.float64) * 1e6)
 
 
 class SliceTable:
