@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -88,8 +89,9 @@ def run(config: str, data: str, out: str, extra: list) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "evalbeam.cli", "evaluate", "--config", config, "--data", data,
            "--output", out] + extra
+    log = tempfile.TemporaryFile("w+")  # not a pipe: nothing blocks while we wait
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=os.environ.copy(), text=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     peak_sum, done = [0], threading.Event()
 
     def sample():
@@ -103,16 +105,17 @@ def run(config: str, data: str, out: str, extra: list) -> dict:
     seconds = time.perf_counter() - t0
     done.set()
     sampler.join()
-    stdout = proc.stdout.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"evalbeam exited {proc.returncode}: {' '.join(cmd)}")
+    log.seek(0)
+    output = log.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"evalbeam exited {code}: {' '.join(cmd)}\n{output}")
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
             "max_rss_mb": usage.ru_maxrss / 1024,
             "sum_rss_mb": peak_sum[0] / 2**20, "output_mb": du(out) / 2**20,
-            "summary": summary, "stdout": stdout.strip()}
+            "summary": summary}
 
 
 def main():
@@ -122,8 +125,9 @@ def main():
     ap.add_argument("--intervals", action="store_true", help="compute confidence intervals")
     ap.add_argument("--workdir", default="/tmp/evalbeam-bench")
     ap.add_argument("--runs", default="all", choices=("all", "plain", "min", "reference"))
-    ap.add_argument("extra", nargs="*")
-    a = ap.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:len(argv) - len(extra) - (1 if extra else 0)])
     os.makedirs(a.workdir, exist_ok=True)
     data = data_file(a.n, a.users, a.workdir)
     users = len(np.unique(pq.read_table(data, columns=["user_id"]).column(0).to_numpy()))
@@ -136,7 +140,7 @@ def main():
           f"{', confidence intervals' if a.intervals else ''}")
     for name, (user_spec, min_size) in runs.items():
         config = config_file(a.workdir, f"many_{name}", user_spec, min_size, a.intervals)
-        r = run(config, data, os.path.join(a.workdir, f"many_out_{name}"), a.extra)
+        r = run(config, data, os.path.join(a.workdir, f"many_out_{name}"), extra)
         specs = r["summary"].get("specs", [])
         detail = "; ".join(f"{s['spec']}: {s['slices']} slices, {s['plot_slices']} with plots, "
                            f"{s['omitted_below_min_slice_size']} omitted" for s in specs)
