@@ -15,6 +15,8 @@ import sys
 EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
 1 validation failed, 2 bad input, configuration or flags (one line on stderr),
 3 internal error (a traceback)"""
+READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
+3 internal error (a traceback)"""
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
@@ -56,7 +58,7 @@ def _parser():
                         usage=EVALUATE_USAGE, epilog=EVALUATE_EPILOG,
                         description="Evaluate predictions stored in files and write the "
                                     "artifacts to a directory.")
-    _flag(ev, "--config", required=True, help="EvalConfig as text proto or JSON")
+    _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig as text proto or JSON")
     _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
                "path given is read.")
@@ -71,13 +73,14 @@ def _parser():
                "is then not evaluated)")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
-                                      "of an output directory.", epilog=EXIT_CODES)
+                                      "of an output directory.", epilog=READER_EXIT_CODES)
     show.add_argument("dir", metavar="DIR", help="an output directory of evalbeam evaluate")
     show.add_argument("--json", action="store_true",
                       help="one JSON object per scalar metric value, one per line")
     diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline",
                           description="List the slices where a candidate is worse than the "
-                                      "baseline, largest impact first.", epilog=EXIT_CODES)
+                                      "baseline, largest impact first.",
+                          epilog=READER_EXIT_CODES)
     diff.add_argument("dir", metavar="DIR", help="an output directory of a run with a baseline")
     diff.add_argument("--json", action="store_true", help="one JSON object per regression")
     demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result",
