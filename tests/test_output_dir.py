@@ -206,6 +206,31 @@ def test_object_store_result_never_mixes_with_an_older_one(capsys, tmp_path):
     assert countries  # the stale shard held slices the loader left out
 
 
+def test_object_store_failed_run_keeps_the_earlier_result(setup, capsys, tmp_path):
+    memory_filesystem.OBJECTS.clear()
+    cfg, data = setup
+    out = "memstore://bucket/eval"
+    assert evaluate(capsys, cfg, data, out)[0] == 0
+    before = dict(memory_filesystem.OBJECTS)
+    bad = make_table(40).set_column(2, "weight", pa.array([-1.0] * 40))
+    code, _, err = evaluate(capsys, cfg, write(bad, str(tmp_path / "bad.parquet")), out)
+    assert code == 2 and "negative weight" in err
+    assert memory_filesystem.OBJECTS == before
+    # a run that fails once its files are staged leaves none of them behind
+    from evalbeam.errors import InputError
+    from evalbeam.io import output_location
+
+    def interrupted(staging, output_dir, files):
+        assert len(_objects(staging + "/")) == len(files) + 1
+        raise InputError("interrupted")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(output_location, "put_in_place", interrupted)
+        code, _, err = evaluate(capsys, cfg, data, out)
+    assert code == 2 and "interrupted" in err
+    assert memory_filesystem.OBJECTS == before
+
+
 def test_object_store_place_with_other_objects_is_refused(setup, capsys, tmp_path):
     memory_filesystem.OBJECTS.clear()
     cfg, data = setup

@@ -136,11 +136,13 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
 
 
 def discard(staging: str) -> None:
-    """Remove a staging directory left by a failed run."""
+    """Remove a staging directory left by a failed run (on object stores: its objects)."""
     if "://" not in staging:
         shutil.rmtree(staging, ignore_errors=True)
-    elif FileSystems.exists(staging):
-        FileSystems.delete([staging])
+        return
+    found = FileSystems.match([FileSystems.join(staging, "**")])[0].metadata_list
+    if found:
+        FileSystems.delete([m.path for m in found])
 
 
 def _metric_label(key: MetricKey) -> str:
