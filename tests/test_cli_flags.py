@@ -242,3 +242,14 @@ def test_unknown_metric_suggests_the_closest(capsys, tmp_path, name, suggestion)
                        "--output", str(tmp_path / "out"))
     line = one_line_error(code, err, f"unknown metric class_name {name!r}; {suggestion}")
     assert len(line) < 250
+
+
+def test_python_api_checks_its_flags_too(files):
+    from evalbeam import run_evaluation
+    from evalbeam.errors import EvalbeamError
+
+    cfg, data, out = files
+    with pytest.raises(EvalbeamError, match=r"unknown flag --direct_num_worker \(did you mean "
+                                            r"--direct_num_workers\?\)"):
+        run_evaluation(cfg, data, out, pipeline_options=["--direct_num_worker=2"])
+    assert not os.path.exists(out)

@@ -272,3 +272,13 @@ def test_demo_with_no_rows_is_one_line(capsys, tmp_path):
     code, stdout, err = demo(capsys, tmp_path / "d", rows="0")
     assert code == 2 and err == "evalbeam: error: demo --rows must be at least 1, got 0\n"
     assert not (tmp_path / "d").exists()
+
+
+def test_the_ptransform_refuses_at_graph_build_time(tmp_path):
+    from evalbeam import Evaluate
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "train.py").write_text("x = 1\n")
+    with pytest.raises(OutputError, match="holds train.py"):
+        Evaluate(CONFIG, str(proj))

@@ -25,7 +25,7 @@ new one replaces once complete); anything else is refused and left untouched.
 
 Flags evalbeam does not define go to Beam, e.g. --runner=DataflowRunner,
 --direct_num_workers=2 --direct_running_mode=multi_processing, --runner=PortableRunner
---job_endpoint=HOST:PORT (a job service that does not answer within 30 s, or
+--job_endpoint=HOST:PORT (a job service that does not answer within {} s, or
 --job_server_timeout=SECONDS, stops the run). A flag neither defines is an error.
 
 """ + EXIT_CODES
@@ -48,6 +48,7 @@ def _flag(parser, name, **kwargs):
 
 def _parser():
     from evalbeam import __version__
+    from evalbeam.pipeline_flags import JOB_ENDPOINT_TIMEOUT
 
     parser = _Parser(prog="evalbeam", description="Sliced model evaluation on Apache Beam.",
                      epilog="evalbeam COMMAND --help describes each command.\n\n" + EXIT_CODES)
@@ -55,7 +56,8 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
     ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
-                        usage=EVALUATE_USAGE, epilog=EVALUATE_EPILOG,
+                        usage=EVALUATE_USAGE,
+                        epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
                         description="Evaluate predictions stored in files and write the "
                                     "artifacts to a directory.")
     _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig as text proto or JSON")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import importlib
 
 from evalbeam.errors import EvalbeamError
@@ -16,6 +17,7 @@ _LOCAL = ("DirectRunner", "FnApiRunner")
 _OPTION_MODULES = ("apache_beam.runners.dask.dask_runner",)
 
 
+@functools.lru_cache(maxsize=None)
 def _flags_of_beam() -> dict:
     """{flag spelling: whether it takes a value} of every registered PipelineOptions class."""
     from apache_beam.options import pipeline_options as po
@@ -134,8 +136,11 @@ def check_job_endpoint(options) -> None:
     endpoint = portable.job_endpoint
     if not endpoint or endpoint == "embed":
         return
-    given = options.get_all_options(drop_default=True).get("job_server_timeout")
-    timeout = given if given is not None else JOB_ENDPOINT_TIMEOUT
+    flags = getattr(options, "_flags", None) or []
+    given = any(f.split("=", 1)[0] in ("--job_server_timeout", "--job-server-timeout")
+                for f in flags) or "job_server_timeout" in options.get_all_options(
+                    drop_default=True)
+    timeout = portable.job_server_timeout if given else JOB_ENDPOINT_TIMEOUT
     import grpc
 
     channel = grpc.insecure_channel(endpoint)
