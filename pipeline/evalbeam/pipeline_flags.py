@@ -4,7 +4,6 @@ job service named by ``--job_endpoint`` answers.
 """
 from __future__ import annotations
 
-import argparse
 import difflib
 import functools
 import importlib
@@ -17,7 +16,6 @@ _LOCAL = ("DirectRunner", "FnApiRunner")
 _OPTION_MODULES = ("apache_beam.runners.dask.dask_runner",)
 
 
-@functools.lru_cache(maxsize=None)
 def _flags_of_beam() -> dict:
     """{flag spelling: whether it takes a value} of every registered PipelineOptions class."""
     from apache_beam.options import pipeline_options as po
@@ -27,16 +25,20 @@ def _flags_of_beam() -> dict:
             importlib.import_module(module)
         except ImportError:  # its runner's extra is not installed: its flags are not known
             pass
+    return _flags_of(tuple(po.PipelineOptions.__subclasses__()))
+
+
+@functools.lru_cache(maxsize=4)
+def _flags_of(subclasses: tuple) -> dict:
+    from apache_beam.options import pipeline_options as po
+
     classes = {}
-    for cls in po.PipelineOptions.__subclasses__():
+    for cls in subclasses:
         classes.setdefault(str(cls), cls)  # as PipelineOptions.get_all_options does
     known = {}
     for cls in classes.values():
         parser = po._BeamArgumentParser(allow_abbrev=False, add_help=False)
-        try:
-            cls._add_argparse_args(parser)
-        except argparse.ArgumentError:  # a class that clashes with Beam's own: Beam skips too
-            continue
+        cls._add_argparse_args(parser)
         for action in parser._actions:
             for spelling in action.option_strings:
                 known[spelling] = action.nargs != 0
