@@ -11,7 +11,7 @@ from conftest import BASE, make_table
 from evalbeam import load_result, run_evaluation
 from evalbeam.cli import main
 from evalbeam.errors import EvalbeamError
-from evalbeam.io.output_location import OutputError
+from evalbeam.errors import OutputError
 from evalbeam.io.tfrecord import read_records
 from evalbeam.proto import metrics_for_slice_pb2
 from helpers_io import write
@@ -282,3 +282,16 @@ def test_the_ptransform_refuses_at_graph_build_time(tmp_path):
     (proj / "train.py").write_text("x = 1\n")
     with pytest.raises(OutputError, match="holds train.py"):
         Evaluate(CONFIG, str(proj))
+
+
+def test_a_result_file_listed_in_its_summary_counts_as_the_results(setup, capsys, tmp_path):
+    cfg, data = setup
+    out = tmp_path / "out"
+    assert evaluate(capsys, cfg, data, out)[0] == 0
+    # an artifact a newer evalbeam writes is listed in the result's summary.json
+    (out / "report.html").write_text("<html></html>\n")
+    summary = json.loads((out / "summary.json").read_text())
+    summary["files"].append("report.html")
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert evaluate(capsys, cfg, data, out)[0] == 0
+    assert "report.html" not in os.listdir(out)

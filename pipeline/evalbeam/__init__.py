@@ -14,7 +14,8 @@ _EXPORTS = {
     "EvalConfig": "evalbeam.config",
     "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
     "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",
-    "InputError": "evalbeam.errors", "MetricKey": "evalbeam.keys",
+    "InputError": "evalbeam.errors", "OutputError": "evalbeam.errors",
+    "MetricKey": "evalbeam.keys",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -54,8 +54,8 @@ def check_folder(folder: str):
     """(data path, result directory) of a demo in ``folder``, which must be missing, empty or
     an earlier demo's folder (its generated data and result, which are replaced); otherwise
     OutputError, and nothing is touched."""
-    from evalbeam.io.output_location import (OutputError, check_output, foreign_entries,
-                                              local_entries)
+    from evalbeam.errors import OutputError
+    from evalbeam.io.output_location import check_output, foreign_entries, local_entries
 
     data, result = os.path.join(folder, DATA_FILE), os.path.join(folder, RESULT_DIR)
     if os.path.lexists(folder) and not os.path.isdir(folder):

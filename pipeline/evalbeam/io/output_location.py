@@ -23,7 +23,7 @@ import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 
-from evalbeam.errors import EvalbeamError
+from evalbeam.errors import OutputError
 from evalbeam.io.artifacts import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                    SUMMARY_FILE, VALIDATIONS_FILE)
 
@@ -32,10 +32,6 @@ _RESULT_NAMES = re.compile(
         CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE, BLESSED_FILE, NOT_BLESSED_FILE,
         REGRESSIONS_FILE)) + r")\Z")
 _WANTED = "give a new or empty directory, or an earlier evalbeam result to replace"
-
-
-class OutputError(EvalbeamError):
-    """The output location cannot take the run's artifacts (CLI exit code 2)."""
 
 
 def _remote(path: str) -> bool:
@@ -63,26 +59,31 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
-def _written_by_evalbeam(config_path: str) -> bool:
+def _json(path: str):
     try:
-        with FileSystems.open(config_path) as f:
-            run = json.loads(f.read().decode())
-    except Exception:  # noqa: BLE001 - unreadable or not JSON: not ours
-        return False
-    return isinstance(run, dict) and str(run.get("version", "")).startswith("evalbeam ")
+        with FileSystems.open(path) as f:
+            value = json.loads(f.read().decode())
+    except Exception:  # noqa: BLE001 - missing, unreadable or not JSON
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def foreign_entries(path: str, entries) -> list:
     """The entries of an existing directory that keep it from being an evalbeam result
     (["eval_config.json"] when that is missing or not evalbeam's); [] for an empty directory
-    or a result."""
+    or a result. A result's files are those evalbeam names, and any its summary.json lists."""
     if not entries:
         return []
+    names = {name for name, is_file in entries if is_file}
+    listed = set()
+    if SUMMARY_FILE in names:
+        listed = set((_json(FileSystems.join(path, SUMMARY_FILE)) or {}).get("files") or [])
     foreign = sorted(name for name, is_file in entries
-                     if not is_file or not _RESULT_NAMES.match(name))
+                     if not is_file or not (_RESULT_NAMES.match(name) or name in listed))
     if foreign:
         return foreign
-    if not _written_by_evalbeam(FileSystems.join(path, CONFIG_FILE)):
+    run = _json(FileSystems.join(path, CONFIG_FILE)) if CONFIG_FILE in names else None
+    if not run or not str(run.get("version", "")).startswith("evalbeam "):
         return [CONFIG_FILE]
     return []
 
