@@ -177,7 +177,8 @@ def test_version_and_help():
     assert usage.startswith("usage: evalbeam evaluate --config CFG --data PATH [PATH ...] "
                             "--output DIR")
     assert "show" not in usage and "demo" not in usage and "diff" not in usage
-    assert "--output may be missing, an empty directory or an earlier evalbeam result" in done.stdout
+    assert "--output may be missing, an empty directory or an earlier evalbeam result\n" in (
+        done.stdout)
     for command in ("show", "diff", "demo"):
         done = cli(command, "--help")
         assert done.returncode == 0
@@ -185,7 +186,8 @@ def test_version_and_help():
         assert first.startswith(f"usage: evalbeam {command} [-h]"), first
         assert "evaluate" not in done.stdout.split("\n\n")[0]
     done = cli("--help")
-    assert done.returncode == 0 and done.stdout.startswith("usage: evalbeam [-h] [--version] COMMAND")
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: evalbeam [-h] [--version] COMMAND")
     for command in ("evaluate", "show", "diff", "demo"):
         assert f"    {command}" in done.stdout
 

@@ -19,7 +19,8 @@ from helpers_io import write
 import memory_filesystem
 
 CONFIG = BASE + 'metrics_specs { metrics { class_name: "ExampleCount" } }\nslicing_specs {}\n'
-THREE_SPECS = CONFIG + 'slicing_specs { feature_keys: ["country"] } slicing_specs { feature_keys: ["age"] }\n'
+THREE_SPECS = CONFIG + ('slicing_specs { feature_keys: ["country"] } '
+                        'slicing_specs { feature_keys: ["age"] }\n')
 
 
 @pytest.fixture

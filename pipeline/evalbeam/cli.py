@@ -20,8 +20,8 @@ READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (o
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
-EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result (which the
-new one replaces once complete); anything else is refused and left untouched.
+EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
+(which the new one replaces once complete); anything else is refused and left untouched.
 
 Flags evalbeam does not define go to Beam, e.g. --runner=DataflowRunner,
 --direct_num_workers=2 --direct_running_mode=multi_processing, --runner=PortableRunner
