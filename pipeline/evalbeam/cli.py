@@ -132,8 +132,8 @@ def main(argv=None) -> int:
         import traceback
 
         traceback.print_exc()
-        print("evalbeam: internal error (exit code 3): the run failed for a reason other than "
-              "its input or configuration; the traceback above says where", file=sys.stderr)
+        print("evalbeam: internal error (exit code 3): a failure that is not about the input or "
+              "configuration; the traceback above says where", file=sys.stderr)
         return 3
 
 
@@ -148,16 +148,18 @@ def _evaluate(args, beam_args) -> int:
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
     if not s["rows_read"]:
-        print(f"evalbeam: warning: the data has no rows ({' '.join(args.data)}): every metric "
-              "is empty", file=sys.stderr)
+        print(f"evalbeam: warning: the data has no rows ({' '.join(args.data)}): nothing was "
+              "measured", file=sys.stderr)
+    elif not s["rows_used"]:
+        print(f"evalbeam: warning: all {s['rows_read']} rows were dropped "
+              f"({', '.join(f'{n} {why}' for why, n in s['rows_dropped'].items())}): nothing "
+              "was measured", file=sys.stderr)
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     return _outcome(result, sys.stdout)
 
 
 def _demo(args, beam_args) -> int:
-    import os
-
     from evalbeam.demo import CONFIG, check_folder, generate
     from evalbeam.errors import EvalbeamError
 
