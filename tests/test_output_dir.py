@@ -239,6 +239,10 @@ def test_object_store_place_with_other_objects_is_refused(setup, capsys, tmp_pat
     code, _, err = evaluate(capsys, cfg, data, "memstore://bucket/models")
     assert code == 2 and "holds model.pkl" in err and err.count("\n") == 1
     assert memory_filesystem.OBJECTS == {"memstore://bucket/models/model.pkl": b"weights"}
+    code = main(["show", "memstore://bucket/nothing"])
+    assert code == 2 and capsys.readouterr().err == (
+        "evalbeam: error: memstore://bucket/nothing: no such directory (nothing is stored under "
+        "it)\n")
 
 
 # -- demo --------------------------------------------------------------------------------------

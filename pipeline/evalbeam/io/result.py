@@ -165,7 +165,13 @@ def _check_is_directory(output_dir: str) -> None:
             raise InputError(f"{output_dir}: no such directory")
         if not os.path.isdir(output_dir):
             raise InputError(f"{output_dir}: is a file, not an evalbeam output directory")
-    elif not FileSystems.match([FileSystems.join(output_dir, "**")], [1])[0].metadata_list:
+        return
+    try:
+        found = FileSystems.match([FileSystems.join(output_dir, "**")], [1])[0].metadata_list
+    except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{output_dir}: cannot list it ({reason})") from None
+    if not found:
         raise InputError(f"{output_dir}: no such directory (nothing is stored under it)")
 
 
