@@ -261,3 +261,16 @@ def test_python_api_checks_its_flags_too(files):
                                             r"--direct_num_workers\?\)"):
         run_evaluation(cfg, data, out, pipeline_options=["--direct_num_worker=2"])
     assert not os.path.exists(out)
+
+
+def test_flags_of_every_beam_options_class_are_known():
+    from evalbeam.errors import EvalbeamError
+
+    pipeline_flags.check(["--direct_num_workers=2", "--direct_running_mode", "multi_processing",
+                          "--environment_type=LOOPBACK", "--job_endpoint", "localhost:8099",
+                          "--project=p", "--region", "europe-west1", "--temp_location=gs://b/t",
+                          "--flink_master=localhost:8081", "--spark_master_url", "local[2]",
+                          "--setup_file", "./setup.py", "--experiments=a", "--experiments", "b",
+                          "--streaming", "--no_pipeline_type_check", "--job-server-timeout=5"])
+    with pytest.raises(EvalbeamError, match=r"unknown flag --projct \(did you mean --project\?\)"):
+        pipeline_flags.check(["--experiments", "--projct=p"])  # a flag is never taken as a value

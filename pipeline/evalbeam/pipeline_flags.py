@@ -90,7 +90,7 @@ def check(flags: list, own=()) -> None:
         if not flag.startswith("--") or flag == "--" or name not in known:
             raise EvalbeamError(unexpected(flag, [*own, *known], _DATA_HINT))
         i += 1
-        if known[name] and not has_value and i < len(flags):
+        if known[name] and not has_value and i < len(flags) and not flags[i].startswith("--"):
             i += 1  # its value, given separately
 
 
