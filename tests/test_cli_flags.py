@@ -274,3 +274,14 @@ def test_flags_of_every_beam_options_class_are_known():
                           "--streaming", "--no_pipeline_type_check", "--job-server-timeout=5"])
     with pytest.raises(EvalbeamError, match=r"unknown flag --projct \(did you mean --project\?\)"):
         pipeline_flags.check(["--experiments", "--projct=p"])  # a flag is never taken as a value
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "many"])
+def test_batch_size_must_be_positive(files, capsys, size):
+    cfg, data, out = files
+    with pytest.raises(SystemExit) as stopped:
+        main(["evaluate", "--config", cfg, "--data", data, "--output", out, "--batch_size", size])
+    assert stopped.value.code == 2
+    assert f"--batch_size/--batch-size: expected a whole number of at least 1, got '{size}'" in (
+        capsys.readouterr().err)
+    assert not os.path.exists(out)

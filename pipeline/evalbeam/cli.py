@@ -40,6 +40,16 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(**kwargs)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _flag(parser, name, **kwargs):
     """A flag spelled with underscores, also accepted with hyphens."""
     spellings = [name] + ([name.replace("_", "-")] if "_" in name else [])
@@ -69,7 +79,7 @@ def _parser():
     _flag(ev, "--format", choices=("parquet", "csv", "tfrecord"),
           help="data format (default: from the file extension)")
     _flag(ev, "--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
-    _flag(ev, "--batch_size", type=int, default=None, metavar="N", help="rows per record batch")
+    _flag(ev, "--batch_size", type=_positive, default=None, metavar="N", help="rows per record batch")
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
