@@ -124,7 +124,7 @@ def test_unknown_runner_is_one_line(files, capsys):
     cfg, data, out = files
     code, _, err = run(capsys, "evaluate", "--config", cfg, "--data", data, "--output", out,
                        "--runner=DirectRuner")
-    one_line_error(code, err, "unknown runner 'DirectRuner' (--runner) (did you mean "
+    one_line_error(code, err, "unknown runner 'DirectRuner' for --runner (did you mean "
                               "DirectRunner?)", "PortableRunner")
     code, _, err = run(capsys, "evaluate", "--config", cfg, "--data", data, "--output", out,
                        "--runner", "no_such_module.Runner")

@@ -103,9 +103,9 @@ def runner_class(name: str):
                                        beam_runner._RUNNER_MAP.get(name.lower() + "runner", name))
     if "." not in path:
         known = StandardOptions.KNOWN_RUNNER_NAMES
-        raise EvalbeamError(f"unknown runner {name!r} (--runner){_suggest(name, known)}; known: "
-                            f"{', '.join(known)}, or the module path of a PipelineRunner "
-                            "subclass")
+        raise EvalbeamError(f"unknown runner {name!r} for --runner{_suggest(name, known)}; "
+                            f"known: {', '.join(known)}, or the module path of a "
+                            "PipelineRunner subclass")
     module, cls = path.rsplit(".", 1)
     try:
         return getattr(importlib.import_module(module), cls)
