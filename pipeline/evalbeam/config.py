@@ -464,13 +464,8 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     extra = {"baseline": Stream(baseline, head.output, weighted)} if compared else {}
                     for metric in _class_metrics(cls, name, stream, kwargs, extra, class_views,
                                                  where):
-                        for key in metric.keys():
-                            if key in seen:
-                                raise ConfigError(f"{where}: metric {key.name!r} is configured "
-                                                  f"twice for {head.describe()} (also in "
-                                                  f"{seen[key]})")
-                            seen[key] = where
-                        metrics.append(metric)
+                        if not _repeats(metric, seen, si, where, head):
+                            metrics.append(metric)
                         spec_metrics.append(metric)
                         thresholds += _thresholds(mc, metric, baseline, where)
         thresholds += _spec_thresholds(spec, spec_metrics, baseline, where_spec)
@@ -498,6 +493,27 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
                     resampling=resampling)
+
+
+def _repeats(metric, seen: dict, spec_index: int, where: str, head) -> bool:
+    """Whether ``metric`` repeats one of an earlier metrics_spec (the same class, stream and
+    config, e.g. the per-class values under a macro and a micro average of the same classes,
+    or an ExampleCount in both specs): it is then computed once. Any other metric writing a
+    key already written is an error. ``seen``: key -> (spec index, where, metric), updated."""
+    keys = metric.keys()
+    earlier = [seen[k] for k in keys if k in seen]
+    if not earlier:
+        seen.update({k: (spec_index, where, metric) for k in keys})
+        return False
+    first_spec, first_where, first = earlier[0]
+    same = (first_spec != spec_index and len(earlier) == len(keys) and
+            type(first) is type(metric) and first.stream == metric.stream and
+            first.config == metric.config and first.keys() == keys)
+    if not same:
+        clash = next(k for k in keys if k in seen)
+        raise ConfigError(f"{where}: metric {clash.name!r} is configured twice for "
+                          f"{head.describe()} (also in {first_where})")
+    return True
 
 
 def _compared_heads(in_scope, models, baseline, class_name, where) -> list:
