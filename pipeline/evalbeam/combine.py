@@ -210,24 +210,32 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
 
 
 def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
-    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (NaN for a
-    slice the baseline result does not have)."""
-    keys = {k for metrics in baseline_metrics.values() for k in metrics}
-    return {key: np.array([baseline_metrics.get(s, {}).get(key, np.nan) for s in slice_keys],
-                          dtype=np.float64) for key in keys}
+    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (a leading
+    slice axis before an array metric's own; NaN for a slice the baseline result does not
+    have)."""
+    shapes = {}
+    for metrics in baseline_metrics.values():
+        for k, v in metrics.items():
+            shapes.setdefault(k, np.shape(v))
+    missing = {k: np.full(shape, np.nan) for k, shape in shapes.items()}
+    return {key: np.array([baseline_metrics.get(s, {}).get(key, missing[key]) for s in slice_keys],
+                          dtype=np.float64).reshape((len(slice_keys),) + shape)
+            for key, shape in shapes.items()}
 
 
 def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
-    """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
-    candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
-    slices (``ndim`` 1), or over slices and resamples (``ndim`` 2)."""
+    """Candidate - baseline for every metric of numbers of every non-baseline model, keyed as
+    the candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
+    slices (``ndim`` 1; an array metric has its own axes after), or over slices and resamples
+    (``ndim`` 2)."""
     if baseline is None:
         return {}
     out = {}
     for key, values in columns.items():
-        if key.model_name != baseline and not key.is_diff and values.ndim == ndim:
+        if (key.model_name != baseline and not key.is_diff and values.ndim >= ndim
+                and np.issubdtype(values.dtype, np.number)):
             base = columns.get(dataclasses.replace(key, model_name=baseline))
-            if base is not None:
+            if base is not None and base.shape == values.shape:
                 out[dataclasses.replace(key, is_diff=True)] = values - base
     return out
 

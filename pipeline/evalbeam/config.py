@@ -163,6 +163,7 @@ class EvalPlan:
     # slice key -> {MetricKey (of the baseline model): value}.
     baseline_metrics: dict | None = None
     resampling: object = None  # metrics.resampling.Resampling when intervals are computed
+    cross_specs: list = field(default_factory=list)  # the config's CrossSliceSpecs
 
     def __post_init__(self):
         self.plan = Plan.build(self.metrics, self.resampling)
@@ -173,9 +174,13 @@ class EvalPlan:
         return next((m.name for m in self.models if m.is_baseline), None)
 
     def checked_keys(self) -> set:
-        """Metric keys the thresholds read (diffs and the baseline values they compare with)."""
-        return {t.key for t in self.thresholds} | {t.baseline_key for t in self.thresholds
-                                                   if t.is_change}
+        """Metric keys the thresholds read (diffs with the candidate's and the baseline's
+        values they compare)."""
+        keys = {t.key for t in self.thresholds}
+        for t in self.thresholds:
+            if t.is_change:
+                keys |= {t.baseline_key, dataclasses.replace(t.key, is_diff=False)}
+        return keys
 
     def streams(self) -> list:
         """The streams read from each batch: the outputs' (class views are made from them),
@@ -492,7 +497,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             if spec not in slice_specs:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
-                    resampling=resampling)
+                    resampling=resampling, cross_specs=cross_specs)
 
 
 def _repeats(metric, seen: dict, spec_index: int, where: str, head) -> bool:
