@@ -79,8 +79,10 @@ def test_cli_gate_and_diff_agree_with_a_baseline_result_of_fewer_slicing_specs(t
     assert (f"device:tablet: binary_accuracy (model cand, unweighted) = {cand_t:.6g} vs baseline "
             f"{base_t:.6g} (change {cand_t - base_t:+.6g}): the change must be >= -0.01.") in out
 
-    failed = {e.slice_key.SerializeToString() for e in
-              load_result(run42).validation.metric_validations_per_slice}
+    result = load_result(run42)
+    fr_values = result.metrics[(("country", "fr"),)]  # no baseline value there: none written
+    assert {(k.model_name, k.is_diff) for k in fr_values} == {("cand", False)}
+    failed = {e.slice_key.SerializeToString() for e in result.validation.metric_validations_per_slice}
     code = main(["diff", run42, "--json", "--fail_on_regression"])
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1

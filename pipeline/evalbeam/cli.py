@@ -153,7 +153,7 @@ def _omitted(result, out) -> None:
     """The slices below min_slice_size, named (at most MAX_LISTED)."""
     from evalbeam.keys import slice_key_str
 
-    omitted = list(dict.fromkeys(result.omitted))
+    omitted = result.omitted
     if not omitted:
         return
     names = ", ".join(slice_key_str(k) for k in omitted[:MAX_LISTED])
@@ -287,7 +287,7 @@ def _comparison(r) -> str:
 
 
 def _rule(ct: dict) -> str:
-    """A change threshold in a few words: ``change >= -0.01, significant``."""
+    """A change threshold in a few words: ``change >= -0.01 (require_significance)``."""
     rule = ">=" if ct.get("direction") == "HIGHER_IS_BETTER" else "<="
     parts = []
     if "absolute" in ct:  # a DoubleValue: its number in JSON

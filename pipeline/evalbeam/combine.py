@@ -259,6 +259,16 @@ def _intervals(stats, points: dict, eval_plan) -> dict:
             for k, v in samples.items()}
 
 
+def _with_baseline_values(metrics: dict, eval_plan, slice_key) -> dict:
+    """``metrics`` without the baseline values an earlier result does not have in the slice
+    (nor the diffs against them): absent, not NaN."""
+    present, baseline = eval_plan.baseline_metrics.get(slice_key, {}), eval_plan.baseline
+    return {k: v for k, v in metrics.items()
+            if not (k.model_name == baseline and k not in present) and not (
+                k.is_diff and dataclasses.replace(k, model_name=baseline, is_diff=False)
+                not in present)}
+
+
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     """A SliceResult per slice kept. Metrics that can are computed for all slices at once; the
     rest (plots, matrices) one slice at a time, as the results are consumed."""
@@ -288,6 +298,8 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             if key in skip:
                 continue
             metrics = {k: values[j] for k, values in part.items()}
+            if eval_plan.baseline_metrics is not None:
+                metrics = _with_baseline_values(metrics, eval_plan, key)
             intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
                          for k, b in bounds.items()}
             plots = {}

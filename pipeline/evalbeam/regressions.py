@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from evalbeam.io.artifacts import REGRESSIONS_FILE
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
-from evalbeam.validate import Checks, _elements, applies, change_failures, check
+from evalbeam.validate import Checks, numbers_of, applies, change_failures, check
 
 
 def directions(eval_plan) -> dict:
@@ -69,7 +69,7 @@ class Finder:
             message, value, base = check(t, slice_key, metrics, intervals, self.checks)
             if message is None:
                 continue
-            if value is None or base is None or _elements(value) is None:  # nothing to compare
+            if value is None or base is None or numbers_of(value) is None:  # nothing to compare
                 out += self._uncompared(slice_key, count, metrics, t, message)
                 continue
             for f in change_failures(t, metrics, intervals, self.checks):
@@ -97,10 +97,10 @@ class Finder:
         }
 
     def _drops(self, slice_key, count, metrics, intervals, key, change, failed) -> list:
-        elements = _elements(change)
+        elements = numbers_of(change)
         if elements is None:
             return []
-        candidate = _elements(metrics.get(dataclasses.replace(key, is_diff=False)))
+        candidate = numbers_of(metrics.get(dataclasses.replace(key, is_diff=False)))
         bounds = intervals.get(key) if elements[0][0] is None else None
         out = []
         for i, (index, d) in enumerate(elements):
@@ -127,7 +127,7 @@ class Finder:
 
     def _uncompared(self, slice_key, count, metrics, threshold, message) -> list:
         """Records of a change threshold that found no baseline value to compare with."""
-        own = _elements(metrics.get(dataclasses.replace(threshold.key, is_diff=False))) or [
+        own = numbers_of(metrics.get(dataclasses.replace(threshold.key, is_diff=False))) or [
             (None, None)]
         higher = threshold.proto.change_threshold.direction == config_pb2.HIGHER_IS_BETTER
         return [self._record(slice_key, count, metrics, threshold.key, index, value, None, None,

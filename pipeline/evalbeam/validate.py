@@ -39,7 +39,7 @@ from evalbeam.proto import config_pb2, validation_result_pb2
 
 ValidationResult = validation_result_pb2.ValidationResult
 
-spec_generates = cross_slices.spec_generates
+spec_generates = cross_slices.spec_generates  # which slices a threshold's specs name
 
 
 def describe_metric(name, model="", output="", sub_key="", aggregation="", weighted=False,
@@ -102,7 +102,7 @@ def applies(threshold, slice_key) -> bool:
         spec_generates(s, slice_key) for s in threshold.slice_specs)
 
 
-def _elements(value):
+def numbers_of(value):
     """The numbers of a value: ``[(index or None, number)]`` (None for a single number), or
     None when it holds something else (a matrix, a text)."""
     if isinstance(value, (float, int)) and not isinstance(value, bool):
@@ -126,7 +126,7 @@ def value_failure(threshold, value, checks: Checks, name=None) -> str | None:
     """Why ``value`` fails a value threshold, or None. ``name(index)`` labels a value (the
     metric's label by default)."""
     name = name or (lambda index: checks.label(threshold.key, index))
-    elements = _elements(value)
+    elements = numbers_of(value)
     if elements is None:
         return f"{name(None)} is not a number; value thresholds need numbers."
     problems = [f"{name(i)} {p}" for i, v in elements
@@ -139,9 +139,6 @@ class ChangeFailure:
     """One value of a metric failing a change threshold."""
 
     index: int | None  # which value of a metric with several (None: the only one)
-    candidate: float
-    baseline: float
-    change: float
     message: str
 
 
@@ -174,8 +171,8 @@ def change_failures(threshold, metrics: dict, intervals: dict, checks: Checks) -
     fail its change threshold, as :class:`ChangeFailure`. The diff and the baseline's value
     must be there (see :func:`check`)."""
     ct = threshold.proto.change_threshold
-    diff = _elements(metrics[threshold.key])
-    base = _elements(metrics[threshold.baseline_key])
+    diff = numbers_of(metrics[threshold.key])
+    base = numbers_of(metrics[threshold.baseline_key])
     bounds = intervals.get(threshold.key)
     bounds = bounds[:2] if bounds is not None and diff and diff[0][0] is None else None
     out = []
@@ -193,7 +190,7 @@ def change_failures(threshold, metrics: dict, intervals: dict, checks: Checks) -
                     "value decided)")
         message = (f"{checks.label(threshold.key, index)} = {b + d:.6g} vs baseline {b:.6g} "
                    f"(change {d:+.6g}{interval}): " + "; ".join(problems) + note)
-        out.append(ChangeFailure(index, b + d, b, d, message))
+        out.append(ChangeFailure(index, message))
     return out
 
 
@@ -211,11 +208,11 @@ def check(threshold, slice_key, metrics: dict, intervals: dict, checks: Checks):
         own = "" if candidate is None else f"; the candidate's value is {_show(candidate)}"
         where = ("the baseline result has no such slice"
                  if checks.baseline_metrics is not None and slice_key not in checks.baseline_metrics
-                 else "the baseline has no value for it here")
+                 else f"the baseline has no {threshold.key.name} in this slice")
         return (f"{checks.label(threshold.key)}: no baseline value ({where}){own}.", None, None)
     if value is None:
         return "Metric not found.", None, base
-    if _elements(value) is None or _elements(base) is None:
+    if numbers_of(value) is None or numbers_of(base) is None:
         return f"{checks.label(threshold.key)} is not a number; change thresholds need numbers.", \
             value, base
     failures = change_failures(threshold, metrics, intervals, checks)
@@ -224,7 +221,7 @@ def check(threshold, slice_key, metrics: dict, intervals: dict, checks: Checks):
 
 
 def _show(value) -> str:
-    elements = _elements(value)
+    elements = numbers_of(value)
     if elements is None:
         return str(value)
     if elements[0][0] is None:

@@ -111,7 +111,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "rows_dropped": {k[len("dropped:"):]: v for k, v in sorted(counts.items())
                          if k.startswith("dropped:")},
         "slices": slices,
-        "slices_omitted_below_min_slice_size": len(set(omitted)),
+        "slices_omitted_below_min_slice_size": len(omitted),
         "validation_ok": validation.validation_ok,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
