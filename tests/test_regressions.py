@@ -164,5 +164,36 @@ def test_orchestrator_flow_with_a_worse_candidate_lists_every_failed_slice(tmp_p
         assert r["change"] == pytest.approx(want, abs=1e-3)  # 10,000-bucket histogram AUC
         assert r["interval_excludes_zero"] is None and r["failed_thresholds"]
     capsys.readouterr()
-    assert main(["diff", out, "--fail_on_regression"]) == 1
-    assert "4 regression(s)" in capsys.readouterr().out
+    assert main(["diff", out, "--fail_on_regression", "--top", "3"]) == 1
+    text = capsys.readouterr().out
+    assert "4 regression(s)" in text and "  ... and 1 more (--top 0 lists all" in text
+
+
+def test_a_failed_change_within_its_interval_is_listed_as_not_significant(tmp_path, capsys):
+    """Intervals on, baseline in the data: a point change failing the threshold is listed
+    although its interval includes zero (the gate failed it), marked not significant."""
+    rng = np.random.default_rng(2)
+    n = 500
+    base = rng.random(n)
+    cand = np.clip(base + rng.normal(-0.003, 0.1, n), 0, 1)
+    table = pa.table({"y": rng.integers(0, 2, n), "p_base": base, "p_cand": cand})
+    text = ('model_specs { name: "base" label_key: "y" prediction_key: "p_base" is_baseline: true }\n'
+            'model_specs { name: "cand" label_key: "y" prediction_key: "p_cand" }\n'
+            'metrics_specs { metrics { class_name: "MeanPrediction" threshold { change_threshold { '
+            'direction: HIGHER_IS_BETTER absolute { value: 0 } } } } }\n'
+            'options { compute_confidence_intervals { value: true } }')
+    change = float(cand.mean() - base.mean())
+    assert change < 0
+    from evalbeam import run_evaluation
+    result = run_evaluation(text, table, str(tmp_path / "o"))
+    low, high = result.interval("mean_prediction", model_name="cand", diff=True)
+    assert low < 0 < high  # noise: the interval includes zero
+    assert not result.validation.validation_ok  # the point value fails (no require_significance)
+    (record,) = find_regressions(str(tmp_path / "o"))
+    assert record["change"] == pytest.approx(change)
+    assert record["higher_is_better"] is True  # from the threshold: MeanPrediction has none
+    assert record["interval_excludes_zero"] is False
+    assert (record["lower"], record["upper"]) == pytest.approx((low, high))
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "o"), "--top", "0"]) == 0
+    assert ", not significant)" in capsys.readouterr().out

@@ -142,14 +142,17 @@ def find(slices, eval_plan) -> list:
     return rank([r for s in slices for r in finder(*s)])
 
 
+def _known(value) -> bool:
+    return value is not None and not math.isnan(value)
+
+
 def rank(records: list) -> list:
     """Largest impact first (records without an impact last, by the size of the change)."""
-    def size(r):
-        return abs(r["change"]) if isinstance(r["change"], float) and not math.isnan(
-            r["change"]) else 0.0
-    return sorted(records, key=lambda r: (r["impact"] is None or math.isnan(r["impact"]),
-                                          -(r["impact"] or 0.0) if r["impact"] is not None and
-                                          not math.isnan(r["impact"]) else 0.0, -size(r)))
+    def order(r):
+        impact, change = r["impact"], r["change"]
+        return (not _known(impact), -impact if _known(impact) else 0.0,
+                -abs(change) if _known(change) else 0.0)
+    return sorted(records, key=order)
 
 
 def from_result(result) -> list:
