@@ -12,21 +12,26 @@ Data flow (DESIGN.md)::
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               iter_slice_results, select_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
-from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
+from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
+                             user_error_message)
 from evalbeam.extract import check_columns
-from evalbeam import regressions
+from evalbeam import cross_slices, pipeline_flags, regressions
 from evalbeam.io import readers
-from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
+from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
+                                   write_shard)
+from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
@@ -85,28 +90,33 @@ class _Shard:
     summary: dict  # the spec's entry of summary.json's "specs"
 
 
+def _shard_count(eval_plan) -> int:
+    """One shard per slicing spec, and one more for cross-slice metrics when there are any."""
+    return len(eval_plan.slice_specs) + bool(cross_slices.cross_specs(eval_plan))
+
+
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
     index, table = spec_and_table
     checked = eval_plan.checked_keys()
+    crosses = cross_slices.cross_specs(eval_plan)
     written, found = 0, []
-    better = regressions.directions(eval_plan) if eval_plan.baseline is not None else {}
+    finder = regressions.Finder(eval_plan) if eval_plan.baseline is not None else None
 
     def keep(r):
         nonlocal written
         written += 1
-        if better:
-            found.extend(regressions.find([(r.slice_key, r.example_count, r.metrics, r.intervals)],
-                                          better, eval_plan.resampling is not None))
-        if not r.slice_key:
-            metrics = r.metrics
+        if finder is not None:
+            found.extend(finder(r.slice_key, r.example_count, r.metrics, r.intervals))
+        if not r.slice_key or (crosses and cross_slices.involves(crosses, r.slice_key)):
+            metrics = r.metrics  # the overall slice, and slices compared across slices
         else:
             metrics = checked and {k: v for k, v in r.metrics.items() if k in checked}
         intervals = {k: v for k, v in r.intervals.items() if k in checked}
         return SliceResult(r.slice_key, r.example_count, metrics, {}, intervals) if metrics else None
 
     selection = select_slices(table, eval_plan)
-    kept = write_shard(staging, index, len(eval_plan.slice_specs),
+    kept = write_shard(staging, index, _shard_count(eval_plan),
                        iter_slice_results(table, eval_plan, selection), selection.omitted,
                        eval_plan.min_slice_size, keep)
     summary = {"spec": eval_plan.slice_specs[index].describe(), "slices": written,
@@ -114,6 +124,16 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
                "rows_with_null_slicing_feature": table.null_rows,
                "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
     return _Shard(index, kept, selection.omitted, written, table.tally, found, summary)
+
+
+def _warnings(counts) -> list:
+    """What a careful user should hear about the run although it succeeded."""
+    read, used = counts.get("rows_read", 0), counts.get("rows_used", 0)
+    if not read:
+        return ["the input has no rows: every slice is empty (no metric has a value)"]
+    if not used:
+        return [f"all {read} rows read were dropped (see rows_dropped): every slice is empty"]
+    return []
 
 
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
@@ -131,14 +151,19 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
         for reason, n in shard.tally.items():
             counts[reason] = counts.get(reason, 0) + n
     results = [r for s in shards for r in s.checked]
-    omitted = [k for s in shards for k in s.omitted]
-    validation = validate(results, omitted, eval_plan)
+    # a slice several specs generate (country, and country=fr) is omitted once
+    omitted = list(dict.fromkeys(k for s in shards for k in s.omitted))
+    cross = cross_slices.compute(eval_plan, results)
+    validation = validate(results, omitted, eval_plan, cross)
+    if cross_slices.cross_specs(eval_plan):
+        write_records_shard(staging, len(eval_plan.slice_specs), _shard_count(eval_plan),
+                            cross_slices.records(cross))
     found = None
     if eval_plan.baseline is not None:
         found = regressions.rank([r for s in shards for r in s.regressions])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
-                     specs=[s.summary for s in shards])
+                     _warnings(counts), specs=[s.summary for s in shards])
     return validation.validation_ok
 
 
@@ -159,6 +184,7 @@ class Evaluate(beam.PTransform):
                  file_format: str = "<unknown>"):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
+        check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
@@ -199,6 +225,7 @@ def _pipeline_options(pipeline_options) -> PipelineOptions:
     if isinstance(pipeline_options, PipelineOptions):
         return pipeline_options
     flags = list(pipeline_options or [])
+    pipeline_flags.check(flags)
     if not any(f.startswith(("--pipeline_type_check", "--no_pipeline_type_check")) for f in flags):
         # Beam re-parses the options for every construction-time type check; our transforms
         # are checked by their tests, so skip that (a user's flag wins)
@@ -206,18 +233,9 @@ def _pipeline_options(pipeline_options) -> PipelineOptions:
     return PipelineOptions(flags)
 
 
-def _runner(options: PipelineOptions):
-    """Beam's in-process runner for local runs (never Prism, which downloads a binary)."""
-    name = options.view_as(StandardOptions).runner
-    if name in (None, "DirectRunner", "direct", "FnApiRunner"):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return FnApiRunner()
-    return None  # the runner named in the options
-
-
 def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
-    """An earlier result's scalar metrics per slice, keyed as the baseline model's.
+    """An earlier result's metrics per slice (numbers and arrays of numbers), keyed as the
+    baseline model's.
 
     The result's model is the one named ``baseline``, or its only model.
     """
@@ -232,8 +250,14 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
                          f"named {baseline!r}")
     return {slice_key: {dataclasses.replace(k, model_name=baseline): v
                         for k, v in values.items()
-                        if k.model_name == source and not k.is_diff and isinstance(v, float)}
+                        if k.model_name == source and not k.is_diff and (
+                            isinstance(v, float) or isinstance(v, np.ndarray))}
             for slice_key, values in metrics.items()}
+
+
+def _is_path(value) -> bool:
+    """Whether a config or schema argument names a file (rather than holding config text)."""
+    return isinstance(value, str) and "\n" not in value and not value.lstrip().startswith("{")
 
 
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
@@ -250,31 +274,33 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     predictions need not be in the data). Returns the result as read back.
     """
     eval_plan = as_plan(config)
+    options = _pipeline_options(pipeline_options)
+    in_memory = isinstance(data, (pa.Table, pa.RecordBatch)) or (
+        isinstance(data, list) and data and isinstance(data[0], pa.RecordBatch))
+    files = [] if in_memory else readers.match_files(data)
+    check_output(output_dir, [*files, *(p for p in (config, schema) if _is_path(p))])
     if baseline_result is not None:
         if eval_plan.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has "
                               "is_baseline: true")
         eval_plan = eval_plan.with_baseline_metrics(
             baseline_metrics_from(baseline_result, eval_plan.baseline))
-    options = _pipeline_options(pipeline_options)
     if isinstance(data, pa.Table):
         data = data.combine_chunks().to_batches(max_chunksize=batch_size) or [
             pa.RecordBatch.from_pylist([], schema=data.schema)]
     if isinstance(data, pa.RecordBatch):
         data = [data]
-    in_memory = isinstance(data, list) and data and isinstance(data[0], pa.RecordBatch)
     if in_memory:
         check_columns(data[0].schema, eval_plan, "input table")
         location, fmt = "<in-memory table>", "arrow"
     else:
-        files = readers.match_files(data)
         fmt = data_format or readers.detect_format(files[0])
         column_types = readers.csv_column_types(schema) if fmt == "csv" else {}
         check_columns(readers.read_schema(files[0], fmt, eval_plan.input_columns(), column_types),
                       eval_plan, files[0])
         location = data if isinstance(data, str) else ",".join(data)
     options.view_as(DirectOptions)  # register direct-runner flags
-    pipeline = beam.Pipeline(runner=_runner(options), options=options)
+    pipeline = beam.Pipeline(runner=pipeline_flags.create_runner(options), options=options)
     if in_memory:
         batches = pipeline | "ReadBatches" >> beam.Create(data, reshuffle=False)
     else:
@@ -290,7 +316,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         if message is None:
             raise
         raise InputError(message) from None
-    return load_result(output_dir)
+    result = load_result(output_dir)
+    for warning in result.summary.get("warnings", []):
+        warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
+    return result
 
 
 def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,

@@ -1,7 +1,8 @@
-"""``evalbeam evaluate`` and ``evalbeam show``.
+"""``evalbeam evaluate``, ``show``, ``diff`` and ``demo``.
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
-validation failed; 2 a user error (one-line message, no traceback); anything else is a bug.
+validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
+traceback, then a line saying so).
 """
 from __future__ import annotations
 
@@ -10,41 +11,109 @@ import json
 import logging
 import math
 import sys
+import warnings
 
-USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
-                  [--schema SCHEMA] [--batch_size N] [--baseline_result DIR]
-                  [beam pipeline options, e.g. --runner ...]
-       evalbeam show DIR [--json]
-       evalbeam diff DIR [--json]
-       evalbeam demo [--output DIR] [--rows N]"""
+EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
+1 validation failed, 2 bad input, configuration or flags (one line on stderr),
+3 internal error (a traceback)"""
+READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
+3 internal error (a traceback)"""
+EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
+                         [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
+                         [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
+EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
+(which the new one replaces once complete); anything else is refused and left untouched.
+
+Flags evalbeam does not define go to Beam, e.g. --runner=DataflowRunner,
+--direct_num_workers=2 --direct_running_mode=multi_processing, --runner=PortableRunner
+--job_endpoint=HOST:PORT (a job service that does not answer within {} s, or
+--job_server_timeout=SECONDS, stops the run). A flag neither defines is an error.
+
+""" + EXIT_CODES
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--out`` is not ``--output``: a typo is an error)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _flag(parser, name, **kwargs):
+    """A flag spelled with underscores, also accepted with hyphens."""
+    spellings = [name] + ([name.replace("_", "-")] if "_" in name else [])
+    return parser.add_argument(*spellings, **kwargs)
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="evalbeam", usage=USAGE,
-                                     description="Sliced model evaluation on Apache Beam.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files")
-    ev.add_argument("--config", required=True, help="EvalConfig as text proto or JSON")
-    ev.add_argument("--data", required=True, action="append",
-                    help="file path or glob (repeatable); Parquet, CSV or TFRecord")
-    ev.add_argument("--output", required=True, help="output directory for the artifacts")
-    ev.add_argument("--format", choices=("parquet", "csv", "tfrecord"),
-                    help="data format (default: from the file extension)")
-    ev.add_argument("--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
-    ev.add_argument("--batch_size", type=int, default=None, help="rows per record batch")
-    ev.add_argument("--baseline_result", help="an earlier output directory whose metrics stand "
-                    "for the baseline model (which is then not evaluated)")
-    show = sub.add_parser("show", help="print the metrics and validation outcome of a result")
-    show.add_argument("dir")
+    from evalbeam import __version__
+    from evalbeam.pipeline_flags import JOB_ENDPOINT_TIMEOUT
+
+    parser = _Parser(prog="evalbeam", description="Sliced model evaluation on Apache Beam.",
+                     epilog="evalbeam COMMAND --help describes each command.\n\n" + EXIT_CODES)
+    parser.add_argument("--version", action="version", version=f"evalbeam {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
+                        usage=EVALUATE_USAGE,
+                        epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
+                        description="Evaluate predictions stored in files and write the "
+                                    "artifacts to a directory.")
+    _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig as text proto or JSON")
+    _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
+          help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
+               "path given is read.")
+    _flag(ev, "--output", required=True, metavar="DIR",
+          help="output directory: missing, empty, or an earlier result to replace")
+    _flag(ev, "--format", choices=("parquet", "csv", "tfrecord"),
+          help="data format (default: from the file extension)")
+    _flag(ev, "--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
+    _flag(ev, "--batch_size", type=_positive, default=None, metavar="N", help="rows per record batch")
+    _flag(ev, "--baseline_result", metavar="DIR",
+          help="an earlier output directory whose metrics stand for the baseline model (which "
+               "is then not evaluated)")
+    show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
+                          description="Print the metrics per slice and the validation outcome "
+                                      "of an output directory.", epilog=READER_EXIT_CODES)
+    show.add_argument("dir", metavar="DIR", help="an output directory of evalbeam evaluate")
     show.add_argument("--json", action="store_true",
                       help="one JSON object per scalar metric value, one per line")
-    diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline")
-    diff.add_argument("dir")
+    diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline",
+                          description="List the slices where a candidate is worse than the "
+                                      "baseline, largest impact first.",
+                          epilog=READER_EXIT_CODES)
+    diff.add_argument("dir", metavar="DIR", help="an output directory of a run with a baseline")
     diff.add_argument("--json", action="store_true", help="one JSON object per regression")
-    demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result")
-    demo.add_argument("--output", default="evalbeam-demo", help="folder for data and result")
-    demo.add_argument("--rows", type=int, default=100_000)
-    return parser
+    _flag(diff, "--top", type=int, default=20, metavar="N",
+          help="list the N largest (default 20; 0 lists all)")
+    _flag(diff, "--fail_on_regression", action="store_true",
+          help="exit 1 when there is any regression")
+    demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result",
+                          description="Generate example data (DIR/data.parquet), evaluate it "
+                                      "into DIR/result and show the result.",
+                          epilog="DIR may be missing, empty or an earlier demo's folder (which "
+                                 "is replaced); anything else is refused.\n\n" + EXIT_CODES)
+    demo.add_argument("--output", default="evalbeam-demo", metavar="DIR",
+                      help="folder for data and result (default: %(default)s)")
+    demo.add_argument("--rows", type=int, default=100_000, metavar="N",
+                      help="example rows to generate (default: %(default)s)")
+    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff}
+
+
+def _own_flags(parser) -> list:
+    return [s for action in parser._actions for s in action.option_strings]
 
 
 def main(argv=None) -> int:
@@ -53,33 +122,49 @@ def main(argv=None) -> int:
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     argv = sys.argv[1:] if argv is None else argv
-    args, beam_args = _parser().parse_known_args(argv)
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(argv)
     from evalbeam.errors import EvalbeamError
 
     try:
-        if args.command == "evaluate":
-            return _evaluate(args, beam_args)
-        if args.command == "demo":
-            return _demo(args, beam_args)
-        if beam_args:
-            raise EvalbeamError(f"unrecognized arguments: {' '.join(beam_args)}")
+        own = _own_flags(commands[args.command])
+        if args.command in ("evaluate", "demo"):
+            from evalbeam import pipeline_flags
+
+            pipeline_flags.check(extra, own)
+            return _evaluate(args, extra) if args.command == "evaluate" else _demo(args, extra)
+        if extra:
+            from evalbeam.pipeline_flags import unexpected
+
+            raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes one directory"))
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except Exception:  # noqa: BLE001 - anything else is a bug or a failed environment
+        import traceback
+
+        traceback.print_exc()
+        print("evalbeam: internal error (exit code 3): a failure that is not about the input or "
+              "configuration; the traceback above says where", file=sys.stderr)
+        return 3
 
 
 def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
+    from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
     from evalbeam.io.artifacts import plot_cut_lines
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
-    result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
-                            data_format=args.format, schema=args.schema, batch_size=batch_size,
-                            baseline_result=args.baseline_result)
+    with warnings.catch_warnings():  # said in one line each below
+        warnings.simplefilter("ignore", EvalbeamWarning)
+        result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
+                                data_format=args.format, schema=args.schema,
+                                batch_size=batch_size, baseline_result=args.baseline_result)
+    _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
@@ -89,21 +174,23 @@ def _evaluate(args, beam_args) -> int:
 
 
 def _demo(args, beam_args) -> int:
-    import os
+    from evalbeam.demo import CONFIG, check_folder, generate
+    from evalbeam.errors import EvalbeamError
 
-    from evalbeam.demo import CONFIG, generate
-
-    os.makedirs(args.output, exist_ok=True)
-    data = os.path.join(args.output, "data.parquet")
+    if args.rows < 1:
+        raise EvalbeamError(f"demo --rows must be at least 1, got {args.rows}")
+    data, result_dir = check_folder(args.output)
     generate(args.rows, data)
     print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
-    result_dir = os.path.join(args.output, "result")
     ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
                             schema=None, batch_size=None, baseline_result=None)
     code = _evaluate(ns, beam_args)
     print()
     _show(argparse.Namespace(dir=result_dir, json=False))
     return code
+
+
+MAX_LISTED = 20  # failures (and omitted slices) printed; the rest are counted
 
 
 def _outcome(result, out) -> int:
@@ -119,7 +206,7 @@ def _outcome(result, out) -> int:
     from evalbeam.io.convert import slice_key_from_proto
     from evalbeam.keys import slice_key_str
 
-    for f, entry in failures:
+    for f, entry in failures[:MAX_LISTED]:
         if entry.HasField("cross_slice_key"):
             where = (slice_key_str(slice_key_from_proto(entry.cross_slice_key.baseline_slice_key))
                      + " vs " +
@@ -127,11 +214,33 @@ def _outcome(result, out) -> int:
         else:
             where = slice_key_str(slice_key_from_proto(entry.slice_key))
         print(f"  {where}: {f.message}", file=out)
+    if len(failures) > MAX_LISTED:
+        d = result.output_dir
+        print(f"  ... and {len(failures) - MAX_LISTED} more: all are in {d}/validations.tfrecord "
+              f"(Python: evalbeam.load_result({d!r}).validation); failed change thresholds also "
+              f"in `evalbeam diff {d} --top 0`", file=out)
     for spec in v.missing_slices:
         print(f"  a per-slice threshold's slicing spec matched no slice: {spec}".rstrip(), file=out)
     for cross in v.missing_cross_slices:
         print(f"  a cross-slice threshold found no pair of slices: {cross}".rstrip(), file=out)
     return 1
+
+
+def _omitted(result, out) -> None:
+    """The slices below min_slice_size, named (at most MAX_LISTED)."""
+    from evalbeam.keys import slice_key_str
+
+    omitted = result.omitted
+    if not omitted:
+        return
+    names = ", ".join(slice_key_str(k) for k in omitted[:MAX_LISTED])
+    more = f" ... and {len(omitted) - MAX_LISTED} more" if len(omitted) > MAX_LISTED else ""
+    print(f"{len(omitted)} slice(s) below min_slice_size omitted: {names}{more}", file=out)
+
+
+def _warnings(result, out, prefix: str) -> None:
+    for warning in result.summary.get("warnings", []):
+        print(prefix + warning, file=out)
 
 
 def _json_number(value):
@@ -156,6 +265,7 @@ def _scalar_rows(result):
 
 
 def _show(args) -> int:
+    from evalbeam.cross_slices import print_cross_slices
     from evalbeam.io.result import load_result
     from evalbeam.keys import slice_key_str
 
@@ -194,8 +304,9 @@ def _show(args) -> int:
     s = result.summary
     print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
-    if result.omitted:
-        print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
+    _warnings(result, out, "warning: ")
+    _omitted(result, out)
+    print_cross_slices(result, out)
     _outcome(result, out)
     return 0
 
@@ -203,27 +314,65 @@ def _show(args) -> int:
 def _diff(args) -> int:
     from evalbeam.api import find_regressions
     from evalbeam.keys import slice_key_str
+    from evalbeam.validate import describe_metric
 
     found = find_regressions(args.dir)
+    code = 1 if args.fail_on_regression and found else 0
     if args.json:
         for r in found:
             print(json.dumps(r))
-        return 0
+        return code
     if not found:
         print("no regressions: the candidate is nowhere worse than the baseline"
-              " (beyond the interval, where intervals were computed)")
-        return 0
+              " (beyond the interval, where intervals were computed) and fails no change "
+              "threshold")
+        return code
+    shown = found if args.top <= 0 else found[:args.top]
     print(f"{len(found)} regression(s), largest impact first:")
-    for i, r in enumerate(found, 1):
+    for i, r in enumerate(shown, 1):
         where = slice_key_str(tuple(tuple(e) for e in r["slice"]))
-        name = "/".join(p for p in (r["model"], r["output"], r["sub_key"], r["aggregation"],
-                                    r["metric"]) if p)
-        interval = (f" [{r['lower']:+.4g}, {r['upper']:+.4g}]" if r.get("lower") is not None
-                    else "")
-        impact = f"  impact {r['impact']:.4g}" if r["impact"] is not None else ""
-        print(f"{i:3d}. {where}: {name} {r['candidate']:.4g} vs baseline {r['baseline']:.4g} "
-              f"(change {r['change']:+.4g}{interval}){impact}")
-    return 0
+        name = describe_metric(r["metric"], r["model"], r["output"], r["sub_key"],
+                               r["aggregation"], r["weighted"], r.get("at"))
+        print(f"{i:3d}. {where}: {name} {_comparison(r)}")
+    if len(shown) < len(found):
+        print(f"  ... and {len(found) - len(shown)} more (--top 0 lists all, --json for scripts)")
+    return code
+
+
+def _number(value) -> str:
+    return "nan" if value is None else f"{value:.4g}"
+
+
+def _comparison(r) -> str:
+    """``0.91 vs baseline 0.95 (change -0.03 [-0.05, -0.01])  impact 61  fails: ...``"""
+    failed = r.get("failed_thresholds") or []
+    if r["baseline"] is None and failed:
+        return (f"{_number(r['candidate'])}, no baseline value to compare with  fails: " +
+                "; ".join(_rule(t["change_threshold"]) for t in failed))
+    text = f"{_number(r['candidate'])} vs baseline {_number(r['baseline'])} (change "
+    text += "nan" if r["change"] is None else f"{r['change']:+.4g}"
+    if r.get("lower") is not None:
+        text += f" [{r['lower']:+.4g}, {r['upper']:+.4g}]"
+        if r.get("interval_excludes_zero") is False:
+            text += ", not significant"
+    text += ")"
+    if r["impact"] is not None:
+        text += f"  impact {r['impact']:.4g}"
+    if failed:
+        text += "  fails: " + "; ".join(_rule(t["change_threshold"]) for t in failed)
+    return text
+
+
+def _rule(ct: dict) -> str:
+    """A change threshold in a few words: ``change >= -0.01 (require_significance)``."""
+    rule = ">=" if ct.get("direction") == "HIGHER_IS_BETTER" else "<="
+    parts = []
+    if "absolute" in ct:  # a DoubleValue: its number in JSON
+        parts.append(f"change {rule} {ct['absolute']:g}")
+    if "relative" in ct:
+        parts.append(f"relative change {rule} {ct['relative']:g}")
+    return " and ".join(parts) + (" (require_significance)" if ct.get("require_significance")
+                                  else "")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ class InputError(EvalbeamError):
     """The data does not fit the configuration (missing column, bad values, ...)."""
 
 
+class OutputError(EvalbeamError):
+    """The output location may not take the run's artifacts (a folder of other files, a file,
+    the current directory, a place that cannot be written)."""
+
+
+class EvalbeamWarning(UserWarning):
+    """The run succeeded, but its result needs a second look (e.g. the input had no rows)."""
+
+
 _FOUND = re.compile(re.escape(MARKER) + r"([^\n]*)")
 _STEP = re.compile(r" \[while running '[^']*'\]$")
 
