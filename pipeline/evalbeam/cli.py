@@ -156,6 +156,7 @@ def _scalar_rows(result):
 def _show(args) -> int:
     from evalbeam.io.result import load_result
     from evalbeam.keys import slice_key_str
+    from evalbeam.metrics import resampling
 
     result = load_result(args.dir)
     out = sys.stdout
@@ -194,6 +195,7 @@ def _show(args) -> int:
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
     if result.omitted:
         print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
+    resampling.show_note(s, out)
     _outcome(result, out)
     return 0
 

@@ -8,6 +8,7 @@ tables; :func:`slice_results` turns a merged table into metric values and plots 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 from dataclasses import dataclass
 
@@ -279,6 +280,25 @@ def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
         return intervals, dofs
 
     return of_slice
+
+
+def count_intervals(counts: dict, result: SliceResult, resampling) -> None:
+    """Add what became of one written slice's intervals to ``counts`` (summary.json's
+    ``intervals``)."""
+    def add(what, n=1):
+        counts[what] = counts.get(what, 0) + n
+
+    if result.example_count < resampling.min_examples:
+        add("slices_below_min_examples")
+        return
+    for key, (lower, upper, _) in result.intervals.items():
+        if not (math.isnan(lower) or math.isnan(upper)):
+            add("intervals")
+            if key in result.dofs:
+                add("intervals_with_resamples_left_out")
+                add("resamples_left_out", resampling.samples - 1 - result.dofs[key])
+        elif isinstance(result.metrics.get(key), float) and math.isfinite(result.metrics[key]):
+            add("intervals_undefined")  # a defined value, too few defined resamples
 
 
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):

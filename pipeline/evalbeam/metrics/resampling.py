@@ -46,6 +46,9 @@ def _poisson_table(bits: int = 16) -> np.ndarray:
 _POISSON_1 = _poisson_table()
 
 
+_COUNTED = ("intervals", "slices_below_min_examples", "intervals_undefined",
+            "intervals_with_resamples_left_out", "resamples_left_out")
+
 # A slice with fewer examples gets no interval: a 95% interval's 2.5% tails then hold less
 # than half an example each (and the jackknife cannot fill its 20 partitions).
 MIN_EXAMPLES = 20
@@ -66,6 +69,15 @@ class Resampling:
     def min_defined(self) -> int:
         """Defined resamples an interval needs: half of them (at least 2, for a spread)."""
         return max(2, -(-self.samples // 2))
+
+    def summary(self, counts: dict) -> dict:
+        """summary.json's ``intervals``: the rules applied and what became of the intervals of
+        the slices written (``counts`` from :func:`evalbeam.combine.count_intervals`)."""
+        out = {"method": self.method, "num_samples": self.samples,
+               "min_examples": self.min_examples, "min_defined_resamples": self.min_defined}
+        for what in _COUNTED:
+            out[what] = counts.get(what, 0)
+        return out
 
     def partitions(self, arrays: StreamArrays) -> np.ndarray:
         return _per_example(arrays, f"jackknife/{self.samples}", self.partitions,
@@ -296,3 +308,22 @@ def interval(point: np.ndarray, samples: np.ndarray, resampling: Resampling,
     if value_range is not None:
         lower, upper = np.clip(lower, *value_range), np.clip(upper, *value_range)
     return lower, upper, se, defined
+
+
+def show_note(summary: dict, out) -> None:
+    """One line for ``evalbeam show`` about the intervals, from summary.json (nothing when
+    intervals were not computed)."""
+    note = summary.get("intervals")
+    if not note:
+        return
+    parts = [f"intervals: {note['method']}, {note['num_samples']} resamples"]
+    if note.get("slices_below_min_examples"):
+        parts.append(f"none for {note['slices_below_min_examples']} slice(s) with fewer than "
+                     f"{note['min_examples']} examples")
+    if note.get("intervals_undefined"):
+        parts.append(f"{note['intervals_undefined']} NaN (fewer than "
+                     f"{note['min_defined_resamples']} resamples defined)")
+    if note.get("resamples_left_out"):
+        parts.append(f"{note['resamples_left_out']} undefined resample(s) left out of "
+                     f"{note['intervals_with_resamples_left_out']} interval(s)")
+    print("; ".join(parts), file=out)
