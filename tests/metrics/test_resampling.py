@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from conftest import evaluate_in_process, first_spec_results, plan
+from evalbeam.config import parse_config, resolve
 from evalbeam.extract import extract
 from evalbeam.metrics.resampling import t_quantile_975
 
@@ -252,3 +253,136 @@ def test_every_reduction_has_a_leave_one_out():
         for i in range(6):
             others = np.delete(groups, i, axis=1)
             assert got[:, i] == pytest.approx(by_hand[reduce](others, axis=1), rel=1e-12), reduce
+
+
+EMPTY_CONFIG = """metrics_specs { metrics { class_name: "ExampleCount" } metrics { class_name: "AUC" }
+  metrics { class_name: "MeanLabel" } metrics { class_name: "Precision" }
+  metrics { module: "reduction_metrics" class_name: "MaxPrediction" } }
+slicing_specs {} slicing_specs { feature_keys: ["country"] }
+"""
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("source", ["table", "parquet"])
+def test_empty_input_with_intervals(tmp_path, method, source):
+    import json
+
+    from conftest import BASE
+    from evalbeam import run_evaluation
+    from helpers_io import write
+
+    empty = pa.table({"label": pa.array([], pa.int64()), "prediction": pa.array([], pa.float64()),
+                      "weight": pa.array([], pa.float64()), "country": pa.array([], pa.string())})
+    data = empty if source == "table" else write(empty, str(tmp_path / "empty.parquet"))
+    result = run_evaluation(BASE + EMPTY_CONFIG + METHODS[method], data, str(tmp_path / "out"))
+    assert list(result.metrics) == [()]
+    overall = {k.name: v for k, v in result.metrics[()].items()}
+    assert overall["example_count"] == 0.0
+    assert all(math.isnan(overall[n]) for n in ("auc", "mean_label", "precision",
+                                                "max_prediction"))
+    assert result.intervals == {}  # no examples: no interval
+    note = json.loads((tmp_path / "out" / "summary.json").read_text())["intervals"]
+    assert note["slices_below_min_examples"] == 1 and note["intervals"] == 0
+
+
+def test_t_quantile_over_many_degrees_of_freedom():
+    stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 29, 30, 31, 100, 199, 999, 10 ** 6):
+        assert t_quantile_975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-5)
+
+
+def test_the_command_line_says_what_became_of_the_intervals(tmp_path, capsys):
+    """Through `evalbeam evaluate` and `show`: slices under 20 examples have no interval in the
+    artifacts and are counted in summary.json; undefined resamples left out of an interval
+    show in its degrees of freedom and in the counts; `show` says both."""
+    import glob
+    import json
+
+    from conftest import BASE
+    from evalbeam.cli import main
+    from evalbeam.io.tfrecord import read_records
+    from evalbeam.proto import metrics_for_slice_pb2
+    from helpers_io import write
+
+    tables = [small_slices(seed) for seed in (0, 1)]
+    t = pa.concat_tables([tables[0], tables[1].set_column(3, "g", pa.array(
+        tables[1].column("g").to_numpy() + 100))])
+    data = write(t, str(tmp_path / "data.parquet"))
+    config = tmp_path / "config.textproto"
+    config.write_text(BASE + SMALL + METHODS["bootstrap"])
+    out = str(tmp_path / "out")
+    assert main(["evaluate", "--config", str(config), "--data", data, "--output", out]) == 0
+    capsys.readouterr()
+
+    g = t.column("g").to_numpy()
+    sizes = np.bincount(g)
+    small = {int(v) for v in np.flatnonzero((sizes > 0) & (sizes < 20))}
+    assert small
+    dofs, left_out, with_interval = [], 0, set()
+    for path in glob.glob(out + "/metrics-*"):
+        with open(path, "rb") as f:
+            records = list(read_records(f, path))
+        for record in records:
+            m = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+            key = {c.column: c.int64_value for c in m.slice_key.single_slice_keys}
+            for kv in m.metric_keys_and_values:
+                if kv.HasField("confidence_interval"):
+                    with_interval.add(key.get("g", -1))
+                    ci = kv.confidence_interval
+                    dofs.append(ci.degrees_of_freedom.value)
+                    if not math.isnan(ci.lower_bound.double_value.value):
+                        left_out += R_BOOTSTRAP - 1 - ci.degrees_of_freedom.value
+    assert with_interval.isdisjoint(small) and len(with_interval) == len(np.unique(g)) - len(small) + 1
+    assert min(dofs) < R_BOOTSTRAP - 1 and max(dofs) == R_BOOTSTRAP - 1
+    note = json.loads(open(out + "/summary.json").read())["intervals"]
+    assert note["method"] == "poisson_bootstrap" and note["num_samples"] == R_BOOTSTRAP
+    assert note["min_examples"] == 20 and note["min_defined_resamples"] == R_BOOTSTRAP // 2
+    assert note["slices_below_min_examples"] == len(small)
+    assert note["resamples_left_out"] == left_out > 0
+    assert main(["show", out]) == 0
+    shown = capsys.readouterr().out
+    assert (f"intervals: poisson_bootstrap, {R_BOOTSTRAP} resamples; none for {len(small)} "
+            f"slice(s) with fewer than 20 examples; {left_out} undefined resample(s) left out of "
+            f"{note['intervals_with_resamples_left_out']} interval(s)") in shown
+
+
+def test_a_diffs_bounds_stay_within_the_widest_difference():
+    """Paired jackknife resamples of candidate - baseline on 20-40 row slices, by hand: the
+    bounds of an AUC or MCC diff are clipped to [-1, 1] and [-2, 2]."""
+    from conftest import accumulate
+    from evalbeam.combine import iter_slice_results
+
+    text = """
+    model_specs { name: "base" label_key: "label" prediction_key: "p_base" is_baseline: true }
+    model_specs { name: "cand" label_key: "label" prediction_key: "prediction" }
+    metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "MatthewsCorrelationCoefficient" } }
+    slicing_specs {} slicing_specs { feature_keys: ["g"] }
+    """ + CI % ""
+    eval_plan = resolve(parse_config(text))
+    clipped = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        g = np.repeat(np.arange(4), rng.integers(20, 41, 4))
+        n = len(g)
+        y = (rng.random(n) < 0.3).astype(np.int64)
+        cand = (np.floor(np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 0.999) * 50) + 0.5) / 50
+        base = (np.floor(np.clip(rng.normal(0.5 - 0.2 * y, 0.2), 0, 0.999) * 50) + 0.5) / 50
+        (batch,) = pa.table({"label": y, "prediction": cand, "p_base": base, "g": g}).to_batches()
+        part = draws(eval_plan, batch, "jackknife")
+        ones = np.ones(n)
+        for r in iter_slice_results(accumulate(eval_plan, [batch])[1], eval_plan):
+            rows = np.flatnonzero(g == r.slice_key[0][1])
+            for key, (lower, upper, _) in r.intervals.items():
+                if not key.is_diff:
+                    continue
+                fn, width = {"auc": (by_hand_auc, 1), "matthews_correlation_coefficient":
+                             (by_hand_mcc, 2)}[key.name]
+
+                def diff(m):
+                    return fn(y[m], cand[m], ones[m]) - fn(y[m], base[m], ones[m])
+
+                thetas = np.array([diff(rows[part[rows] != i]) for i in range(20)])
+                want, raw, _ = by_hand_interval(diff(rows), thetas, "jackknife", (-width, width))
+                assert (lower, upper) == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True)
+                clipped += raw[0] < -width or raw[1] > width
+    assert clipped
