@@ -386,3 +386,26 @@ def test_a_diffs_bounds_stay_within_the_widest_difference():
                 assert (lower, upper) == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True)
                 clipped += raw[0] < -width or raw[1] > width
     assert clipped
+
+
+def test_a_thousand_bootstrap_resamples_on_small_slices_give_finite_intervals():
+    """The case that used to give [nan, nan]: 1,000 resamples of 20-30 rows, a few of them
+    drawing one class only. Those are left out; the intervals stay finite and in [0, 1]."""
+    eval_plan = plan('metrics_specs { metrics { class_name: "AUC" } '
+                     'metrics { class_name: "AUCPrecisionRecall" } metrics { class_name: "Precision" } }\n'
+                     + CI % "confidence_intervals { method: POISSON_BOOTSTRAP num_samples: 1000 }")
+    left_out = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(20, 31))
+        y = np.zeros(n, np.int64)
+        y[rng.choice(n, 4, replace=False)] = 1
+        p = np.clip(rng.normal(0.4 + 0.3 * y, 0.2), 0, 1)
+        t = pa.table({"label": y, "prediction": p, "weight": np.ones(n)})
+        (result,) = first_spec_results(eval_plan, t.to_batches())
+        assert {k.name for k in result.intervals} == {"auc", "auc_precision_recall", "precision"}
+        for key, (low, high, se) in result.intervals.items():
+            assert 0.0 <= low <= result.metrics[key] <= high <= 1.0 and se > 0, key.name
+            left_out += 999 - result.dofs.get(key, 999)
+    # P(no positive among 4 drawn) = e^-4: about 18 of 1,000 resamples per AUC
+    assert 100 < left_out < 1000

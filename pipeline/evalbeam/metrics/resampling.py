@@ -301,10 +301,10 @@ def interval(point: np.ndarray, samples: np.ndarray, resampling: Resampling,
     se = (R - 1) * sd / math.sqrt(R) if resampling.method == JACKKNIFE else sd
     valid = np.isfinite(point) & (defined >= resampling.min_defined)
     se = np.where(valid, se, np.nan)
-    t = np.full(len(defined), np.nan)
+    t = np.full(R + 1, np.nan)  # by the number of defined resamples
     for k in np.unique(defined[valid]).tolist():
-        t[defined == k] = t_quantile_975(k - 1)
-    lower, upper = mean - t * se, mean + t * se
+        t[k] = t_quantile_975(k - 1)
+    lower, upper = mean - t[defined] * se, mean + t[defined] * se
     if value_range is not None:
         lower, upper = np.clip(lower, *value_range), np.clip(upper, *value_range)
     return lower, upper, se, defined
