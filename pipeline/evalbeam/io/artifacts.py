@@ -100,7 +100,8 @@ def write_records_shard(staging: str, index: int, count: int, records) -> None:
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
-                     regressions: list | None = None, warnings: list = ()) -> None:
+                     regressions: list | None = None, warnings: list = (),
+                     intervals: dict | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -124,6 +125,8 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "warnings": list(warnings),
         "version": _version(),
     }
+    if eval_plan.resampling is not None:
+        summary["intervals"] = eval_plan.resampling.summary(intervals or {})
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
