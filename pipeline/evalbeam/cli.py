@@ -268,6 +268,7 @@ def _show(args) -> int:
     from evalbeam.cross_slices import print_cross_slices
     from evalbeam.io.result import load_result
     from evalbeam.keys import slice_key_str
+    from evalbeam.metrics import resampling
 
     result = load_result(args.dir)
     out = sys.stdout
@@ -306,6 +307,7 @@ def _show(args) -> int:
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
     _warnings(result, out, "warning: ")
     _omitted(result, out)
+    resampling.show_note(s, out)
     print_cross_slices(result, out)
     _outcome(result, out)
     return 0

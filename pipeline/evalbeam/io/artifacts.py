@@ -103,7 +103,7 @@ def write_records_shard(staging: str, index: int, count: int, records) -> None:
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
                      regressions: list | None = None, warnings: list = (),
-                     specs: list | None = None) -> None:
+                     intervals: dict | None = None, specs: list | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``.
 
     ``specs``: per slicing spec, in config order, its slice counts for summary.json."""
@@ -130,6 +130,8 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "warnings": list(warnings),
         "version": _version(),
     }
+    if eval_plan.resampling is not None:
+        summary["intervals"] = eval_plan.resampling.summary(intervals or {})
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
