@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 
 USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
                   [--schema SCHEMA] [--batch_size N] [--baseline_result DIR]
                   [beam pipeline options, e.g. --runner ...]
-       evalbeam show DIR [--json]
+       evalbeam show DIR [--json | --csv] [--metric NAME ...] [--slice COLUMN=VALUE ...]
+                     [--sort METRIC] [--top N | --bottom N]
        evalbeam diff DIR [--json]
        evalbeam demo [--output DIR] [--rows N]"""
 
@@ -36,8 +36,24 @@ def _parser():
                     "for the baseline model (which is then not evaluated)")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result")
     show.add_argument("dir")
-    show.add_argument("--json", action="store_true",
-                      help="one JSON object per scalar metric value, one per line")
+    form = show.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true",
+                      help="one JSON object per metric value (per threshold, matrix entry), "
+                      "one per line")
+    form.add_argument("--csv", action="store_true", help="the table as CSV, full precision")
+    show.add_argument("--metric", action="append", default=[], metavar="NAME",
+                      help="show only this metric (repeatable): a name (all its thresholds) "
+                      "or a column such as precision@0.3")
+    show.add_argument("--slice", action="append", default=[], metavar="COLUMN=VALUE",
+                      help="show only slices with this value (repeatable: values of one column "
+                      "are alternatives, different columns all apply)")
+    show.add_argument("--sort", metavar="METRIC",
+                      help="order slices by this metric, highest first (Overall stays first)")
+    count = show.add_mutually_exclusive_group()
+    count.add_argument("--top", type=_positive, metavar="N", help="only the N highest slices "
+                       "by --sort (default: by weighted example count), besides Overall")
+    count.add_argument("--bottom", type=_positive, metavar="N",
+                       help="only the N lowest slices, lowest first")
     diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline")
     diff.add_argument("dir")
     diff.add_argument("--json", action="store_true", help="one JSON object per regression")
@@ -45,6 +61,16 @@ def _parser():
     demo.add_argument("--output", default="evalbeam-demo", help="folder for data and result")
     demo.add_argument("--rows", type=int, default=100_000)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
 
 
 def main(argv=None) -> int:
@@ -132,69 +158,21 @@ def _outcome(result, out) -> int:
     return 1
 
 
-def _json_number(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _name(key) -> str:
-    """The metric's name; a candidate-minus-baseline value is ``<name>_diff``."""
-    return key.name + "_diff" if key.is_diff else key.name
-
-
-def _scalar_rows(result):
-    """(slice key, metric key, value, (lower, upper) or None) of every scalar value."""
-    intervals = result.intervals
-    for slice_key, metrics in result.metrics.items():
-        bounds = intervals.get(slice_key, {})
-        for key, value in sorted(metrics.items(), key=lambda kv: kv[0].sort_key()):
-            if isinstance(value, float):
-                yield slice_key, key, value, bounds.get(key)
-
-
 def _show(args) -> int:
+    from evalbeam import table
     from evalbeam.io.result import load_result
-    from evalbeam.keys import slice_key_str
 
     result = load_result(args.dir)
-    out = sys.stdout
+    choice = table.Choice(getattr(args, "metric", []), getattr(args, "slice", []),
+                          getattr(args, "sort", None), getattr(args, "top", None),
+                          getattr(args, "bottom", None))
     if args.json:
-        for slice_key, key, value, bounds in _scalar_rows(result):
-            row = {"slice": [[c, v] for c, v in slice_key], "model": key.model_name,
-                   "output": key.output_name, "sub_key": str(key.sub_key or ""),
-                   "aggregation": key.aggregation_type or "", "metric": _name(key), "weighted": key.example_weighted,
-                   "value": _json_number(value)}
-            if bounds is not None:
-                row["lower"], row["upper"] = map(_json_number, bounds)
-            out.write(json.dumps(row) + "\n")
-        return 0
-    columns = []
-    table = {}
-    for slice_key, key, value, bounds in _scalar_rows(result):
-        label = "/".join(p for p in (key.qualifier(), _name(key)) if p)
-        label += "" if key.example_weighted else " (unweighted)"
-        if label not in columns:
-            columns.append(label)
-        cell = f"{value:.4g}"
-        if bounds is not None:
-            cell += f" [{bounds[0]:.4g}, {bounds[1]:.4g}]"
-        table.setdefault(slice_key, {})[label] = cell
-    names = {k: slice_key_str(k) for k in table}
-    width = max([len("slice")] + [len(n) for n in names.values()])
-    widths = [max([len(c), 10] + [len(row.get(c, "")) for row in table.values()])
-              for c in columns]
-    print("slice".ljust(width) + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths)),
-          file=out)
-    for slice_key in table:
-        cells = [table[slice_key].get(c, "").rjust(w) for c, w in zip(columns, widths)]
-        print(names[slice_key].ljust(width) + "  " + "  ".join(cells), file=out)
-    s = result.summary
-    print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
-          f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
-    if result.omitted:
-        print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
-    _outcome(result, out)
+        table.render_json(result, choice, sys.stdout, sys.stderr)
+    elif getattr(args, "csv", False):
+        table.render_csv(result, choice, sys.stdout)
+    else:
+        table.render_text(result, choice, sys.stdout)
+        _outcome(result, sys.stdout)
     return 0
 
 
