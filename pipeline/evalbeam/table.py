@@ -12,6 +12,7 @@ import csv
 import difflib
 import json
 import math
+import re
 import shutil
 from dataclasses import dataclass, field
 
@@ -234,8 +235,11 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
     texts = {s: {c: _cell_text(cell) for c, cell in grid.get(s, {}).items()}
              for s in selection.slices}
     first = max([len("slice")] + [len(n) for n in names.values()])
-    widths = {c: max([len(c)] + [len(t.get(c, "")) for t in texts.values()]) for c in columns}
     width = width or shutil.get_terminal_size().columns
+    room = max(width - first - 2, 8)  # the widest a column may be beside the slice names
+    headers = {c: _wrap(c, room) for c in columns}
+    widths = {c: max([len(h) for h in headers[c]] + [len(t.get(c, "")) for t in texts.values()])
+              for c in columns}
     parts, part, used = [], [], first
     for c in columns:
         if part and used + 2 + widths[c] > width:
@@ -247,8 +251,12 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
     for i, part in enumerate(parts):
         if i:
             print(file=out)
-        print("  ".join(["slice".ljust(first)] + [c.rjust(widths[c]) for c in part]).rstrip(),
-              file=out)
+        height = max([len(headers[c]) for c in part] + [1])
+        for line in range(height):
+            cells = [(([""] * height + headers[c])[-height:][line]).rjust(widths[c])
+                     for c in part]
+            print("  ".join([("slice" if line == height - 1 else "").ljust(first)] + cells)
+                  .rstrip(), file=out)
         for s in selection.slices:
             print("  ".join([names[s].ljust(first)] + [texts[s].get(c, "").rjust(widths[c])
                                                        for c in part]).rstrip(), file=out)
@@ -265,13 +273,31 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
         print(note, file=out)
 
 
+def _count(n, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _wrap(text: str, room: int) -> list:
+    """A column's name as header lines at most ``room`` wide where it can be broken (after
+    ``/`` or ``.``, before ``@`` or `` (``); one line when it fits."""
+    if len(text) <= room:
+        return [text]
+    lines = [""]
+    for token in re.split(r"(?<=[/.])|(?=@)|(?= \()", text):
+        if lines[-1] and len(lines[-1]) + len(token) > room:
+            lines.append(token.lstrip())
+        else:
+            lines[-1] += token
+    return lines
+
+
 def _spec_lines(result) -> list:
     specs = result.summary.get("specs")
     if not specs:
-        return [f"{name}: {n} slice(s)" for name, n in spec_counts(result)]
+        return [f"{name}: {_count(n, 'slice')}" for name, n in spec_counts(result)]
     lines = []
     for spec in specs:
-        line = f"{spec.get('spec', '?')}: {spec.get('slices', '?')} slice(s)"
+        line = f"{spec.get('spec', '?')}: {_count(spec.get('slices', '?'), 'slice')}"
         extra = []
         if spec.get("omitted_below_min_slice_size"):
             extra.append(f"{spec['omitted_below_min_slice_size']} omitted below min_slice_size")

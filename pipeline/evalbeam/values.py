@@ -35,7 +35,8 @@ class Cell(NamedTuple):
 
     def suffix(self) -> str:
         """``.field[actual,predicted]@threshold``: what the cell adds to the metric's name."""
-        out = f".{self.field}" if self.field else ""
+        out = "" if not self.field else (
+            self.field if self.field.startswith("[") else f".{self.field}")
         if self.classes is not None:
             out += f"[{self.classes[0]},{self.classes[1]}]"
         if self.threshold is not None:
@@ -49,14 +50,13 @@ def format_threshold(t: float) -> str:
     return str(int(t)) if t.is_integer() and abs(t) < 1e15 else repr(t)
 
 
-def array_thresholds(metrics) -> dict:
-    """{MetricKey: thresholds} of the metrics whose values are arrays over thresholds, from a
-    resolved plan's metrics (a confusion metric with several ``thresholds``, also averaged
-    over classes)."""
+def metric_thresholds(metrics) -> dict:
+    """{MetricKey: thresholds} of the confusion metrics of a resolved plan (also averaged over
+    classes): one threshold for a number, several (the config's order) for an array."""
     out = {}
     for metric in metrics:
         inner = getattr(metric, "inner", metric)
-        if getattr(inner, "scalar", True) is False:
+        if hasattr(inner, "scalar") and hasattr(inner, "thresholds"):
             for key in metric.keys():
                 out[key] = tuple(float(t) for t in inner.thresholds)
     return out

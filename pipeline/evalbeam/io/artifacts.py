@@ -29,7 +29,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
-from evalbeam.values import array_thresholds, flatten, is_class_matrix, label, not_flattened
+from evalbeam.values import metric_thresholds, flatten, is_class_matrix, label, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
@@ -107,7 +107,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "validation_ok": validation.validation_ok,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
-        **_overall(overall, array_thresholds(eval_plan.metrics)),
+        **_overall(overall, metric_thresholds(eval_plan.metrics)),
         "version": _version(),
     }
     with _create(staging, VALIDATIONS_FILE) as f:

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from evalbeam.io import convert
 from evalbeam.io.artifacts import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
 from evalbeam.io.tfrecord import read_records
-from evalbeam.keys import MetricKey, slice_key_str
+from evalbeam.keys import MetricKey, slice_name
 from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 
 
@@ -71,8 +71,8 @@ class EvalResult:
 
     @property
     def thresholds(self) -> dict:
-        """{MetricKey: thresholds} of the metrics whose values are arrays over thresholds
-        (read from the run's config; empty when the config cannot be resolved here)."""
+        """{MetricKey: thresholds} of the confusion metrics (several: the value is an array in
+        this order), read from the run's config; empty when it cannot be resolved here."""
         self._resolve()
         return self._thresholds
 
@@ -85,7 +85,7 @@ class EvalResult:
     def _resolve(self) -> None:
         if self._thresholds is not None:
             return
-        from evalbeam.values import array_thresholds
+        from evalbeam.values import metric_thresholds
 
         try:
             from evalbeam.config import resolve
@@ -94,7 +94,7 @@ class EvalResult:
         except Exception:  # noqa: BLE001 - e.g. a custom metric's module not importable here
             self._thresholds, self._slice_specs = {}, []
         else:
-            self._thresholds, self._slice_specs = array_thresholds(plan.metrics), plan.slice_specs
+            self._thresholds, self._slice_specs = metric_thresholds(plan.metrics), plan.slice_specs
 
     def cells(self, slice_key, key) -> list:
         """The numbers of one value as :class:`evalbeam.values.Cell` rows (see
@@ -107,9 +107,13 @@ class EvalResult:
 
     def rows(self):
         """``(slice key, MetricKey, Cell)`` of every number the metrics hold, keys in order."""
+        from evalbeam.values import flatten
+
+        thresholds, intervals = self.thresholds, self.intervals
         for slice_key, metrics in self.metrics.items():
+            bounds = intervals.get(slice_key, {})
             for key in sorted(metrics, key=MetricKey.sort_key):
-                for cell in self.cells(slice_key, key):
+                for cell in flatten(metrics[key], thresholds.get(key), bounds.get(key)):
                     yield slice_key, key, cell
 
     def not_flattened(self) -> list:
@@ -217,25 +221,29 @@ class EvalResult:
                        f"no value of {name!r} in slice {_where(slice_key)} with {given}", **given)
 
     def _cell(self, name, slice_key, threshold, diff, given):
+        """The key ``name`` and the arguments pick, and its cells at ``threshold`` (None when
+        no threshold is asked for)."""
         key = self._key(name, slice_key, diff, **given)
         if threshold is None:
             return key, None
         from evalbeam.values import format_threshold
 
-        cells = [c for c in self.cells(slice_key, key)
-                 if c.threshold is not None and math.isclose(c.threshold, threshold,
-                                                             rel_tol=1e-9, abs_tol=1e-12)]
-        if not cells:
-            own = self.thresholds.get(key)
-            at = sorted({c.threshold for c in self.cells(slice_key, key)
-                         if c.threshold is not None})
-            if own is None and not at:
-                raise KeyError(f"{name!r} in slice {_where(slice_key)} is one value, not "
-                               "values at thresholds: leave out threshold=")
+        def near(t):
+            return t is not None and math.isclose(t, threshold, rel_tol=1e-9, abs_tol=1e-12)
+
+        cells = self.cells(slice_key, key)
+        own = self.thresholds.get(key, ())
+        if len(cells) == 1 and cells[0].threshold is None and len(own) == 1 and near(own[0]):
+            return key, cells  # a metric at one threshold: a number
+        found = [c for c in cells if near(c.threshold)]
+        if not found:
+            at = sorted({c.threshold for c in cells if c.threshold is not None} | set(own))
+            if not at:
+                raise KeyError(f"{name!r} in slice {_where(slice_key)} is not a value at "
+                               "thresholds: leave out threshold=")
             raise KeyError(f"{name!r} in slice {_where(slice_key)} has no value at threshold "
-                           f"{threshold}; thresholds: "
-                           f"{', '.join(format_threshold(t) for t in (at or own))}")
-        return key, cells
+                           f"{threshold}; thresholds: {', '.join(map(format_threshold, at))}")
+        return key, found
 
     def value(self, name: str, slice_key=(), model_name: str | None = None,
               weighted: bool | None = None, diff: bool = False, threshold: float | None = None,
@@ -308,7 +316,7 @@ def _slice(slice_key) -> tuple:
 
 
 def _where(slice_key) -> str:
-    return slice_key_str(_slice(slice_key))
+    return slice_name(_slice(slice_key))
 
 
 def _records(path: str):
