@@ -257,3 +257,55 @@ def test_a_wide_table_is_split_to_fit_the_terminal(out):
     for name in ("auc", "precision@0.3", "recall@0.5 (unweighted)", "example_count (unweighted)",
                  "confusion_matrix_at_thresholds.", "true_positives@0.4"):
         assert f" {name}\n" in text or f" {name} " in text, name
+
+
+def test_class_matrices_are_listed_in_json_and_named_in_the_table(tmp_path, capsys):
+    import pyarrow as pa
+    cfg = tmp_path / "config.textproto"
+    cfg.write_text('model_specs { label_key: "label" prediction_key: "scores" }\n'
+                   'metrics_specs { metrics { class_name: "MultiClassConfusionMatrixAtThresholds" }'
+                   ' metrics { class_name: "ExampleCount" } }')
+    # at threshold 0.5 the top score predicts: 0 (label 0), 1 (label 1), 0 (label 1), 2 (label 2)
+    data = write(pa.table({"label": [0, 1, 1, 2], "scores": [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1],
+                                                             [0.6, 0.3, 0.1], [0.1, 0.2, 0.7]]}),
+                 str(tmp_path / "data.parquet"))
+    out = str(tmp_path / "out")
+    assert main(["evaluate", "--config", str(cfg), "--data", data, "--output", out]) == 0
+    capsys.readouterr()
+    _, stdout, _ = show(capsys, out, "--json")
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    cells = {(r["actual_class_id"], r["predicted_class_id"]): r["value"] for r in rows
+             if r["metric"] == "multi_class_confusion_matrix_at_thresholds"}
+    assert cells == {(0, 0): 1.0, (1, 1): 1.0, (1, 0): 1.0, (2, 2): 1.0}
+    matrix = [r for r in rows if "actual_class_id" in r]
+    assert all(r["threshold"] == 0.5 and r["field"] == "num_weighted_examples" for r in matrix)
+    _, stdout, _ = show(capsys, out)
+    assert table_rows(stdout)["Overall"] == {"example_count (unweighted)": "4"}
+    assert ("not in the table: multi_class_confusion_matrix_at_thresholds (unweighted) in 1 "
+            "slice(s), a class-by-class matrix per threshold (`show --json` lists its entries)"
+            in stdout)
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    assert summary["overall"] == {"example_count (unweighted)": 4.0}
+    assert "multi_class_confusion_matrix_at_thresholds (unweighted)" in summary[
+        "overall_not_listed"]
+    from evalbeam import load_result
+    df = load_result(out).to_dataframe()
+    entry = df[(df["actual_class_id"] == 1) & (df["predicted_class_id"] == 0)]
+    assert entry["value"].tolist() == [1.0] and entry["threshold"].tolist() == [0.5]
+
+
+def test_a_line_per_slicing_spec_from_the_summary(out, capsys, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    summary = json.load(open(copy / "summary.json"))
+    summary["specs"] = [
+        {"spec": "overall", "slices": 1, "omitted_below_min_slice_size": 0,
+         "rows_with_null_slicing_feature": 0, "plot_slices": 1, "plot_slices_cut": 0},
+        {"spec": "country", "slices": 4, "omitted_below_min_slice_size": 2,
+         "rows_with_null_slicing_feature": 17, "plot_slices": 3, "plot_slices_cut": 1}]
+    (copy / "summary.json").write_text(json.dumps(summary))
+    _, stdout, _ = show(capsys, str(copy), "--metric", "auc")
+    assert "\noverall: 1 slice\n" in stdout
+    assert ("\ncountry: 4 slices (2 omitted below min_slice_size; 17 row(s) in none: a slicing "
+            "feature was null; plots for 3, 1 cut by max_plot_slices)\n") in stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import json
 import math
 import re
@@ -45,42 +46,59 @@ def _close(word: str, choices) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
+def column_of(key: MetricKey, cell) -> tuple:
+    """What a cell is a value of, across slices: its key and its place in the value."""
+    return key, cell.threshold, cell.field, cell.classes
+
+
 class _Selection:
     """The result's rows after ``Choice``: slices in order, and the cells of each."""
 
     def __init__(self, result, choice: Choice):
         self.result = result
-        rows = list(result.rows())
-        known = {n for _, key, cell in rows for n in _names(key, cell)}
+        rows = all_rows = list(result.rows())
+        self.labels = {}  # column -> its label, in the order of the rows
+        for _, key, cell in rows:
+            column = column_of(key, cell)
+            if column not in self.labels:
+                self.labels[column] = label(key, cell)
+        names = {c: _names(c[0], cell) for c, cell in
+                 {column_of(k, cell): cell for _, k, cell in rows}.items()}
+        known = set().union(*names.values())
         for name in choice.metrics:
             if name not in known:
                 raise EvalbeamError(f"--metric {name}: no such metric in {result.output_dir}"
                                     + _close(name, {n for n in known if "/" not in n}))
-        wanted = set(choice.metrics)
-        self.rows = [r for r in rows if not wanted or wanted & _names(r[1], r[2])]
+        if choice.metrics:
+            wanted = set(choice.metrics)
+            keep = {c for c, n in names.items() if wanted & n}
+            rows = [r for r in rows if column_of(r[1], r[2]) in keep]
+        self.rows = rows
         slices = _filter_slices(list(result.metrics), choice.slices)
         order = _spec_order(result, slices)
+        head, rest = [s for s in order if s == ()], [s for s in order if s != ()]
         if choice.sort is not None:
-            metric = _sort_column(rows, choice.sort)
-            values = {s: c.value for s, k, c in rows if label(k, c) == metric}
-            rest = [s for s in order if s != ()]
-            rest.sort(key=lambda s: _descending(values.get(s)))
-            order = [s for s in order if s == ()] + rest
+            column = _sort_column(self.labels, names, choice.sort)
+            ranking = {s: c.value for s, k, c in all_rows if column_of(k, c) == column}
         elif choice.top is not None or choice.bottom is not None:
-            sizes = {s: _size(result.metrics[s]) for s in order}
-            rest = sorted((s for s in order if s != ()), key=lambda s: _descending(sizes[s]))
-            order = [s for s in order if s == ()] + rest
+            ranking = {s: _size(result.metrics[s]) for s in rest}
+        if choice.sort is not None or choice.top is not None or choice.bottom is not None:
+            rest.sort(key=lambda s: _descending(ranking.get(s)))
         if choice.top is not None or choice.bottom is not None:
-            head, rest = [s for s in order if s == ()], [s for s in order if s != ()]
-            ranking = values if choice.sort is not None else sizes
             ranked = [s for s in rest if _known(ranking.get(s))]
-            if choice.top is not None:
-                rest = ranked[:choice.top]
-            else:
-                rest = ranked[::-1][:choice.bottom]
-            order = head + rest
-        self.slices = order
+            rest = ranked[:choice.top] if choice.top is not None else ranked[::-1][:choice.bottom]
+        self.slices = head + rest
         self.total = len(result.metrics)
+
+    def shown_rows(self):
+        """The rows of the shown slices, in their order."""
+        by_slice = {s: [] for s in self.slices}
+        for row in self.rows:
+            found = by_slice.get(row[0])
+            if found is not None:
+                found.append(row)
+        for rows in by_slice.values():
+            yield from rows
 
 
 def _known(v) -> bool:
@@ -92,28 +110,32 @@ def _descending(v):
     return (0, -v) if _known(v) else (1, 0.0)
 
 
-def _sort_column(rows, name: str) -> str:
-    labels = {label(k, c): _names(k, c) for _, k, c in rows}
-    if name in labels:
-        return name
-    found = sorted(lab for lab, names in labels.items() if name in names)
+def _sort_column(labels: dict, names: dict, name: str) -> tuple:
+    """The one column ``--sort`` names (by label, or by name when that is unique)."""
+    by_label = {lab: c for c, lab in labels.items()}
+    if name in by_label:
+        return by_label[name]
+    found = sorted((lab for c, lab in labels.items() if name in names[c]))
     if len(found) == 1:
-        return found[0]
+        return by_label[found[0]]
     if found:
         raise EvalbeamError(f"--sort {name} names {len(found)} columns; pick one: "
                             + ", ".join(found))
-    raise EvalbeamError(f"--sort {name}: no such metric" + _close(name, labels))
+    raise EvalbeamError(f"--sort {name}: no such metric" + _close(name, by_label))
 
 
 def _size(metrics: dict):
     """The slice's weighted example count (else its example count), None without one."""
-    for name in _SIZE_NAMES:
-        keys = sorted((k for k, v in metrics.items() if k.name == name and not k.is_diff
-                       and isinstance(v, float)), key=lambda k: (not k.example_weighted,
-                                                                 k.sort_key()))
-        if keys:
-            return metrics[keys[0]]
-    return None
+    value = metrics.get(_size_key(tuple(metrics)))
+    return value if isinstance(value, float) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _size_key(keys: tuple):
+    found = sorted((k for k in keys if k.name in _SIZE_NAMES and not k.is_diff),
+                   key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
+                                  k.sort_key()))
+    return found[0] if found else None
 
 
 def _filter_slices(slices: list, filters: list) -> list:
@@ -142,6 +164,7 @@ def _filter_slices(slices: list, filters: list) -> list:
 
 
 def _spec_of(slice_key: tuple, specs: list):
+    """Index of the first spec that makes ``slice_key`` (None if none does)."""
     columns = sorted(c for c, _ in slice_key)
     for i, spec in enumerate(specs):
         if sorted(spec.columns) == columns and all(
@@ -153,19 +176,23 @@ def _spec_of(slice_key: tuple, specs: list):
 def _spec_order(result, slices: list) -> list:
     """Overall first, then each spec's slices (config order), largest weighted count first."""
     specs = result.slice_specs
+    plain = {}  # columns -> spec index, for specs without fixed values
+    for i, spec in reversed(list(enumerate(specs))):
+        if not spec.feature_values:
+            plain[tuple(sorted(spec.columns))] = i
+    fixed = any(spec.feature_values for spec in specs)
     groups = {}
     for s in slices:
-        spec = _spec_of(s, specs)
-        group = (0, spec, ()) if spec is not None else (1, 0, tuple(sorted(c for c, _ in s)))
+        columns = tuple(c for c, _ in s)  # sorted already
+        spec = _spec_of(s, specs) if fixed else plain.get(columns)
+        group = (0, spec, ()) if spec is not None else (1, len(columns), columns)
         groups.setdefault(group, []).append(s)
     out = []
-    for group in sorted(groups, key=lambda g: (len(g[2]), g) if g[0] else (-1, g)):
+    for group in sorted(groups):
         members = groups[group]
-        members.sort(key=lambda s: (s != (), _descending(_size(result.metrics[s])),
-                                    slice_name(s)))
+        members.sort(key=lambda s: (_descending(_size(result.metrics[s])), slice_name(s)))
         out += members
-    overall = [s for s in out if s == ()]
-    return overall + [s for s in out if s != ()]
+    return [s for s in out if s == ()] + [s for s in out if s != ()]
 
 
 def spec_counts(result) -> list:
@@ -201,14 +228,11 @@ def _cell_text(cell) -> str:
 def _grid(selection):
     """(columns in order, {slice: {column: cell}}, notes) of the text and CSV tables."""
     columns, grid, skipped = {}, {}, {}  # columns: an ordered set
-    shown = set(selection.slices)
-    for s, key, cell in selection.rows:
-        if s not in shown:
-            continue
+    for s, key, cell in selection.shown_rows():
         if is_class_matrix(selection.result.metrics[s][key]):
             skipped.setdefault(label(key), set()).add(s)
             continue
-        column = label(key, cell)
+        column = selection.labels[column_of(key, cell)]
         columns[column] = None
         grid.setdefault(s, {})[column] = cell
     columns = list(columns)
@@ -333,8 +357,9 @@ def render_csv(result, choice: Choice, out) -> None:
         writer.writerow(row)
 
 
-def _json_number(value):
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+def _json_text(value: float) -> str:
+    """A number as JSON; NaN and infinities as null."""
+    return repr(float(value)) if math.isfinite(value) else "null"
 
 
 def render_json(result, choice: Choice, out, err) -> None:
@@ -344,23 +369,29 @@ def render_json(result, choice: Choice, out, err) -> None:
     actual_class_id / predicted_class_id for a matrix's entries. Values without a number are
     named on ``err``."""
     selection = _Selection(result, choice)
-    position = {s: i for i, s in enumerate(selection.slices)}
-    rows = sorted((r for r in selection.rows if r[0] in position), key=lambda r: position[r[0]])
-    for s, key, cell in rows:
-        row = {"slice": [[c, v] for c, v in s], "model": key.model_name,
-               "output": key.output_name, "sub_key": str(key.sub_key or ""),
-               "aggregation": key.aggregation_type or "", "metric": metric_name(key),
-               "weighted": key.example_weighted, "value": _json_number(cell.value)}
-        if cell.threshold is not None:
-            row["threshold"] = cell.threshold
-        if cell.field is not None:
-            row["field"] = cell.field
-        if cell.classes is not None:
-            row["actual_class_id"], row["predicted_class_id"] = cell.classes
+    slices, middles = {}, {}  # JSON text of each slice's and each column's fields, made once
+    for s, key, cell in selection.shown_rows():
+        head = slices.get(s)
+        if head is None:
+            head = slices[s] = '{"slice": ' + json.dumps([[c, v] for c, v in s])
+        column = column_of(key, cell)
+        middle = middles.get(column)
+        if middle is None:
+            fields = {"model": key.model_name, "output": key.output_name,
+                      "sub_key": str(key.sub_key or ""), "aggregation": key.aggregation_type or "",
+                      "metric": metric_name(key), "weighted": key.example_weighted}
+            if cell.threshold is not None:
+                fields["threshold"] = cell.threshold
+            if cell.field is not None:
+                fields["field"] = cell.field
+            if cell.classes is not None:
+                fields["actual_class_id"], fields["predicted_class_id"] = cell.classes
+            middle = middles[column] = ", " + json.dumps(fields)[1:-1] + ', "value": '
+        line = head + middle + _json_text(cell.value)
         if cell.lower is not None:
-            row["lower"], row["upper"] = _json_number(cell.lower), _json_number(cell.upper)
-        out.write(json.dumps(row) + "\n")
-    for note in _not_flattened_notes(result, set(position)):
+            line += f', "lower": {_json_text(cell.lower)}, "upper": {_json_text(cell.upper)}'
+        out.write(line + "}\n")
+    for note in _not_flattened_notes(result, set(selection.slices)):
         print(f"evalbeam: note: {note.removeprefix('not in the table: ')}", file=err)
 
 

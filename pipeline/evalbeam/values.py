@@ -76,18 +76,20 @@ def flatten(value, thresholds: tuple | None = None, bounds=None) -> list:
     """The :class:`Cell` rows of one metric value ([] when it holds no number: see
     :func:`not_flattened`). ``thresholds`` label an array's entries (else they are labelled
     by position in ``field``); ``bounds`` is the value's ``(lower, upper)`` interval."""
+    if type(value) is float and bounds is None:
+        return [Cell(value)]
     if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
         lower, upper = _bound(bounds, 0)
         return [Cell(float(value), lower=lower, upper=upper)]
     if isinstance(value, np.ndarray):
         flat = value.ravel()
         if thresholds is not None and value.ndim == 1 and len(thresholds) == len(flat):
-            return [Cell(float(v), threshold=t, lower=_bound(bounds, i)[0],
-                         upper=_bound(bounds, i)[1])
+            if bounds is None:
+                return [Cell(v, threshold=t) for t, v in zip(thresholds, flat.tolist())]
+            return [Cell(float(v), t, None, None, *_bound(bounds, i))
                     for i, (t, v) in enumerate(zip(thresholds, flat.tolist()))]
         index = np.ndindex(value.shape) if value.ndim else [()]
-        return [Cell(float(v), field="[" + ",".join(map(str, at)) + "]",
-                     lower=_bound(bounds, i)[0], upper=_bound(bounds, i)[1])
+        return [Cell(float(v), None, "[" + ",".join(map(str, at)) + "]", None, *_bound(bounds, i))
                 for i, (at, v) in enumerate(zip(index, flat.tolist()))]
     if isinstance(value, dict) and _BINARY in value:
         columns = value[_BINARY]

@@ -109,10 +109,14 @@ class EvalResult:
         """``(slice key, MetricKey, Cell)`` of every number the metrics hold, keys in order."""
         from evalbeam.values import flatten
 
-        thresholds, intervals = self.thresholds, self.intervals
+        thresholds, intervals, orders = self.thresholds, self.intervals, {}
         for slice_key, metrics in self.metrics.items():
             bounds = intervals.get(slice_key, {})
-            for key in sorted(metrics, key=MetricKey.sort_key):
+            keys = tuple(metrics)
+            order = orders.get(keys)
+            if order is None:
+                order = orders[keys] = sorted(keys, key=MetricKey.sort_key)
+            for key in order:
                 for cell in flatten(metrics[key], thresholds.get(key), bounds.get(key)):
                     yield slice_key, key, cell
 
@@ -121,7 +125,7 @@ class EvalResult:
         from evalbeam.values import not_flattened
 
         return [(s, k, reason) for s, metrics in self.metrics.items() for k, v in metrics.items()
-                if (reason := not_flattened(v)) is not None]
+                if type(v) is not float and (reason := not_flattened(v)) is not None]
 
     def to_dataframe(self):
         """A pandas DataFrame, one row per number: a column per slicing feature (typed as in
