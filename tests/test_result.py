@@ -215,6 +215,6 @@ def test_every_kind_of_value_is_read_or_named(tmp_path, capsys, monkeypatch):
     assert {(r["metric"], r.get("field"), r["value"]) for r in rows} == {
         ("auc", None, 0.75), ("precision_at_k", "cutoff:1", 0.5),
         ("precision_at_k", "cutoff:5", 0.25), ("recall", "[0]", 0.8), ("recall", "[1]", 0.6)}
-    assert captured.err.strip() == ("evalbeam: note: broken in 1 slice(s): no "
+    assert captured.err.strip() == ("evalbeam: note: not listed: broken in 1 slice(s): no "
                                     "value, only the message 'could not compute'")
     assert os.path.exists(out)

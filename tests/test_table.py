@@ -282,8 +282,10 @@ def test_class_matrices_are_listed_in_json_and_named_in_the_table(tmp_path, caps
     _, stdout, _ = show(capsys, out)
     assert table_rows(stdout)["Overall"] == {"example_count (unweighted)": "4"}
     assert ("not in the table: multi_class_confusion_matrix_at_thresholds (unweighted) in 1 "
-            "slice(s), a class-by-class matrix per threshold (`show --json` lists its entries)"
+            "slice(s): a class-by-class matrix per threshold (`show --json` lists its entries)"
             in stdout)
+    _, _, err = show(capsys, out, "--csv")
+    assert err.startswith("evalbeam: note: not in the CSV: multi_class_confusion_matrix")
     summary = json.load(open(os.path.join(out, "summary.json")))
     assert summary["overall"] == {"example_count (unweighted)": 4.0}
     assert "multi_class_confusion_matrix_at_thresholds (unweighted)" in summary[

@@ -169,7 +169,7 @@ def _show(args) -> int:
     if args.json:
         table.render_json(result, choice, sys.stdout, sys.stderr)
     elif getattr(args, "csv", False):
-        table.render_csv(result, choice, sys.stdout)
+        table.render_csv(result, choice, sys.stdout, sys.stderr)
     else:
         table.render_text(result, choice, sys.stdout)
         _outcome(result, sys.stdout)

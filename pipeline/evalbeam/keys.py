@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
 def slice_key_str(key: tuple) -> str:
     """TFMA's text form: ``Overall`` or ``col1_X_col2:v1_X_v2``."""
     if not key:

@@ -57,13 +57,11 @@ class _Selection:
     def __init__(self, result, choice: Choice):
         self.result = result
         rows = all_rows = list(result.rows())
-        self.labels = {}  # column -> its label, in the order of the rows
+        first = {}  # column -> one of its cells, columns in the order of the rows
         for _, key, cell in rows:
-            column = column_of(key, cell)
-            if column not in self.labels:
-                self.labels[column] = label(key, cell)
-        names = {c: _names(c[0], cell) for c, cell in
-                 {column_of(k, cell): cell for _, k, cell in rows}.items()}
+            first.setdefault(column_of(key, cell), cell)
+        self.labels = {c: label(c[0], cell) for c, cell in first.items()}
+        names = {c: _names(c[0], cell) for c, cell in first.items()}
         known = set().union(*names.values())
         for name in choice.metrics:
             if name not in known:
@@ -195,7 +193,7 @@ def _spec_order(result, slices: list) -> list:
     return [s for s in out if s == ()] + [s for s in out if s != ()]
 
 
-def spec_counts(result) -> list:
+def _spec_counts(result) -> list:
     """``(spec name, slices written)`` per slicing spec, from the metrics themselves (for an
     output directory whose summary.json has no ``specs`` list)."""
     specs = result.slice_specs
@@ -236,17 +234,18 @@ def _grid(selection):
         columns[column] = None
         grid.setdefault(s, {})[column] = cell
     columns = list(columns)
-    notes = [f"not in the table: {name} in {len(found)} slice(s), a class-by-class matrix "
-             "per threshold (`show --json` lists its entries)" for name, found in skipped.items()]
+    notes = [f"{name} in {len(found)} slice(s): a class-by-class matrix per threshold "
+             "(`show --json` lists its entries)" for name, found in skipped.items()]
     return columns, grid, notes
 
 
 def _not_flattened_notes(result, slices: set) -> list:
+    """What is left out everywhere: the values of the shown slices that hold no number."""
     found = {}
     for s, key, reason in result.not_flattened():
         if s in slices:
             found.setdefault((label(key), reason), []).append(s)
-    return [f"not in the table: {name} in {len(where)} slice(s): {reason}"
+    return [f"{name} in {len(where)} slice(s): {reason}"
             for (name, reason), where in sorted(found.items())]
 
 
@@ -294,7 +293,7 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
     for line in _spec_lines(result):
         print(line, file=out)
     for note in notes + _not_flattened_notes(result, set(selection.slices)):
-        print(note, file=out)
+        print(f"not in the table: {note}", file=out)
 
 
 def _count(n, noun: str) -> str:
@@ -318,7 +317,7 @@ def _wrap(text: str, room: int) -> list:
 def _spec_lines(result) -> list:
     specs = result.summary.get("specs")
     if not specs:
-        return [f"{name}: {_count(n, 'slice')}" for name, n in spec_counts(result)]
+        return [f"{name}: {_count(n, 'slice')}" for name, n in _spec_counts(result)]
     lines = []
     for spec in specs:
         line = f"{spec.get('spec', '?')}: {_count(spec.get('slices', '?'), 'slice')}"
@@ -335,11 +334,14 @@ def _spec_lines(result) -> list:
     return lines
 
 
-def render_csv(result, choice: Choice, out) -> None:
+def render_csv(result, choice: Choice, out, err) -> None:
     """The table as CSV: a row per slice, a column per value (full precision) and, for values
-    with an interval, ``<column> lower`` and ``<column> upper``."""
+    with an interval, ``<column> lower`` and ``<column> upper``; what it leaves out is named
+    on ``err``."""
     selection = _Selection(result, choice)
-    columns, grid, _ = _grid(selection)
+    columns, grid, notes = _grid(selection)
+    for note in notes + _not_flattened_notes(result, set(selection.slices)):
+        print(f"evalbeam: note: not in the CSV: {note}", file=err)
     bounded = {c for row in grid.values() for c, cell in row.items() if cell.lower is not None}
     header = ["slice"]
     for c in columns:
@@ -392,7 +394,7 @@ def render_json(result, choice: Choice, out, err) -> None:
             line += f', "lower": {_json_text(cell.lower)}, "upper": {_json_text(cell.upper)}'
         out.write(line + "}\n")
     for note in _not_flattened_notes(result, set(selection.slices)):
-        print(f"evalbeam: note: {note.removeprefix('not in the table: ')}", file=err)
+        print(f"evalbeam: note: not listed: {note}", file=err)
 
 
 def dataframe(result):

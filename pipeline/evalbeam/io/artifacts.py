@@ -29,7 +29,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
-from evalbeam.values import metric_thresholds, flatten, is_class_matrix, label, not_flattened
+from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
