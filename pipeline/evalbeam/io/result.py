@@ -221,8 +221,7 @@ class EvalResult:
                            f"{_where(slice_key)}; "
                            + (f"did you mean {', '.join(close)}?" if close else
                               f"metrics: {', '.join(names)}"))
-        return _choose(found, f"values of {name!r}", slice_key,
-                       f"no value of {name!r} in slice {_where(slice_key)} with {given}", **given)
+        return _choose(found, f"values of {name!r}", slice_key, "", **given)
 
     def _cell(self, name, slice_key, threshold, diff, given):
         """The key ``name`` and the arguments pick, and its cells at ``threshold`` (None when
@@ -297,16 +296,26 @@ _CHOICES = {  # argument -> the key's value it picks
 
 def _choose(keys, what: str, slice_key, none: str, **given):
     """The one key of ``keys`` that the given arguments (None: any) pick; else a KeyError that
-    names the arguments and the values that tell the candidates apart."""
+    names the arguments and the values that tell the candidates apart (``none`` when there
+    are no keys at all)."""
+    if not keys:
+        raise KeyError(none)
     given = {arg: (str(v) if arg == "sub_key" else v) for arg, v in given.items()
              if v is not None}
     found = [k for k in keys if all(_CHOICES[arg](k) == v for arg, v in given.items())]
     if len(found) == 1:
         return found[0]
+
+    def choices(candidates, args):
+        return [f"{arg}={' or '.join(repr(v) for v in sorted(set(values)))}" for arg in args
+                if len(set(values := [_CHOICES[arg](k) for k in candidates])) > 1
+                or arg in given]
+
     if not found:
-        raise KeyError(none)
-    apart = [f"{arg}={' or '.join(repr(v) for v in sorted(set(values)))}"
-             for arg, get in _CHOICES.items() if len(set(values := [get(k) for k in found])) > 1]
+        asked = ", ".join(f"{arg}={v!r}" for arg, v in given.items())
+        raise KeyError(f"no {what} in slice {_where(slice_key)} with {asked}; there: "
+                       + ", ".join(choices(keys, given)))
+    apart = choices(found, [arg for arg in _CHOICES if arg not in given])
     if not apart:  # e.g. plots that differ only by name: the first, in key order
         return min(found, key=MetricKey.sort_key)
     raise KeyError(f"{len(found)} {what} in slice {_where(slice_key)}: pick one with "
