@@ -145,7 +145,7 @@ def test_summary_lists_diffs_apart_from_values(tmp_path):
     assert overall["cand/binary_accuracy_diff (unweighted)"] == pytest.approx(1 / 6)
 
 
-def _handmade(tmp_path):
+def _handmade(tmp_path, config=""):
     """An output directory as TFMA could write it: values of every kind, written by hand."""
     from google.protobuf import json_format
     from evalbeam.io.tfrecord import write_records
@@ -178,7 +178,11 @@ def _handmade(tmp_path):
         write_records(f, [])
     with open(out / "validations.tfrecord", "wb") as f:
         write_records(f, [validation_result_pb2.ValidationResult().SerializeToString()])
-    (out / "eval_config.json").write_text(json_format.MessageToJson(config_pb2.EvalRun()))
+    run = config_pb2.EvalRun()
+    if config:
+        from evalbeam.config import parse_config
+        run.eval_config.CopyFrom(parse_config(config))
+    (out / "eval_config.json").write_text(json_format.MessageToJson(run))
     (out / "summary.json").write_text(json.dumps({"rows_read": 0, "rows_used": 0,
                                                   "rows_dropped": {}}))
     return str(out)
@@ -218,3 +222,23 @@ def test_every_kind_of_value_is_read_or_named(tmp_path, capsys, monkeypatch):
     assert captured.err.strip() == ("evalbeam: note: not listed: broken in 1 slice(s): no "
                                     "value, only the message 'could not compute'")
     assert os.path.exists(out)
+
+
+def test_an_array_interval_is_read_per_threshold(tmp_path, capsys, monkeypatch):
+    out = _handmade(tmp_path, 'model_specs { label_key: "y" prediction_key: "p" }\n'
+                              'metrics_specs { metrics { class_name: "Recall" config: '
+                              '\'"thresholds": [0.3, 0.5]\' } example_weights { weighted: true } }')
+    result = load_result(out)
+    assert result.value("recall", {"country": "us"}, threshold=0.5) == 0.6
+    assert result.interval("recall", {"country": "us"}, threshold=0.3) == (0.7, 0.9)
+    assert result.interval("recall", {"country": "us"}, threshold=0.5) == (0.5, 0.7)
+    from evalbeam.cli import main
+    monkeypatch.setenv("COLUMNS", "1000")
+    assert main(["show", out, "--metric", "recall"]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split() == ["slice", "recall@0.3", "recall@0.5"]
+    assert row.split("  ")[0] == "country=us" and "0.8 [0.7, 0.9]" in row
+    assert main(["show", out, "--json", "--metric", "recall"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["threshold"], r["value"], r["lower"], r["upper"]) for r in rows] == [
+        (0.3, 0.8, 0.7, 0.9), (0.5, 0.6, 0.5, 0.7)]
