@@ -16,6 +16,8 @@ EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds 
 3 internal error (a traceback)"""
 READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
 3 internal error (a traceback)"""
+SHOW_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory, or a --metric, --slice
+or --sort that names nothing there (one line on stderr), 3 internal error (a traceback)"""
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
@@ -84,7 +86,7 @@ def _parser():
                "is then not evaluated)")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
-                                      "of an output directory.", epilog=READER_EXIT_CODES)
+                                      "of an output directory.", epilog=SHOW_EXIT_CODES)
     show.add_argument("dir", metavar="DIR", help="an output directory of evalbeam evaluate")
     form = show.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true",
