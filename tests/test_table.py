@@ -311,3 +311,31 @@ def test_a_line_per_slicing_spec_from_the_summary(out, capsys, tmp_path):
     assert "\noverall: 1 slice\n" in stdout
     assert ("\ncountry: 4 slices (2 omitted below min_slice_size; 17 row(s) in none: a slicing "
             "feature was null; plots for 3, 1 cut by max_plot_slices)\n") in stdout
+
+
+def test_diffs_at_several_thresholds(tmp_path, capsys):
+    import pyarrow as pa
+    # precision (prediction > t): at 0.3 the baseline predicts rows 0, 2, 4 (2 of 3 right),
+    # the candidate rows 0, 1, 2 (2 of 3); at 0.5 the baseline rows 0, 2, 4 (2/3), the
+    # candidate rows 0, 1 (2 of 2)
+    data = write(pa.table({"y": [1, 1, 0, 0, 1, 0], "p_base": [0.9, 0.2, 0.7, 0.1, 0.8, 0.3],
+                           "p_cand": [0.9, 0.6, 0.4, 0.1, 0.3, 0.3]}),
+                 str(tmp_path / "data.parquet"))
+    cfg = tmp_path / "config.textproto"
+    cfg.write_text('model_specs { name: "base" label_key: "y" prediction_key: "p_base" '
+                   'is_baseline: true }\nmodel_specs { name: "cand" label_key: "y" '
+                   'prediction_key: "p_cand" }\nmetrics_specs { metrics { class_name: '
+                   '"Precision" config: \'"thresholds": [0.3, 0.5]\' } }')
+    out = str(tmp_path / "out")
+    main(["evaluate", "--config", str(cfg), "--data", data, "--output", out])
+    capsys.readouterr()
+    _, stdout, _ = show(capsys, out, "--json")
+    got = {(r["model"], r["metric"], r["threshold"]): r["value"]
+           for r in map(json.loads, stdout.splitlines())}
+    assert got == pytest.approx({("base", "precision", 0.3): 2 / 3, ("base", "precision", 0.5): 2 / 3,
+                                 ("cand", "precision", 0.3): 2 / 3, ("cand", "precision", 0.5): 1.0,
+                                 ("cand", "precision_diff", 0.3): 0.0,
+                                 ("cand", "precision_diff", 0.5): 1 / 3})
+    _, stdout, _ = show(capsys, out, "--metric", "precision_diff")
+    assert table_rows(stdout)["Overall"] == {"cand/precision_diff@0.3 (unweighted)": "0",
+                                             "cand/precision_diff@0.5 (unweighted)": "0.3333"}

@@ -12,21 +12,25 @@ Data flow (DESIGN.md)::
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
-                              iter_slice_results, omitted_slices)
+                              count_intervals, iter_slice_results, omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
-from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
+from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
+                             user_error_message)
 from evalbeam.extract import check_columns
-from evalbeam import pipeline_flags, regressions
+from evalbeam import cross_slices, pipeline_flags, regressions
 from evalbeam.io import readers
-from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
+from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
+                                   write_shard)
 from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
@@ -83,33 +87,51 @@ class _Shard:
     slices: int  # slices written
     tally: dict  # rows read / used / dropped (first spec only)
     regressions: list  # the candidate's regressions in this spec's slices
+    intervals: dict  # what became of the slices' confidence intervals (count_intervals)
+
+
+def _shard_count(eval_plan) -> int:
+    """One shard per slicing spec, and one more for cross-slice metrics when there are any."""
+    return len(eval_plan.slice_specs) + bool(cross_slices.cross_specs(eval_plan))
 
 
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
     index, table = spec_and_table
     checked = eval_plan.checked_keys()
-    written, found = 0, []
-    better = regressions.directions(eval_plan) if eval_plan.baseline is not None else {}
+    crosses = cross_slices.cross_specs(eval_plan)
+    written, found, interval_counts = 0, [], {}
+    finder = regressions.Finder(eval_plan) if eval_plan.baseline is not None else None
 
     def keep(r):
         nonlocal written
         written += 1
-        if better:
-            found.extend(regressions.find([(r.slice_key, r.example_count, r.metrics, r.intervals)],
-                                          better, eval_plan.resampling is not None))
-        if not r.slice_key:
-            metrics = r.metrics
+        if eval_plan.resampling is not None:
+            count_intervals(interval_counts, r, eval_plan.resampling)
+        if finder is not None:
+            found.extend(finder(r.slice_key, r.example_count, r.metrics, r.intervals))
+        if not r.slice_key or (crosses and cross_slices.involves(crosses, r.slice_key)):
+            metrics = r.metrics  # the overall slice, and slices compared across slices
         else:
             metrics = checked and {k: v for k, v in r.metrics.items() if k in checked}
         intervals = {k: v for k, v in r.intervals.items() if k in checked}
         return SliceResult(r.slice_key, r.example_count, metrics, {}, intervals) if metrics else None
 
     omitted = omitted_slices(table, eval_plan)
-    kept = write_shard(staging, index, len(eval_plan.slice_specs),
+    kept = write_shard(staging, index, _shard_count(eval_plan),
                        iter_slice_results(table, eval_plan), omitted,
                        eval_plan.min_slice_size, keep)
-    return _Shard(index, kept, omitted, written, table.tally, found)
+    return _Shard(index, kept, omitted, written, table.tally, found, interval_counts)
+
+
+def _warnings(counts) -> list:
+    """What a careful user should hear about the run although it succeeded."""
+    read, used = counts.get("rows_read", 0), counts.get("rows_used", 0)
+    if not read:
+        return ["the input has no rows: every slice is empty (no metric has a value)"]
+    if not used:
+        return [f"all {read} rows read were dropped (see rows_dropped): every slice is empty"]
+    return []
 
 
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
@@ -127,13 +149,23 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
         for reason, n in shard.tally.items():
             counts[reason] = counts.get(reason, 0) + n
     results = [r for s in shards for r in s.checked]
-    omitted = [k for s in shards for k in s.omitted]
-    validation = validate(results, omitted, eval_plan)
+    # a slice several specs generate (country, and country=fr) is omitted once
+    omitted = list(dict.fromkeys(k for s in shards for k in s.omitted))
+    cross = cross_slices.compute(eval_plan, results)
+    validation = validate(results, omitted, eval_plan, cross)
+    if cross_slices.cross_specs(eval_plan):
+        write_records_shard(staging, len(eval_plan.slice_specs), _shard_count(eval_plan),
+                            cross_slices.records(cross))
     found = None
     if eval_plan.baseline is not None:
         found = regressions.rank([r for s in shards for r in s.regressions])
+    intervals = {}
+    for shard in shards:
+        for what, n in shard.intervals.items():
+            intervals[what] = intervals.get(what, 0) + n
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
-                     sum(s.slices for s in shards), data_location, file_format, found)
+                     sum(s.slices for s in shards), data_location, file_format, found,
+                     _warnings(counts), intervals)
     return validation.validation_ok
 
 
@@ -204,7 +236,8 @@ def _pipeline_options(pipeline_options) -> PipelineOptions:
 
 
 def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
-    """An earlier result's scalar metrics per slice, keyed as the baseline model's.
+    """An earlier result's metrics per slice (numbers and arrays of numbers), keyed as the
+    baseline model's.
 
     The result's model is the one named ``baseline``, or its only model.
     """
@@ -219,7 +252,8 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
                          f"named {baseline!r}")
     return {slice_key: {dataclasses.replace(k, model_name=baseline): v
                         for k, v in values.items()
-                        if k.model_name == source and not k.is_diff and isinstance(v, float)}
+                        if k.model_name == source and not k.is_diff and (
+                            isinstance(v, float) or isinstance(v, np.ndarray))}
             for slice_key, values in metrics.items()}
 
 
@@ -284,7 +318,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         if message is None:
             raise
         raise InputError(message) from None
-    return load_result(output_dir)
+    result = load_result(output_dir)
+    for warning in result.summary.get("warnings", []):
+        warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
+    return result
 
 
 def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,

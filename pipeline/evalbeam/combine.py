@@ -8,6 +8,7 @@ tables; :func:`slice_results` turns a merged table into metric values and plots 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 from dataclasses import dataclass
 
@@ -199,6 +200,8 @@ class SliceResult:
     plots: dict  # MetricKey -> plot (columns of numpy arrays)
     intervals: dict = dataclasses.field(default_factory=dict)  # MetricKey -> (low, high, se)
     dof: int = 0  # degrees of freedom of the intervals (resamples - 1)
+    # MetricKey -> degrees of freedom of an interval that left undefined resamples out
+    dofs: dict = dataclasses.field(default_factory=dict)
 
 
 def omitted_slices(table: SliceTable, eval_plan) -> list:
@@ -210,45 +213,110 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
 
 
 def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
-    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (NaN for a
-    slice the baseline result does not have)."""
-    keys = {k for metrics in baseline_metrics.values() for k in metrics}
-    return {key: np.array([baseline_metrics.get(s, {}).get(key, np.nan) for s in slice_keys],
-                          dtype=np.float64) for key in keys}
+    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (a leading
+    slice axis before an array metric's own; NaN for a slice the baseline result does not
+    have)."""
+    shapes = {}
+    for metrics in baseline_metrics.values():
+        for k, v in metrics.items():
+            shapes.setdefault(k, np.shape(v))
+    missing = {k: np.full(shape, np.nan) for k, shape in shapes.items()}
+    return {key: np.array([baseline_metrics.get(s, {}).get(key, missing[key]) for s in slice_keys],
+                          dtype=np.float64).reshape((len(slice_keys),) + shape)
+            for key, shape in shapes.items()}
 
 
 def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
-    """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
-    candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
-    slices (``ndim`` 1), or over slices and resamples (``ndim`` 2)."""
+    """Candidate - baseline for every metric of numbers of every non-baseline model, keyed as
+    the candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
+    slices (``ndim`` 1; an array metric has its own axes after), or over slices and resamples
+    (``ndim`` 2)."""
     if baseline is None:
         return {}
     out = {}
     for key, values in columns.items():
-        if key.model_name != baseline and not key.is_diff and values.ndim == ndim:
+        if (key.model_name != baseline and not key.is_diff and values.ndim >= ndim
+                and np.issubdtype(values.dtype, np.number)):
             base = columns.get(dataclasses.replace(key, model_name=baseline))
-            if base is not None:
+            if base is not None and base.shape == values.shape:
                 out[dataclasses.replace(key, is_diff=True)] = values - base
     return out
 
 
-def _intervals(stats, points: dict, eval_plan) -> dict:
-    """{MetricKey: (lower, upper, standard error) arrays over slices} for scalar metrics."""
+def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
+    """Every slice's intervals of the scalar metrics: a function of the slice's row giving
+    ``({MetricKey: (lower, upper, standard error)}, {MetricKey: degrees of freedom where
+    undefined resamples were left out})``. A slice with fewer than ``min_examples`` examples
+    has none; bounds are clipped to the metric's ``value_range`` (a diff's: the widest
+    difference of two values in it)."""
     resampling = eval_plan.resampling
     resampled_stats = ResampledStats(eval_plan.plan, stats, resampling)
-    samples = {}
+    samples, ranges = {}, {}
+
+    def add(metric, values):
+        samples.update(values)
+        ranges.update(dict.fromkeys(values, metric.info.value_range))
+
     for metric in eval_plan.metrics:
         if metric.info.intervals:
-            samples.update(metric.compute_table(resampled_stats) or {})
+            add(metric, metric.compute_table(resampled_stats) or {})
     for metric in eval_plan.metrics:
         if metric.derived and all(k in samples for k in metric.input_keys().values()):
-            samples.update(metric.compute_derived(samples))
+            add(metric, metric.compute_derived(samples))
     R = resampling.samples
     samples = {k: v.reshape(stats.n, R) for k, v in samples.items() if points[k].ndim == 1}
     if eval_plan.baseline_metrics is None:  # paired resamples: the diff's resamples
-        samples.update(diff_metrics(samples, eval_plan.baseline, ndim=2))
-    return {k: tuple(b.tolist() for b in interval(points[k], v, resampling.method))
-            for k, v in samples.items()}
+        diffs = diff_metrics(samples, eval_plan.baseline, ndim=2)
+        samples.update(diffs)
+        for key in diffs:
+            low, high = ranges.get(dataclasses.replace(key, is_diff=False)) or (None, None)
+            ranges[key] = None if low is None else (low - high, high - low)
+    bounds = {}
+    for key, values in samples.items():
+        lower, upper, se, defined = interval(points[key], values, resampling, ranges.get(key))
+        bounds[key] = (lower.tolist(), upper.tolist(), se.tolist(), defined.tolist())
+    enough = (counts >= resampling.min_examples).tolist()
+
+    def of_slice(i: int):
+        if not enough[i]:
+            return {}, {}
+        intervals, dofs = {}, {}
+        for key, (lower, upper, se, defined) in bounds.items():
+            intervals[key] = (lower[i], upper[i], se[i])
+            if defined[i] < R:
+                dofs[key] = max(defined[i] - 1, 0)
+        return intervals, dofs
+
+    return of_slice
+
+
+def count_intervals(counts: dict, result: SliceResult, resampling) -> None:
+    """Add what became of one written slice's intervals to ``counts`` (summary.json's
+    ``intervals``)."""
+    def add(what, n=1):
+        counts[what] = counts.get(what, 0) + n
+
+    if result.example_count < resampling.min_examples:
+        add("slices_below_min_examples")
+        return
+    for key, (lower, upper, _) in result.intervals.items():
+        if not (math.isnan(lower) or math.isnan(upper)):
+            add("intervals")
+            if key in result.dofs:
+                add("intervals_with_resamples_left_out")
+                add("resamples_left_out", resampling.samples - 1 - result.dofs[key])
+        elif isinstance(result.metrics.get(key), float) and math.isfinite(result.metrics[key]):
+            add("intervals_undefined")  # a defined value, too few defined resamples
+
+
+def _with_baseline_values(metrics: dict, eval_plan, slice_key) -> dict:
+    """``metrics`` without the baseline values an earlier result does not have in the slice
+    (nor the diffs against them): absent, not NaN."""
+    present, baseline = eval_plan.baseline_metrics.get(slice_key, {}), eval_plan.baseline
+    return {k: v for k, v in metrics.items()
+            if not (k.model_name == baseline and k not in present) and not (
+                k.is_diff and dataclasses.replace(k, model_name=baseline, is_diff=False)
+                not in present)}
 
 
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
@@ -268,7 +336,8 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     if eval_plan.baseline_metrics is not None:
         columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
     columns.update(diff_metrics(columns, eval_plan.baseline))
-    bounds = _intervals(stats, columns, eval_plan) if eval_plan.resampling else {}
+    if eval_plan.resampling:
+        intervals_of = _intervals(stats, columns, eval_plan, table.counts)
     dof = eval_plan.resampling.samples - 1 if eval_plan.resampling else 0
     del stats  # frees what the metrics derived (curves) before the slices are produced
     skip = set(omitted_slices(table, eval_plan))
@@ -280,14 +349,15 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             if key in skip:
                 continue
             metrics = {k: values[j] for k, values in part.items()}
-            intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
-                         for k, b in bounds.items()}
+            if eval_plan.baseline_metrics is not None:
+                metrics = _with_baseline_values(metrics, eval_plan, key)
+            intervals, dofs = intervals_of(start + j) if eval_plan.resampling else ({}, {})
             plots = {}
             if one_at_a_time:
                 row = SliceStats(eval_plan.plan, table.row(key))
                 for metric in one_at_a_time:
                     (plots if metric.info.plot else metrics).update(metric.compute(row))
-            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof)
+            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof, dofs)
 
 
 def slice_results(table: SliceTable, eval_plan):

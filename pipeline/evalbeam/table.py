@@ -288,8 +288,6 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
     s = result.summary
     print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
-    if result.omitted:
-        print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
     for line in _spec_lines(result):
         print(line, file=out)
     for note in notes + _not_flattened_notes(result, set(selection.slices)):

@@ -11,6 +11,7 @@ say what it leaves out.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -52,13 +53,15 @@ def format_threshold(t: float) -> str:
 
 def metric_thresholds(metrics) -> dict:
     """{MetricKey: thresholds} of the confusion metrics of a resolved plan (also averaged over
-    classes): one threshold for a number, several (the config's order) for an array."""
+    classes) and of their diffs: one threshold for a number, several (the config's order)
+    for an array."""
     out = {}
     for metric in metrics:
         inner = getattr(metric, "inner", metric)
         if hasattr(inner, "scalar") and hasattr(inner, "thresholds"):
             for key in metric.keys():
-                out[key] = tuple(float(t) for t in inner.thresholds)
+                out[key] = out[dataclasses.replace(key, is_diff=True)] = tuple(
+                    float(t) for t in inner.thresholds)
     return out
 
 

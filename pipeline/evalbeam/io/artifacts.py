@@ -90,9 +90,19 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
     return [k for k in kept if k is not None]
 
 
+def write_records_shard(staging: str, index: int, count: int, records) -> None:
+    """A metrics shard of serialized MetricsForSlice ``records`` (cross-slice metrics), with
+    its (empty) plots shard so the set of shards stays complete."""
+    with _create(staging, _shard("metrics", index, count)) as metrics:
+        write_records(metrics, records)
+    with _create(staging, _shard("plots", index, count)):
+        pass
+
+
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
-                     regressions: list | None = None) -> None:
+                     regressions: list | None = None, warnings: list = (),
+                     intervals: dict | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -110,8 +120,11 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
         **_overall(overall, metric_thresholds(eval_plan.metrics)),
+        "warnings": list(warnings),
         "version": _version(),
     }
+    if eval_plan.resampling is not None:
+        summary["intervals"] = eval_plan.resampling.summary(intervals or {})
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:

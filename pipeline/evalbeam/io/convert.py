@@ -224,7 +224,8 @@ class MetricsEncoder:
         for k, v in zip(order, values):
             pair = wire.field(1, _key_bytes(k)) + wire.field(2, _value_bytes(v))
             if intervals and k in intervals:
-                pair += wire.field(3, _interval_bytes(*intervals[k], result.dof))
+                dof = getattr(result, "dofs", {}).get(k, result.dof)
+                pair += wire.field(3, _interval_bytes(*intervals[k], dof))
             parts.append(wire.field(51, pair))
         return head + b"".join(parts)
 

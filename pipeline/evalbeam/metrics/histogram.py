@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
+from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
@@ -273,7 +273,8 @@ class AUC(_HistogramMetric):
 
     info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method", "class_id",
                                    "top_k"),
-                      binary_labels=True, probabilities=True, higher_is_better=True)
+                      binary_labels=True, probabilities=True, higher_is_better=True,
+                      value_range=UNIT)
     default_curve = "ROC"
 
     def __init__(self, name, stream, config):
@@ -301,19 +302,22 @@ class AUC(_HistogramMetric):
 class _OperatingPoint(_HistogramMetric):
     """The best rate (or the highest threshold) among the ``num_thresholds`` thresholds
     (default 10,000) at which a constraint on another rate holds (TFMA: the nanmax over
-    feasible thresholds; 0.0 when none is feasible)."""
+    feasible thresholds; 0.0 when none is feasible). NaN for a slice without the examples a
+    rate it reads needs: positives for recall, negatives for specificity and the false
+    positive rate (an empty slice has neither); TFMA gives 0.0 there."""
 
     target: str = ""  # config key of the constraint's bound
     constrained: str = ""  # the rate that must reach the bound ...
     at_most: bool = False  # ... from above (<=) instead of from below (>=)
     maximised: str = ""  # the rate (or "threshold") reported
     higher_is_better: bool | None = True
+    value_range: tuple | None = UNIT
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds", "class_id", "top_k"),
                               binary_labels=True, probabilities=True,
-                              higher_is_better=cls.higher_is_better)
+                              higher_is_better=cls.higher_is_better, value_range=cls.value_range)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -349,7 +353,15 @@ class _OperatingPoint(_HistogramMetric):
         best = np.full(n, -np.inf)
         np.fmax.at(best, rows[ok], value)
         feasible = np.bincount(rows[ok], minlength=n) > 0
-        return {self.key: np.where(feasible, np.where(best == -np.inf, np.nan, best), 0.0)}
+        value = np.where(feasible, np.where(best == -np.inf, np.nan, best), 0.0)
+        # undefined (NaN) where a rate it reads needs a class the slice lacks
+        rates = {self.constrained, self.maximised}
+        lacking = np.zeros(n, dtype=bool)
+        if "recall" in rates:
+            lacking |= ~(points.P > 0)
+        if rates & {"specificity", "false_positive_rate"}:
+            lacking |= ~(points.N > 0)
+        return {self.key: np.where(lacking, np.nan, value)}
 
 
 class SensitivityAtSpecificity(_OperatingPoint):
@@ -389,12 +401,13 @@ class RecallAtFalsePositiveRate(_OperatingPoint):
 
 class ThresholdAtRecall(_OperatingPoint):
     """The highest of the thresholds at which recall >= ``recall`` (TFMA's definition: the
-    threshold to use for that recall; 0.0 when no threshold reaches it, as for a slice
+    threshold to use for that recall; 0.0 when no threshold reaches it; NaN for a slice
     without positives)."""
 
     target = "recall"
     constrained, at_most, maximised = "recall", False, "threshold"
     higher_is_better = None  # a setting, not a quality
+    value_range = None  # a threshold (from just below 0 to just above 1)
 
 
 class AUCPrecisionRecall(AUC):
