@@ -45,7 +45,8 @@ def test_show_names_at_most_20_omitted_slices(tmp_path, capsys):
                    'slicing_specs {} slicing_specs { feature_keys: ["user"] }\n'
                    'options { min_slice_size { value: 3 } }', table, str(tmp_path / "o"))
     main(["show", str(tmp_path / "o")])
-    (line,) = [x for x in capsys.readouterr().out.splitlines() if "min_slice_size" in x]
+    (line,) = [x for x in capsys.readouterr().out.splitlines()
+               if "below min_slice_size omitted" in x]  # (the spec line counts them too)
     names = ", ".join(f"user:u{i:02d}" for i in range(20))
     assert line == f"25 slice(s) below min_slice_size omitted: {names} ... and 5 more"
 
