@@ -4,11 +4,12 @@
 The data is B1's (``evalbeam.demo``) with a ``user_id`` column (int64, uniform over ``--users``
 ids, so ~49k of 50k occur in 200k rows, about four rows each). The config is B1's metrics,
 ``ConfusionMatrixPlot`` and ``CalibrationPlot`` with the specs overall, [country] and
-[user_id]. Three runs of ``evalbeam evaluate`` (a CLI subprocess, in-process runner unless
-extra flags say otherwise): as configured, with ``min_slice_size 100``, and without the
-[user_id] spec for reference. Each prints wall time, peak RSS (the largest process, and the
-sum over the process tree sampled every 20 ms), CPU time (user + system) and the size of the output directory, and the
-slices and plots the summary reports.
+[user_id] (``--intervals``: with confidence intervals). Three runs of ``evalbeam evaluate`` (a
+CLI subprocess; the in-process runner unless flags after ``--`` say otherwise): as
+configured, with ``min_slice_size 100``, and without the [user_id] spec for reference. Each
+prints wall time, CPU time (user + system), peak RSS (the largest process, and the sum over
+the process tree sampled every 20 ms), the size of the output directory and the slices and
+plots the summary reports.
 
 usage: python benchmarks/many_slices.py [N] [--users U] [--intervals] [--workdir DIR]
                                         [--runs all|plain|min|reference] [-- extra flags]
@@ -144,7 +145,8 @@ def main():
         specs = r["summary"].get("specs", [])
         detail = "; ".join(f"{s['spec']}: {s['slices']} slices, {s['plot_slices']} with plots, "
                            f"{s['omitted_below_min_slice_size']} omitted" for s in specs)
-        print(f"  {labels[name]:34s} {r['seconds']:6.1f} s (CPU {r['cpu']:5.1f} s)  peak RSS {r['max_rss_mb']:6.0f} MB "
+        print(f"  {labels[name]:34s} {r['seconds']:6.1f} s (CPU {r['cpu']:5.1f} s)  "
+              f"peak RSS {r['max_rss_mb']:6.0f} MB "
               f"(process tree {r['sum_rss_mb']:6.0f} MB)  output {r['output_mb']:8.1f} MB"
               f"  slices {r['summary']['slices']}")
         if detail:

@@ -77,6 +77,9 @@ def test_plots_for_the_largest_slices_by_weighted_count(tmp_path, capsys):
     for u in want:
         cal = result.calibration(slice_key=(("user", u),))
         assert cal["num_weighted_examples"].sum() == pytest.approx(totals[u])
+    cut = next(u for u in range(40) if u not in want)
+    with pytest.raises(KeyError, match="written only for the largest slices.*max_plot_slices"):
+        result.roc_curve(slice_key=(("user", cut),))
     specs = result.summary["specs"]
     assert specs == [
         {"spec": "overall", "slices": 1, "omitted_below_min_slice_size": 0,

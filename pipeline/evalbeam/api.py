@@ -126,7 +126,8 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
                "omitted_below_min_slice_size": len(selection.omitted),
                "rows_with_null_slicing_feature": table.null_rows,
                "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
-    return _Shard(index, kept, selection.omitted, written, table.tally, found, interval_counts, summary)
+    return _Shard(index, kept, selection.omitted, written, table.tally, found, interval_counts,
+                  summary)
 
 
 def _warnings(counts) -> list:

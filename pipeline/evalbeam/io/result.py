@@ -157,10 +157,17 @@ class EvalResult:
         """The columns of the plot of ``kind`` in the slice that the arguments pick."""
         found = {key: plot[kind] for key, plot in self.plots.get(_slice(slice_key), {}).items()
                  if kind in plot and not skip(key, plot)}
-        key = _choose(found, f"{plot_class} plots", slice_key,
-                      f"no {plot_class} for slice {_where(slice_key)} (configure one)",
+        key = _choose(found, f"{plot_class} plots", slice_key, self._no_plot(plot_class, slice_key),
                       model_name=model_name, output_name=output_name, weighted=weighted)
         return found[key]
+
+    def _no_plot(self, plot_class: str, slice_key) -> str:
+        key = _slice(slice_key)
+        if key in self.metrics and key not in self.plots and any(
+                s.get("plot_slices_cut") for s in self.summary.get("specs", [])):
+            return (f"no plots for slice {_where(slice_key)}: plots were written only for the "
+                    "largest slices of each slicing spec (max_plot_slices)")
+        return f"no {plot_class} for slice {_where(slice_key)} (configure one)"
 
     def _matrices(self, slice_key, model_name, weighted, output_name):
         # ScoreDistributionPlot writes matrices too (TFMA's format), but not of the curves
