@@ -13,6 +13,7 @@ from evalbeam.cli import main
 from evalbeam.combine import SliceTableCoder, batch_partials, iter_slice_results, select_slices
 from evalbeam.config import parse_config, resolve
 from evalbeam.errors import ConfigError
+from evalbeam.io.tfrecord import read_records
 from evalbeam.metrics.histogram import ConfusionMatrixPlot
 from helpers_io import write
 
@@ -158,6 +159,8 @@ def test_slices_below_min_slice_size_are_never_computed(tmp_path, monkeypatch):
     assert len(plotted) == len(big) + 1
     assert set(result.metrics) == big | {()}
     assert set(result.omitted) == {(("user", u),) for u in range(40)} - big
+    with open(tmp_path / "out" / "plots-00001-of-00002.tfrecord", "rb") as f:
+        assert len(list(read_records(f, "plots"))) == len(big)  # none for omitted slices
     user_spec = result.summary["specs"][1]
     assert user_spec["slices"] == len(big) and user_spec["plot_slices"] == len(big)
     assert user_spec["omitted_below_min_slice_size"] == 40 - len(big)

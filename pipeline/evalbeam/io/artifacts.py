@@ -73,7 +73,8 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
                 keep=lambda result: result) -> list:
     """Write the metrics and plots records of one slicing spec (shard ``index`` of ``count``)
     as ``results`` are produced; return ``keep(result)`` of each (None: keep nothing). A slice
-    whose plots were cut (``max_plot_slices``) has no plots record.
+    whose plots were cut (``max_plot_slices``) or that is omitted (``min_slice_size``) has no
+    plots record.
 
     Rewriting a shard replaces it, so a retried bundle leaves the same files.
     """
@@ -88,7 +89,6 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
         for key in omitted:
             write_records(metrics, [convert.omitted_metrics_for_slice(key, min_slice_size)
                                     .SerializeToString()])
-            write_records(plots, [convert.plots_for_slice(key, {})])
     return [k for k in kept if k is not None]
 
 
