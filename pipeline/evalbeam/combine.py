@@ -299,13 +299,14 @@ class SliceSelection:
 def select_slices(table: SliceTable, eval_plan) -> SliceSelection:
     """The slices to compute (those with at least ``min_slice_size`` examples, and the overall
     slice), and the ones among them whose plots are written: all, or the ``max_plot_slices``
-    largest by weighted example count (ties broken by slice key) and the overall slice."""
-    keys = table.keys
+    largest by weighted example count (ties broken by slice key). The overall slice, alone in
+    its spec, always has its plots."""
+    keys, overall = table.keys, table.index.get(())
     small = np.zeros(len(keys), bool)
     if eval_plan.min_slice_size > 1:
         small = table.counts < eval_plan.min_slice_size
-        if () in table.index:
-            small[table.index[()]] = False
+        if overall is not None:
+            small[overall] = False
     kept = np.flatnonzero(~small)
     omitted = [keys[i] for i in np.flatnonzero(small).tolist()]
     plotting = any(m.info.plot for m in eval_plan.metrics)
@@ -314,8 +315,6 @@ def select_slices(table: SliceTable, eval_plan) -> SliceSelection:
     if plotting and 0 < limit < len(kept):
         plots[:] = False
         plots[_largest(table.weights[kept], [keys[i] for i in kept.tolist()], limit)] = True
-        overall = np.flatnonzero(np.array([not keys[i] for i in kept.tolist()], bool))
-        plots[overall] = True
     return SliceSelection(kept, omitted, plots, plotting)
 
 
