@@ -230,3 +230,16 @@ def test_summary_specs_through_json(tmp_path):
     assert [s["spec"] for s in specs] == ["overall", "user"]
     assert specs[1]["plot_slices"] == 3 and specs[1]["plot_slices_cut"] == 37
     assert len(result.plots) == 4
+
+
+def test_the_same_slices_get_plots_on_two_worker_processes(tmp_path):
+    # batches in two processes, merged in whatever order they finish: the same choice
+    t = users_table(seed=2).to_batches(max_chunksize=60)
+    files = [write(pa.Table.from_batches(t[i::3]), str(tmp_path / f"d{i}.parquet"))
+             for i in range(3)]
+    config = BASE + METRICS + "options { max_plot_slices { value: 7 } }"
+    local = run_evaluation(config, files, str(tmp_path / "local"), batch_size=50)
+    two = run_evaluation(config, files, str(tmp_path / "two"), batch_size=50, pipeline_options=[
+        "--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    want, _ = expected_plot_users(pa.Table.from_batches(t), 7)
+    assert set(local.plots) == set(two.plots) == {()} | {(("user", u),) for u in want}
