@@ -11,6 +11,7 @@ Data flow (DESIGN.md)::
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_p
                               iter_slice_results, omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
-from evalbeam.extract import check_columns
+from evalbeam.extract import check_columns, with_source
 from evalbeam import regressions
 from evalbeam.io import readers
 from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
@@ -251,39 +252,43 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         eval_plan = eval_plan.with_baseline_metrics(
             baseline_metrics_from(baseline_result, eval_plan.baseline))
     options = _pipeline_options(pipeline_options)
-    if isinstance(data, pa.Table):
-        data = data.combine_chunks().to_batches(max_chunksize=batch_size) or [
-            pa.RecordBatch.from_pylist([], schema=data.schema)]
-    if isinstance(data, pa.RecordBatch):
-        data = [data]
-    in_memory = isinstance(data, list) and data and isinstance(data[0], pa.RecordBatch)
-    if in_memory:
-        check_columns(data[0].schema, eval_plan, "input table")
-        location, fmt = "<in-memory table>", "arrow"
-    else:
-        files = readers.match_files(data)
-        fmt = data_format or readers.detect_format(files[0])
-        column_types = readers.csv_column_types(schema) if fmt == "csv" else {}
-        check_columns(readers.read_schema(files[0], fmt, eval_plan.input_columns(), column_types),
-                      eval_plan, files[0])
-        location = data if isinstance(data, str) else ",".join(data)
     options.view_as(DirectOptions)  # register direct-runner flags
-    pipeline = beam.Pipeline(runner=_runner(options), options=options)
-    if in_memory:
-        batches = pipeline | "ReadBatches" >> beam.Create(data, reshuffle=False)
-    else:
-        batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
-            files, fmt, eval_plan.input_columns(), batch_size, column_types)
-    evaluate = Evaluate(eval_plan, output_dir, location, fmt)
-    _ = batches | "Evaluate" >> evaluate
-    try:
-        pipeline.run().wait_until_finish()
-    except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
-        discard(evaluate.staging)
-        message = None if isinstance(e, EvalbeamError) else user_error_message(e)
-        if message is None:
-            raise
-        raise InputError(message) from None
+    runner = _runner(options)
+    columns = eval_plan.input_columns()
+    in_memory = readers.in_memory_table(data, columns)
+    with contextlib.ExitStack() as cleanup:
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        if in_memory is not None:
+            table, full_schema = in_memory
+            check_columns(full_schema, eval_plan, readers.IN_MEMORY)
+            location, fmt = f"<{readers.IN_MEMORY}>", "arrow"
+            if runner is not None:  # local: memory-mapped from a temporary file
+                path = cleanup.enter_context(readers.spilled(table, batch_size))
+                batches = pipeline | "ReadTable" >> readers.ReadRecordBatches(
+                    [path], "arrow", columns, batch_size)
+            else:  # a remote runner's workers cannot see local files: the rows travel along
+                batches = pipeline | "ReadBatches" >> beam.Create(
+                    [with_source(b, readers.IN_MEMORY) for b in
+                     table.combine_chunks().to_batches(max_chunksize=batch_size)]
+                    or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
+        else:
+            files, fmt = readers.match_files(data, data_format)
+            column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
+            check_columns(readers.read_schema(files[0], fmt, columns, column_types),
+                          eval_plan, files[0])
+            location = data if isinstance(data, str) else ",".join(data)
+            batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
+                files, fmt, columns, batch_size, column_types)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt)
+        _ = batches | "Evaluate" >> evaluate
+        try:
+            pipeline.run().wait_until_finish()
+        except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
+            discard(evaluate.staging)
+            message = None if isinstance(e, EvalbeamError) else user_error_message(e)
+            if message is None:
+                raise
+            raise InputError(message) from None
     return load_result(output_dir)
 
 
