@@ -19,6 +19,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               iter_slice_results, omitted_slices)
@@ -55,22 +56,68 @@ def as_plan(config) -> EvalPlan:
 _DOCUMENTS = "documents"  # the tagged output of documents by query bucket
 
 
+ROWS_PER_BATCH = 1 << 16  # rows given as dicts are gathered into batches of this many
+
+
 class _ComputePartials(beam.DoFn):
+    """Record batches (or tables) -> partials; rows given as dicts (``beam.io.ReadFromParquet``)
+    are gathered into record batches of ``ROWS_PER_BATCH`` first."""
+
     def __init__(self, eval_plan):
         self.eval_plan = eval_plan
         self.queries = bool(eval_plan.query_key)
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
-    def process(self, batch):
-        for b in batch.to_batches() if isinstance(batch, pa.Table) else [batch]:
-            extracted, partials = batch_partials(b, self.eval_plan)
-            self.rows_read.inc(extracted.rows_read)
-            self.rows_dropped.inc(sum(extracted.dropped.values()))
-            yield from partials
-            if self.queries:
-                for keyed in split_by_query(extracted.batch, self.eval_plan):
-                    yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
+    def start_bundle(self):
+        self._rows = []
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        if isinstance(element, dict):
+            if not isinstance(window, GlobalWindow):
+                raise InputError("Evaluate gathers rows given as dicts only in the global "
+                                 "window; give it record batches (beam.BatchElements and "
+                                 "pyarrow.RecordBatch.from_pylist) instead")
+            self._rows.append(element)
+            if len(self._rows) >= ROWS_PER_BATCH:
+                yield from self._compute(self._gathered())
+            return
+        if isinstance(element, pa.Table):
+            batches = element.to_batches()
+        elif isinstance(element, pa.RecordBatch):
+            batches = [element]
+        else:
+            raise InputError(f"Evaluate takes pyarrow.RecordBatch or pyarrow.Table elements, or "
+                             f"rows as dicts; got a {type(element).__module__}."
+                             f"{type(element).__qualname__}")
+        for batch in batches:
+            yield from self._compute(batch)
+
+    def finish_bundle(self):
+        if self._rows:
+            for out in self._compute(self._gathered()):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        out.tag, GlobalWindows.windowed_value_at_end_of_window(out.value))
+                else:
+                    yield GlobalWindows.windowed_value_at_end_of_window(out)
+
+    def _gathered(self) -> pa.RecordBatch:
+        rows, self._rows = self._rows, []
+        try:
+            return with_source(pa.RecordBatch.from_pylist(rows), "rows given as dicts")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise InputError(f"rows given as dicts: cannot make a record batch of them "
+                             f"({str(e).splitlines()[0]})") from None
+
+    def _compute(self, batch):
+        extracted, partials = batch_partials(batch, self.eval_plan)
+        self.rows_read.inc(extracted.rows_read)
+        self.rows_dropped.inc(sum(extracted.dropped.values()))
+        yield from partials
+        if self.queries:
+            for keyed in split_by_query(extracted.batch, self.eval_plan):
+                yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
 
 
 @dataclass
@@ -146,6 +193,9 @@ def _typed(tables):
 
 class Evaluate(beam.PTransform):
     """PCollection[pyarrow.RecordBatch] -> evaluation artifacts in ``output_dir``.
+
+    Elements may also be ``pyarrow.Table`` (``beam.io.ReadFromParquetBatched``) or rows as
+    dicts (``beam.io.ReadFromParquet``), which are gathered into record batches.
 
     Returns a PCollection with one element: whether validation passed.
     """

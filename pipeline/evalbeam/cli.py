@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     # Beam logs the traceback of an exception raised in a step before re-raising it; the
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+    logging.getLogger("evalbeam").setLevel(logging.WARNING)  # e.g. files skipped in a folder
     argv = sys.argv[1:] if argv is None else argv
     args, beam_args = _parser().parse_known_args(argv)
     from evalbeam.errors import EvalbeamError
