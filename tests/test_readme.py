@@ -41,12 +41,13 @@ def blocks(text=None):
             continue
         indent, marks, language = fence.groups()
         before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+        start = i + 1  # the fence's line number
         body, i = [], i + 1
         while i < len(lines) and not lines[i].strip().startswith(marks):
             body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
             i += 1
         found.append((language.lower(), "\n".join(body) + "\n", heading,
-                      bool(_NOT_RUN.search(before)), i))
+                      bool(_NOT_RUN.search(before)), start))
         i += 1
     return found
 

@@ -287,8 +287,9 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
-    tf.train.Example; format from the extension or ``data_format``), or in-memory
-    ``pyarrow.Table`` / list of ``pyarrow.RecordBatch``. ``schema``: a tensorflow-metadata Schema
+    tf.train.Example; format from the extension or ``data_format``; a folder stands for its
+    data files), or rows in memory: a ``pyarrow.Table``, ``pyarrow.RecordBatch`` or list of them,
+    or a pandas ``DataFrame`` (its index is not read). ``schema``: a tensorflow-metadata Schema
     (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
     flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
     directory whose metrics stand for the baseline model (it is then not evaluated, and its
