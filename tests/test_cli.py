@@ -106,7 +106,7 @@ def test_negative_weights(capsys, tmp_path):
 
 def test_unknown_metric(capsys, tmp_path):
     msg = _bad(capsys, tmp_path, config=CONFIG.replace('"AUC"', '"AUCC"'))
-    assert "unknown metric class_name 'AUCC'" in msg and "AUCPrecisionRecall" in msg
+    assert "unknown metric class_name 'AUCC'; did you mean AUC?" in msg
 
 
 def test_malformed_config(capsys, tmp_path):

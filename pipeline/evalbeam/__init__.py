@@ -3,6 +3,7 @@
 The public names are imported on first use, so ``evalbeam`` itself imports quickly.
 """
 import importlib
+import logging
 
 __version__ = "0.1.0"
 
@@ -13,7 +14,8 @@ _EXPORTS = {
     "EvalConfig": "evalbeam.config",
     "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
     "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",
-    "InputError": "evalbeam.errors", "MetricKey": "evalbeam.keys",
+    "InputError": "evalbeam.errors", "OutputError": "evalbeam.errors",
+    "MetricKey": "evalbeam.keys",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
@@ -22,3 +24,18 @@ def __getattr__(name):
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'evalbeam' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})
+
+
+class _BeamImportNotice(logging.Filter):
+    """Drops the notice Beam logs on import when the optional BigQuery client (apitools) is not
+    installed; evalbeam does not use BigQuery. Every other record passes."""
+
+    def filter(self, record):
+        return not (record.name == "root" and str(record.msg).startswith("apitools not found"))
+
+
+logging.getLogger().addFilter(_BeamImportNotice())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
@@ -26,9 +26,10 @@ from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_p
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
 from evalbeam.extract import check_columns, with_source
-from evalbeam import regressions
+from evalbeam import pipeline_flags, regressions
 from evalbeam.io import readers
 from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
+from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.proto import config_pb2
@@ -204,6 +205,7 @@ class Evaluate(beam.PTransform):
                  file_format: str = "<unknown>"):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
+        check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
@@ -244,21 +246,12 @@ def _pipeline_options(pipeline_options) -> PipelineOptions:
     if isinstance(pipeline_options, PipelineOptions):
         return pipeline_options
     flags = list(pipeline_options or [])
+    pipeline_flags.check(flags)
     if not any(f.startswith(("--pipeline_type_check", "--no_pipeline_type_check")) for f in flags):
         # Beam re-parses the options for every construction-time type check; our transforms
         # are checked by their tests, so skip that (a user's flag wins)
         flags.append("--no_pipeline_type_check")
     return PipelineOptions(flags)
-
-
-def _runner(options: PipelineOptions):
-    """Beam's in-process runner for local runs (never Prism, which downloads a binary)."""
-    name = options.view_as(StandardOptions).runner
-    if name in (None, "DirectRunner", "direct", "FnApiRunner"):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return FnApiRunner()
-    return None  # the runner named in the options
 
 
 def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
@@ -281,6 +274,11 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
+def _is_path(value) -> bool:
+    """Whether a config or schema argument names a file (rather than holding config text)."""
+    return isinstance(value, str) and "\n" not in value and not value.lstrip().startswith("{")
+
+
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None) -> EvalResult:
@@ -296,24 +294,29 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     predictions need not be in the data). Returns the result as read back.
     """
     eval_plan = as_plan(config)
+    options = _pipeline_options(pipeline_options)
+    columns = eval_plan.input_columns()
+    in_memory = readers.in_memory_table(data, columns)
+    files, fmt = ([], "arrow") if in_memory is not None else \
+        readers.match_files(data, data_format)
+    check_output(output_dir, [*files, *(p for p in (config, schema) if _is_path(p))])
     if baseline_result is not None:
         if eval_plan.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has "
                               "is_baseline: true")
         eval_plan = eval_plan.with_baseline_metrics(
             baseline_metrics_from(baseline_result, eval_plan.baseline))
-    options = _pipeline_options(pipeline_options)
     options.view_as(DirectOptions)  # register direct-runner flags
-    runner = _runner(options)
-    columns = eval_plan.input_columns()
-    in_memory = readers.in_memory_table(data, columns)
+    runner = pipeline_flags.create_runner(options)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # loaded by now
+
     with contextlib.ExitStack() as cleanup:
         pipeline = beam.Pipeline(runner=runner, options=options)
         if in_memory is not None:
             table, full_schema = in_memory
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
-            location, fmt = f"<{readers.IN_MEMORY}>", "arrow"
-            if runner is not None:  # local: memory-mapped from a temporary file
+            location = f"<{readers.IN_MEMORY}>"
+            if isinstance(runner, FnApiRunner):  # local: memory-mapped from a temporary file
                 path = cleanup.enter_context(readers.spilled(table, batch_size))
                 batches = pipeline | "ReadTable" >> readers.ReadRecordBatches(
                     [path], "arrow", columns, batch_size)
@@ -323,7 +326,6 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                      table.combine_chunks().to_batches(max_chunksize=batch_size)]
                     or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
         else:
-            files, fmt = readers.match_files(data, data_format)
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             check_columns(readers.read_schema(files[0], fmt, columns, column_types),
                           eval_plan, files[0])

@@ -1,7 +1,8 @@
-"""``evalbeam evaluate`` and ``evalbeam show``.
+"""``evalbeam evaluate``, ``show``, ``diff`` and ``demo``.
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
-validation failed; 2 a user error (one-line message, no traceback); anything else is a bug.
+validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
+traceback, then a line saying so).
 """
 from __future__ import annotations
 
@@ -11,40 +12,103 @@ import logging
 import math
 import sys
 
-USAGE = """evalbeam evaluate --config CFG --data PATTERN --output DIR [--format parquet|csv|tfrecord]
-                  [--schema SCHEMA] [--batch_size N] [--baseline_result DIR]
-                  [beam pipeline options, e.g. --runner ...]
-       evalbeam show DIR [--json]
-       evalbeam diff DIR [--json]
-       evalbeam demo [--output DIR] [--rows N]"""
+EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
+1 validation failed, 2 bad input, configuration or flags (one line on stderr),
+3 internal error (a traceback)"""
+READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
+3 internal error (a traceback)"""
+EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
+                         [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
+                         [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
+EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
+(which the new one replaces once complete); anything else is refused and left untouched.
+
+Flags evalbeam does not define go to Beam, e.g. --runner=DataflowRunner,
+--direct_num_workers=2 --direct_running_mode=multi_processing, --runner=PortableRunner
+--job_endpoint=HOST:PORT (a job service that does not answer within {} s, or
+--job_server_timeout=SECONDS, stops the run). A flag neither defines is an error.
+
+""" + EXIT_CODES
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--out`` is not ``--output``: a typo is an error)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _flag(parser, name, **kwargs):
+    """A flag spelled with underscores, also accepted with hyphens."""
+    spellings = [name] + ([name.replace("_", "-")] if "_" in name else [])
+    return parser.add_argument(*spellings, **kwargs)
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="evalbeam", usage=USAGE,
-                                     description="Sliced model evaluation on Apache Beam.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files")
-    ev.add_argument("--config", required=True, help="EvalConfig as text proto or JSON")
-    ev.add_argument("--data", required=True, action="append",
-                    help="file path or glob (repeatable); Parquet, CSV or TFRecord")
-    ev.add_argument("--output", required=True, help="output directory for the artifacts")
-    ev.add_argument("--format", choices=("parquet", "csv", "tfrecord"),
-                    help="data format (default: from the file extension)")
-    ev.add_argument("--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
-    ev.add_argument("--batch_size", type=int, default=None, help="rows per record batch")
-    ev.add_argument("--baseline_result", help="an earlier output directory whose metrics stand "
-                    "for the baseline model (which is then not evaluated)")
-    show = sub.add_parser("show", help="print the metrics and validation outcome of a result")
-    show.add_argument("dir")
+    from evalbeam import __version__
+    from evalbeam.pipeline_flags import JOB_ENDPOINT_TIMEOUT
+
+    parser = _Parser(prog="evalbeam", description="Sliced model evaluation on Apache Beam.",
+                     epilog="evalbeam COMMAND --help describes each command.\n\n" + EXIT_CODES)
+    parser.add_argument("--version", action="version", version=f"evalbeam {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
+                        usage=EVALUATE_USAGE,
+                        epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
+                        description="Evaluate predictions stored in files and write the "
+                                    "artifacts to a directory.")
+    _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig as text proto or JSON")
+    _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
+          help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
+               "path given is read.")
+    _flag(ev, "--output", required=True, metavar="DIR",
+          help="output directory: missing, empty, or an earlier result to replace")
+    _flag(ev, "--format", choices=("parquet", "csv", "tfrecord"),
+          help="data format (default: from the file extension)")
+    _flag(ev, "--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
+    _flag(ev, "--batch_size", type=_positive, default=None, metavar="N", help="rows per record batch")
+    _flag(ev, "--baseline_result", metavar="DIR",
+          help="an earlier output directory whose metrics stand for the baseline model (which "
+               "is then not evaluated)")
+    show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
+                          description="Print the metrics per slice and the validation outcome "
+                                      "of an output directory.", epilog=READER_EXIT_CODES)
+    show.add_argument("dir", metavar="DIR", help="an output directory of evalbeam evaluate")
     show.add_argument("--json", action="store_true",
                       help="one JSON object per scalar metric value, one per line")
-    diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline")
-    diff.add_argument("dir")
+    diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline",
+                          description="List the slices where a candidate is worse than the "
+                                      "baseline, largest impact first.",
+                          epilog=READER_EXIT_CODES)
+    diff.add_argument("dir", metavar="DIR", help="an output directory of a run with a baseline")
     diff.add_argument("--json", action="store_true", help="one JSON object per regression")
-    demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result")
-    demo.add_argument("--output", default="evalbeam-demo", help="folder for data and result")
-    demo.add_argument("--rows", type=int, default=100_000)
-    return parser
+    demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result",
+                          description="Generate example data (DIR/data.parquet), evaluate it "
+                                      "into DIR/result and show the result.",
+                          epilog="DIR may be missing, empty or an earlier demo's folder (which "
+                                 "is replaced); anything else is refused.\n\n" + EXIT_CODES)
+    demo.add_argument("--output", default="evalbeam-demo", metavar="DIR",
+                      help="folder for data and result (default: %(default)s)")
+    demo.add_argument("--rows", type=int, default=100_000, metavar="N",
+                      help="example rows to generate (default: %(default)s)")
+    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff}
+
+
+def _own_flags(parser) -> list:
+    return [s for action in parser._actions for s in action.option_strings]
 
 
 def main(argv=None) -> int:
@@ -54,22 +118,34 @@ def main(argv=None) -> int:
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     logging.getLogger("evalbeam").setLevel(logging.WARNING)  # e.g. files skipped in a folder
     argv = sys.argv[1:] if argv is None else argv
-    args, beam_args = _parser().parse_known_args(argv)
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(argv)
     from evalbeam.errors import EvalbeamError
 
     try:
-        if args.command == "evaluate":
-            return _evaluate(args, beam_args)
-        if args.command == "demo":
-            return _demo(args, beam_args)
-        if beam_args:
-            raise EvalbeamError(f"unrecognized arguments: {' '.join(beam_args)}")
+        own = _own_flags(commands[args.command])
+        if args.command in ("evaluate", "demo"):
+            from evalbeam import pipeline_flags
+
+            pipeline_flags.check(extra, own)
+            return _evaluate(args, extra) if args.command == "evaluate" else _demo(args, extra)
+        if extra:
+            from evalbeam.pipeline_flags import unexpected
+
+            raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes one directory"))
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except Exception:  # noqa: BLE001 - anything else is a bug or a failed environment
+        import traceback
+
+        traceback.print_exc()
+        print("evalbeam: internal error (exit code 3): a failure that is not about the input or "
+              "configuration; the traceback above says where", file=sys.stderr)
+        return 3
 
 
 def _evaluate(args, beam_args) -> int:
@@ -82,21 +158,27 @@ def _evaluate(args, beam_args) -> int:
                             baseline_result=args.baseline_result)
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
+    if not s["rows_read"]:
+        print(f"evalbeam: warning: the data has no rows ({' '.join(args.data)}): nothing was "
+              "measured", file=sys.stderr)
+    elif not s["rows_used"]:
+        print(f"evalbeam: warning: all {s['rows_read']} rows were dropped "
+              f"({', '.join(f'{n} {why}' for why, n in s['rows_dropped'].items())}): nothing "
+              "was measured", file=sys.stderr)
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     return _outcome(result, sys.stdout)
 
 
 def _demo(args, beam_args) -> int:
-    import os
+    from evalbeam.demo import CONFIG, check_folder, generate
+    from evalbeam.errors import EvalbeamError
 
-    from evalbeam.demo import CONFIG, generate
-
-    os.makedirs(args.output, exist_ok=True)
-    data = os.path.join(args.output, "data.parquet")
+    if args.rows < 1:
+        raise EvalbeamError(f"demo --rows must be at least 1, got {args.rows}")
+    data, result_dir = check_folder(args.output)
     generate(args.rows, data)
     print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
-    result_dir = os.path.join(args.output, "result")
     ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
                             schema=None, batch_size=None, baseline_result=None)
     code = _evaluate(ns, beam_args)

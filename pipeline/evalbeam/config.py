@@ -7,6 +7,7 @@ what is allowed and what was given, raised before any data is read.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import math
@@ -442,8 +443,8 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             else:
                 cls = METRICS.get(mc.class_name)
                 if cls is None:
-                    raise ConfigError(f"{where}: unknown metric class_name {mc.class_name!r}; "
-                                      f"known: {', '.join(sorted(METRICS))} (or give the module "
+                    raise ConfigError(f"{where}: unknown metric class_name {mc.class_name!r}"
+                                      f"{_closest_metrics(mc.class_name)} (or give the module "
                                       "of a metric of your own)")
                 name = kwargs.pop("name", None) or cls.info.default_name or default_metric_name(
                     mc.class_name)
@@ -498,6 +499,18 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
                     resampling=resampling)
+
+
+def _closest_metrics(name: str) -> str:
+    """'; did you mean ...?' with the known metric names nearest ``name`` (ignoring case)."""
+    by_lower = {}
+    for known in sorted(METRICS):
+        by_lower.setdefault(known.lower(), []).append(known)
+    close = ([name.lower()] if name.lower() in by_lower else
+             difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6))
+    if not close:
+        return f"; no known metric is close (the {len(METRICS)} known ones are in the README)"
+    return f"; did you mean {' or '.join(n for c in close for n in by_lower[c])}?"
 
 
 def _compared_heads(in_scope, models, baseline, class_name, where) -> list:

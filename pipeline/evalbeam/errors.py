@@ -30,6 +30,11 @@ class InputError(EvalbeamError):
     """The data does not fit the configuration (missing column, bad values, ...)."""
 
 
+class OutputError(EvalbeamError):
+    """The output location may not take the run's artifacts (a folder of other files, a file,
+    the current directory, a place that cannot be written)."""
+
+
 _FOUND = re.compile(re.escape(MARKER) + r"([^\n]*)")
 _STEP = re.compile(r" \[while running '[^']*'\]$")
 

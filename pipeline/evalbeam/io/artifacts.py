@@ -10,9 +10,11 @@ Files (TFMA's names, so TFMA's loaders read them too)::
     BLESSED or NOT_BLESSED               empty; whether validation passed (TFX Evaluator's marker)
     regressions.json                     with a baseline: where the candidate is worse, by impact
 
-Read back by :mod:`evalbeam.io.result`. Everything is written into a hidden sibling staging directory (the shards by the workers that
-compute them, the run-level files last) that is renamed into place at the end, so a failed run
-never leaves a directory that looks complete.
+Read back by :mod:`evalbeam.io.result`. Everything is written into a hidden sibling staging
+directory (the shards by the workers that compute them, the run-level files last, summary.json
+with the list of the run's files at the very end) that takes the output's place once complete
+(:mod:`evalbeam.io.output_location`), so a failed run never leaves a directory that looks
+complete.
 """
 from __future__ import annotations
 
@@ -122,37 +124,28 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
             f.write((json.dumps(clean, indent=1) + "\n").encode())
     with _create(staging, BLESSED_FILE if validation.validation_ok else NOT_BLESSED_FILE):
         pass  # an orchestrator's gate: the file's name is the outcome
+    # the manifest: readers read exactly these files (an object store may hold an older run's)
+    files = sorted(m.path.rsplit("/", 1)[-1] for m in
+                   FileSystems.match([FileSystems.join(staging, "*")])[0].metadata_list)
+    summary["files"] = files
     with _create(staging, SUMMARY_FILE) as f:
         f.write((json.dumps(summary, indent=2) + "\n").encode())
-    if "://" not in output_dir:
-        _replace_dir(staging, output_dir)
-    else:  # object stores: move file by file; summary.json, last, marks completion
-        names = [m.path.rsplit("/", 1)[1] for m in
-                 FileSystems.match([FileSystems.join(staging, "*")])[0].metadata_list]
-        names = sorted(n for n in names if n != SUMMARY_FILE) + [SUMMARY_FILE]
-        FileSystems.rename([FileSystems.join(staging, n) for n in names],
-                           [FileSystems.join(output_dir, n) for n in names])
+    from evalbeam.io.output_location import put_in_place
+
+    put_in_place(staging, output_dir, files)
 
 
 def discard(staging: str) -> None:
-    """Remove a staging directory left by a failed run."""
+    """Remove a staging directory left by a failed run (on object stores: its objects)."""
     if "://" not in staging:
         shutil.rmtree(staging, ignore_errors=True)
-    elif FileSystems.exists(staging):
-        FileSystems.delete([staging])
+        return
+    found = FileSystems.match([FileSystems.join(staging, "**")])[0].metadata_list
+    if found:
+        FileSystems.delete([m.path for m in found])
 
 
 def _metric_label(key: MetricKey) -> str:
     prefix = key.qualifier()
     name = key.name + ("" if key.example_weighted else " (unweighted)")
     return f"{prefix}/{name}" if prefix else name
-
-
-def _replace_dir(tmp: str, output_dir: str) -> None:
-    old = None
-    if os.path.exists(output_dir):
-        old = f"{tmp}.old"
-        os.rename(output_dir, old)
-    os.rename(tmp, output_dir)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
@@ -28,7 +29,7 @@ class EvalResult:
         """slice key -> {MetricKey: value}."""
         if self._metrics is None:
             self._metrics, self._omitted, self._intervals = {}, [], {}
-            for record in _shard_records(self.output_dir, "metrics"):
+            for record in _shard_records(self.output_dir, "metrics", self.summary):
                 proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
                 key = convert.slice_key_from_proto(proto.slice_key)
                 if "__ERROR__" in proto.metrics:
@@ -57,7 +58,7 @@ class EvalResult:
         """slice key -> {MetricKey: plot}; a plot maps each kind to columns of numpy arrays."""
         if self._plots is None:
             self._plots = {}
-            for record in _shard_records(self.output_dir, "plots"):
+            for record in _shard_records(self.output_dir, "plots", self.summary):
                 proto = metrics_for_slice_pb2.PlotsForSlice.FromString(record)
                 key = convert.slice_key_from_proto(proto.slice_key)
                 if proto.plot_keys_and_values:
@@ -142,15 +143,41 @@ def _records(path: str):
         yield from read_records(f, path)
 
 
-def _shard_records(output_dir: str, kind: str):
-    """Records of every ``kind-*`` shard (TFMA's naming), in shard order."""
-    found = FileSystems.match([FileSystems.join(output_dir, f"{kind}-*")])[0].metadata_list
-    for path in sorted(m.path for m in found):
+def _shard_records(output_dir: str, kind: str, summary: dict):
+    """Records of the run's ``kind-*`` shards (TFMA's naming), in shard order: the files that
+    summary.json lists (an object store may still hold files of an older run), or, for a
+    directory written without that list (TFMA, older evalbeam), every ``kind-*`` file."""
+    listed = summary.get("files")
+    if listed is not None:
+        paths = [FileSystems.join(output_dir, n) for n in listed if n.startswith(f"{kind}-")]
+    else:
+        found = FileSystems.match([FileSystems.join(output_dir, f"{kind}-*")])[0].metadata_list
+        paths = [m.path for m in found]
+    for path in sorted(paths):
         yield from _records(path)
+
+
+def _check_is_directory(output_dir: str) -> None:
+    from evalbeam.errors import InputError
+
+    if "://" not in output_dir:
+        if not os.path.lexists(output_dir):
+            raise InputError(f"{output_dir}: no such directory")
+        if not os.path.isdir(output_dir):
+            raise InputError(f"{output_dir}: is a file, not an evalbeam output directory")
+        return
+    try:
+        found = FileSystems.match([FileSystems.join(output_dir, "**")], [1])[0].metadata_list
+    except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{output_dir}: cannot list it ({reason})") from None
+    if not found:
+        raise InputError(f"{output_dir}: no such directory (nothing is stored under it)")
 
 
 def load_result(output_dir: str) -> EvalResult:
     """Read an output directory written by evalbeam (or TFMA) into Python objects."""
+    _check_is_directory(output_dir)
     if not FileSystems.exists(FileSystems.join(output_dir, SUMMARY_FILE)):
         from evalbeam.errors import InputError
 
