@@ -112,7 +112,7 @@ def _evalbeam_commands(code):
     joined = re.sub(r"\\\n\s*", " ", code)
     commands = []
     for line in joined.splitlines():
-        for part in line.split("&&"):
+        for part in re.split(r"&&|;", line):
             if _COMMAND.match(part):
                 commands.append(re.sub(r"^\s*\S*/evalbeam", "evalbeam", part).strip())
     return commands

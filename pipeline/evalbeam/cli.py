@@ -111,12 +111,27 @@ def _own_flags(parser) -> list:
     return [s for action in parser._actions for s in action.option_strings]
 
 
+class _Warning(logging.Handler):
+    """evalbeam's own warnings (e.g. files skipped in a data folder): one line on stderr each."""
+
+    def emit(self, record):
+        print(f"evalbeam: warning: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_warnings() -> None:
+    log = logging.getLogger("evalbeam")
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+    if not any(isinstance(h, _Warning) for h in log.handlers):
+        log.addHandler(_Warning())
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     # Beam logs the traceback of an exception raised in a step before re-raising it; the
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
-    logging.getLogger("evalbeam").setLevel(logging.WARNING)  # e.g. files skipped in a folder
+    _show_warnings()
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser()
     args, extra = parser.parse_known_args(argv)
