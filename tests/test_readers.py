@@ -231,3 +231,27 @@ def test_csv_column_without_any_value_is_all_nulls(tmp_path, config, capsys):
     assert code == 0, err
     assert "evaluated 0 of 2 rows (2 dropped)" in stdout
     assert load_result(str(tmp_path / "o")).summary["rows_dropped"] == {"null label ('label')": 2}
+
+
+def test_a_glob_leaves_out_hidden_and_underscore_files(tmp_path, config, capsys):
+    folder = tmp_path / "spark"
+    folder.mkdir()
+    write(make_table(70, seed=7), str(folder / "part-0.parquet"))
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-0.parquet.crc").write_bytes(b"\0")
+    code, stdout, err = evaluate_here(capsys, "--config", config, "--data", str(folder / "*"),
+                                      "--output", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "evaluated 70 of 70 rows" in stdout
+
+
+def test_empty_in_memory_inputs(tmp_path):
+    import pandas as pd
+    from evalbeam import run_evaluation
+
+    empty = make_table(10).slice(0, 0)
+    for i, data in enumerate([empty, empty.to_pandas()]):
+        result = run_evaluation(CONFIG, data, str(tmp_path / f"out{i}"))
+        assert result.summary["rows_read"] == 0 and list(result.metrics) == [()]
+        assert result.value("example_count") == 0
+    assert isinstance(empty.to_pandas(), pd.DataFrame)

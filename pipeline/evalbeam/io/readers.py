@@ -37,6 +37,7 @@ _ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
                ".tfrecords": "tfrecord"}
 _COMPRESSIONS = (".gz", ".bz2")
+_GLOB = re.compile(r"[*?[]")
 _log = logging.getLogger(__name__)
 
 
@@ -154,6 +155,8 @@ def match_files(patterns, data_format=None):
                 formats[path] = fmt
         else:
             found = _match(pattern)
+            if _GLOB.search(os.path.basename(pattern)):
+                found = [p for p in found if not _hidden(p)]  # a glob never means _SUCCESS
             if not found:
                 raise InputError(f"data path {pattern!r} matches no file")
             for path in found:
