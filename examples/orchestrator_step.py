@@ -23,6 +23,8 @@ metrics_specs {
   metrics { class_name: "ExampleCount" }
   metrics { class_name: "AUC"
             threshold { value_threshold { lower_bound { value: 0.7 } }
+                        # with a baseline result (no resamples of the baseline) the point
+                        # value decides; a failure says so
                         change_threshold { direction: HIGHER_IS_BETTER absolute { value: -0.01 }
                                            require_significance: true } } }
 }

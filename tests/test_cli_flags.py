@@ -219,13 +219,15 @@ def test_empty_data_says_so(capsys, tmp_path):
     code, stdout, err = run(capsys, "evaluate", "--config", str(cfg), "--data", data,
                             "--output", str(tmp_path / "out"))
     assert code == 0 and "evaluated 0 of 0 rows" in stdout
-    assert err == f"evalbeam: warning: the data has no rows ({data}): nothing was measured\n"
+    assert err == ("evalbeam: warning: the input has no rows: every slice is empty (no metric "
+                   "has a value)\n")
     nulls = make_table(7).set_column(0, "label", pa.array([None] * 7, pa.int64()))
     data = write(nulls, str(tmp_path / "nulls.parquet"))
     code, stdout, err = run(capsys, "evaluate", "--config", str(cfg), "--data", data,
                             "--output", str(tmp_path / "out2"))
     assert code == 0 and "evaluated 0 of 7 rows (7 dropped)" in stdout
-    assert err.startswith("evalbeam: warning: all 7 rows were dropped (7 ") and "label" in err
+    assert err == ("evalbeam: warning: all 7 rows read were dropped (see rows_dropped): every "
+                   "slice is empty\n")
 
 
 def test_dir_lists_the_public_api():

@@ -294,7 +294,7 @@ def test_regression_finder_ranks_significant_drops_by_impact(tmp_path, capsys):
     assert json.load(open(tmp_path / "o" / "regressions.json")) == found
     main(["diff", str(tmp_path / "o")])
     out = capsys.readouterr().out
-    assert "regression(s), largest impact first" in out and "country:de: cand/auc" in out
+    assert "regression(s), largest impact first" in out and "country:de: auc (model cand, unweighted)" in out
 
 
 def test_diff_without_a_baseline_is_a_clear_error(tmp_path, capsys):

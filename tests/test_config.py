@@ -72,6 +72,37 @@ def test_mistakes_are_one_line_config_errors(text, match):
     assert "\n" not in str(info.value)
 
 
+def test_the_same_metric_under_two_aggregates_is_accepted(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+    from evalbeam import run_evaluation
+
+    # 3 classes; class c is predicted where its score is the highest (> 0.5 here)
+    y = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+    scores = np.array([[.8, .1, .1], [.2, .7, .1], [.1, .8, .1], [.6, .3, .1],
+                       [.1, .1, .8], [.1, .2, .7], [.7, .2, .1], [.2, .2, .6]])
+    classes = "binarize { class_ids { values: [0, 1, 2] } }"
+    text = (BASE % "" + 'metrics_specs { metrics { class_name: "Precision" } '
+            'metrics { class_name: "ExampleCount" } %s aggregate { macro_average: true } }\n'
+            'metrics_specs { metrics { class_name: "Precision" } '
+            'metrics { class_name: "ExampleCount" } %s aggregate { micro_average: true } }'
+            % (classes, classes))
+    result = run_evaluation(text, pa.table({"y": y, "p": list(scores)}), str(tmp_path / "o"))
+    got = {(k.name, k.sub_key.class_id if k.sub_key else None, k.aggregation_type): v
+           for k, v in result.metrics[()].items()}
+    predicted = scores > 0.5
+    tp = np.array([(predicted[:, c] & (y == c)).sum() for c in range(3)])
+    pp = predicted.sum(axis=0)
+    for c in range(3):
+        assert got[("precision", c, None)] == pytest.approx(tp[c] / pp[c])
+    assert got[("precision", None, "macro_average")] == pytest.approx(np.mean(tp / pp))
+    assert got[("precision", None, "micro_average")] == pytest.approx(tp.sum() / pp.sum())
+    assert got[("example_count", None, None)] == 8
+    with pytest.raises(ConfigError, match="configured twice"):  # a different AUC, same key
+        plan('metrics_specs { metrics { class_name: "AUC" } }\n'
+             'metrics_specs { metrics { class_name: "AUC" config: \'"num_thresholds": 10\' } }')
+
+
 def test_malformed_text_names_the_position():
     with pytest.raises(ConfigError, match=r"cfg\.textproto: 2:"):
         parse_config('model_specs { label_key: "y" }\nmetrics_specs { metrics { clas_name: "AUC" } }',

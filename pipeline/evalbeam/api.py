@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
@@ -24,11 +26,13 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               iter_slice_results, omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
-from evalbeam.errors import ConfigError, EvalbeamError, InputError, user_error_message
+from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
+                             user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import pipeline_flags, regressions
+from evalbeam import cross_slices, pipeline_flags, regressions
 from evalbeam.io import readers
-from evalbeam.io.artifacts import discard, finish_artifacts, staging_dir, write_shard
+from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
+                                   write_shard)
 from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
@@ -133,34 +137,49 @@ class _Shard:
     regressions: list  # the candidate's regressions in this spec's slices
 
 
+def _shard_count(eval_plan) -> int:
+    """One shard per slicing spec, and one more for cross-slice metrics when there are any."""
+    return len(eval_plan.slice_specs) + bool(cross_slices.cross_specs(eval_plan))
+
+
 def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     """Compute one slicing spec's slices and write its shard as they are produced."""
     index, table = spec_and_table
     checked = eval_plan.checked_keys()
+    crosses = cross_slices.cross_specs(eval_plan)
     written, found = 0, []
-    better = regressions.directions(eval_plan) if eval_plan.baseline is not None else {}
+    finder = regressions.Finder(eval_plan) if eval_plan.baseline is not None else None
 
     def keep(r):
         nonlocal written
         written += 1
-        if better:
-            found.extend(regressions.find([(r.slice_key, r.example_count, r.metrics, r.intervals)],
-                                          better, eval_plan.resampling is not None))
-        if not r.slice_key:
-            metrics = r.metrics
+        if finder is not None:
+            found.extend(finder(r.slice_key, r.example_count, r.metrics, r.intervals))
+        if not r.slice_key or (crosses and cross_slices.involves(crosses, r.slice_key)):
+            metrics = r.metrics  # the overall slice, and slices compared across slices
         else:
             metrics = checked and {k: v for k, v in r.metrics.items() if k in checked}
         intervals = {k: v for k, v in r.intervals.items() if k in checked}
         return SliceResult(r.slice_key, r.example_count, metrics, {}, intervals) if metrics else None
 
     omitted = omitted_slices(table, eval_plan)
-    kept = write_shard(staging, index, len(eval_plan.slice_specs),
+    kept = write_shard(staging, index, _shard_count(eval_plan),
                        iter_slice_results(table, eval_plan), omitted,
                        eval_plan.min_slice_size, keep)
     return _Shard(index, kept, omitted, written, table.tally, found)
 
 
-def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
+def _warnings(counts) -> list:
+    """What a careful user should hear about the run although it succeeded."""
+    read, used = counts.get("rows_read", 0), counts.get("rows_used", 0)
+    if not read:
+        return ["the input has no rows: every slice is empty (no metric has a value)"]
+    if not used:
+        return [f"all {read} rows read were dropped (see rows_dropped): every slice is empty"]
+    return []
+
+
+def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, said=()):
     shards = list(shards)
     done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
@@ -175,13 +194,19 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
         for reason, n in shard.tally.items():
             counts[reason] = counts.get(reason, 0) + n
     results = [r for s in shards for r in s.checked]
-    omitted = [k for s in shards for k in s.omitted]
-    validation = validate(results, omitted, eval_plan)
+    # a slice several specs generate (country, and country=fr) is omitted once
+    omitted = list(dict.fromkeys(k for s in shards for k in s.omitted))
+    cross = cross_slices.compute(eval_plan, results)
+    validation = validate(results, omitted, eval_plan, cross)
+    if cross_slices.cross_specs(eval_plan):
+        write_records_shard(staging, len(eval_plan.slice_specs), _shard_count(eval_plan),
+                            cross_slices.records(cross))
     found = None
     if eval_plan.baseline is not None:
         found = regressions.rank([r for s in shards for r in s.regressions])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
-                     sum(s.slices for s in shards), data_location, file_format, found)
+                     sum(s.slices for s in shards), data_location, file_format, found,
+                     [*said, *_warnings(counts)])
     return validation.validation_ok
 
 
@@ -198,17 +223,19 @@ class Evaluate(beam.PTransform):
     Elements may also be ``pyarrow.Table`` (``beam.io.ReadFromParquetBatched``) or rows as
     dicts (``beam.io.ReadFromParquet``), which are gathered into record batches.
 
+    ``warnings``: what was said about the input (e.g. files skipped), kept in summary.json.
     Returns a PCollection with one element: whether validation passed.
     """
 
     def __init__(self, config, output_dir: str, data_location: str = "<user provided PCollection>",
-                 file_format: str = "<unknown>"):
+                 file_format: str = "<unknown>", warnings=()):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
+        self.warnings = list(warnings)
 
     def expand(self, batches):
         plan = self.eval_plan
@@ -234,7 +261,8 @@ class Evaluate(beam.PTransform):
         # one element even without data, so an empty input still gets its (empty) artifacts
         start = (batches.pipeline | "Start" >> beam.Impulse()
                  | "KeyStart" >> beam.Map(lambda _: (None, None)))
-        where = (self.staging, self.output_dir, self.data_location, self.file_format)
+        where = (self.staging, self.output_dir, self.data_location, self.file_format,
+                 self.warnings)
         return ((start, shards)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.GroupByKey()
@@ -255,7 +283,8 @@ def _pipeline_options(pipeline_options) -> PipelineOptions:
 
 
 def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
-    """An earlier result's scalar metrics per slice, keyed as the baseline model's.
+    """An earlier result's metrics per slice (numbers and arrays of numbers), keyed as the
+    baseline model's.
 
     The result's model is the one named ``baseline``, or its only model.
     """
@@ -270,7 +299,8 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
                          f"named {baseline!r}")
     return {slice_key: {dataclasses.replace(k, model_name=baseline): v
                         for k, v in values.items()
-                        if k.model_name == source and not k.is_diff and isinstance(v, float)}
+                        if k.model_name == source and not k.is_diff and (
+                            isinstance(v, float) or isinstance(v, np.ndarray))}
             for slice_key, values in metrics.items()}
 
 
@@ -297,8 +327,9 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     options = _pipeline_options(pipeline_options)
     columns = eval_plan.input_columns()
     in_memory = readers.in_memory_table(data, columns)
+    said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
-        readers.match_files(data, data_format)
+        readers.match_files(data, data_format, said)
     check_output(output_dir, [*files, *(p for p in (config, schema) if _is_path(p))])
     if baseline_result is not None:
         if eval_plan.baseline is None:
@@ -332,7 +363,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             location = data if isinstance(data, str) else ",".join(data)
             batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
                 files, fmt, columns, batch_size, column_types)
-        evaluate = Evaluate(eval_plan, output_dir, location, fmt)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said)
         _ = batches | "Evaluate" >> evaluate
         try:
             pipeline.run().wait_until_finish()
@@ -342,7 +373,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             if message is None:
                 raise
             raise InputError(message) from None
-    return load_result(output_dir)
+    result = load_result(output_dir)
+    for warning in result.summary.get("warnings", []):
+        warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
+    return result
 
 
 def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import sys
+import warnings
 
 EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
 1 validation failed, 2 bad input, configuration or flags (one line on stderr),
@@ -95,6 +96,10 @@ def _parser():
                           epilog=READER_EXIT_CODES)
     diff.add_argument("dir", metavar="DIR", help="an output directory of a run with a baseline")
     diff.add_argument("--json", action="store_true", help="one JSON object per regression")
+    _flag(diff, "--top", type=int, default=20, metavar="N",
+          help="list the N largest (default 20; 0 lists all)")
+    _flag(diff, "--fail_on_regression", action="store_true",
+          help="exit 1 when there is any regression")
     demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result",
                           description="Generate example data (DIR/data.parquet), evaluate it "
                                       "into DIR/result and show the result.",
@@ -111,27 +116,11 @@ def _own_flags(parser) -> list:
     return [s for action in parser._actions for s in action.option_strings]
 
 
-class _Warning(logging.Handler):
-    """evalbeam's own warnings (e.g. files skipped in a data folder): one line on stderr each."""
-
-    def emit(self, record):
-        print(f"evalbeam: warning: {record.getMessage()}", file=sys.stderr)
-
-
-def _show_warnings() -> None:
-    log = logging.getLogger("evalbeam")
-    log.setLevel(logging.WARNING)
-    log.propagate = False
-    if not any(isinstance(h, _Warning) for h in log.handlers):
-        log.addHandler(_Warning())
-
-
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     # Beam logs the traceback of an exception raised in a step before re-raising it; the
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
-    _show_warnings()
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -165,21 +154,18 @@ def main(argv=None) -> int:
 
 def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
+    from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
-    result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
-                            data_format=args.format, schema=args.schema, batch_size=batch_size,
-                            baseline_result=args.baseline_result)
+    with warnings.catch_warnings():  # said in one line each below
+        warnings.simplefilter("ignore", EvalbeamWarning)
+        result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
+                                data_format=args.format, schema=args.schema,
+                                batch_size=batch_size, baseline_result=args.baseline_result)
+    _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
-    if not s["rows_read"]:
-        print(f"evalbeam: warning: the data has no rows ({' '.join(args.data)}): nothing was "
-              "measured", file=sys.stderr)
-    elif not s["rows_used"]:
-        print(f"evalbeam: warning: all {s['rows_read']} rows were dropped "
-              f"({', '.join(f'{n} {why}' for why, n in s['rows_dropped'].items())}): nothing "
-              "was measured", file=sys.stderr)
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     return _outcome(result, sys.stdout)
@@ -202,6 +188,9 @@ def _demo(args, beam_args) -> int:
     return code
 
 
+MAX_LISTED = 20  # failures (and omitted slices) printed; the rest are counted
+
+
 def _outcome(result, out) -> int:
     v = result.validation
     if v.missing_thresholds:
@@ -215,7 +204,7 @@ def _outcome(result, out) -> int:
     from evalbeam.io.convert import slice_key_from_proto
     from evalbeam.keys import slice_key_str
 
-    for f, entry in failures:
+    for f, entry in failures[:MAX_LISTED]:
         if entry.HasField("cross_slice_key"):
             where = (slice_key_str(slice_key_from_proto(entry.cross_slice_key.baseline_slice_key))
                      + " vs " +
@@ -223,11 +212,33 @@ def _outcome(result, out) -> int:
         else:
             where = slice_key_str(slice_key_from_proto(entry.slice_key))
         print(f"  {where}: {f.message}", file=out)
+    if len(failures) > MAX_LISTED:
+        d = result.output_dir
+        print(f"  ... and {len(failures) - MAX_LISTED} more: all are in {d}/validations.tfrecord "
+              f"(Python: evalbeam.load_result({d!r}).validation); failed change thresholds also "
+              f"in `evalbeam diff {d} --top 0`", file=out)
     for spec in v.missing_slices:
         print(f"  a per-slice threshold's slicing spec matched no slice: {spec}".rstrip(), file=out)
     for cross in v.missing_cross_slices:
         print(f"  a cross-slice threshold found no pair of slices: {cross}".rstrip(), file=out)
     return 1
+
+
+def _omitted(result, out) -> None:
+    """The slices below min_slice_size, named (at most MAX_LISTED)."""
+    from evalbeam.keys import slice_key_str
+
+    omitted = result.omitted
+    if not omitted:
+        return
+    names = ", ".join(slice_key_str(k) for k in omitted[:MAX_LISTED])
+    more = f" ... and {len(omitted) - MAX_LISTED} more" if len(omitted) > MAX_LISTED else ""
+    print(f"{len(omitted)} slice(s) below min_slice_size omitted: {names}{more}", file=out)
+
+
+def _warnings(result, out, prefix: str) -> None:
+    for warning in result.summary.get("warnings", []):
+        print(prefix + warning, file=out)
 
 
 def _json_number(value):
@@ -252,6 +263,7 @@ def _scalar_rows(result):
 
 
 def _show(args) -> int:
+    from evalbeam.cross_slices import print_cross_slices
     from evalbeam.io.result import load_result
     from evalbeam.keys import slice_key_str
 
@@ -290,8 +302,9 @@ def _show(args) -> int:
     s = result.summary
     print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
-    if result.omitted:
-        print(f"{len(result.omitted)} slice(s) below min_slice_size omitted", file=out)
+    _warnings(result, out, "warning: ")
+    _omitted(result, out)
+    print_cross_slices(result, out)
     _outcome(result, out)
     return 0
 
@@ -299,27 +312,65 @@ def _show(args) -> int:
 def _diff(args) -> int:
     from evalbeam.api import find_regressions
     from evalbeam.keys import slice_key_str
+    from evalbeam.validate import describe_metric
 
     found = find_regressions(args.dir)
+    code = 1 if args.fail_on_regression and found else 0
     if args.json:
         for r in found:
             print(json.dumps(r))
-        return 0
+        return code
     if not found:
         print("no regressions: the candidate is nowhere worse than the baseline"
-              " (beyond the interval, where intervals were computed)")
-        return 0
+              " (beyond the interval, where intervals were computed) and fails no change "
+              "threshold")
+        return code
+    shown = found if args.top <= 0 else found[:args.top]
     print(f"{len(found)} regression(s), largest impact first:")
-    for i, r in enumerate(found, 1):
+    for i, r in enumerate(shown, 1):
         where = slice_key_str(tuple(tuple(e) for e in r["slice"]))
-        name = "/".join(p for p in (r["model"], r["output"], r["sub_key"], r["aggregation"],
-                                    r["metric"]) if p)
-        interval = (f" [{r['lower']:+.4g}, {r['upper']:+.4g}]" if r.get("lower") is not None
-                    else "")
-        impact = f"  impact {r['impact']:.4g}" if r["impact"] is not None else ""
-        print(f"{i:3d}. {where}: {name} {r['candidate']:.4g} vs baseline {r['baseline']:.4g} "
-              f"(change {r['change']:+.4g}{interval}){impact}")
-    return 0
+        name = describe_metric(r["metric"], r["model"], r["output"], r["sub_key"],
+                               r["aggregation"], r["weighted"], r.get("at"))
+        print(f"{i:3d}. {where}: {name} {_comparison(r)}")
+    if len(shown) < len(found):
+        print(f"  ... and {len(found) - len(shown)} more (--top 0 lists all, --json for scripts)")
+    return code
+
+
+def _number(value) -> str:
+    return "nan" if value is None else f"{value:.4g}"
+
+
+def _comparison(r) -> str:
+    """``0.91 vs baseline 0.95 (change -0.03 [-0.05, -0.01])  impact 61  fails: ...``"""
+    failed = r.get("failed_thresholds") or []
+    if r["baseline"] is None and failed:
+        return (f"{_number(r['candidate'])}, no baseline value to compare with  fails: " +
+                "; ".join(_rule(t["change_threshold"]) for t in failed))
+    text = f"{_number(r['candidate'])} vs baseline {_number(r['baseline'])} (change "
+    text += "nan" if r["change"] is None else f"{r['change']:+.4g}"
+    if r.get("lower") is not None:
+        text += f" [{r['lower']:+.4g}, {r['upper']:+.4g}]"
+        if r.get("interval_excludes_zero") is False:
+            text += ", not significant"
+    text += ")"
+    if r["impact"] is not None:
+        text += f"  impact {r['impact']:.4g}"
+    if failed:
+        text += "  fails: " + "; ".join(_rule(t["change_threshold"]) for t in failed)
+    return text
+
+
+def _rule(ct: dict) -> str:
+    """A change threshold in a few words: ``change >= -0.01 (require_significance)``."""
+    rule = ">=" if ct.get("direction") == "HIGHER_IS_BETTER" else "<="
+    parts = []
+    if "absolute" in ct:  # a DoubleValue: its number in JSON
+        parts.append(f"change {rule} {ct['absolute']:g}")
+    if "relative" in ct:
+        parts.append(f"relative change {rule} {ct['relative']:g}")
+    return " and ".join(parts) + (" (require_significance)" if ct.get("require_significance")
+                                  else "")
 
 
 if __name__ == "__main__":

@@ -210,24 +210,32 @@ def omitted_slices(table: SliceTable, eval_plan) -> list:
 
 
 def baseline_columns(slice_keys: list, baseline_metrics: dict) -> dict:
-    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (NaN for a
-    slice the baseline result does not have)."""
-    keys = {k for metrics in baseline_metrics.values() for k in metrics}
-    return {key: np.array([baseline_metrics.get(s, {}).get(key, np.nan) for s in slice_keys],
-                          dtype=np.float64) for key in keys}
+    """The baseline's metrics from an earlier result, as arrays over ``slice_keys`` (a leading
+    slice axis before an array metric's own; NaN for a slice the baseline result does not
+    have)."""
+    shapes = {}
+    for metrics in baseline_metrics.values():
+        for k, v in metrics.items():
+            shapes.setdefault(k, np.shape(v))
+    missing = {k: np.full(shape, np.nan) for k, shape in shapes.items()}
+    return {key: np.array([baseline_metrics.get(s, {}).get(key, missing[key]) for s in slice_keys],
+                          dtype=np.float64).reshape((len(slice_keys),) + shape)
+            for key, shape in shapes.items()}
 
 
 def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
-    """Candidate - baseline for every scalar metric of every non-baseline model, keyed as the
-    candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
-    slices (``ndim`` 1), or over slices and resamples (``ndim`` 2)."""
+    """Candidate - baseline for every metric of numbers of every non-baseline model, keyed as
+    the candidate's metric with ``is_diff`` (TFMA's diff metrics). ``columns`` hold arrays over
+    slices (``ndim`` 1; an array metric has its own axes after), or over slices and resamples
+    (``ndim`` 2)."""
     if baseline is None:
         return {}
     out = {}
     for key, values in columns.items():
-        if key.model_name != baseline and not key.is_diff and values.ndim == ndim:
+        if (key.model_name != baseline and not key.is_diff and values.ndim >= ndim
+                and np.issubdtype(values.dtype, np.number)):
             base = columns.get(dataclasses.replace(key, model_name=baseline))
-            if base is not None:
+            if base is not None and base.shape == values.shape:
                 out[dataclasses.replace(key, is_diff=True)] = values - base
     return out
 
@@ -249,6 +257,16 @@ def _intervals(stats, points: dict, eval_plan) -> dict:
         samples.update(diff_metrics(samples, eval_plan.baseline, ndim=2))
     return {k: tuple(b.tolist() for b in interval(points[k], v, resampling.method))
             for k, v in samples.items()}
+
+
+def _with_baseline_values(metrics: dict, eval_plan, slice_key) -> dict:
+    """``metrics`` without the baseline values an earlier result does not have in the slice
+    (nor the diffs against them): absent, not NaN."""
+    present, baseline = eval_plan.baseline_metrics.get(slice_key, {}), eval_plan.baseline
+    return {k: v for k, v in metrics.items()
+            if not (k.model_name == baseline and k not in present) and not (
+                k.is_diff and dataclasses.replace(k, model_name=baseline, is_diff=False)
+                not in present)}
 
 
 def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
@@ -280,6 +298,8 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             if key in skip:
                 continue
             metrics = {k: values[j] for k, values in part.items()}
+            if eval_plan.baseline_metrics is not None:
+                metrics = _with_baseline_values(metrics, eval_plan, key)
             intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
                          for k, b in bounds.items()}
             plots = {}

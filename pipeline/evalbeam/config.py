@@ -164,6 +164,7 @@ class EvalPlan:
     # slice key -> {MetricKey (of the baseline model): value}.
     baseline_metrics: dict | None = None
     resampling: object = None  # metrics.resampling.Resampling when intervals are computed
+    cross_specs: list = field(default_factory=list)  # the config's CrossSliceSpecs
 
     def __post_init__(self):
         self.plan = Plan.build(self.metrics, self.resampling)
@@ -174,9 +175,13 @@ class EvalPlan:
         return next((m.name for m in self.models if m.is_baseline), None)
 
     def checked_keys(self) -> set:
-        """Metric keys the thresholds read (diffs and the baseline values they compare with)."""
-        return {t.key for t in self.thresholds} | {t.baseline_key for t in self.thresholds
-                                                   if t.is_change}
+        """Metric keys the thresholds read (diffs with the candidate's and the baseline's
+        values they compare)."""
+        keys = {t.key for t in self.thresholds}
+        for t in self.thresholds:
+            if t.is_change:
+                keys |= {t.baseline_key, dataclasses.replace(t.key, is_diff=False)}
+        return keys
 
     def streams(self) -> list:
         """The streams read from each batch: the outputs' (class views are made from them),
@@ -465,13 +470,8 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     extra = {"baseline": Stream(baseline, head.output, weighted)} if compared else {}
                     for metric in _class_metrics(cls, name, stream, kwargs, extra, class_views,
                                                  where):
-                        for key in metric.keys():
-                            if key in seen:
-                                raise ConfigError(f"{where}: metric {key.name!r} is configured "
-                                                  f"twice for {head.describe()} (also in "
-                                                  f"{seen[key]})")
-                            seen[key] = where
-                        metrics.append(metric)
+                        if not _repeats(metric, seen, si, where, head):
+                            metrics.append(metric)
                         spec_metrics.append(metric)
                         thresholds += _thresholds(mc, metric, baseline, where)
         thresholds += _spec_thresholds(spec, spec_metrics, baseline, where_spec)
@@ -498,7 +498,28 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
             if spec not in slice_specs:
                 slice_specs.append(spec)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size,
-                    resampling=resampling)
+                    resampling=resampling, cross_specs=cross_specs)
+
+
+def _repeats(metric, seen: dict, spec_index: int, where: str, head) -> bool:
+    """Whether ``metric`` repeats one of an earlier metrics_spec (the same class, stream and
+    config, e.g. the per-class values under a macro and a micro average of the same classes,
+    or an ExampleCount in both specs): it is then computed once. Any other metric writing a
+    key already written is an error. ``seen``: key -> (spec index, where, metric), updated."""
+    keys = metric.keys()
+    earlier = [seen[k] for k in keys if k in seen]
+    if not earlier:
+        seen.update({k: (spec_index, where, metric) for k in keys})
+        return False
+    first_spec, first_where, first = earlier[0]
+    same = (first_spec != spec_index and len(earlier) == len(keys) and
+            type(first) is type(metric) and first.stream == metric.stream and
+            first.config == metric.config and first.keys() == keys)
+    if not same:
+        clash = next(k for k in keys if k in seen)
+        raise ConfigError(f"{where}: metric {clash.name!r} is configured twice for "
+                          f"{head.describe()} (also in {first_where})")
+    return True
 
 
 def _closest_metrics(name: str) -> str:

@@ -35,6 +35,10 @@ class OutputError(EvalbeamError):
     the current directory, a place that cannot be written)."""
 
 
+class EvalbeamWarning(UserWarning):
+    """The run succeeded, but its result needs a second look (e.g. the input had no rows)."""
+
+
 _FOUND = re.compile(re.escape(MARKER) + r"([^\n]*)")
 _STEP = re.compile(r" \[while running '[^']*'\]$")
 

@@ -128,7 +128,47 @@ def test_threshold_at_recall_is_the_highest_threshold_reaching_the_recall(table,
         assert got[key]["threshold_at_recall"] == pytest.approx(want, rel=1e-12), key
 
 
-def test_threshold_at_recall_without_positives_is_zero():
+def test_threshold_at_recall_without_positives_is_nan():
     t = pa.table({"label": [0, 0], "prediction": [0.2, 0.7], "weight": [1.0, 1.0]})
     body = 'metrics_specs { metrics { class_name: "ThresholdAtRecall" config: \'"recall": 0.5\' } }'
-    assert evaluate_in_process(plan(body), t.to_batches())[0][()]["threshold_at_recall"] == 0.0
+    assert math.isnan(evaluate_in_process(plan(body), t.to_batches())[0][()]["threshold_at_recall"])
+
+
+# class, config, the rates it reads (the constrained one first), at most
+OPERATING_POINTS = [
+    ("SensitivityAtSpecificity", '"specificity": 0.8', ("specificity", "recall"), False),
+    ("SpecificityAtSensitivity", '"sensitivity": 0.7', ("recall", "specificity"), False),
+    ("PrecisionAtRecall", '"recall": 0.5', ("recall", "precision"), False),
+    ("RecallAtPrecision", '"precision": 0.75', ("precision", "recall"), False),
+    ("RecallAtFalsePositiveRate", '"false_positive_rate": 0.1', ("false_positive_rate", "recall"),
+     True),
+]
+
+
+@pytest.mark.parametrize("class_name, config, rates, at_most", OPERATING_POINTS)
+def test_operating_points_are_nan_where_a_rate_they_read_is_undefined(class_name, config, rates,
+                                                                      at_most):
+    # slice "pos" has only positives, "neg" only negatives, "both" both; "empty" has no weight
+    t = pa.table({"label": [1, 1, 0, 0, 1, 0, 1, 0, 1],
+                  "prediction": [0.9, 0.4, 0.3, 0.8, 0.7, 0.2, 0.6, 0.1, 0.5],
+                  "weight": [1.0] * 8 + [0.0],
+                  "group": ["pos", "pos", "neg", "neg", "both", "both", "both", "both", "empty"]})
+    body = ('metrics_specs { metrics { class_name: "%s" config: \'%s, "num_thresholds": 200\' } }\n'
+            'slicing_specs { feature_keys: ["group"] }' % (class_name, config))
+    got = evaluate_in_process(plan(body), t.to_batches())[0]
+    thresholds = [-1e-7] + [i / 199 for i in range(1, 199)] + [1 + 1e-7]
+    bound = float(config.split(":")[1])
+    needs = {"recall": "positives", "specificity": "negatives", "false_positive_rate": "negatives"}
+    for group in ("pos", "neg", "both", "empty"):
+        rows = np.array([g == group for g in t.column("group").to_pylist()])
+        y = t.column("label").to_numpy()[rows]
+        w = t.column("weight").to_numpy()[rows]
+        has = {"positives": w[y == 1].sum() > 0, "negatives": w[y == 0].sum() > 0}
+        (value,) = got[(("group", group),)].values()
+        if not all(has[needs[r]] for r in rates if r in needs):
+            assert math.isnan(value), group
+            continue
+        p = t.column("prediction").to_numpy()[rows]
+        feasible = [r[rates[1]] for r in brute_force(y, p, w, thresholds)
+                    if (r[rates[0]] <= bound if at_most else r[rates[0]] >= bound)]
+        assert value == pytest.approx(np.nanmax(feasible) if feasible else 0.0, rel=1e-12), group

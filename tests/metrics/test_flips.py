@@ -171,7 +171,7 @@ def test_value_threshold_checks_the_rate(tmp_path):
     result = run_evaluation(config, data, str(tmp_path / "out"))  # flip rate 2/4
     assert not result.validation.validation_ok
     (entry,) = result.validation.metric_validations_per_slice
-    assert "symmetric_flip_rate = 0.5 is above the upper bound 0.25" in entry.failures[0].message
+    assert "symmetric_flip_rate (model cand, weighted) = 0.5 is above the upper bound 0.25" in entry.failures[0].message
     assert entry.failures[0].metric_key.is_diff
 
 

@@ -89,9 +89,18 @@ def write_shard(staging: str, index: int, count: int, results, omitted, min_slic
     return [k for k in kept if k is not None]
 
 
+def write_records_shard(staging: str, index: int, count: int, records) -> None:
+    """A metrics shard of serialized MetricsForSlice ``records`` (cross-slice metrics), with
+    its (empty) plots shard so the set of shards stays complete."""
+    with _create(staging, _shard("metrics", index, count)) as metrics:
+        write_records(metrics, records)
+    with _create(staging, _shard("plots", index, count)):
+        pass
+
+
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
-                     regressions: list | None = None) -> None:
+                     regressions: list | None = None, warnings: list = ()) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -112,6 +121,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
             _metric_label(k): _json_value(v) for k, v in sorted(
                 overall.metrics.items(), key=lambda kv: MetricKey.sort_key(kv[0]))
             if isinstance(v, float)},
+        "warnings": list(warnings),
         "version": _version(),
     }
     with _create(staging, VALIDATIONS_FILE) as f:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import logging
 import os
 import re
 import shutil
@@ -38,7 +37,6 @@ _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecor
                ".tfrecords": "tfrecord"}
 _COMPRESSIONS = (".gz", ".bz2")
 _GLOB = re.compile(r"[*?[]")
-_log = logging.getLogger(__name__)
 
 
 # -- Which files ------------------------------------------------------------------------------
@@ -98,7 +96,7 @@ def detect_format(path: str) -> str:
     return fmt
 
 
-def _directory_files(directory: str, data_format):
+def _directory_files(directory: str, data_format, said: list):
     """The data files of a folder: hidden and underscore files are never data; the others are
     read if their extension names the data's format, and the rest are skipped out loud."""
     listed = [p for p in _match(directory.rstrip("/") + "/*") if not _hidden(p)]
@@ -120,8 +118,8 @@ def _directory_files(directory: str, data_format):
     if not files:
         raise InputError(f"data folder {directory}: no {data_format} file in it" + _listing(listed))
     if skipped:
-        _log.warning("data folder %s: read %d %s file(s), skipped %d other file(s): %s",
-                     directory, len(files), data_format, len(skipped), _names(skipped))
+        said.append(f"data folder {directory}: read {len(files)} {data_format} file(s), skipped "
+                    f"{len(skipped)} other file(s): {_names(skipped)}")
     return files, data_format
 
 
@@ -134,13 +132,15 @@ def _listing(paths) -> str:
     return f" (found: {_names(paths)})" if paths else " (it is empty)"
 
 
-def match_files(patterns, data_format=None):
+def match_files(patterns, data_format=None, said=None):
     """(every file the patterns name, their format).
 
     A pattern is a local path, a glob or any Beam filesystem URL; a folder stands for its data
     files (see :func:`_directory_files`). Without ``data_format`` the format comes from the
-    extensions, which must agree.
+    extensions, which must agree. What a user should hear (files skipped in a folder) is
+    appended to ``said``.
     """
+    said = [] if said is None else said
     if isinstance(patterns, str):
         patterns = [patterns]
     if not patterns:
@@ -150,7 +150,7 @@ def match_files(patterns, data_format=None):
     files, formats = [], {}
     for pattern in patterns:
         if _is_directory(pattern):
-            found, fmt = _directory_files(pattern, data_format)
+            found, fmt = _directory_files(pattern, data_format, said)
             for path in found:
                 formats[path] = fmt
         else:

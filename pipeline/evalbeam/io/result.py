@@ -22,15 +22,21 @@ class EvalResult:
         self.validation: validation_result_pb2.ValidationResult = validation
         self.summary = summary
         self.config: config_pb2.EvalConfig = config
-        self._metrics = self._omitted = self._plots = self._intervals = None
+        self._metrics = self._omitted = self._plots = self._intervals = self._cross = None
 
     @property
     def metrics(self) -> dict:
         """slice key -> {MetricKey: value}."""
         if self._metrics is None:
-            self._metrics, self._omitted, self._intervals = {}, [], {}
+            self._metrics, self._omitted, self._intervals, self._cross = {}, [], {}, {}
             for record in _shard_records(self.output_dir, "metrics", self.summary):
                 proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+                if proto.HasField("cross_slice_key"):
+                    pair = proto.cross_slice_key
+                    self._cross[(convert.slice_key_from_proto(pair.baseline_slice_key),
+                                 convert.slice_key_from_proto(pair.comparison_slice_key))] = \
+                        convert.metrics_from_proto(proto)
+                    continue
                 key = convert.slice_key_from_proto(proto.slice_key)
                 if "__ERROR__" in proto.metrics:
                     self._omitted.append(key)
@@ -39,7 +45,15 @@ class EvalResult:
                 intervals = convert.intervals_from_proto(proto)
                 if intervals:
                     self._intervals[key] = intervals
+            self._omitted = list(dict.fromkeys(self._omitted))  # once, whatever spec omitted it
         return self._metrics
+
+    @property
+    def cross_slice_metrics(self) -> dict:
+        """(baseline slice key, comparison slice key) -> {MetricKey: baseline slice value -
+        comparison slice value}, for the pairs of the cross-slicing specs."""
+        self.metrics  # noqa: B018 - loads them too
+        return self._cross
 
     @property
     def intervals(self) -> dict:

@@ -301,7 +301,9 @@ class AUC(_HistogramMetric):
 class _OperatingPoint(_HistogramMetric):
     """The best rate (or the highest threshold) among the ``num_thresholds`` thresholds
     (default 10,000) at which a constraint on another rate holds (TFMA: the nanmax over
-    feasible thresholds; 0.0 when none is feasible)."""
+    feasible thresholds; 0.0 when none is feasible). NaN for a slice without the examples a
+    rate it reads needs: positives for recall, negatives for specificity and the false
+    positive rate (an empty slice has neither); TFMA gives 0.0 there."""
 
     target: str = ""  # config key of the constraint's bound
     constrained: str = ""  # the rate that must reach the bound ...
@@ -349,7 +351,15 @@ class _OperatingPoint(_HistogramMetric):
         best = np.full(n, -np.inf)
         np.fmax.at(best, rows[ok], value)
         feasible = np.bincount(rows[ok], minlength=n) > 0
-        return {self.key: np.where(feasible, np.where(best == -np.inf, np.nan, best), 0.0)}
+        value = np.where(feasible, np.where(best == -np.inf, np.nan, best), 0.0)
+        # undefined (NaN) where a rate it reads needs a class the slice lacks
+        rates = {self.constrained, self.maximised}
+        lacking = np.zeros(n, dtype=bool)
+        if "recall" in rates:
+            lacking |= ~(points.P > 0)
+        if rates & {"specificity", "false_positive_rate"}:
+            lacking |= ~(points.N > 0)
+        return {self.key: np.where(lacking, np.nan, value)}
 
 
 class SensitivityAtSpecificity(_OperatingPoint):
@@ -389,7 +399,7 @@ class RecallAtFalsePositiveRate(_OperatingPoint):
 
 class ThresholdAtRecall(_OperatingPoint):
     """The highest of the thresholds at which recall >= ``recall`` (TFMA's definition: the
-    threshold to use for that recall; 0.0 when no threshold reaches it, as for a slice
+    threshold to use for that recall; 0.0 when no threshold reaches it; NaN for a slice
     without positives)."""
 
     target = "recall"
