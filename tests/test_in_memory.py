@@ -170,3 +170,18 @@ def test_evaluate_refuses_other_elements(tmp_path):
                                         "elements, or rows as dicts; got a builtins.int"):
         with beam.Pipeline() as pipeline:
             _ = pipeline | beam.Create([1, 2]) | evalbeam.Evaluate(CONFIG, str(tmp_path / "out"))
+
+
+def test_paths_tables_and_what_is_neither(tmp_path):
+    import pathlib
+
+    table = make_table(400, seed=12)
+    path = pathlib.Path(tmp_path / "d.parquet")
+    pq.write_table(table, path)
+    _check_against_numpy(run_evaluation(CONFIG, path, str(tmp_path / "a")), table)
+    _check_against_numpy(run_evaluation(CONFIG, [table.slice(0, 100), table.slice(100)],
+                                        str(tmp_path / "b")), table)
+    with pytest.raises(InputError, match="data: expected a path or glob .*; got a numpy.ndarray"):
+        run_evaluation(CONFIG, np.zeros(3), str(tmp_path / "c"))
+    with pytest.raises(InputError, match="got a list of builtins.dict"):
+        run_evaluation(CONFIG, table.to_pylist(), str(tmp_path / "c"))

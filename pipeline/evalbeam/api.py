@@ -360,7 +360,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             check_columns(readers.read_schema(files[0], fmt, columns, column_types),
                           eval_plan, files[0])
-            location = data if isinstance(data, str) else ",".join(data)
+            location = ",".join(readers.as_patterns(data))
             batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
                 files, fmt, columns, batch_size, column_types)
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said)

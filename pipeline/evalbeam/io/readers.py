@@ -132,6 +132,26 @@ def _listing(paths) -> str:
     return f" (found: {_names(paths)})" if paths else " (it is empty)"
 
 
+def as_patterns(data) -> list:
+    """The data paths as strings (a path, a pathlib.Path, or a list of them)."""
+    if isinstance(data, (str, os.PathLike)):
+        data = [data]
+    if not isinstance(data, (list, tuple)) or not all(isinstance(p, (str, os.PathLike))
+                                                      for p in data):
+        raise InputError(f"data: expected a path or glob (or a list of them), a pyarrow.Table, "
+                         f"record batches or a pandas DataFrame; got {_kind(data)}")
+    if not data:
+        raise InputError("no data path given")
+    return [os.fspath(p) for p in data]
+
+
+def _kind(data) -> str:
+    if isinstance(data, (list, tuple)):
+        kinds = sorted({f"{type(d).__module__}.{type(d).__qualname__}" for d in data})
+        return f"a {type(data).__name__} of {', '.join(kinds)}"
+    return f"a {type(data).__module__}.{type(data).__qualname__}"
+
+
 def match_files(patterns, data_format=None, said=None):
     """(every file the patterns name, their format).
 
@@ -141,10 +161,7 @@ def match_files(patterns, data_format=None, said=None):
     appended to ``said``.
     """
     said = [] if said is None else said
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    if not patterns:
-        raise InputError("no data path given")
+    patterns = as_patterns(patterns)
     if data_format is not None and data_format not in FORMATS:
         raise InputError(f"unknown data format {data_format!r}; expected one of {', '.join(FORMATS)}")
     files, formats = [], {}
@@ -362,8 +379,8 @@ def _is_dataframe(data) -> bool:
 
 
 def in_memory_table(data, columns=None):
-    """(table, schema) of an in-memory input: a pyarrow.Table or RecordBatch, a list of
-    RecordBatches, or a pandas DataFrame; None for anything else (paths).
+    """(table, schema) of an in-memory input: a pyarrow.Table or RecordBatch, a list of them,
+    or a pandas DataFrame; None for anything else (paths).
 
     The table holds the ``columns`` present (all when None); the schema names every column of
     the input, for checking the configuration against it. A DataFrame's index is not read.
@@ -382,9 +399,11 @@ def in_memory_table(data, columns=None):
         return table, schema
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
-    elif isinstance(data, list) and data and all(isinstance(b, pa.RecordBatch) for b in data):
+    elif isinstance(data, (list, tuple)) and data and all(
+            isinstance(b, (pa.RecordBatch, pa.Table)) for b in data):
         try:
-            data = pa.Table.from_batches(data)
+            data = pa.concat_tables([pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch)
+                                     else b for b in data])
         except pa.ArrowInvalid as e:
             raise InputError(f"{IN_MEMORY}: the record batches do not share one schema "
                              f"({str(e).splitlines()[0]})") from None
