@@ -251,7 +251,8 @@ def test_empty_in_memory_inputs(tmp_path):
 
     empty = make_table(10).slice(0, 0)
     for i, data in enumerate([empty, empty.to_pandas()]):
-        result = run_evaluation(CONFIG, data, str(tmp_path / f"out{i}"))
+        with pytest.warns(UserWarning, match="the input has no rows"):
+            result = run_evaluation(CONFIG, data, str(tmp_path / f"out{i}"))
         assert result.summary["rows_read"] == 0 and list(result.metrics) == [()]
         assert result.value("example_count") == 0
     assert isinstance(empty.to_pandas(), pd.DataFrame)
