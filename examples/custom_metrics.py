@@ -2,6 +2,7 @@
 
     metrics { module: "custom_metrics" class_name: "MeanAbsoluteLogError" }
     metrics { module: "custom_metrics" class_name: "FalsePositivesPerTruePositive" }
+    metrics { module: "custom_metrics" class_name: "MaxAbsoluteError" }
 
 (the module must be importable where the pipeline runs: on PYTHONPATH, or installed).
 """
@@ -27,6 +28,23 @@ class MeanAbsoluteLogError(CustomMetric):
     def result(self, state):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(state["weight"] > 0, state["error"] / state["weight"], np.nan)
+
+
+class MaxAbsoluteError(CustomMetric):
+    """The largest |y - p| among the slice's examples with a positive weight; NaN without any."""
+
+    states = (StateSpec("max_error", reduce="max"),)  # a slice without examples holds -inf
+    higher_is_better = False
+    value_range = (0.0, float("inf"))  # interval bounds are clipped to it
+
+    def add_batch(self, labels, predictions, weights, slice_codes, n_slices):
+        error = np.where(weights > 0, np.abs(labels - predictions), -np.inf)
+        out = np.full(n_slices, -np.inf)
+        np.maximum.at(out, slice_codes, error)
+        return {"max_error": out}
+
+    def result(self, state):
+        return np.where(np.isfinite(state["max_error"]), state["max_error"], np.nan)
 
 
 class FalsePositivesPerTruePositive(DerivedMetric):

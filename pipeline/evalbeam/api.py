@@ -24,7 +24,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
-                              iter_slice_results, omitted_slices)
+                              count_intervals, iter_slice_results, omitted_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
@@ -135,6 +135,7 @@ class _Shard:
     slices: int  # slices written
     tally: dict  # rows read / used / dropped (first spec only)
     regressions: list  # the candidate's regressions in this spec's slices
+    intervals: dict  # what became of the slices' confidence intervals (count_intervals)
 
 
 def _shard_count(eval_plan) -> int:
@@ -147,12 +148,14 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     index, table = spec_and_table
     checked = eval_plan.checked_keys()
     crosses = cross_slices.cross_specs(eval_plan)
-    written, found = 0, []
+    written, found, interval_counts = 0, [], {}
     finder = regressions.Finder(eval_plan) if eval_plan.baseline is not None else None
 
     def keep(r):
         nonlocal written
         written += 1
+        if eval_plan.resampling is not None:
+            count_intervals(interval_counts, r, eval_plan.resampling)
         if finder is not None:
             found.extend(finder(r.slice_key, r.example_count, r.metrics, r.intervals))
         if not r.slice_key or (crosses and cross_slices.involves(crosses, r.slice_key)):
@@ -166,7 +169,7 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
     kept = write_shard(staging, index, _shard_count(eval_plan),
                        iter_slice_results(table, eval_plan), omitted,
                        eval_plan.min_slice_size, keep)
-    return _Shard(index, kept, omitted, written, table.tally, found)
+    return _Shard(index, kept, omitted, written, table.tally, found, interval_counts)
 
 
 def _warnings(counts) -> list:
@@ -204,9 +207,13 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
     found = None
     if eval_plan.baseline is not None:
         found = regressions.rank([r for s in shards for r in s.regressions])
+    intervals = {}
+    for shard in shards:
+        for what, n in shard.intervals.items():
+            intervals[what] = intervals.get(what, 0) + n
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
-                     [*said, *_warnings(counts)])
+                     [*said, *_warnings(counts)], intervals)
     return validation.validation_ok
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 import warnings
 
@@ -18,6 +17,8 @@ EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds 
 3 internal error (a traceback)"""
 READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
 3 internal error (a traceback)"""
+SHOW_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory, or a --metric, --slice
+or --sort that names nothing there (one line on stderr), 3 internal error (a traceback)"""
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
@@ -86,10 +87,26 @@ def _parser():
                "is then not evaluated)")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
-                                      "of an output directory.", epilog=READER_EXIT_CODES)
+                                      "of an output directory.", epilog=SHOW_EXIT_CODES)
     show.add_argument("dir", metavar="DIR", help="an output directory of evalbeam evaluate")
-    show.add_argument("--json", action="store_true",
-                      help="one JSON object per scalar metric value, one per line")
+    form = show.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true",
+                      help="one JSON object per metric value (per threshold, matrix entry), "
+                      "one per line")
+    form.add_argument("--csv", action="store_true", help="the table as CSV, full precision")
+    show.add_argument("--metric", action="append", default=[], metavar="NAME",
+                      help="show only this metric (repeatable): a name (all its thresholds) "
+                      "or a column such as precision@0.3")
+    show.add_argument("--slice", action="append", default=[], metavar="COLUMN=VALUE",
+                      help="show only slices with this value (repeatable: values of one column "
+                      "are alternatives, different columns all apply)")
+    show.add_argument("--sort", metavar="METRIC",
+                      help="order slices by this metric, highest first (Overall stays first)")
+    count = show.add_mutually_exclusive_group()
+    count.add_argument("--top", type=_positive, metavar="N", help="only the N highest slices "
+                       "by --sort (default: by weighted example count), besides Overall")
+    count.add_argument("--bottom", type=_positive, metavar="N",
+                       help="only the N lowest slices, lowest first")
     diff = sub.add_parser("diff", help="slices where the candidate is worse than the baseline",
                           description="List the slices where a candidate is worse than the "
                                       "baseline, largest impact first.",
@@ -241,69 +258,27 @@ def _warnings(result, out, prefix: str) -> None:
         print(prefix + warning, file=out)
 
 
-def _json_number(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _name(key) -> str:
-    """The metric's name; a candidate-minus-baseline value is ``<name>_diff``."""
-    return key.name + "_diff" if key.is_diff else key.name
-
-
-def _scalar_rows(result):
-    """(slice key, metric key, value, (lower, upper) or None) of every scalar value."""
-    intervals = result.intervals
-    for slice_key, metrics in result.metrics.items():
-        bounds = intervals.get(slice_key, {})
-        for key, value in sorted(metrics.items(), key=lambda kv: kv[0].sort_key()):
-            if isinstance(value, float):
-                yield slice_key, key, value, bounds.get(key)
-
-
 def _show(args) -> int:
+    from evalbeam import table
     from evalbeam.cross_slices import print_cross_slices
     from evalbeam.io.result import load_result
-    from evalbeam.keys import slice_key_str
+    from evalbeam.metrics import resampling
 
     result = load_result(args.dir)
     out = sys.stdout
+    choice = table.Choice(getattr(args, "metric", []), getattr(args, "slice", []),
+                          getattr(args, "sort", None), getattr(args, "top", None),
+                          getattr(args, "bottom", None))
     if args.json:
-        for slice_key, key, value, bounds in _scalar_rows(result):
-            row = {"slice": [[c, v] for c, v in slice_key], "model": key.model_name,
-                   "output": key.output_name, "sub_key": str(key.sub_key or ""),
-                   "aggregation": key.aggregation_type or "", "metric": _name(key), "weighted": key.example_weighted,
-                   "value": _json_number(value)}
-            if bounds is not None:
-                row["lower"], row["upper"] = map(_json_number, bounds)
-            out.write(json.dumps(row) + "\n")
+        table.render_json(result, choice, out, sys.stderr)
         return 0
-    columns = []
-    table = {}
-    for slice_key, key, value, bounds in _scalar_rows(result):
-        label = "/".join(p for p in (key.qualifier(), _name(key)) if p)
-        label += "" if key.example_weighted else " (unweighted)"
-        if label not in columns:
-            columns.append(label)
-        cell = f"{value:.4g}"
-        if bounds is not None:
-            cell += f" [{bounds[0]:.4g}, {bounds[1]:.4g}]"
-        table.setdefault(slice_key, {})[label] = cell
-    names = {k: slice_key_str(k) for k in table}
-    width = max([len("slice")] + [len(n) for n in names.values()])
-    widths = [max([len(c), 10] + [len(row.get(c, "")) for row in table.values()])
-              for c in columns]
-    print("slice".ljust(width) + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths)),
-          file=out)
-    for slice_key in table:
-        cells = [table[slice_key].get(c, "").rjust(w) for c, w in zip(columns, widths)]
-        print(names[slice_key].ljust(width) + "  " + "  ".join(cells), file=out)
-    s = result.summary
-    print(f"\nrows read {s['rows_read']}, used {s['rows_used']}, dropped "
-          f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
+    if getattr(args, "csv", False):
+        table.render_csv(result, choice, out, sys.stderr)
+        return 0
+    table.render_text(result, choice, out)
     _warnings(result, out, "warning: ")
     _omitted(result, out)
+    resampling.show_note(result.summary, out)
     print_cross_slices(result, out)
     _outcome(result, out)
     return 0

@@ -8,6 +8,7 @@ tables; :func:`slice_results` turns a merged table into metric values and plots 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 from dataclasses import dataclass
 
@@ -199,6 +200,8 @@ class SliceResult:
     plots: dict  # MetricKey -> plot (columns of numpy arrays)
     intervals: dict = dataclasses.field(default_factory=dict)  # MetricKey -> (low, high, se)
     dof: int = 0  # degrees of freedom of the intervals (resamples - 1)
+    # MetricKey -> degrees of freedom of an interval that left undefined resamples out
+    dofs: dict = dataclasses.field(default_factory=dict)
 
 
 def omitted_slices(table: SliceTable, eval_plan) -> list:
@@ -240,23 +243,70 @@ def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
     return out
 
 
-def _intervals(stats, points: dict, eval_plan) -> dict:
-    """{MetricKey: (lower, upper, standard error) arrays over slices} for scalar metrics."""
+def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
+    """Every slice's intervals of the scalar metrics: a function of the slice's row giving
+    ``({MetricKey: (lower, upper, standard error)}, {MetricKey: degrees of freedom where
+    undefined resamples were left out})``. A slice with fewer than ``min_examples`` examples
+    has none; bounds are clipped to the metric's ``value_range`` (a diff's: the widest
+    difference of two values in it)."""
     resampling = eval_plan.resampling
     resampled_stats = ResampledStats(eval_plan.plan, stats, resampling)
-    samples = {}
+    samples, ranges = {}, {}
+
+    def add(metric, values):
+        samples.update(values)
+        ranges.update(dict.fromkeys(values, metric.info.value_range))
+
     for metric in eval_plan.metrics:
         if metric.info.intervals:
-            samples.update(metric.compute_table(resampled_stats) or {})
+            add(metric, metric.compute_table(resampled_stats) or {})
     for metric in eval_plan.metrics:
         if metric.derived and all(k in samples for k in metric.input_keys().values()):
-            samples.update(metric.compute_derived(samples))
+            add(metric, metric.compute_derived(samples))
     R = resampling.samples
     samples = {k: v.reshape(stats.n, R) for k, v in samples.items() if points[k].ndim == 1}
     if eval_plan.baseline_metrics is None:  # paired resamples: the diff's resamples
-        samples.update(diff_metrics(samples, eval_plan.baseline, ndim=2))
-    return {k: tuple(b.tolist() for b in interval(points[k], v, resampling.method))
-            for k, v in samples.items()}
+        diffs = diff_metrics(samples, eval_plan.baseline, ndim=2)
+        samples.update(diffs)
+        for key in diffs:
+            low, high = ranges.get(dataclasses.replace(key, is_diff=False)) or (None, None)
+            ranges[key] = None if low is None else (low - high, high - low)
+    bounds = {}
+    for key, values in samples.items():
+        lower, upper, se, defined = interval(points[key], values, resampling, ranges.get(key))
+        bounds[key] = (lower.tolist(), upper.tolist(), se.tolist(), defined.tolist())
+    enough = (counts >= resampling.min_examples).tolist()
+
+    def of_slice(i: int):
+        if not enough[i]:
+            return {}, {}
+        intervals, dofs = {}, {}
+        for key, (lower, upper, se, defined) in bounds.items():
+            intervals[key] = (lower[i], upper[i], se[i])
+            if defined[i] < R:
+                dofs[key] = max(defined[i] - 1, 0)
+        return intervals, dofs
+
+    return of_slice
+
+
+def count_intervals(counts: dict, result: SliceResult, resampling) -> None:
+    """Add what became of one written slice's intervals to ``counts`` (summary.json's
+    ``intervals``)."""
+    def add(what, n=1):
+        counts[what] = counts.get(what, 0) + n
+
+    if result.example_count < resampling.min_examples:
+        add("slices_below_min_examples")
+        return
+    for key, (lower, upper, _) in result.intervals.items():
+        if not (math.isnan(lower) or math.isnan(upper)):
+            add("intervals")
+            if key in result.dofs:
+                add("intervals_with_resamples_left_out")
+                add("resamples_left_out", resampling.samples - 1 - result.dofs[key])
+        elif isinstance(result.metrics.get(key), float) and math.isfinite(result.metrics[key]):
+            add("intervals_undefined")  # a defined value, too few defined resamples
 
 
 def _with_baseline_values(metrics: dict, eval_plan, slice_key) -> dict:
@@ -286,7 +336,8 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
     if eval_plan.baseline_metrics is not None:
         columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
     columns.update(diff_metrics(columns, eval_plan.baseline))
-    bounds = _intervals(stats, columns, eval_plan) if eval_plan.resampling else {}
+    if eval_plan.resampling:
+        intervals_of = _intervals(stats, columns, eval_plan, table.counts)
     dof = eval_plan.resampling.samples - 1 if eval_plan.resampling else 0
     del stats  # frees what the metrics derived (curves) before the slices are produced
     skip = set(omitted_slices(table, eval_plan))
@@ -300,14 +351,13 @@ def iter_slice_results(table: SliceTable, eval_plan, chunk: int = 1 << 14):
             metrics = {k: values[j] for k, values in part.items()}
             if eval_plan.baseline_metrics is not None:
                 metrics = _with_baseline_values(metrics, eval_plan, key)
-            intervals = {k: (b[0][start + j], b[1][start + j], b[2][start + j])
-                         for k, b in bounds.items()}
+            intervals, dofs = intervals_of(start + j) if eval_plan.resampling else ({}, {})
             plots = {}
             if one_at_a_time:
                 row = SliceStats(eval_plan.plan, table.row(key))
                 for metric in one_at_a_time:
                     (plots if metric.info.plot else metrics).update(metric.compute(row))
-            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof)
+            yield SliceResult(key, counts[start + j], metrics, plots, intervals, dof, dofs)
 
 
 def slice_results(table: SliceTable, eval_plan):

@@ -15,6 +15,12 @@ def slice_key_str(key: tuple) -> str:
     return "_X_".join(c for c, _ in key) + ":" + "_X_".join(str(v) for _, v in key)
 
 
+def slice_name(key: tuple) -> str:
+    """A slice as people read it (and ``show --slice`` takes it): ``Overall`` or
+    ``country=us, device=mobile``."""
+    return ", ".join(f"{c}={v}" for c, v in key) if key else "Overall"
+
+
 @dataclass(frozen=True, order=True)
 class SubKey:
     class_id: int | None = None

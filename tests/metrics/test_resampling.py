@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from conftest import evaluate_in_process, first_spec_results, plan
+from evalbeam.config import parse_config, resolve
 from evalbeam.extract import extract
 from evalbeam.metrics.resampling import t_quantile_975
 
@@ -79,3 +80,332 @@ def test_counts_and_plots_have_no_interval_and_points_are_unchanged(table):
     assert with_ci["auc"][0] == plain["auc"] and with_ci["precision"][0] == plain["precision"]
     for value, low, high, se in with_ci.values():
         assert low < value < high and se > 0
+
+
+# -- small and odd slices: every reduction, undefined resamples, ranges, minimum size ---------
+
+R_JACKKNIFE, R_BOOTSTRAP = 20, 200
+SMALL = """metrics_specs {
+  metrics { class_name: "AUC" } metrics { class_name: "Precision" }
+  metrics { class_name: "MatthewsCorrelationCoefficient" }
+  metrics { module: "reduction_metrics" class_name: "MaxPrediction" }
+  metrics { module: "reduction_metrics" class_name: "MinPrediction" }
+  metrics { module: "reduction_metrics" class_name: "PeakWeightedError" }
+  metrics { module: "reduction_metrics" class_name: "MeanWeight" }
+}
+slicing_specs {} slicing_specs { feature_keys: ["g"] }
+"""
+METHODS = {"jackknife": CI % f"confidence_intervals {{ num_samples: {R_JACKKNIFE} }}",
+           "bootstrap": CI % ("confidence_intervals { method: POISSON_BOOTSTRAP "
+                              f"num_samples: {R_BOOTSTRAP} }}")}
+
+
+def by_hand_auc(y, p, w):
+    """Pairs (positive, negative) ordered correctly, ties half: the weighted Mann-Whitney U."""
+    pos, neg = y == 1, y == 0
+    if not pos.any() or not neg.any():
+        return np.nan
+    diff = p[pos][:, None] - p[neg][None, :]
+    pairs = w[pos][:, None] * w[neg][None, :]
+    return (pairs * ((diff > 0) + 0.5 * (diff == 0))).sum() / pairs.sum()
+
+
+def by_hand_counts(y, p, w):
+    hard = p > 0.5
+    return (w[hard & (y == 1)].sum(), w[hard & (y == 0)].sum(), w[~hard & (y == 0)].sum(),
+            w[~hard & (y == 1)].sum())
+
+
+def by_hand_precision(y, p, w):
+    tp, fp, _, _ = by_hand_counts(y, p, w)
+    return tp / (tp + fp) if tp + fp > 0 else np.nan
+
+
+def by_hand_mcc(y, p, w):
+    tp, fp, tn, fn = by_hand_counts(y, p, w)
+    den = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
+    return (tp * tn - fp * fn) / math.sqrt(den) if den > 0 else np.nan
+
+
+def by_hand_metrics():
+    import reduction_metrics as rm
+    return {"auc": (by_hand_auc, (0, 1)), "precision": (by_hand_precision, (0, 1)),
+            "matthews_correlation_coefficient": (by_hand_mcc, (-1, 1)),
+            "max_prediction": (rm.max_prediction, (0, 1)),
+            "min_prediction": (rm.min_prediction, None),
+            "peak_weighted_error": (rm.peak_weighted_error, None),
+            "mean_weight": (rm.mean_weight, None)}
+
+
+def by_hand_interval(point, thetas, method, value_range):
+    """TFMA's interval over the finite resamples, Student's t from scipy; unclipped too."""
+    t_dist = pytest.importorskip("scipy.stats").t
+    R = len(thetas)
+    finite = thetas[np.isfinite(thetas)]
+    k = len(finite)
+    if not np.isfinite(point) or k < max(2, math.ceil(R / 2)):
+        return (np.nan, np.nan), (np.nan, np.nan), k
+    spread = R * point - (R - 1) * finite if method == "jackknife" else finite
+    se = spread.std(ddof=1) / (math.sqrt(R) if method == "jackknife" else 1.0)
+    half = t_dist.ppf(0.975, k - 1) * se
+    raw = (finite.mean() - half, finite.mean() + half)
+    if value_range is None:
+        return raw, raw, k
+    return tuple(np.clip(raw, *value_range)), raw, k
+
+
+def small_slices(seed):
+    """A table whose slices g hold 5 to 100 rows, some with very few positives; predictions on
+    a grid of 50 values (every histogram resolution separates them, so AUCs are exact)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(5, 101, 7)
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(g)
+    prevalence = rng.choice([0.04, 0.1, 0.5], len(sizes))[g]
+    y = (rng.random(n) < prevalence).astype(np.int64)
+    score = np.clip(rng.normal(0.35 + 0.3 * y, 0.25), 0, 0.999)
+    p = (np.floor(score * 50) + 0.5) / 50
+    w = rng.choice([1.0, 2.0], n)
+    return pa.table({"label": y, "prediction": p, "weight": w, "g": g})
+
+
+def draws(eval_plan, batch, method):
+    """The partitions (jackknife) or Poisson counts (bootstrap) evalbeam drew for the batch."""
+    arrays = next(iter(extract(batch, eval_plan).streams.values()))
+    if method == "jackknife":
+        return eval_plan.resampling.partitions(arrays)
+    return eval_plan.resampling.counts(arrays)
+
+
+@pytest.mark.parametrize("method", ["jackknife", "bootstrap"])
+def test_small_slices_match_the_resampling_rule_by_hand(method):
+    """Every reduction (sum, min, max) resampled by the stated rule: the jackknife's resample
+    without partition i reduces the other partitions (a max: the max over the examples outside
+    partition i); the bootstrap's resample repeats each example as often as it was drawn (a
+    max: over the examples drawn at least once). Undefined resamples are left out and counted,
+    bounds are clipped to the metric's range, and slices under 20 examples get no interval."""
+    from conftest import accumulate
+    from evalbeam.combine import iter_slice_results
+
+    eval_plan = plan(SMALL + METHODS[method])
+    R = eval_plan.resampling.samples
+    metrics = by_hand_metrics()
+    seen = {"clipped": 0, "left_out": 0, "nan": 0, "no_interval": 0, "intervals": 0}
+    for seed in range(12 if method == "jackknife" else 5):
+        t = small_slices(seed)
+        (batch,) = t.to_batches()
+        drawn = draws(eval_plan, batch, method)
+        results = {r.slice_key: r for r in iter_slice_results(
+            accumulate(eval_plan, [batch])[1], eval_plan)}
+        y, p, w = (t.column(c).to_numpy().astype(float) for c in ("label", "prediction", "weight"))
+        g = t.column("g").to_numpy()
+        for value in np.unique(g):
+            r = results[(("g", int(value)),)]
+            rows = np.flatnonzero(g == value)
+            if len(rows) < 20:
+                assert r.intervals == {} and r.dofs == {}
+                seen["no_interval"] += 1
+                continue
+            for key, (lower, upper, _) in r.intervals.items():
+                fn, value_range = metrics[key.name]
+                point = fn(y[rows], p[rows], w[rows])
+                assert r.metrics[key] == pytest.approx(point, rel=1e-12, nan_ok=True)
+                if method == "jackknife":
+                    thetas = np.array([fn(y[m], p[m], w[m]) for m in
+                                       (rows[drawn[rows] != i] for i in range(R))])
+                else:
+                    thetas = np.array([fn(y[m], p[m], w[m]) for m in
+                                       (np.repeat(rows, drawn[rows, i]) for i in range(R))])
+                want, raw, k = by_hand_interval(point, thetas, method, value_range)
+                assert (lower, upper) == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), \
+                    (key.name, value, k)
+                assert r.dofs.get(key, R - 1) == max(k - 1, 0)
+                if np.isfinite(point) and k >= R // 2:
+                    assert np.isfinite(lower) and np.isfinite(upper)
+                    seen["intervals"] += 1
+                else:
+                    assert np.isnan(lower) and np.isnan(upper)
+                    seen["nan"] += np.isfinite(point)
+                if value_range is not None and np.isfinite(lower):
+                    assert value_range[0] <= lower <= upper <= value_range[1]
+                    seen["clipped"] += raw[0] < value_range[0] or raw[1] > value_range[1]
+                seen["left_out"] += R - k if np.isfinite(lower) else 0
+                if key.name == "max_prediction" and method == "jackknife":
+                    assert lower <= point <= upper  # leaving out the max's partition lowers it
+                if key.name == "max_prediction" and method == "bootstrap":
+                    assert lower <= point  # no resample exceeds the max
+    # the cases this test is about did occur
+    assert seen["no_interval"] and seen["intervals"] > 50 and seen["clipped"], seen
+    if method == "bootstrap":
+        assert seen["left_out"], seen
+
+
+def test_every_reduction_has_a_leave_one_out():
+    from evalbeam.metrics.state import REDUCTIONS, leave_one_out
+
+    rng = np.random.default_rng(4)
+    groups = rng.normal(size=(3, 6, 2))
+    groups[0, 2] = groups[0, 4] = groups[0].max(axis=0)  # ties between groups
+    by_hand = {"sum": np.sum, "min": np.min, "max": np.max}
+    assert set(REDUCTIONS) == set(by_hand)
+    for reduce in REDUCTIONS:
+        got = leave_one_out(groups, reduce)
+        for i in range(6):
+            others = np.delete(groups, i, axis=1)
+            assert got[:, i] == pytest.approx(by_hand[reduce](others, axis=1), rel=1e-12), reduce
+
+
+EMPTY_CONFIG = """metrics_specs { metrics { class_name: "ExampleCount" } metrics { class_name: "AUC" }
+  metrics { class_name: "MeanLabel" } metrics { class_name: "Precision" }
+  metrics { module: "reduction_metrics" class_name: "MaxPrediction" } }
+slicing_specs {} slicing_specs { feature_keys: ["country"] }
+"""
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("source", ["table", "parquet"])
+def test_empty_input_with_intervals(tmp_path, method, source):
+    import json
+
+    from conftest import BASE
+    from evalbeam import run_evaluation
+    from helpers_io import write
+
+    empty = pa.table({"label": pa.array([], pa.int64()), "prediction": pa.array([], pa.float64()),
+                      "weight": pa.array([], pa.float64()), "country": pa.array([], pa.string())})
+    data = empty if source == "table" else write(empty, str(tmp_path / "empty.parquet"))
+    result = run_evaluation(BASE + EMPTY_CONFIG + METHODS[method], data, str(tmp_path / "out"))
+    assert list(result.metrics) == [()]
+    overall = {k.name: v for k, v in result.metrics[()].items()}
+    assert overall["example_count"] == 0.0
+    assert all(math.isnan(overall[n]) for n in ("auc", "mean_label", "precision",
+                                                "max_prediction"))
+    assert result.intervals == {}  # no examples: no interval
+    note = json.loads((tmp_path / "out" / "summary.json").read_text())["intervals"]
+    assert note["slices_below_min_examples"] == 1 and note["intervals"] == 0
+
+
+def test_t_quantile_over_many_degrees_of_freedom():
+    stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 29, 30, 31, 100, 199, 999, 10 ** 6):
+        assert t_quantile_975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-5)
+
+
+def test_the_command_line_says_what_became_of_the_intervals(tmp_path, capsys):
+    """Through `evalbeam evaluate` and `show`: slices under 20 examples have no interval in the
+    artifacts and are counted in summary.json; undefined resamples left out of an interval
+    show in its degrees of freedom and in the counts; `show` says both."""
+    import glob
+    import json
+
+    from conftest import BASE
+    from evalbeam.cli import main
+    from evalbeam.io.tfrecord import read_records
+    from evalbeam.proto import metrics_for_slice_pb2
+    from helpers_io import write
+
+    tables = [small_slices(seed) for seed in (0, 1)]
+    t = pa.concat_tables([tables[0], tables[1].set_column(3, "g", pa.array(
+        tables[1].column("g").to_numpy() + 100))])
+    data = write(t, str(tmp_path / "data.parquet"))
+    config = tmp_path / "config.textproto"
+    config.write_text(BASE + SMALL + METHODS["bootstrap"])
+    out = str(tmp_path / "out")
+    assert main(["evaluate", "--config", str(config), "--data", data, "--output", out]) == 0
+    capsys.readouterr()
+
+    g = t.column("g").to_numpy()
+    sizes = np.bincount(g)
+    small = {int(v) for v in np.flatnonzero((sizes > 0) & (sizes < 20))}
+    assert small
+    dofs, left_out, with_interval = [], 0, set()
+    for path in glob.glob(out + "/metrics-*"):
+        with open(path, "rb") as f:
+            records = list(read_records(f, path))
+        for record in records:
+            m = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
+            key = {c.column: c.int64_value for c in m.slice_key.single_slice_keys}
+            for kv in m.metric_keys_and_values:
+                if kv.HasField("confidence_interval"):
+                    with_interval.add(key.get("g", -1))
+                    ci = kv.confidence_interval
+                    dofs.append(ci.degrees_of_freedom.value)
+                    if not math.isnan(ci.lower_bound.double_value.value):
+                        left_out += R_BOOTSTRAP - 1 - ci.degrees_of_freedom.value
+    assert with_interval.isdisjoint(small) and len(with_interval) == len(np.unique(g)) - len(small) + 1
+    assert min(dofs) < R_BOOTSTRAP - 1 and max(dofs) == R_BOOTSTRAP - 1
+    note = json.loads(open(out + "/summary.json").read())["intervals"]
+    assert note["method"] == "poisson_bootstrap" and note["num_samples"] == R_BOOTSTRAP
+    assert note["min_examples"] == 20 and note["min_defined_resamples"] == R_BOOTSTRAP // 2
+    assert note["slices_below_min_examples"] == len(small)
+    assert note["resamples_left_out"] == left_out > 0
+    assert main(["show", out]) == 0
+    shown = capsys.readouterr().out
+    assert (f"intervals: poisson_bootstrap, {R_BOOTSTRAP} resamples; none for {len(small)} "
+            f"slice(s) with fewer than 20 examples; {left_out} undefined resample(s) left out of "
+            f"{note['intervals_with_resamples_left_out']} interval(s)") in shown
+
+
+def test_a_diffs_bounds_stay_within_the_widest_difference():
+    """Paired jackknife resamples of candidate - baseline on 20-40 row slices, by hand: the
+    bounds of an AUC or MCC diff are clipped to [-1, 1] and [-2, 2]."""
+    from conftest import accumulate
+    from evalbeam.combine import iter_slice_results
+
+    text = """
+    model_specs { name: "base" label_key: "label" prediction_key: "p_base" is_baseline: true }
+    model_specs { name: "cand" label_key: "label" prediction_key: "prediction" }
+    metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "MatthewsCorrelationCoefficient" } }
+    slicing_specs {} slicing_specs { feature_keys: ["g"] }
+    """ + CI % ""
+    eval_plan = resolve(parse_config(text))
+    clipped = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        g = np.repeat(np.arange(4), rng.integers(20, 41, 4))
+        n = len(g)
+        y = (rng.random(n) < 0.3).astype(np.int64)
+        cand = (np.floor(np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 0.999) * 50) + 0.5) / 50
+        base = (np.floor(np.clip(rng.normal(0.5 - 0.2 * y, 0.2), 0, 0.999) * 50) + 0.5) / 50
+        (batch,) = pa.table({"label": y, "prediction": cand, "p_base": base, "g": g}).to_batches()
+        part = draws(eval_plan, batch, "jackknife")
+        ones = np.ones(n)
+        for r in iter_slice_results(accumulate(eval_plan, [batch])[1], eval_plan):
+            rows = np.flatnonzero(g == r.slice_key[0][1])
+            for key, (lower, upper, _) in r.intervals.items():
+                if not key.is_diff:
+                    continue
+                fn, width = {"auc": (by_hand_auc, 1), "matthews_correlation_coefficient":
+                             (by_hand_mcc, 2)}[key.name]
+
+                def diff(m):
+                    return fn(y[m], cand[m], ones[m]) - fn(y[m], base[m], ones[m])
+
+                thetas = np.array([diff(rows[part[rows] != i]) for i in range(20)])
+                want, raw, _ = by_hand_interval(diff(rows), thetas, "jackknife", (-width, width))
+                assert (lower, upper) == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True)
+                clipped += raw[0] < -width or raw[1] > width
+    assert clipped
+
+
+def test_a_thousand_bootstrap_resamples_on_small_slices_give_finite_intervals():
+    """The case that used to give [nan, nan]: 1,000 resamples of 20-30 rows, a few of them
+    drawing one class only. Those are left out; the intervals stay finite and in [0, 1]."""
+    eval_plan = plan('metrics_specs { metrics { class_name: "AUC" } '
+                     'metrics { class_name: "AUCPrecisionRecall" } metrics { class_name: "Precision" } }\n'
+                     + CI % "confidence_intervals { method: POISSON_BOOTSTRAP num_samples: 1000 }")
+    left_out = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(20, 31))
+        y = np.zeros(n, np.int64)
+        y[rng.choice(n, 4, replace=False)] = 1
+        p = np.clip(rng.normal(0.4 + 0.3 * y, 0.2), 0, 1)
+        t = pa.table({"label": y, "prediction": p, "weight": np.ones(n)})
+        (result,) = first_spec_results(eval_plan, t.to_batches())
+        assert {k.name for k in result.intervals} == {"auc", "auc_precision_recall", "precision"}
+        for key, (low, high, se) in result.intervals.items():
+            assert 0.0 <= low <= result.metrics[key] <= high <= 1.0 and se > 0, key.name
+            left_out += 999 - result.dofs.get(key, 999)
+    # P(no positive among 4 drawn) = e^-4: about 18 of 1,000 resamples per AUC
+    assert 100 < left_out < 1000

@@ -31,6 +31,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
+from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
 CONFIG_FILE = "eval_config.json"
@@ -100,7 +101,8 @@ def write_records_shard(staging: str, index: int, count: int, records) -> None:
 
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
-                     regressions: list | None = None, warnings: list = ()) -> None:
+                     regressions: list | None = None, warnings: list = (),
+                     intervals: dict | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
@@ -117,13 +119,12 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "validation_ok": validation.validation_ok,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
-        "overall": {} if overall is None else {
-            _metric_label(k): _json_value(v) for k, v in sorted(
-                overall.metrics.items(), key=lambda kv: MetricKey.sort_key(kv[0]))
-            if isinstance(v, float)},
+        **_overall(overall, metric_thresholds(eval_plan.metrics)),
         "warnings": list(warnings),
         "version": _version(),
     }
+    if eval_plan.resampling is not None:
+        summary["intervals"] = eval_plan.resampling.summary(intervals or {})
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
@@ -155,7 +156,21 @@ def discard(staging: str) -> None:
         FileSystems.delete([m.path for m in found])
 
 
-def _metric_label(key: MetricKey) -> str:
-    prefix = key.qualifier()
-    name = key.name + ("" if key.example_weighted else " (unweighted)")
-    return f"{prefix}/{name}" if prefix else name
+def _overall(result, thresholds: dict) -> dict:
+    """summary.json's ``overall``: every number of the overall slice by its label
+    (``precision@0.3``, ``m/auc_diff (unweighted)``, ...); values it cannot list (a
+    class-by-class matrix, a value without a number) are named in ``overall_not_listed``."""
+    listed, not_listed = {}, {}
+    metrics = {} if result is None else result.metrics
+    for key in sorted(metrics, key=MetricKey.sort_key):
+        value = metrics[key]
+        if is_class_matrix(value):
+            not_listed[label(key)] = ("a class-by-class matrix per threshold: "
+                                      "evalbeam.load_result(DIR).value(...) reads it")
+            continue
+        cells = flatten(value, thresholds.get(key))
+        if not cells:
+            not_listed[label(key)] = not_flattened(value)
+        for cell in cells:
+            listed[label(key, cell)] = _json_value(cell.value)
+    return {"overall": listed, **({"overall_not_listed": not_listed} if not_listed else {})}

@@ -118,6 +118,14 @@ def metric_value_from_proto(proto):
         return {"confusion_matrix_at_thresholds": _matrices(proto.confusion_matrix_at_thresholds)}
     if kind == _MULTI_CLASS:
         return {_MULTI_CLASS: _class_matrices(getattr(proto, _MULTI_CLASS), _MULTI_CLASS)}
+    if kind == "bounded_value":  # TFMA's older form of a value with its interval
+        return proto.bounded_value.value.value
+    if kind == "value_at_cutoffs":
+        pairs = proto.value_at_cutoffs.values
+        return {"value_at_cutoffs": {"cutoff": np.array([p.cutoff for p in pairs], dtype=np.int64),
+                                     "value": np.array([p.value for p in pairs])}}
+    if kind == "bytes_value":
+        return proto.bytes_value
     if kind == "debug_message":
         return proto.debug_message
     return None
@@ -216,7 +224,8 @@ class MetricsEncoder:
         for k, v in zip(order, values):
             pair = wire.field(1, _key_bytes(k)) + wire.field(2, _value_bytes(v))
             if intervals and k in intervals:
-                pair += wire.field(3, _interval_bytes(*intervals[k], result.dof))
+                dof = getattr(result, "dofs", {}).get(k, result.dof)
+                pair += wire.field(3, _interval_bytes(*intervals[k], dof))
             parts.append(wire.field(51, pair))
         return head + b"".join(parts)
 
@@ -231,10 +240,11 @@ def _interval_bytes(lower: float, upper: float, se: float, dof: int) -> bytes:
 
 
 def intervals_from_proto(proto) -> dict:
-    """{MetricKey: (lower, upper)} of the metrics of one MetricsForSlice that have intervals."""
+    """{MetricKey: (lower, upper)} of the metrics of one MetricsForSlice that have intervals
+    (numbers, or arrays for an array value)."""
     return {_key_from_bytes(kv.key.SerializeToString()):
-            (kv.confidence_interval.lower_bound.double_value.value,
-             kv.confidence_interval.upper_bound.double_value.value)
+            (metric_value_from_proto(kv.confidence_interval.lower_bound),
+             metric_value_from_proto(kv.confidence_interval.upper_bound))
             for kv in proto.metric_keys_and_values if kv.HasField("confidence_interval")}
 
 

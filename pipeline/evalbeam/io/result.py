@@ -1,15 +1,19 @@
 """A finished output directory read back into Python objects: :class:`EvalResult`."""
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import os
 
+import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 
 from evalbeam.io import convert
 from evalbeam.io.artifacts import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
 from evalbeam.io.tfrecord import read_records
+from evalbeam.keys import MetricKey, slice_name
 from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 
 
@@ -23,6 +27,7 @@ class EvalResult:
         self.summary = summary
         self.config: config_pb2.EvalConfig = config
         self._metrics = self._omitted = self._plots = self._intervals = self._cross = None
+        self._thresholds = self._slice_specs = None
 
     @property
     def metrics(self) -> dict:
@@ -79,77 +84,267 @@ class EvalResult:
                     self._plots[key] = convert.plots_from_proto(proto)
         return self._plots
 
-    def _plot(self, kind: str, plot_class: str, slice_key, model_name,
-              skip=lambda key, plot: False):
-        """The columns of the first plot of ``kind`` in the slice, for the model."""
-        for key, plot in self.plots.get(tuple(slice_key), {}).items():
-            if key.model_name == model_name and kind in plot and not skip(key, plot):
-                return plot[kind]
-        raise KeyError(f"no {plot_class} for slice {slice_key!r} (configure one)")
+    @property
+    def thresholds(self) -> dict:
+        """{MetricKey: thresholds} of the confusion metrics (several: the value is an array in
+        this order), read from the run's config; empty when it cannot be resolved here."""
+        self._resolve()
+        return self._thresholds
 
-    def _matrices(self, slice_key, model_name):
+    @property
+    def slice_specs(self) -> list:
+        """The run's slicing specs (evalbeam.slicing.SliceSpec), in config order."""
+        self._resolve()
+        return self._slice_specs
+
+    def _resolve(self) -> None:
+        if self._thresholds is not None:
+            return
+        from evalbeam.values import metric_thresholds
+
+        try:
+            from evalbeam.config import resolve
+
+            plan = resolve(self.config)
+        except Exception:  # noqa: BLE001 - e.g. a custom metric's module not importable here
+            self._thresholds, self._slice_specs = {}, []
+        else:
+            self._thresholds, self._slice_specs = metric_thresholds(plan.metrics), plan.slice_specs
+
+    def cells(self, slice_key, key) -> list:
+        """The numbers of one value as :class:`evalbeam.values.Cell` rows (see
+        :func:`evalbeam.values.flatten`)."""
+        from evalbeam.values import flatten
+
+        slice_key = _slice(slice_key)
+        return flatten(self.metrics[slice_key][key], self.thresholds.get(key),
+                       self.intervals.get(slice_key, {}).get(key))
+
+    def rows(self):
+        """``(slice key, MetricKey, Cell)`` of every number the metrics hold, keys in order."""
+        from evalbeam.values import flatten
+
+        thresholds, intervals, orders = self.thresholds, self.intervals, {}
+        for slice_key, metrics in self.metrics.items():
+            bounds = intervals.get(slice_key, {})
+            keys = tuple(metrics)
+            order = orders.get(keys)
+            if order is None:
+                order = orders[keys] = sorted(keys, key=MetricKey.sort_key)
+            for key in order:
+                for cell in flatten(metrics[key], thresholds.get(key), bounds.get(key)):
+                    yield slice_key, key, cell
+
+    def not_flattened(self) -> list:
+        """``(slice key, MetricKey, reason)`` of the values that hold no number."""
+        from evalbeam.values import not_flattened
+
+        return [(s, k, reason) for s, metrics in self.metrics.items() for k, v in metrics.items()
+                if type(v) is not float and (reason := not_flattened(v)) is not None]
+
+    def to_dataframe(self):
+        """A pandas DataFrame, one row per number: a column per slicing feature (typed as in
+        the data, null where the slice does not fix it), ``slice`` (its name), ``model``,
+        ``output``, ``sub_key``, ``aggregation``, ``metric``, ``weighted``, ``threshold``
+        (NaN when none), ``value``, ``lower``, ``upper`` (NaN without an interval); with
+        ``field`` / ``actual_class_id`` / ``predicted_class_id`` when a value is a matrix."""
+        from evalbeam.table import dataframe
+
+        return dataframe(self)
+
+    def _plot(self, kind: str, plot_class: str, slice_key, model_name, weighted, output_name,
+              skip=lambda key, plot: False):
+        """The columns of the plot of ``kind`` in the slice that the arguments pick."""
+        found = {key: plot[kind] for key, plot in self.plots.get(_slice(slice_key), {}).items()
+                 if kind in plot and not skip(key, plot)}
+        key = _choose(found, f"{plot_class} plots", slice_key,
+                      f"no {plot_class} for slice {_where(slice_key)} (configure one)",
+                      model_name=model_name, output_name=output_name, weighted=weighted)
+        return found[key]
+
+    def _matrices(self, slice_key, model_name, weighted, output_name):
         # ScoreDistributionPlot writes matrices too (TFMA's format), but not of the curves
         return self._plot("confusion_matrix_at_thresholds", "ConfusionMatrixPlot", slice_key,
-                          model_name, lambda key, plot: "score_distribution" in plot
+                          model_name, weighted, output_name,
+                          lambda key, plot: "score_distribution" in plot
                           or key.name == "score_distribution_plot")
 
-    def roc_curve(self, slice_key=(), model_name: str = "") -> dict:
+    def roc_curve(self, slice_key=(), model_name=None, weighted=None, output_name=None) -> dict:
         """ROC points of a slice from its ConfusionMatrixPlot: thresholds, fpr, tpr."""
-        m = self._matrices(slice_key, model_name)
+        m = self._matrices(slice_key, model_name, weighted, output_name)
         return {"thresholds": m["threshold"], "fpr": m["false_positive_rate"], "tpr": m["recall"]}
 
-    def pr_curve(self, slice_key=(), model_name: str = "") -> dict:
+    def pr_curve(self, slice_key=(), model_name=None, weighted=None, output_name=None) -> dict:
         """Precision-recall points of a slice from its ConfusionMatrixPlot."""
-        m = self._matrices(slice_key, model_name)
+        m = self._matrices(slice_key, model_name, weighted, output_name)
         return {"thresholds": m["threshold"], "recall": m["recall"], "precision": m["precision"]}
 
-    def gain_curve(self, slice_key=(), model_name: str = "") -> dict:
+    def gain_curve(self, slice_key=(), model_name=None, weighted=None, output_name=None) -> dict:
         """Cumulative gain of a slice from its GainCurve: population_fraction, gain."""
-        return self._plot("gain_curve", "GainCurve", slice_key, model_name)
+        return self._plot("gain_curve", "GainCurve", slice_key, model_name, weighted, output_name)
 
-    def lift_curve(self, slice_key=(), model_name: str = "") -> dict:
+    def lift_curve(self, slice_key=(), model_name=None, weighted=None, output_name=None) -> dict:
         """Lift of a slice from its LiftCurve: population_fraction, lift."""
-        return self._plot("lift_curve", "LiftCurve", slice_key, model_name)
+        return self._plot("lift_curve", "LiftCurve", slice_key, model_name, weighted, output_name)
 
-    def score_distribution(self, slice_key=(), model_name: str = "") -> dict:
+    def score_distribution(self, slice_key=(), model_name=None, weighted=None,
+                           output_name=None) -> dict:
         """Weighted negatives and positives between consecutive thresholds, from the slice's
         ScoreDistributionPlot (lower_threshold_exclusive, upper_threshold_inclusive, ...)."""
-        return self._plot("score_distribution", "ScoreDistributionPlot", slice_key, model_name)
+        return self._plot("score_distribution", "ScoreDistributionPlot", slice_key, model_name,
+                          weighted, output_name)
 
-    def calibration(self, slice_key=(), model_name: str = "") -> dict:
-        """The buckets of a slice's CalibrationPlot (TFMA's fields)."""
-        return self._plot("calibration_histogram_buckets", "CalibrationPlot", slice_key,
-                          model_name)
+    def calibration(self, slice_key=(), model_name=None, weighted=None, output_name=None) -> dict:
+        """The buckets of a slice's CalibrationPlot: TFMA's fields (bucket edges and the sums
+        ``num_weighted_examples``, ``total_weighted_label``,
+        ``total_weighted_refined_prediction``) and the means per bucket, ``mean_label`` and
+        ``mean_prediction`` (NaN for a bucket without weight)."""
+        buckets = dict(self._plot("calibration_histogram_buckets", "CalibrationPlot", slice_key,
+                                  model_name, weighted, output_name))
+        weight = buckets["num_weighted_examples"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for mean, total in (("mean_label", "total_weighted_label"),
+                                ("mean_prediction", "total_weighted_refined_prediction")):
+                buckets[mean] = np.where(weight > 0, buckets[total] / weight, np.nan)
+        return buckets
 
-    def predicted_vs_true(self, slice_key=(), model_name: str = "") -> dict:
+    def predicted_vs_true(self, slice_key=(), model_name=None, weighted=None,
+                          output_name=None) -> dict:
         """Per prediction bucket of a slice's PredictedVsTrue: num_weighted_examples,
         mean_prediction, mean_label (and the bucket edges)."""
-        return self._plot("predicted_vs_true", "PredictedVsTrue", slice_key, model_name)
+        return self._plot("predicted_vs_true", "PredictedVsTrue", slice_key, model_name,
+                          weighted, output_name)
 
-    def residual_histogram(self, slice_key=(), model_name: str = "") -> dict:
+    def residual_histogram(self, slice_key=(), model_name=None, weighted=None,
+                           output_name=None) -> dict:
         """Weighted examples per residual bucket of a slice's ResidualHistogram."""
-        return self._plot("residual_histogram", "ResidualHistogram", slice_key, model_name)
+        return self._plot("residual_histogram", "ResidualHistogram", slice_key, model_name,
+                          weighted, output_name)
 
-    def _key(self, name, slice_key, model_name, weighted, diff):
-        found = [k for k in self.metrics.get(tuple(slice_key), {})
-                 if k.name == name and k.model_name == model_name and k.is_diff == diff and
-                 (weighted is None or k.example_weighted == weighted)]
-        if len(found) != 1:
-            raise KeyError(f"{len(found)} values of {name!r} in slice {slice_key!r}")
+    def _key(self, name, slice_key, diff, **given):
+        slice_key = _slice(slice_key)
+        metrics = self.metrics.get(slice_key)
+        if metrics is None:
+            raise KeyError(f"no slice {_where(slice_key)} in {self.output_dir}"
+                           + ("" if slice_key not in self.omitted else
+                              " (omitted: fewer examples than min_slice_size)"))
+        found = [k for k in metrics if k.name == name and k.is_diff == diff]
+        if not found:
+            names = sorted({k.name for k in metrics})
+            close = difflib.get_close_matches(name, names, 3)
+            raise KeyError(f"no metric {name!r}{' diff' if diff else ''} in slice "
+                           f"{_where(slice_key)}; "
+                           + (f"did you mean {', '.join(close)}?" if close else
+                              f"metrics: {', '.join(names)}"))
+        return _choose(found, f"values of {name!r}", slice_key, "", **given)
+
+    def _cell(self, name, slice_key, threshold, diff, given):
+        """The key ``name`` and the arguments pick, and its cells at ``threshold`` (None when
+        no threshold is asked for)."""
+        key = self._key(name, slice_key, diff, **given)
+        if threshold is None:
+            return key, None
+        from evalbeam.values import format_threshold
+
+        def near(t):
+            return t is not None and math.isclose(t, threshold, rel_tol=1e-9, abs_tol=1e-12)
+
+        cells = self.cells(slice_key, key)
+        own = self.thresholds.get(key, ())
+        if len(cells) == 1 and cells[0].threshold is None and len(own) == 1 and near(own[0]):
+            return key, cells  # a metric at one threshold: a number
+        found = [c for c in cells if near(c.threshold)]
+        if not found:
+            at = sorted({c.threshold for c in cells if c.threshold is not None} | set(own))
+            if not at:
+                raise KeyError(f"{name!r} in slice {_where(slice_key)} is not a value at "
+                               "thresholds: leave out threshold=")
+            raise KeyError(f"{name!r} in slice {_where(slice_key)} has no value at threshold "
+                           f"{threshold}; thresholds: {', '.join(map(format_threshold, at))}")
+        return key, found
+
+    def value(self, name: str, slice_key=(), model_name: str | None = None,
+              weighted: bool | None = None, diff: bool = False, threshold: float | None = None,
+              output_name: str | None = None, sub_key=None, aggregation: str | None = None):
+        """The value of metric ``name`` in ``slice_key`` (a tuple of ``(column, value)`` pairs
+        or a dict; ``()`` is the overall slice). The other arguments pick one value when
+        several match (a KeyError names the arguments that tell them apart): ``weighted``,
+        ``model_name``, ``output_name``, ``sub_key`` (e.g. ``"classId:1"``), ``aggregation``
+        (e.g. ``"macro_average"``); ``diff=True`` gives the candidate-minus-baseline value.
+        A metric at several thresholds is an array in the config's threshold order;
+        ``threshold=0.3`` gives the number at one (a matrix at thresholds: {field: number})."""
+        given = dict(model_name=model_name, output_name=output_name, sub_key=sub_key,
+                     aggregation=aggregation, weighted=weighted)
+        key, cells = self._cell(name, slice_key, threshold, diff, given)
+        if cells is None:
+            return self.metrics[_slice(slice_key)][key]
+        if len(cells) == 1 and cells[0].field is None:
+            return cells[0].value
+        return {c.field + (str(list(c.classes)) if c.classes else ""): c.value for c in cells}
+
+    def interval(self, name: str, slice_key=(), model_name: str | None = None,
+                 weighted: bool | None = None, diff: bool = False,
+                 threshold: float | None = None, output_name: str | None = None,
+                 sub_key=None, aggregation: str | None = None) -> tuple:
+        """``(lower, upper)`` of the metric's confidence interval (arguments as for
+        :meth:`value`; KeyError if it has none)."""
+        given = dict(model_name=model_name, output_name=output_name, sub_key=sub_key,
+                     aggregation=aggregation, weighted=weighted)
+        key, cells = self._cell(name, slice_key, threshold, diff, given)
+        bounds = self.intervals.get(_slice(slice_key), {}).get(key)
+        if cells is not None:
+            bounds = (cells[0].lower, cells[0].upper) if cells[0].lower is not None else None
+        if bounds is None:
+            why = ("" if any(self.intervals.values()) else
+                   " (the run computed none: options.compute_confidence_intervals)")
+            at = "" if threshold is None else f" at threshold {threshold}"
+            raise KeyError(f"no confidence interval for {name!r}{at} in slice "
+                           f"{_where(slice_key)}{why}")
+        return bounds
+
+
+_CHOICES = {  # argument -> the key's value it picks
+    "model_name": lambda k: k.model_name, "output_name": lambda k: k.output_name,
+    "sub_key": lambda k: str(k.sub_key or ""), "aggregation": lambda k: k.aggregation_type or "",
+    "weighted": lambda k: k.example_weighted}
+
+
+def _choose(keys, what: str, slice_key, none: str, **given):
+    """The one key of ``keys`` that the given arguments (None: any) pick; else a KeyError that
+    names the arguments and the values that tell the candidates apart (``none`` when there
+    are no keys at all)."""
+    if not keys:
+        raise KeyError(none)
+    given = {arg: (str(v) if arg == "sub_key" else v) for arg, v in given.items()
+             if v is not None}
+    found = [k for k in keys if all(_CHOICES[arg](k) == v for arg, v in given.items())]
+    if len(found) == 1:
         return found[0]
 
-    def value(self, name: str, slice_key=(), model_name: str = "", weighted: bool | None = None,
-              diff: bool = False):
-        """The value of metric ``name`` in ``slice_key`` (the only match, else KeyError);
-        ``diff=True`` gives the candidate-minus-baseline value."""
-        key = self._key(name, slice_key, model_name, weighted, diff)
-        return self.metrics[tuple(slice_key)][key]
+    def choices(candidates, args):
+        return [f"{arg}={' or '.join(repr(v) for v in sorted(set(values)))}" for arg in args
+                if len(set(values := [_CHOICES[arg](k) for k in candidates])) > 1
+                or arg in given]
 
-    def interval(self, name: str, slice_key=(), model_name: str = "",
-                 weighted: bool | None = None, diff: bool = False) -> tuple:
-        """``(lower, upper)`` of the metric's confidence interval (KeyError if it has none)."""
-        key = self._key(name, slice_key, model_name, weighted, diff)
-        return self.intervals[tuple(slice_key)][key]
+    if not found:
+        asked = ", ".join(f"{arg}={v!r}" for arg, v in given.items())
+        raise KeyError(f"no {what} in slice {_where(slice_key)} with {asked}; there: "
+                       + ", ".join(choices(keys, given)))
+    apart = choices(found, [arg for arg in _CHOICES if arg not in given])
+    if not apart:  # e.g. plots that differ only by name: the first, in key order
+        return min(found, key=MetricKey.sort_key)
+    raise KeyError(f"{len(found)} {what} in slice {_where(slice_key)}: pick one with "
+                   + ", ".join(apart))
+
+
+def _slice(slice_key) -> tuple:
+    """A slice key as the results hold it: ``(column, value)`` pairs sorted by column."""
+    items = slice_key.items() if isinstance(slice_key, dict) else slice_key
+    return tuple(sorted((str(c), v) for c, v in items))
+
+
+def _where(slice_key) -> str:
+    return slice_name(_slice(slice_key))
 
 
 def _records(path: str):

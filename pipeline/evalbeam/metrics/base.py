@@ -136,6 +136,10 @@ class Family:
     reads_classes = False
     max_classes = None  # the most classes its state can hold (None: any number)
     baseline: Stream | None = None
+    # Weighting an example by k gives the same state as repeating it k times (every state a
+    # sum, linear in the weights): the Poisson bootstrap may then weight each drawn example by
+    # its count instead of repeating it. Families with a min or max state never are.
+    counts_as_weights = True
 
     def __init__(self, stream: Stream):
         self.stream = stream
@@ -174,11 +178,19 @@ class MetricInfo:
     plot: bool = False
     default_name: str | None = None
     intervals: bool = True  # gets a confidence interval when they are computed
+    # (low, high): every value lies in it (None: unbounded); interval bounds are clipped to it
+    value_range: tuple | None = None
     compares_baseline: bool = False  # reads the baseline model's predictions of each example
     higher_is_better: bool | None = None  # None: no better direction (counts, means)
     # binarize / aggregate make one per class view (False: computed once per output)
     per_class: bool = True
     query: str = "never"  # in a metrics_spec with query_key: "never", "allowed" or "required"
+
+
+# Ranges of values (MetricInfo.value_range)
+UNIT = (0.0, 1.0)  # rates, shares, areas
+SIGNED_UNIT = (-1.0, 1.0)  # correlations
+NON_NEGATIVE = (0.0, float("inf"))  # losses, counts, ratios of counts
 
 
 class Metric:

@@ -25,7 +25,7 @@ import weakref
 import numpy as np
 
 from evalbeam.keys import SubKey
-from evalbeam.metrics.base import Metric, MetricInfo, StreamArrays, divide
+from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Metric, MetricInfo, StreamArrays, divide
 from evalbeam.metrics.sums import _EPS, ExampleSums, Sums
 
 
@@ -164,7 +164,7 @@ class ClassSums(ExampleSums):
 class _ClassMean(Metric):
     """sum(w * quantity) / sum(w) over examples, the quantity read from the score vector."""
 
-    info = MetricInfo(per_class=False, higher_is_better=True)
+    info = MetricInfo(per_class=False, higher_is_better=True, value_range=UNIT)
     stat = ""
 
     def families(self):
@@ -189,7 +189,8 @@ class TopKAccuracy(_ClassMean):
     """Share of examples whose labelled class is among the ``k`` (default 5) highest scores;
     a class tied with the k-th score counts as in the top k (as Keras)."""
 
-    info = MetricInfo(config_keys=("k",), per_class=False, higher_is_better=True)
+    info = MetricInfo(config_keys=("k",), per_class=False, higher_is_better=True,
+                      value_range=UNIT)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -209,7 +210,7 @@ class SparseTopKCategoricalAccuracy(TopKAccuracy):
 
 class _CategoricalCrossentropy(_ClassMean):
     info = MetricInfo(config_keys=("from_logits", "label_smoothing"), per_class=False,
-                      higher_is_better=False)
+                      higher_is_better=False, value_range=NON_NEGATIVE)
     sparse = False
 
     def __init__(self, name, stream, config):

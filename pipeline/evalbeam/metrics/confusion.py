@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
+from evalbeam.metrics.base import (NON_NEGATIVE, SIGNED_UNIT, UNIT, Family, Metric, MetricInfo,
+                                   divide)
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 _TN, _FP, _FN, _TP = range(4)  # index = 2 * label + predicted
@@ -86,9 +87,9 @@ class ConfusionMetric(Metric):
         return {self.key: value[:, 0] if self.scalar else value}
 
 
-def _info(higher_is_better, key="thresholds"):
+def _info(higher_is_better, value_range=None, key="thresholds"):
     return MetricInfo(config_keys=(key, "class_id", "top_k"), binary_labels=True,
-                      higher_is_better=higher_is_better)
+                      higher_is_better=higher_is_better, value_range=value_range)
 
 
 def _ratio(num, den):
@@ -100,7 +101,7 @@ def _ratio(num, den):
 class BinaryAccuracy(ConfusionMetric):
     """(tp + tn) / total at ``threshold`` (default 0.5)."""
 
-    info = _info(True, "threshold")
+    info = _info(True, UNIT, "threshold")
     threshold_key = "threshold"
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + tn, tp + fp + tn + fn))
 
@@ -108,70 +109,70 @@ class BinaryAccuracy(ConfusionMetric):
 class Precision(ConfusionMetric):
     """tp / (tp + fp), the positive predictive value."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fp))
 
 
 class Recall(ConfusionMetric):
     """tp / (tp + fn), the true positive rate."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn))
 
 
 class Specificity(ConfusionMetric):
     """tn / (tn + fp), the true negative rate."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tn, tn + fp))
 
 
 class FallOut(ConfusionMetric):
     """fp / (fp + tn), the false positive rate."""
 
-    info = _info(False)
+    info = _info(False, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(fp, fp + tn))
 
 
 class MissRate(ConfusionMetric):
     """fn / (fn + tp), the false negative rate."""
 
-    info = _info(False)
+    info = _info(False, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(fn, fn + tp))
 
 
 class F1Score(ConfusionMetric):
     """2 tp / (2 tp + fp + fn)."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(2 * tp, 2 * tp + fp + fn))
 
 
 class TruePositives(ConfusionMetric):
     """Weight of positives predicted positive."""
 
-    info = _info(True)
+    info = _info(True, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: tp)
 
 
 class TrueNegatives(ConfusionMetric):
     """Weight of negatives predicted negative."""
 
-    info = _info(True)
+    info = _info(True, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: tn)
 
 
 class FalsePositives(ConfusionMetric):
     """Weight of negatives predicted positive."""
 
-    info = _info(False)
+    info = _info(False, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: fp)
 
 
 class FalseNegatives(ConfusionMetric):
     """Weight of positives predicted negative."""
 
-    info = _info(False)
+    info = _info(False, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: fn)
 
 
@@ -194,49 +195,49 @@ class FN(FalseNegatives):
 class NegativePredictiveValue(ConfusionMetric):
     """tn / (tn + fn)."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tn, tn + fn))
 
 
 class FalseDiscoveryRate(ConfusionMetric):
     """fp / (fp + tp)."""
 
-    info = _info(False)
+    info = _info(False, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(fp, fp + tp))
 
 
 class FalseOmissionRate(ConfusionMetric):
     """fn / (fn + tn)."""
 
-    info = _info(False)
+    info = _info(False, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(fn, fn + tn))
 
 
 class Prevalence(ConfusionMetric):
     """(tp + fn) / total: the weighted share of positives."""
 
-    info = _info(None)
+    info = _info(None, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + fn, tp + fp + tn + fn))
 
 
 class PredictedPositiveRate(ConfusionMetric):
     """(tp + fp) / total: the weighted share predicted positive."""
 
-    info = _info(None)
+    info = _info(None, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp + fp, tp + fp + tn + fn))
 
 
 class ThreatScore(ConfusionMetric):
     """tp / (tp + fn + fp), the critical success index."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn + fp))
 
 
 class MatthewsCorrelationCoefficient(ConfusionMetric):
     """(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))."""
 
-    info = _info(True)
+    info = _info(True, SIGNED_UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(
         tp * tn - fp * fn, np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))))
 
@@ -244,28 +245,28 @@ class MatthewsCorrelationCoefficient(ConfusionMetric):
 class BalancedAccuracy(ConfusionMetric):
     """(tpr + tnr) / 2; NaN unless the slice has both classes."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: (divide(tp, tp + fn) + divide(tn, tn + fp)) / 2)
 
 
 class Informedness(ConfusionMetric):
     """tpr + tnr - 1 (Youden's J); NaN unless the slice has both classes."""
 
-    info = _info(True)
+    info = _info(True, SIGNED_UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn) + divide(tn, tn + fp) - 1)
 
 
 class Markedness(ConfusionMetric):
     """ppv + npv - 1; NaN unless some examples are predicted each way."""
 
-    info = _info(True)
+    info = _info(True, SIGNED_UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fp) + divide(tn, tn + fn) - 1)
 
 
 class FowlkesMallowsIndex(ConfusionMetric):
     """sqrt(ppv * tpr)."""
 
-    info = _info(True)
+    info = _info(True, UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: np.sqrt(divide(tp, tp + fp) * divide(tp, tp + fn)))
 
 
@@ -284,28 +285,28 @@ class PrevalenceThreshold(ConfusionMetric):
 class PositiveLikelihoodRatio(ConfusionMetric):
     """tpr / fpr; NaN without false positives."""
 
-    info = _info(True)
+    info = _info(True, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(tp, tp + fn), divide(fp, fp + tn)))
 
 
 class NegativeLikelihoodRatio(ConfusionMetric):
     """fnr / tnr; NaN without true negatives."""
 
-    info = _info(False)
+    info = _info(False, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(fn, fn + tp), divide(tn, tn + fp)))
 
 
 class DiagnosticOddsRatio(ConfusionMetric):
     """(tp / fn) / (fp / tn); NaN unless fn, fp and tn are positive."""
 
-    info = _info(True)
+    info = _info(True, NON_NEGATIVE)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(divide(tp, fn), divide(fp, tn)))
 
 
 class MaxRecall(ConfusionMetric):
     """Recall when every example with a positive score is predicted positive (threshold 1e-12)."""
 
-    info = MetricInfo(binary_labels=True, higher_is_better=True)
+    info = MetricInfo(binary_labels=True, higher_is_better=True, value_range=UNIT)
     formula = staticmethod(lambda tp, fp, tn, fn: divide(tp, tp + fn))
 
     def __init__(self, name, stream, config):

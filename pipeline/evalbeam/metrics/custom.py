@@ -25,6 +25,13 @@ of each example (``slice_codes``, ints below ``n_slices``) and returns every sta
 leading ``n_slices`` axis: vectorised, never a Python loop over examples. ``result`` gets the
 summed states of many slices at once (leading slice axis) and returns one value per slice.
 
+A state combines by its ``reduce``: ``"sum"`` (the default), ``"min"`` or ``"max"`` (a slice
+without examples holds the identity, inf or -inf). Confidence intervals resample every kind:
+the jackknife's resample without a partition reduces the other partitions' states, and the
+Poisson bootstrap gives ``add_batch`` each drawn example as many times as it was drawn, with
+its own weight. ``value_range = (low, high)`` declares the values' range: interval bounds are
+clipped to it.
+
 A **derived metric** is computed from other metrics' values, without a pass over the data::
 
     class PositiveRatio(DerivedMetric):
@@ -59,6 +66,7 @@ class CustomMetric:
 
     states: tuple = ()
     higher_is_better: bool | None = None
+    value_range: tuple | None = None  # (low, high) of the values; None: unbounded
 
     def add_batch(self, labels, predictions, weights, slice_codes, n_slices) -> dict:
         raise NotImplementedError
@@ -72,6 +80,7 @@ class DerivedMetric:
 
     inputs: tuple = ()
     higher_is_better: bool | None = None
+    value_range: tuple | None = None  # (low, high) of the values; None: unbounded
 
     def result(self, values: dict):
         raise NotImplementedError
@@ -91,6 +100,8 @@ def load_class(module: str, class_name: str):
 
 
 class _UserFamily(Family):
+    counts_as_weights = False  # a user's add_batch may read the weights in any way
+
     def __init__(self, stream, user: CustomMetric, identity: tuple):
         super().__init__(stream)
         self.user, self.identity = user, identity
@@ -115,6 +126,20 @@ class _UserFamily(Family):
         return out
 
 
+def _value_range(cls):
+    value_range = cls.value_range
+    if value_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not low <= high:
+        raise ValueError(f"Expected {cls.__name__}.value_range to be (low, high) with low <= "
+                         f"high, got {value_range!r}")
+    return low, high
+
+
 class UserMetric(Metric):
     """A CustomMetric or DerivedMetric instance, run as an evalbeam metric."""
 
@@ -124,7 +149,8 @@ class UserMetric(Metric):
             self.user = cls(**config)
         except TypeError as e:
             raise ValueError(f"{cls.__name__}({config}) failed: {e}") from None
-        self.info = MetricInfo(higher_is_better=self.user.higher_is_better)
+        self.info = MetricInfo(higher_is_better=self.user.higher_is_better,
+                               value_range=_value_range(cls))
         self.derived = isinstance(self.user, DerivedMetric)
         if not self.derived and any(s.sparse for s in self.user.states):
             raise ValueError(f"{cls.__name__}: custom metrics declare dense states only")

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo, Stream, divide
+from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, Stream, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 NEG, POS = 0, 1  # cell index of a decision
@@ -80,7 +80,8 @@ class _Flips(Metric):
 class _OneRate(_Flips):
     """One flip rate: the weighted share of the slice's examples in the metric's cell(s)."""
 
-    info = MetricInfo(config_keys=("threshold",), compares_baseline=True, per_class=False)
+    info = MetricInfo(config_keys=("threshold",), compares_baseline=True, per_class=False,
+                      value_range=UNIT)
     rate = ""  # key of flip_rates()
 
     def compute_table(self, stats):
@@ -132,7 +133,7 @@ class BooleanFlipRates(_Flips):
     ``flip_rate``) and ``neg_to_neg_flip_rate_name`` ... ``pos_to_pos_flip_rate_name``."""
 
     info = MetricInfo(config_keys=("threshold",) + tuple(k for k, _ in _BOOLEAN_NAMES.values()),
-                      compares_baseline=True, per_class=False)
+                      compares_baseline=True, per_class=False, value_range=UNIT)
 
     def __init__(self, name, stream, config, baseline: Stream):
         super().__init__(name, stream, config, baseline)

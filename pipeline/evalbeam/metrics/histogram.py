@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
+from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
@@ -273,7 +273,8 @@ class AUC(_HistogramMetric):
 
     info = MetricInfo(config_keys=("num_thresholds", "curve", "summation_method", "class_id",
                                    "top_k"),
-                      binary_labels=True, probabilities=True, higher_is_better=True)
+                      binary_labels=True, probabilities=True, higher_is_better=True,
+                      value_range=UNIT)
     default_curve = "ROC"
 
     def __init__(self, name, stream, config):
@@ -310,12 +311,13 @@ class _OperatingPoint(_HistogramMetric):
     at_most: bool = False  # ... from above (<=) instead of from below (>=)
     maximised: str = ""  # the rate (or "threshold") reported
     higher_is_better: bool | None = True
+    value_range: tuple | None = UNIT
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.info = MetricInfo(config_keys=(cls.target, "num_thresholds", "class_id", "top_k"),
                               binary_labels=True, probabilities=True,
-                              higher_is_better=cls.higher_is_better)
+                              higher_is_better=cls.higher_is_better, value_range=cls.value_range)
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
@@ -405,6 +407,7 @@ class ThresholdAtRecall(_OperatingPoint):
     target = "recall"
     constrained, at_most, maximised = "recall", False, "threshold"
     higher_is_better = None  # a setting, not a quality
+    value_range = None  # a threshold (from just below 0 to just above 1)
 
 
 class AUCPrecisionRecall(AUC):

@@ -18,7 +18,7 @@ import numpy as np
 
 from evalbeam.hashing import mix64
 from evalbeam.keys import MetricKey, SubKey
-from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
+from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 
@@ -259,11 +259,11 @@ class NDCG(_AtK):
     top min(k, n) positions (i from 1, gains from the ``gain_key`` column); NDCG@k = DCG@k /
     ideal DCG@k (gains sorted descending), 0 when the ideal DCG is not positive. Queries whose
     largest gain is <= 0 are left out (weight 0). The value is the weighted mean over queries,
-    NaN when no query counts.
+    NaN when no query counts. At most 1; negative gains can make it negative.
     """
 
     info = MetricInfo(config_keys=("gain_key", "top_k_list"), query="required",
-                      higher_is_better=True)
+                      higher_is_better=True, value_range=(-float("inf"), 1.0))
     kind = "ndcg"
 
     def __init__(self, name, stream, config):
@@ -289,7 +289,7 @@ class PrecisionAtK(_AtK):
     documents or none relevant)."""
 
     info = MetricInfo(config_keys=("top_k_list",), query="required",
-                      higher_is_better=True)
+                      higher_is_better=True, value_range=UNIT)
     kind = "precision"
 
     def weight_stat(self):
@@ -302,7 +302,7 @@ class RecallAtK(_AtK):
     document (NaN if none has)."""
 
     info = MetricInfo(config_keys=("top_k_list",), query="required",
-                      higher_is_better=True)
+                      higher_is_better=True, value_range=UNIT)
     kind = "recall"
 
     def weight_stat(self):
@@ -315,7 +315,7 @@ class MinLabelPosition(_QueryMetric):
     NaN if none has. ``label_key`` reads the labels from another column."""
 
     info = MetricInfo(config_keys=("label_key",), query="required",
-                      higher_is_better=False)
+                      higher_is_better=False, value_range=(1.0, float("inf")))
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)

@@ -5,16 +5,22 @@ virtual slices (``slice * R + r``), so the inner family's vectorised ``add_batch
 work and merging stays a sum:
 
 - jackknife (TFMA's default): each example falls in one of R partitions; resample r is the
-  slice without partition r (``total - partition_r``). The cost is one extra code per example.
+  slice without partition r: a sum state's ``total - partition_r``, a min or max state's
+  reduction over the other partitions (:func:`~evalbeam.metrics.state.leave_one_out`). The
+  cost is one extra code per example.
 - Poisson bootstrap: resample r weights each example by an independent Poisson(1) count; the
-  inner family sees the R weighted copies of the examples with a non-zero count.
+  inner family sees the R weighted copies of the examples with a non-zero count. A family
+  whose states are not all sums linear in the weights (a min or max state, a user's metric)
+  sees each drawn example repeated as often as it was drawn, with its own weight: a max state
+  of a resample is then the max over the examples drawn at least once.
 
 Draws come from a seed fixed per batch (:attr:`StreamArrays.seed`), so every model and output
 of an example lands in the same partition / gets the same counts: the resamples of a diff
 metric are differences of paired resamples. Metrics then compute their R resampled values per
 slice exactly as their point values (:class:`ResampledStats` presents the resamples as
 ``n_slices * R`` virtual slices); :func:`interval` turns them into TFMA's interval: mean of the
-resamples +/- t(0.975, R-1) * standard error.
+resamples +/- t(0.975, R-1) * standard error, where the slice has enough examples and
+enough of its resamples are defined (see :func:`interval`).
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalbeam.metrics.base import Family, StreamArrays
-from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec
+from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec, leave_one_out
 
 JACKKNIFE, POISSON_BOOTSTRAP = "jackknife", "poisson_bootstrap"
 
@@ -40,10 +46,38 @@ def _poisson_table(bits: int = 16) -> np.ndarray:
 _POISSON_1 = _poisson_table()
 
 
+_COUNTED = ("intervals", "slices_below_min_examples", "intervals_undefined",
+            "intervals_with_resamples_left_out", "resamples_left_out")
+
+# A slice with fewer examples gets no interval: a 95% interval's 2.5% tails then hold less
+# than half an example each (and the jackknife cannot fill its 20 partitions).
+MIN_EXAMPLES = 20
+
+
 @dataclass(frozen=True)
 class Resampling:
     method: str = JACKKNIFE
     samples: int = 20
+
+    @property
+    def min_examples(self) -> int:
+        """Examples (the slice's unweighted count) a slice needs for intervals: 20, and for
+        the jackknife at least one per partition."""
+        return max(MIN_EXAMPLES, self.samples) if self.method == JACKKNIFE else MIN_EXAMPLES
+
+    @property
+    def min_defined(self) -> int:
+        """Defined resamples an interval needs: half of them (at least 2, for a spread)."""
+        return max(2, -(-self.samples // 2))
+
+    def summary(self, counts: dict) -> dict:
+        """summary.json's ``intervals``: the rules applied and what became of the intervals of
+        the slices written (``counts`` from :func:`evalbeam.combine.count_intervals`)."""
+        out = {"method": self.method, "num_samples": self.samples,
+               "min_examples": self.min_examples, "min_defined_resamples": self.min_defined}
+        for what in _COUNTED:
+            out[what] = counts.get(what, 0)
+        return out
 
     def partitions(self, arrays: StreamArrays) -> np.ndarray:
         return _per_example(arrays, f"jackknife/{self.samples}", self.partitions,
@@ -56,12 +90,16 @@ class Resampling:
                             lambda a: _POISSON_1[a.draws(2, 1 << 16, (len(a.w), self.samples),
                                                          np.uint16)])
 
-    def expand(self, arrays: StreamArrays, codes: np.ndarray):
-        """``(arrays, codes)`` of the resamples as virtual slices ``code * R + r``."""
+    def expand(self, arrays: StreamArrays, codes: np.ndarray, repeat: bool = False):
+        """``(arrays, codes)`` of the resamples as virtual slices ``code * R + r``; with
+        ``repeat`` the bootstrap repeats drawn examples instead of weighting them."""
         R = self.samples
         if self.method == JACKKNIFE:
             return arrays, codes * R + self.partitions(arrays)
-        rows, r, resampled = arrays.derived(f"w*poisson_copies/{R}", self._copies)
+        if repeat:
+            rows, r, resampled = arrays.derived(f"w*poisson_repeats/{R}", self._repeats)
+        else:
+            rows, r, resampled = arrays.derived(f"w*poisson_copies/{R}", self._copies)
         last = resampled._cache.get("virtual_codes")  # every family of a spec passes its codes
         if last is None or last[0] is not codes:
             last = resampled._cache["virtual_codes"] = (codes, codes[rows] * R + r)
@@ -74,6 +112,14 @@ class Resampling:
         counts = self.counts(arrays)
         rows, r = np.nonzero(counts)
         return rows, r, arrays.repeat(rows, arrays.w[rows] * counts[rows, r])
+
+    def _repeats(self, arrays: StreamArrays):
+        """Each example once per draw in each resample, under its own weight."""
+        counts = self.counts(arrays)
+        rows, r = np.nonzero(counts)
+        times = counts[rows, r]
+        rows, r = np.repeat(rows, times), np.repeat(r, times)
+        return rows, r, arrays.repeat(rows, arrays.w[rows])
 
 
 def _per_example(arrays: StreamArrays, name: str, draws, draw) -> np.ndarray:
@@ -98,6 +144,9 @@ class Replicated(Family):
         self.inner, self.resampling = inner, resampling
         self.vectors, self.reads_classes = inner.vectors, inner.reads_classes
         self.max_classes = inner.max_classes
+        # the bootstrap repeats drawn examples unless weighting them by their count is the same
+        self.repeats = not (inner.counts_as_weights and
+                            all(s.reduce == "sum" for s in inner.states().values()))
 
     def group_key(self):
         return ("Replicated", self.resampling) + self.inner.group_key()
@@ -118,7 +167,7 @@ class Replicated(Family):
 
     def add_batch(self, arrays, codes, n_slices):
         R = self.resampling.samples
-        resampled, virtual = self.resampling.expand(arrays, codes)
+        resampled, virtual = self.resampling.expand(arrays, codes, self.repeats)
         specs = self.states()
         out = {}
         for name, col in self.inner.add_batch(resampled, virtual, n_slices * R).items():
@@ -151,7 +200,7 @@ class _ResampledEntries:
     def entries(self):
         R = self.resampling.samples
         rows, buckets, values = self.col.entries()
-        values = values.reshape(len(rows), R, -1)
+        values = values.reshape(len(rows), R, values.shape[1] // R)
         if self.resampling.method == JACKKNIFE:
             values = values.sum(axis=1, keepdims=True) - values
         if self.fine_bucket is not None:  # coarse buckets -> fine buckets with the same edge
@@ -159,7 +208,8 @@ class _ResampledEntries:
         virtual = (rows[:, None] * R + np.arange(R)).ravel()
         buckets = np.repeat(buckets, R)
         order = np.lexsort((buckets, virtual))
-        return virtual[order], buckets[order], values.reshape(len(virtual), -1)[order]
+        return (virtual[order], buckets[order],
+                values.reshape(len(virtual), values.shape[2])[order])
 
 
 class ResampledStats:
@@ -186,25 +236,33 @@ class ResampledStats:
         from evalbeam.metrics.histogram import Histogram, fine_bucket_of
 
         replicated = self._replicated(family)
-        inner = self._table.family(replicated).inner
+        fused = self._table.family(replicated)
         fine = None
-        if isinstance(inner, Histogram) and inner.num_buckets != family.num_buckets:
-            fine = fine_bucket_of(inner.num_buckets)
+        if isinstance(fused.inner, Histogram) and fused.inner.num_buckets != family.num_buckets:
+            fine = fine_bucket_of(fused.inner.num_buckets)
+        specs = fused.states()
         out = {}
         for name, state in self._table(replicated).items():
             if isinstance(state, SparseColumn):
                 out[name] = _ResampledEntries(state, self.resampling, fine)
                 continue
             if self.resampling.method == JACKKNIFE:
-                state = state.sum(axis=1, keepdims=True) - state
+                state = leave_one_out(state, specs[name].reduce)
             out[name] = state.reshape((self.n,) + state.shape[2:])
         return out
 
 
 @functools.lru_cache(maxsize=None)
 def t_quantile_975(df: int) -> float:
-    """Student's t 97.5% quantile: bisection on the CDF, integrated by Simpson's rule."""
+    """Student's t 97.5% quantile: bisection on the CDF, integrated by Simpson's rule (below
+    30 degrees of freedom), else Hill's expansion in 1/df (error below 1e-7 there)."""
     v = float(df)
+    if df >= 30:
+        z = 1.959963984540054
+        g = ((z ** 3 + z) / 4, (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96,
+             (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384,
+             (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160)
+        return z + sum(gi / v ** (i + 1) for i, gi in enumerate(g))
     log_norm = math.lgamma((v + 1) / 2) - math.lgamma(v / 2) - 0.5 * math.log(v * math.pi)
 
     def cdf_above_half(t):  # P(0 < T < t)
@@ -219,20 +277,53 @@ def t_quantile_975(df: int) -> float:
     return (low + high) / 2
 
 
-def interval(point: np.ndarray, samples: np.ndarray, method: str):
-    """``(lower, upper, standard_error)`` per slice from the resampled values ``(n, R)``.
+def interval(point: np.ndarray, samples: np.ndarray, resampling: Resampling,
+             value_range: tuple | None = None):
+    """``(lower, upper, standard_error, defined)`` per slice from the point values ``(n,)``
+    and the resampled values ``(n, R)``.
 
-    Jackknife: pseudo-values ``R*point - (R-1)*sample``, se = std(pseudo)/sqrt(R).
-    Bootstrap: se = std(samples). Both centred on the mean of the samples, with Student's t
-    at R-1 degrees of freedom (TFMA's interval).
+    A resample whose value is not finite (an AUC of a resample with one class) is left out;
+    ``defined`` counts the others, k. Jackknife: pseudo-values ``R*point - (R-1)*sample``,
+    se = std(pseudo)/sqrt(R), over the defined resamples. Bootstrap: se = std(samples). Both
+    centred on the mean of the defined samples, with Student's t at k-1 degrees of freedom
+    (TFMA's interval when every resample is defined). The bounds are NaN when the point value
+    is not finite or fewer than ``resampling.min_defined`` resamples are, and are clipped to
+    ``value_range``.
     """
     R = samples.shape[1]
-    with np.errstate(invalid="ignore"):
-        if method == JACKKNIFE:
-            pseudo = R * point[:, None] - (R - 1) * samples
-            se = pseudo.std(axis=1, ddof=1) / math.sqrt(R)
-        else:
-            se = samples.std(axis=1, ddof=1)
-        mean = samples.mean(axis=1)
-    t = t_quantile_975(R - 1)
-    return mean - t * se, mean + t * se, se
+    ok = np.isfinite(samples)
+    defined = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, samples, 0.0).sum(axis=1) / defined
+        deviation = np.where(ok, samples - mean[:, None], 0.0)
+        sd = np.sqrt((deviation * deviation).sum(axis=1) / (defined - 1))
+    # the jackknife's pseudo-values spread (R-1) times as far as the samples
+    se = (R - 1) * sd / math.sqrt(R) if resampling.method == JACKKNIFE else sd
+    valid = np.isfinite(point) & (defined >= resampling.min_defined)
+    se = np.where(valid, se, np.nan)
+    t = np.full(R + 1, np.nan)  # by the number of defined resamples
+    for k in np.unique(defined[valid]).tolist():
+        t[k] = t_quantile_975(k - 1)
+    lower, upper = mean - t[defined] * se, mean + t[defined] * se
+    if value_range is not None:
+        lower, upper = np.clip(lower, *value_range), np.clip(upper, *value_range)
+    return lower, upper, se, defined
+
+
+def show_note(summary: dict, out) -> None:
+    """One line for ``evalbeam show`` about the intervals, from summary.json (nothing when
+    intervals were not computed)."""
+    note = summary.get("intervals")
+    if not note:
+        return
+    parts = [f"intervals: {note['method']}, {note['num_samples']} resamples"]
+    if note.get("slices_below_min_examples"):
+        parts.append(f"none for {note['slices_below_min_examples']} slice(s) with fewer than "
+                     f"{note['min_examples']} examples")
+    if note.get("intervals_undefined"):
+        parts.append(f"{note['intervals_undefined']} NaN (fewer than "
+                     f"{note['min_defined_resamples']} resamples defined)")
+    if note.get("resamples_left_out"):
+        parts.append(f"{note['resamples_left_out']} undefined resample(s) left out of "
+                     f"{note['intervals_with_resamples_left_out']} interval(s)")
+    print("; ".join(parts), file=out)

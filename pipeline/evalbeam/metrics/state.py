@@ -22,6 +22,24 @@ _REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 DENSE_CELLS = 1 << 20
 DENSE_PER_ROW = 8
 _IDENTITY = {"sum": 0.0, "min": np.inf, "max": -np.inf}
+REDUCTIONS = tuple(_REDUCE)
+
+
+def leave_one_out(groups: np.ndarray, reduce: str) -> np.ndarray:
+    """``groups`` (n, G, ...) holds a state per group (axis 1); entry ``g`` of the result is
+    the state of every group but ``g`` (the jackknife's leave-one-group-out resample).
+
+    A sum subtracts the group from the total; a minimum or maximum has no inverse, so each
+    entry combines the running reduction of the groups before ``g`` with that of the groups
+    after it (the identity where there are none).
+    """
+    if reduce == "sum":
+        return groups.sum(axis=1, keepdims=True) - groups
+    ufunc = _REDUCE[reduce]
+    none = np.full_like(groups[:, :1], _IDENTITY[reduce])
+    before = ufunc.accumulate(np.concatenate([none, groups[:, :-1]], axis=1), axis=1)
+    after = ufunc.accumulate(np.concatenate([none, groups[:, :0:-1]], axis=1), axis=1)[:, ::-1]
+    return ufunc(before, after)
 
 
 @dataclass(frozen=True)

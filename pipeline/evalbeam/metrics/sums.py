@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
+from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 _EPS = 1e-7  # Keras' backend epsilon
@@ -170,7 +170,7 @@ class Calibration(_SumsMetric):
 class _CrossEntropy(_SumsMetric):
     info = MetricInfo(config_keys=("from_logits", "label_smoothing"), binary_labels=True,
                       probabilities=True, default_name="binary_crossentropy",
-                      higher_is_better=False)
+                      higher_is_better=False, value_range=NON_NEGATIVE)
     kind = ""
 
     def __init__(self, name, stream, config):
@@ -179,7 +179,8 @@ class _CrossEntropy(_SumsMetric):
         logits = bool(config.get("from_logits", False))
         if logits:
             self.info = MetricInfo(config_keys=self.info.config_keys, binary_labels=True,
-                                   default_name="binary_crossentropy", higher_is_better=False)
+                                   default_name="binary_crossentropy", higher_is_better=False,
+                                   value_range=NON_NEGATIVE)
         self.stat = f"{self.kind}:{smoothing!r}:{int(logits)}"
         self.stats = ("weight", self.stat)
 
@@ -206,7 +207,7 @@ class BinaryCrossEntropy(_CrossEntropy):
 class MeanSquaredError(_SumsMetric):
     """sum(w*(y-p)^2) / sum(w)."""
 
-    info = MetricInfo(higher_is_better=False)
+    info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
     stats = ("weight", "squared_error")
 
     def value(self, s):
@@ -223,7 +224,7 @@ class RootMeanSquaredError(MeanSquaredError):
 class MeanAbsoluteError(_SumsMetric):
     """sum(w*|y-p|) / sum(w)."""
 
-    info = MetricInfo(higher_is_better=False)
+    info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
     stats = ("weight", "absolute_error")
 
     def value(self, s):
@@ -233,7 +234,7 @@ class MeanAbsoluteError(_SumsMetric):
 class MeanAbsolutePercentageError(_SumsMetric):
     """100 * sum(w*|(y-p)/y|) / sum(w) over examples with y != 0 (others are skipped, as TFMA)."""
 
-    info = MetricInfo(higher_is_better=False)
+    info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
     stats = ("nonzero_label", "ape")
 
     def value(self, s):
@@ -243,7 +244,7 @@ class MeanAbsolutePercentageError(_SumsMetric):
 class SquaredPearsonCorrelation(_SumsMetric):
     """Weighted r^2 between labels and predictions; NaN unless both vary."""
 
-    info = MetricInfo(higher_is_better=True)
+    info = MetricInfo(higher_is_better=True, value_range=UNIT)
     stats = ("weight", "label", "prediction", "label_sq", "prediction_sq", "label_prediction")
 
     def value(self, s):
