@@ -256,3 +256,20 @@ def test_empty_in_memory_inputs(tmp_path):
         assert result.summary["rows_read"] == 0 and list(result.metrics) == [()]
         assert result.value("example_count") == 0
     assert isinstance(empty.to_pandas(), pd.DataFrame)
+
+
+def test_a_folder_of_partitions_says_its_subfolders_are_not_read(tmp_path, config, capsys):
+    folder = tmp_path / "partitioned"
+    for country in ("de", "us"):
+        (folder / f"country={country}").mkdir(parents=True)
+        write(make_table(30, seed=1), str(folder / f"country={country}" / "part-0.parquet"))
+    code, _, err = evaluate_here(capsys, "--config", config, "--data", str(folder),
+                                 "--output", str(tmp_path / "o"))
+    assert code == 2
+    assert err.strip() == (f"evalbeam: error: data folder {folder}: no file of a known format "
+                           "(parquet, csv, tfrecord) in it (it is empty); its subfolders are not "
+                           "read (country=de, country=us): name their files with a glob such as "
+                           f"{folder}/*/*")
+    code, stdout, err = evaluate_here(capsys, "--config", config, "--data",
+                                      f"{folder}/*/*.parquet", "--output", str(tmp_path / "o"))
+    assert code == 0 and "evaluated 60 of 60 rows" in stdout

@@ -52,17 +52,22 @@ def _match(pattern: str) -> list:
     try:
         found = FileSystems.match([query])[0].metadata_list
     except BeamIOError as e:
-        reasons = "; ".join(f"{err}" for err in (e.exception_details or {}).values()) or str(e)
-        raise InputError(f"data path {pattern!r} cannot be listed: {reasons}") from None
-    except Exception as e:  # noqa: BLE001 - unknown scheme, missing filesystem extra, ...
+        reasons = "; ".join(_first_line(err) for err in (e.exception_details or {}).values())
         raise InputError(f"data path {pattern!r} cannot be listed: "
-                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+                         f"{reasons or _first_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - unknown scheme, missing filesystem extra, ...
+        raise InputError(f"data path {pattern!r} cannot be listed: {_first_line(e)}") from None
     paths = [m.path for m in found if not m.path.endswith(("/", os.sep))]
     if local:
         if query != pattern:
             paths = [os.path.relpath(p) for p in paths]
         paths = [p for p in paths if not os.path.isdir(p)]
     return sorted(paths)
+
+
+def _first_line(e) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _is_directory(pattern: str) -> bool:
@@ -98,29 +103,43 @@ def detect_format(path: str) -> str:
 
 def _directory_files(directory: str, data_format, said: list):
     """The data files of a folder: hidden and underscore files are never data; the others are
-    read if their extension names the data's format, and the rest are skipped out loud."""
+    read if their extension names the data's format, and the rest are skipped out loud (so are
+    subfolders, which a glob such as ``DIR/*/*.parquet`` reads)."""
     listed = [p for p in _match(directory.rstrip("/") + "/*") if not _hidden(p)]
     by_format = {}
     for path in listed:
         by_format.setdefault(_format_of(path)[0], []).append(path)
     known = sorted(f for f in by_format if f is not None)
+    subfolders = _subfolders(directory)
+    folders = (f"; its subfolders are not read ({_names(subfolders)}): name their files with a "
+               f"glob such as {os.path.join(directory, '*', '*')}") if subfolders else ""
     if data_format is None:
         if not known:
             raise InputError(f"data folder {directory}: no file of a known format "
-                             f"({', '.join(FORMATS)}) in it" + _listing(listed))
+                             f"({', '.join(FORMATS)}) in it" + _listing(listed) + folders)
         if len(known) > 1:
             raise InputError(f"data folder {directory} holds files of several formats ("
                              + "; ".join(f"{f}: {_names(by_format[f])}" for f in known)
                              + "); pass --format or a glob naming the files")
         data_format = known[0]
     files = by_format.get(data_format, [])
-    skipped = [p for p in listed if p not in files]
     if not files:
-        raise InputError(f"data folder {directory}: no {data_format} file in it" + _listing(listed))
-    if skipped:
-        said.append(f"data folder {directory}: read {len(files)} {data_format} file(s), skipped "
-                    f"{len(skipped)} other file(s): {_names(skipped)}")
+        raise InputError(f"data folder {directory}: no {data_format} file in it"
+                         + _listing(listed) + folders)
+    chosen = set(files)
+    skipped = [p for p in listed if p not in chosen]
+    if skipped or folders:
+        said.append(f"data folder {directory}: read {len(files)} {data_format} file(s)"
+                    + (f", skipped {len(skipped)} other file(s): {_names(skipped)}"
+                       if skipped else "") + folders)
     return files, data_format
+
+
+def _subfolders(directory: str) -> list:
+    """The folders in a local folder (not hidden ones); remote stores are not asked."""
+    if not _is_local(directory):
+        return []
+    return sorted(e.path for e in os.scandir(directory) if e.is_dir() and not _hidden(e.path))
 
 
 def _names(paths, k: int = 5) -> str:
