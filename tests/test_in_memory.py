@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import types
 
 import apache_beam as beam
 import numpy as np
@@ -155,8 +156,12 @@ def test_rows_are_gathered_into_batches_not_evaluated_one_by_one(monkeypatch):
 
     monkeypatch.setattr(api, "ROWS_PER_BATCH", 40)
     seen = []
-    monkeypatch.setattr(api, "batch_partials", lambda batch, _: (
-        seen.append(batch.num_rows) or (type("E", (), {"rows_read": 0, "dropped": {}})(), [])))
+
+    def partials(batch, _):
+        seen.append(batch.num_rows)
+        return types.SimpleNamespace(rows_read=batch.num_rows, dropped={}), []
+
+    monkeypatch.setattr(api, "batch_partials", partials)
     fn = api._ComputePartials(plan('metrics_specs { metrics { class_name: "ExampleCount" } }'))
     fn.start_bundle()
     for row in make_table(100).to_pylist():
