@@ -73,6 +73,7 @@ class _ComputePartials(beam.DoFn):
         self.queries = bool(eval_plan.query_key)
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
+        self._rows = []  # rows given as dicts, not yet gathered into a batch
 
     def start_bundle(self):
         self._rows = []
@@ -230,19 +231,20 @@ class Evaluate(beam.PTransform):
     Elements may also be ``pyarrow.Table`` (``beam.io.ReadFromParquetBatched``) or rows as
     dicts (``beam.io.ReadFromParquet``), which are gathered into record batches.
 
-    ``warnings``: what was said about the input (e.g. files skipped), kept in summary.json.
+    ``input_warnings``: what was said about the input (e.g. files skipped), kept with the
+    run's other warnings in summary.json.
     Returns a PCollection with one element: whether validation passed.
     """
 
     def __init__(self, config, output_dir: str, data_location: str = "<user provided PCollection>",
-                 file_format: str = "<unknown>", warnings=()):
+                 file_format: str = "<unknown>", input_warnings=()):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
-        self.warnings = list(warnings)
+        self.input_warnings = list(input_warnings)
 
     def expand(self, batches):
         plan = self.eval_plan
@@ -269,7 +271,7 @@ class Evaluate(beam.PTransform):
         start = (batches.pipeline | "Start" >> beam.Impulse()
                  | "KeyStart" >> beam.Map(lambda _: (None, None)))
         where = (self.staging, self.output_dir, self.data_location, self.file_format,
-                 self.warnings)
+                 self.input_warnings)
         return ((start, shards)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.GroupByKey()
