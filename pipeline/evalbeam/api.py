@@ -11,6 +11,7 @@ Data flow (DESIGN.md)::
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ import numpy as np
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               count_intervals, iter_slice_results, select_slices)
 from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
-from evalbeam.extract import check_columns
+from evalbeam.extract import check_columns, with_source
 from evalbeam import cross_slices, pipeline_flags, regressions
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
@@ -59,22 +61,69 @@ def as_plan(config) -> EvalPlan:
 _DOCUMENTS = "documents"  # the tagged output of documents by query bucket
 
 
+ROWS_PER_BATCH = 1 << 16  # rows given as dicts are gathered into batches of this many
+
+
 class _ComputePartials(beam.DoFn):
+    """Record batches (or tables) -> partials; rows given as dicts (``beam.io.ReadFromParquet``)
+    are gathered into record batches of ``ROWS_PER_BATCH`` first."""
+
     def __init__(self, eval_plan):
         self.eval_plan = eval_plan
         self.queries = bool(eval_plan.query_key)
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
+        self._rows = []  # rows given as dicts, not yet gathered into a batch
 
-    def process(self, batch):
-        for b in batch.to_batches() if isinstance(batch, pa.Table) else [batch]:
-            extracted, partials = batch_partials(b, self.eval_plan)
-            self.rows_read.inc(extracted.rows_read)
-            self.rows_dropped.inc(sum(extracted.dropped.values()))
-            yield from partials
-            if self.queries:
-                for keyed in split_by_query(extracted.batch, self.eval_plan):
-                    yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
+    def start_bundle(self):
+        self._rows = []
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        if isinstance(element, dict):
+            if not isinstance(window, GlobalWindow):
+                raise InputError("Evaluate gathers rows given as dicts only in the global "
+                                 "window; give it record batches (beam.BatchElements and "
+                                 "pyarrow.RecordBatch.from_pylist) instead")
+            self._rows.append(element)
+            if len(self._rows) >= ROWS_PER_BATCH:
+                yield from self._compute(self._gathered())
+            return
+        if isinstance(element, pa.Table):
+            batches = element.to_batches()
+        elif isinstance(element, pa.RecordBatch):
+            batches = [element]
+        else:
+            raise InputError(f"Evaluate takes pyarrow.RecordBatch or pyarrow.Table elements, or "
+                             f"rows as dicts; got a {type(element).__module__}."
+                             f"{type(element).__qualname__}")
+        for batch in batches:
+            yield from self._compute(batch)
+
+    def finish_bundle(self):
+        if self._rows:
+            for out in self._compute(self._gathered()):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        out.tag, GlobalWindows.windowed_value_at_end_of_window(out.value))
+                else:
+                    yield GlobalWindows.windowed_value_at_end_of_window(out)
+
+    def _gathered(self) -> pa.RecordBatch:
+        rows, self._rows = self._rows, []
+        try:
+            return with_source(pa.RecordBatch.from_pylist(rows), "rows given as dicts")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise InputError(f"rows given as dicts: cannot make a record batch of them "
+                             f"({str(e).splitlines()[0]})") from None
+
+    def _compute(self, batch):
+        extracted, partials = batch_partials(batch, self.eval_plan)
+        self.rows_read.inc(extracted.rows_read)
+        self.rows_dropped.inc(sum(extracted.dropped.values()))
+        yield from partials
+        if self.queries:
+            for keyed in split_by_query(extracted.batch, self.eval_plan):
+                yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
 
 
 @dataclass
@@ -140,7 +189,7 @@ def _warnings(counts) -> list:
     return []
 
 
-def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
+def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, said=()):
     shards = list(shards)
     done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
@@ -171,7 +220,7 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format):
             intervals[what] = intervals.get(what, 0) + n
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
-                     _warnings(counts), intervals, specs=[s.summary for s in shards])
+                     [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards])
     return validation.validation_ok
 
 
@@ -185,17 +234,23 @@ def _typed(tables):
 class Evaluate(beam.PTransform):
     """PCollection[pyarrow.RecordBatch] -> evaluation artifacts in ``output_dir``.
 
+    Elements may also be ``pyarrow.Table`` (``beam.io.ReadFromParquetBatched``) or rows as
+    dicts (``beam.io.ReadFromParquet``), which are gathered into record batches.
+
+    ``input_warnings``: what was said about the input (e.g. files skipped), kept with the
+    run's other warnings in summary.json.
     Returns a PCollection with one element: whether validation passed.
     """
 
     def __init__(self, config, output_dir: str, data_location: str = "<user provided PCollection>",
-                 file_format: str = "<unknown>"):
+                 file_format: str = "<unknown>", input_warnings=()):
         super().__init__()
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
         self.data_location, self.file_format = data_location, file_format
+        self.input_warnings = list(input_warnings)
 
     def expand(self, batches):
         plan = self.eval_plan
@@ -221,7 +276,8 @@ class Evaluate(beam.PTransform):
         # one element even without data, so an empty input still gets its (empty) artifacts
         start = (batches.pipeline | "Start" >> beam.Impulse()
                  | "KeyStart" >> beam.Map(lambda _: (None, None)))
-        where = (self.staging, self.output_dir, self.data_location, self.file_format)
+        where = (self.staging, self.output_dir, self.data_location, self.file_format,
+                 self.input_warnings)
         return ((start, shards)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.GroupByKey()
@@ -274,8 +330,9 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
-    tf.train.Example; format from the extension or ``data_format``), or in-memory
-    ``pyarrow.Table`` / list of ``pyarrow.RecordBatch``. ``schema``: a tensorflow-metadata Schema
+    tf.train.Example; format from the extension or ``data_format``; a folder stands for its
+    data files), or rows in memory: a ``pyarrow.Table``, ``pyarrow.RecordBatch`` or list of them,
+    or a pandas ``DataFrame`` (its index is not read). ``schema``: a tensorflow-metadata Schema
     (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
     flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
     directory whose metrics stand for the baseline model (it is then not evaluated, and its
@@ -283,9 +340,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     """
     eval_plan = as_plan(config)
     options = _pipeline_options(pipeline_options)
-    in_memory = isinstance(data, (pa.Table, pa.RecordBatch)) or (
-        isinstance(data, list) and data and isinstance(data[0], pa.RecordBatch))
-    files = [] if in_memory else readers.match_files(data)
+    columns = eval_plan.input_columns()
+    in_memory = readers.in_memory_table(data, columns)
+    said = []  # what the reader has to say about the files (kept in summary.json)
+    files, fmt = ([], "arrow") if in_memory is not None else \
+        readers.match_files(data, data_format, said)
     check_output(output_dir, [*files, *(p for p in (config, schema) if _is_path(p))])
     if baseline_result is not None:
         if eval_plan.baseline is None:
@@ -293,37 +352,42 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                               "is_baseline: true")
         eval_plan = eval_plan.with_baseline_metrics(
             baseline_metrics_from(baseline_result, eval_plan.baseline))
-    if isinstance(data, pa.Table):
-        data = data.combine_chunks().to_batches(max_chunksize=batch_size) or [
-            pa.RecordBatch.from_pylist([], schema=data.schema)]
-    if isinstance(data, pa.RecordBatch):
-        data = [data]
-    if in_memory:
-        check_columns(data[0].schema, eval_plan, "input table")
-        location, fmt = "<in-memory table>", "arrow"
-    else:
-        fmt = data_format or readers.detect_format(files[0])
-        column_types = readers.csv_column_types(schema) if fmt == "csv" else {}
-        check_columns(readers.read_schema(files[0], fmt, eval_plan.input_columns(), column_types),
-                      eval_plan, files[0])
-        location = data if isinstance(data, str) else ",".join(data)
     options.view_as(DirectOptions)  # register direct-runner flags
-    pipeline = beam.Pipeline(runner=pipeline_flags.create_runner(options), options=options)
-    if in_memory:
-        batches = pipeline | "ReadBatches" >> beam.Create(data, reshuffle=False)
-    else:
-        batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
-            files, fmt, eval_plan.input_columns(), batch_size, column_types)
-    evaluate = Evaluate(eval_plan, output_dir, location, fmt)
-    _ = batches | "Evaluate" >> evaluate
-    try:
-        pipeline.run().wait_until_finish()
-    except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
-        discard(evaluate.staging)
-        message = None if isinstance(e, EvalbeamError) else user_error_message(e)
-        if message is None:
-            raise
-        raise InputError(message) from None
+    runner = pipeline_flags.create_runner(options)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # loaded by now
+
+    with contextlib.ExitStack() as cleanup:
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        if in_memory is not None:
+            table, full_schema = in_memory
+            check_columns(full_schema, eval_plan, readers.IN_MEMORY)
+            location = f"<{readers.IN_MEMORY}>"
+            if isinstance(runner, FnApiRunner):  # local: memory-mapped from a temporary file
+                path = cleanup.enter_context(readers.spilled(table, batch_size))
+                batches = pipeline | "ReadTable" >> readers.ReadRecordBatches(
+                    [path], "arrow", columns, batch_size)
+            else:  # a remote runner's workers cannot see local files: the rows travel along
+                batches = pipeline | "ReadBatches" >> beam.Create(
+                    [with_source(b, readers.IN_MEMORY) for b in
+                     table.combine_chunks().to_batches(max_chunksize=batch_size)]
+                    or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
+        else:
+            column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
+            check_columns(readers.read_schema(files[0], fmt, columns, column_types),
+                          eval_plan, files[0])
+            location = ",".join(readers.as_patterns(data))
+            batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
+                files, fmt, columns, batch_size, column_types)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said)
+        _ = batches | "Evaluate" >> evaluate
+        try:
+            pipeline.run().wait_until_finish()
+        except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
+            discard(evaluate.staging)
+            message = None if isinstance(e, EvalbeamError) else user_error_message(e)
+            if message is None:
+                raise
+            raise InputError(message) from None
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)

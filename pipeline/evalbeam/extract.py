@@ -78,6 +78,8 @@ def _is_list(typ) -> bool:
 
 
 def _numeric(typ) -> bool:
+    if pa.types.is_null(typ):
+        return True  # no values at all (an empty CSV column, rows as dicts): rows are dropped
     if pa.types.is_dictionary(typ):
         typ = typ.value_type
     return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)

@@ -1,18 +1,27 @@
-"""Files -> PCollection of pyarrow.RecordBatch (at most ``batch_size`` rows each).
+"""Files or an in-memory table -> PCollection of pyarrow.RecordBatch (at most ``batch_size`` rows).
 
 Parquet files are read by row group (one read task per row group, so workers share a large
 file), CSV files stream in blocks, TFRecord files of tf.train.Example are decoded in chunks.
-Each batch is tagged with its file for error messages. Only the columns the evaluation reads
-are loaded when they are known.
+An in-memory table is written once to a temporary Arrow file and its batches memory-mapped
+back, so its rows never travel inside the pipeline graph. Each batch is tagged with its file
+for error messages. Only the columns the evaluation reads are loaded when they are known.
 """
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import InputError
@@ -22,39 +31,196 @@ from evalbeam.io.tfrecord import read_records
 
 FORMATS = ("parquet", "csv", "tfrecord")
 DEFAULT_BATCH_SIZE = 1 << 18
+IN_MEMORY = "in-memory table"
+_ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
-               ".tfrecords": "tfrecord", ".gz": "tfrecord"}
+               ".tfrecords": "tfrecord"}
+_COMPRESSIONS = (".gz", ".bz2")
+_GLOB = re.compile(r"[*?[]")
 
 
-def match_files(patterns) -> list:
-    """Every file matching the patterns (local paths or any Beam filesystem URL)."""
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    if not patterns:
-        raise InputError("no data path given")
-    files = []
-    for pattern in patterns:
-        try:
-            found = FileSystems.match([pattern])[0].metadata_list
-        except Exception:  # noqa: BLE001 - Beam raises BeamIOError for a missing directory
-            found = []
-        found = sorted(m.path for m in found if not m.path.endswith(os.sep))
-        if not found:
-            raise InputError(f"data path {pattern!r} matches no file")
-        files += found
-    return files
+# -- Which files ------------------------------------------------------------------------------
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _match(pattern: str) -> list:
+    """The files (not folders) a pattern matches; a real listing error says what it is."""
+    local = _is_local(pattern)
+    # Beam's local filesystem finds nothing for a glob without a folder ('data-*.csv')
+    query = os.path.join(".", pattern) if local and not os.path.dirname(pattern) else pattern
+    try:
+        found = FileSystems.match([query])[0].metadata_list
+    except BeamIOError as e:
+        reasons = "; ".join(_first_line(err) for err in (e.exception_details or {}).values())
+        raise InputError(f"data path {pattern!r} cannot be listed: "
+                         f"{reasons or _first_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - unknown scheme, missing filesystem extra, ...
+        raise InputError(f"data path {pattern!r} cannot be listed: {_first_line(e)}") from None
+    paths = [m.path for m in found if not m.path.endswith(("/", os.sep))]
+    if local:
+        if query != pattern:
+            paths = [os.path.relpath(p) for p in paths]
+        paths = [p for p in paths if not os.path.isdir(p)]
+    return sorted(paths)
+
+
+def _first_line(e) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _is_directory(pattern: str) -> bool:
+    if _is_local(pattern):
+        return os.path.isdir(pattern)
+    return pattern.endswith("/")
+
+
+def _hidden(path: str) -> bool:
+    """Files Spark, Hadoop and Beam write beside the data (_SUCCESS, .part-0.crc, ...)."""
+    return os.path.basename(path.rstrip("/")).startswith((".", "_"))
+
+
+def _format_of(path: str):
+    """The format an extension names (None when it names none), and the compression."""
+    name = path.lower()
+    compression = next((c for c in _COMPRESSIONS if name.endswith(c)), None)
+    if compression:
+        name = name[:-len(compression)]
+    return _EXTENSIONS.get(os.path.splitext(name)[1]), compression
 
 
 def detect_format(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in _EXTENSIONS:
-        raise InputError(f"{path}: cannot tell the format from the extension {ext or '(none)'!r}; "
+    fmt, compression = _format_of(path)
+    if fmt is None:
+        ext = "".join(os.path.splitext(os.path.basename(path))[1:]) or "(none)"
+        if compression:
+            ext = os.path.splitext(path[:-len(compression)])[1] + compression
+        raise InputError(f"{path}: cannot tell the format from the extension {ext!r}; "
                          f"pass --format with one of {', '.join(FORMATS)}")
-    return _EXTENSIONS[ext]
+    return fmt
+
+
+def _directory_files(directory: str, data_format, said: list):
+    """The data files of a folder: hidden and underscore files are never data; the others are
+    read if their extension names the data's format, and the rest are skipped out loud (so are
+    subfolders, which a glob such as ``DIR/*/*.parquet`` reads)."""
+    listed = [p for p in _match(directory.rstrip("/") + "/*") if not _hidden(p)]
+    by_format = {}
+    for path in listed:
+        by_format.setdefault(_format_of(path)[0], []).append(path)
+    known = sorted(f for f in by_format if f is not None)
+    subfolders = _subfolders(directory)
+    folders = (f"; its subfolders are not read ({_names(subfolders)}): name their files with a "
+               f"glob such as {os.path.join(directory, '*', '*')}") if subfolders else ""
+    if data_format is None:
+        if not known:
+            raise InputError(f"data folder {directory}: no file of a known format "
+                             f"({', '.join(FORMATS)}) in it" + _listing(listed) + folders)
+        if len(known) > 1:
+            raise InputError(f"data folder {directory} holds files of several formats ("
+                             + "; ".join(f"{f}: {_names(by_format[f])}" for f in known)
+                             + "); pass --format or a glob naming the files")
+        data_format = known[0]
+    files = by_format.get(data_format, [])
+    if not files:
+        raise InputError(f"data folder {directory}: no {data_format} file in it"
+                         + _listing(listed) + folders)
+    chosen = set(files)
+    skipped = [p for p in listed if p not in chosen]
+    if skipped or folders:
+        said.append(f"data folder {directory}: read {len(files)} {data_format} file(s)"
+                    + (f", skipped {len(skipped)} other file(s): {_names(skipped)}"
+                       if skipped else "") + folders)
+    return files, data_format
+
+
+def _subfolders(directory: str) -> list:
+    """The folders in a local folder (not hidden ones); remote stores are not asked."""
+    if not _is_local(directory):
+        return []
+    return sorted(e.path for e in os.scandir(directory) if e.is_dir() and not _hidden(e.path))
+
+
+def _names(paths, k: int = 5) -> str:
+    names = [os.path.basename(p) for p in paths]
+    return ", ".join(names[:k]) + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _listing(paths) -> str:
+    return f" (found: {_names(paths)})" if paths else " (it is empty)"
+
+
+def as_patterns(data) -> list:
+    """The data paths as strings (a path, a pathlib.Path, or a list of them)."""
+    if isinstance(data, (str, os.PathLike)):
+        data = [data]
+    if not isinstance(data, (list, tuple)) or not all(isinstance(p, (str, os.PathLike))
+                                                      for p in data):
+        raise InputError(f"data: expected a path or glob (or a list of them), a pyarrow.Table, "
+                         f"record batches or a pandas DataFrame; got {_kind(data)}")
+    if not data:
+        raise InputError("no data path given")
+    return [os.fspath(p) for p in data]
+
+
+def _kind(data) -> str:
+    if isinstance(data, (list, tuple)):
+        kinds = sorted({f"{type(d).__module__}.{type(d).__qualname__}" for d in data})
+        return f"a {type(data).__name__} of {', '.join(kinds)}"
+    return f"a {type(data).__module__}.{type(data).__qualname__}"
+
+
+def match_files(patterns, data_format=None, said=None):
+    """(every file the patterns name, their format).
+
+    A pattern is a local path, a glob or any Beam filesystem URL; a folder stands for its data
+    files (see :func:`_directory_files`). Without ``data_format`` the format comes from the
+    extensions, which must agree. What a user should hear (files skipped in a folder) is
+    appended to ``said``.
+    """
+    said = [] if said is None else said
+    patterns = as_patterns(patterns)
+    if data_format is not None and data_format not in FORMATS:
+        raise InputError(f"unknown data format {data_format!r}; expected one of {', '.join(FORMATS)}")
+    files, formats = [], {}
+    for pattern in patterns:
+        if _is_directory(pattern):
+            found, fmt = _directory_files(pattern, data_format, said)
+            for path in found:
+                formats[path] = fmt
+        else:
+            found = _match(pattern)
+            if _GLOB.search(os.path.basename(pattern)):
+                found = [p for p in found if not _hidden(p)]  # a glob never means _SUCCESS
+            if not found:
+                raise InputError(f"data path {pattern!r} matches no file")
+            for path in found:
+                formats[path] = data_format or detect_format(path)
+        files += found
+    kinds = sorted(set(formats.values()))
+    if len(kinds) > 1:
+        raise InputError("the data paths name files of several formats ("
+                         + "; ".join(f"{k}: {_names([p for p in files if formats[p] == k])}"
+                                     for k in kinds) + "); pass --format or name files of one")
+    fmt = kinds[0]
+    if fmt == "parquet":
+        packed = [p for p in files if _format_of(p)[1]]
+        if packed:
+            raise InputError(f"{packed[0]}: a compressed Parquet file cannot be read (Parquet "
+                             "compresses its pages itself); decompress it")
+    return files, fmt
 
 
 def _open(path: str):
-    return open(path, "rb") if "://" not in path else FileSystems.open(path)
+    return open(path, "rb") if _is_local(path) else FileSystems.open(path)
+
+
+def _open_stream(path: str):
+    """A sequential stream of the file's bytes, decompressed by its extension (.gz, .bz2)."""
+    if _is_local(path):
+        return pa.input_stream(path, compression="detect")
+    return FileSystems.open(path)  # Beam decompresses by extension
 
 
 def _split(table_or_batch, batch_size: int, source: str):
@@ -122,12 +288,58 @@ def csv_column_types(schema_path: str | None) -> dict:
     return {f.name: types[f.type] for f in schema.feature if f.type in types}
 
 
-def read_csv_file(path, columns, batch_size, column_types):
-    convert = pcsv.ConvertOptions(column_types=column_types or None)
+@dataclass(frozen=True)
+class CsvTypes:
+    """Column types for CSV files, and the schema file they come from (for error messages)."""
+
+    types: dict
+    schema_path: str | None = None
+
+    @classmethod
+    def load(cls, schema_path):
+        return cls(csv_column_types(schema_path), schema_path)
+
+
+def _csv_options(column_types: CsvTypes):
+    # Only an empty field is null, in every column (text too), as a null is in Parquet:
+    # "NA" stays text (a country code), "NaN" the float NaN.
+    return pcsv.ConvertOptions(column_types=column_types.types or None, null_values=[""],
+                               strings_can_be_null=True)
+
+
+_CSV_COLUMN = re.compile(r"^In CSV column #(\d+): (.*)$")
+
+
+def _csv_error(path, e, column_types: CsvTypes) -> InputError:
+    """A CSV conversion error, naming the column (and the schema file that typed it)."""
+    message = str(e).splitlines()[0]
+    match = _CSV_COLUMN.match(message)
+    if match:
+        index, what = int(match.group(1)), match.group(2)
+        names = _csv_header(path)
+        if index < len(names):
+            name = names[index]
+            typed = column_types.types.get(name)
+            by = (f" (typed {typed} by schema {column_types.schema_path})"
+                  if typed is not None and column_types.schema_path else
+                  " (its type inferred from the first rows; a schema can type it)")
+            return InputError(f"{path}: column {name!r}{by}: {what}")
+    return InputError(f"{path}: cannot read as CSV with a header row: {message}")
+
+
+def _csv_header(path) -> list:
     try:
-        with _open(path) as f:
+        with _open_stream(path) as f:
+            return next(csv.reader(io.TextIOWrapper(f, encoding="utf-8", newline="")), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def read_csv_file(path, columns, batch_size, column_types: CsvTypes):
+    try:
+        with _open_stream(path) as f:
             reader = pcsv.open_csv(f, read_options=pcsv.ReadOptions(block_size=1 << 24),
-                                   convert_options=convert)
+                                   convert_options=_csv_options(column_types))
             names = reader.schema.names
             selected = _present(names, columns)
             for batch in reader:
@@ -136,23 +348,20 @@ def read_csv_file(path, columns, batch_size, column_types):
                 if batch.num_rows:
                     yield from _split(pa.Table.from_batches([batch]), batch_size, path)
     except pa.ArrowInvalid as e:
-        raise InputError(f"{path}: cannot read as CSV with a header row: "
-                         f"{str(e).splitlines()[0]}") from None
+        raise _csv_error(path, e, column_types) from None
 
 
-def csv_schema(path: str, column_types) -> pa.Schema:
+def csv_schema(path: str, column_types: CsvTypes) -> pa.Schema:
     try:
-        with _open(path) as f:
-            return pcsv.open_csv(f, convert_options=pcsv.ConvertOptions(
-                column_types=column_types or None)).schema
+        with _open_stream(path) as f:
+            return pcsv.open_csv(f, convert_options=_csv_options(column_types)).schema
     except pa.ArrowInvalid as e:
-        raise InputError(f"{path}: cannot read as CSV with a header row: "
-                         f"{str(e).splitlines()[0]}") from None
+        raise _csv_error(path, e, column_types) from None
 
 
 # -- TFRecord of tf.train.Example -------------------------------------------------------------
 def read_tfrecord_file(path, columns, batch_size):
-    with FileSystems.open(path) as f:  # handles .gz by extension
+    with FileSystems.open(path) as f:  # decompresses .gz and .bz2 by extension
         chunk = []
         for record in read_records(f, path):
             chunk.append(record)
@@ -181,22 +390,103 @@ def tfrecord_schema(path: str, columns) -> pa.Schema:
     return decode_examples(records, columns).schema
 
 
+# -- In-memory tables -------------------------------------------------------------------------
+def _is_dataframe(data) -> bool:
+    """A pandas DataFrame, told by its type (so pandas is never imported for other inputs)."""
+    kind = type(data)
+    return kind.__module__.split(".")[0] == "pandas" and kind.__name__ == "DataFrame"
+
+
+def in_memory_table(data, columns=None):
+    """(table, schema) of an in-memory input: a pyarrow.Table or RecordBatch, a list of them,
+    or a pandas DataFrame; None for anything else (paths).
+
+    The table holds the ``columns`` present (all when None); the schema names every column of
+    the input, for checking the configuration against it. A DataFrame's index is not read.
+    """
+    if _is_dataframe(data):
+        names = [str(c) for c in data.columns]
+        keep = [c for c in data.columns if columns is None or str(c) in columns]
+        try:
+            table = pa.Table.from_pandas(data[keep], preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+            raise InputError(f"pandas DataFrame: cannot convert it to Arrow: "
+                             f"{str(e).splitlines()[0]}") from None
+        table = table.rename_columns([str(c) for c in keep])
+        fields = {f.name: f for f in table.schema}
+        schema = pa.schema([fields.get(n, pa.field(n, pa.null())) for n in names])
+        return table, schema
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    elif isinstance(data, (list, tuple)) and data and all(
+            isinstance(b, (pa.RecordBatch, pa.Table)) for b in data):
+        try:
+            data = pa.concat_tables([pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch)
+                                     else b for b in data])
+        except pa.ArrowInvalid as e:
+            raise InputError(f"{IN_MEMORY}: the record batches do not share one schema "
+                             f"({str(e).splitlines()[0]})") from None
+    if not isinstance(data, pa.Table):
+        return None
+    schema = data.schema
+    if columns is not None:
+        data = data.select(_present(schema.names, columns))
+    return data, schema
+
+
+@contextlib.contextmanager
+def spilled(table: pa.Table, batch_size: int):
+    """The table as a temporary Arrow file of record batches (removed afterwards): read back
+    memory-mapped, its rows cost no pickling and no copy inside the pipeline."""
+    folder = tempfile.mkdtemp(prefix="evalbeam-table-")
+    try:
+        path = os.path.join(folder, "table.arrow")
+        if table.num_columns and table.column(0).num_chunks > 1:
+            table = table.combine_chunks()
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            for batch in table.to_batches(max_chunksize=batch_size):
+                writer.write_batch(batch)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def arrow_tasks(path: str):
+    """One read task per record batch of a spilled table: (path, batch, its first row)."""
+    reader = pa.ipc.open_file(pa.memory_map(path))
+    tasks, start = [], 0
+    for i in range(reader.num_record_batches):
+        tasks.append((path, i, start))
+        start += reader.get_batch(i).num_rows
+    return tasks or [(path, None, 0)]
+
+
+def read_arrow_task(task):
+    path, index, start = task
+    reader = pa.ipc.open_file(pa.memory_map(path))  # a batch keeps the mapping alive
+    if index is None:
+        yield with_source(pa.RecordBatch.from_pylist([], schema=reader.schema), IN_MEMORY)
+        return
+    batch = reader.get_batch(index)
+    yield with_source(batch, f"{IN_MEMORY} (rows {start}-{start + batch.num_rows - 1})")
+
+
 class ReadRecordBatches(beam.PTransform):
     """Files of one format -> PCollection[pyarrow.RecordBatch]."""
 
     def __init__(self, files, data_format, columns=None, batch_size=DEFAULT_BATCH_SIZE,
                  column_types=None):
         super().__init__()
-        if data_format not in FORMATS:
+        if data_format not in FORMATS + (_ARROW,):
             raise InputError(f"unknown data format {data_format!r}; expected one of {', '.join(FORMATS)}")
         self.files, self.format, self.columns = list(files), data_format, columns
-        self.batch_size, self.column_types = batch_size, column_types or {}
+        self.batch_size, self.column_types = batch_size, column_types or CsvTypes({})
 
     def expand(self, pbegin):
         columns, size, types = self.columns, self.batch_size, self.column_types
-        if self.format == "parquet" and len(self.files) == 1:
-            # One file: its row groups are known now, and need spreading only if there are several.
-            known = parquet_tasks(self.files[0])
+        if self.format in ("parquet", _ARROW) and len(self.files) == 1:
+            # One file: its parts are known now, and need spreading only if there are several.
+            known = (parquet_tasks if self.format == "parquet" else arrow_tasks)(self.files[0])
             tasks = pbegin | "ListRowGroups" >> beam.Create(known, reshuffle=False)
             spread = len(known) > 1
         else:
@@ -208,6 +498,8 @@ class ReadRecordBatches(beam.PTransform):
             tasks = tasks | "Distribute" >> beam.Reshuffle()
         if self.format == "parquet":
             read = lambda task: read_parquet_task(task, columns, size)  # noqa: E731
+        elif self.format == _ARROW:
+            read = read_arrow_task
         elif self.format == "csv":
             read = lambda path: read_csv_file(path, columns, size, types)  # noqa: E731
         else:
@@ -220,5 +512,5 @@ def read_schema(path: str, data_format: str, columns=None, column_types=None) ->
     if data_format == "parquet":
         return parquet_schema(path)
     if data_format == "csv":
-        return csv_schema(path, column_types)
+        return csv_schema(path, column_types or CsvTypes({}))
     return tfrecord_schema(path, columns)
