@@ -359,11 +359,13 @@ def diff_metrics(columns: dict, baseline: str | None, ndim: int = 1) -> dict:
 
 
 def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
-    """Every slice's intervals of the scalar metrics: a function of the slice's row giving
+    """Every slice's intervals of the metrics of numbers: a function of the slice's row giving
     ``({MetricKey: (lower, upper, standard error)}, {MetricKey: degrees of freedom where
-    undefined resamples were left out})``. A slice with fewer than ``min_examples`` examples
-    has none; bounds are clipped to the metric's ``value_range`` (a diff's: the widest
-    difference of two values in it)."""
+    undefined resamples were left out})``. An array metric (a confusion metric at several
+    thresholds) has arrays of its shape there, an interval per value, and its degrees of
+    freedom per value. A slice with fewer than ``min_examples`` examples has none; bounds are
+    clipped to the metric's ``value_range`` (a diff's: the widest difference of two values in
+    it)."""
     resampling = eval_plan.resampling
     resampled_stats = ResampledStats(eval_plan.plan, stats, resampling)
     samples, ranges = {}, {}
@@ -379,27 +381,36 @@ def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
         if metric.derived and all(k in samples for k in metric.input_keys().values()):
             add(metric, metric.compute_derived(samples))
     R = resampling.samples
-    samples = {k: v.reshape(stats.n, R) for k, v in samples.items() if points[k].ndim == 1}
+    samples = {k: v.reshape((stats.n, R) + v.shape[1:]) for k, v in samples.items()
+               if np.issubdtype(v.dtype, np.number) and points[k].shape == (stats.n,) + v.shape[1:]}
     if eval_plan.baseline_metrics is None:  # paired resamples: the diff's resamples
         diffs = diff_metrics(samples, eval_plan.baseline, ndim=2)
         samples.update(diffs)
         for key in diffs:
             low, high = ranges.get(dataclasses.replace(key, is_diff=False)) or (None, None)
             ranges[key] = None if low is None else (low - high, high - low)
-    bounds = {}
+    scalars, arrays = {}, {}
     for key, values in samples.items():
         lower, upper, se, defined = interval(points[key], values, resampling, ranges.get(key))
-        bounds[key] = (lower.tolist(), upper.tolist(), se.tolist(), defined.tolist())
+        if values.ndim == 2:
+            scalars[key] = (lower.tolist(), upper.tolist(), se.tolist(), defined.tolist())
+        else:  # dofs of every value of the slices with some value's resamples left out
+            short = (defined < R).reshape(stats.n, -1).any(axis=1).tolist()
+            arrays[key] = (lower, upper, se, np.maximum(defined - 1, 0), short)
     enough = (counts >= resampling.min_examples).tolist()
 
     def of_slice(i: int):
         if not enough[i]:
             return {}, {}
         intervals, dofs = {}, {}
-        for key, (lower, upper, se, defined) in bounds.items():
+        for key, (lower, upper, se, defined) in scalars.items():
             intervals[key] = (lower[i], upper[i], se[i])
             if defined[i] < R:
                 dofs[key] = max(defined[i] - 1, 0)
+        for key, (lower, upper, se, dof, short) in arrays.items():
+            intervals[key] = (lower[i], upper[i], se[i])
+            if short[i]:
+                dofs[key] = dof[i]
         return intervals, dofs
 
     return of_slice
@@ -407,7 +418,7 @@ def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
 
 def count_intervals(counts: dict, result: SliceResult, resampling) -> None:
     """Add what became of one written slice's intervals to ``counts`` (summary.json's
-    ``intervals``)."""
+    ``intervals``); an array metric counts each of its values."""
     def add(what, n=1):
         counts[what] = counts.get(what, 0) + n
 
@@ -415,13 +426,28 @@ def count_intervals(counts: dict, result: SliceResult, resampling) -> None:
         add("slices_below_min_examples")
         return
     for key, (lower, upper, _) in result.intervals.items():
-        if not (math.isnan(lower) or math.isnan(upper)):
+        if isinstance(lower, np.ndarray):
+            _count_array(add, result, key, lower, upper, resampling.samples)
+        elif not (math.isnan(lower) or math.isnan(upper)):
             add("intervals")
             if key in result.dofs:
                 add("intervals_with_resamples_left_out")
                 add("resamples_left_out", resampling.samples - 1 - result.dofs[key])
         elif isinstance(result.metrics.get(key), float) and math.isfinite(result.metrics[key]):
             add("intervals_undefined")  # a defined value, too few defined resamples
+
+
+def _count_array(add, result: SliceResult, key, lower, upper, R: int) -> None:
+    given = ~(np.isnan(lower) | np.isnan(upper))
+    add("intervals", int(np.count_nonzero(given)))
+    dof = result.dofs.get(key)
+    if dof is not None:
+        left_out = given & (dof < R - 1)
+        add("intervals_with_resamples_left_out", int(np.count_nonzero(left_out)))
+        add("resamples_left_out", int((R - 1 - dof)[left_out].sum()))
+    value = result.metrics.get(key)
+    if isinstance(value, np.ndarray) and value.shape == given.shape:
+        add("intervals_undefined", int(np.count_nonzero(~given & np.isfinite(value))))
 
 
 def _with_baseline_values(metrics: dict, eval_plan, slice_key) -> dict:

@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from evalbeam.io.artifacts import REGRESSIONS_FILE
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
-from evalbeam.validate import Checks, numbers_of, applies, change_failures, check
+from evalbeam.validate import Checks, applies, bounds_at, change_failures, check, numbers_of
 
 
 def directions(eval_plan) -> dict:
@@ -101,9 +101,10 @@ class Finder:
         if elements is None:
             return []
         candidate = numbers_of(metrics.get(dataclasses.replace(key, is_diff=False)))
-        bounds = intervals.get(key) if elements[0][0] is None else None
+        given = intervals.get(key)
         out = []
         for i, (index, d) in enumerate(elements):
+            bounds = bounds_at(given, index)
             fails = failed.get((key, index), [])
             higher = self.better.get(key.name)
             if higher is None and fails:

@@ -9,8 +9,8 @@ change against a baseline of 0 fails. NaN fails every check. A metric with sever
 values that did not (``precision@0.3``). With confidence intervals and
 ``require_significance`` (our addition), a change fails only when its whole interval is past
 the bound; where the change has no interval (intervals off, a baseline read from an earlier
-result, which holds no resamples, or a metric with several values) the point value decides,
-and the failure says so. A cross-slice threshold is a
+result, which holds no resamples, or an interval that is NaN) the point value decides, and
+the failure says so; each value of a metric with several has its own interval. A cross-slice threshold is a
 value threshold on ``baseline-slice value - comparison-slice value`` for every pair its
 cross-slicing specs name (a fairness gate: "no country more than 0.05 AUC below overall"). A threshold without slicing specs applies to every slice; one with slicing specs
 applies to the slices those specs generate. A metric missing in a slice it applies to is a
@@ -112,6 +112,17 @@ def numbers_of(value):
     return None
 
 
+def bounds_at(bounds, index):
+    """``(lower, upper)`` of one value's interval from a metric's ``bounds`` (``(lower, upper,
+    ...)``, numbers, or arrays for a metric with several values; ``index`` as in
+    :func:`numbers_of`), or None when that value has none or its interval is NaN."""
+    if bounds is None or isinstance(bounds[0], np.ndarray) != (index is not None):
+        return None
+    lower, upper = (bounds[0], bounds[1]) if index is None else (
+        float(bounds[0].ravel()[index]), float(bounds[1].ravel()[index]))
+    return None if math.isnan(lower) or math.isnan(upper) else (lower, upper)
+
+
 def _value_problem(threshold, v) -> str | None:
     if math.isnan(v):
         return f"is NaN; expected a value in [{threshold.lower:g}, {threshold.upper:g}]"
@@ -173,10 +184,10 @@ def change_failures(threshold, metrics: dict, intervals: dict, checks: Checks) -
     ct = threshold.proto.change_threshold
     diff = numbers_of(metrics[threshold.key])
     base = numbers_of(metrics[threshold.baseline_key])
-    bounds = intervals.get(threshold.key)
-    bounds = bounds[:2] if bounds is not None and diff and diff[0][0] is None else None
+    given = intervals.get(threshold.key)
     out = []
     for (index, d), (_, b) in zip(diff, base):
+        bounds = bounds_at(given, index)
         problems = _change_problems(ct, d, b, bounds)
         if not problems:
             continue
@@ -185,7 +196,8 @@ def change_failures(threshold, metrics: dict, intervals: dict, checks: Checks) -
             interval = f", interval [{bounds[0]:+.6g}, {bounds[1]:+.6g}]"
         note = ""
         if ct.require_significance and bounds is None:
-            why = checks.no_interval or "the metric has no interval"
+            why = checks.no_interval or ("the metric has no interval" if given is None else
+                                         "its interval is NaN (too few defined resamples)")
             note = (f" (require_significance: no interval of the change, as {why}; the point "
                     "value decided)")
         message = (f"{checks.label(threshold.key, index)} = {b + d:.6g} vs baseline {b:.6g} "

@@ -230,12 +230,20 @@ class MetricsEncoder:
         return head + b"".join(parts)
 
 
-def _interval_bytes(lower: float, upper: float, se: float, dof: int) -> bytes:
+def _interval_bytes(lower, upper, se, dof) -> bytes:
+    """A ConfidenceInterval: bounds and standard error as numbers, or, for an array metric,
+    as arrays of its shape (TFMA's form); the degrees of freedom are one number (an array
+    metric's smallest, when its values left out different numbers of resamples)."""
     ci = mfs.ConfidenceInterval()
-    ci.lower_bound.double_value.value = lower
-    ci.upper_bound.double_value.value = upper
-    ci.standard_error.double_value.value = se
-    ci.degrees_of_freedom.value = dof
+    if isinstance(lower, np.ndarray):
+        ci.lower_bound.CopyFrom(metric_value_proto(lower))
+        ci.upper_bound.CopyFrom(metric_value_proto(upper))
+        ci.standard_error.CopyFrom(metric_value_proto(se))
+    else:
+        ci.lower_bound.double_value.value = lower
+        ci.upper_bound.double_value.value = upper
+        ci.standard_error.double_value.value = se
+    ci.degrees_of_freedom.value = int(dof.min()) if isinstance(dof, np.ndarray) else dof
     return ci.SerializeToString()
 
 

@@ -280,7 +280,8 @@ def t_quantile_975(df: int) -> float:
 def interval(point: np.ndarray, samples: np.ndarray, resampling: Resampling,
              value_range: tuple | None = None):
     """``(lower, upper, standard_error, defined)`` per slice from the point values ``(n,)``
-    and the resampled values ``(n, R)``.
+    and the resampled values ``(n, R)``; an array metric's point values ``(n, ...)`` and
+    resamples ``(n, R, ...)`` give each of its values its own interval, of shape ``(n, ...)``.
 
     A resample whose value is not finite (an AUC of a resample with one class) is left out;
     ``defined`` counts the others, k. Jackknife: pseudo-values ``R*point - (R-1)*sample``,
@@ -295,7 +296,7 @@ def interval(point: np.ndarray, samples: np.ndarray, resampling: Resampling,
     defined = ok.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(ok, samples, 0.0).sum(axis=1) / defined
-        deviation = np.where(ok, samples - mean[:, None], 0.0)
+        deviation = np.where(ok, samples - np.expand_dims(mean, 1), 0.0)
         sd = np.sqrt((deviation * deviation).sum(axis=1) / (defined - 1))
     # the jackknife's pseudo-values spread (R-1) times as far as the samples
     se = (R - 1) * sd / math.sqrt(R) if resampling.method == JACKKNIFE else sd
