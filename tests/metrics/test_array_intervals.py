@@ -84,6 +84,8 @@ def test_each_value_of_an_array_metric_gets_the_interval_computed_by_hand(tmp_pa
     y, p, w = (t.column(c).to_numpy().astype(float) for c in ("label", "prediction", "weight"))
     out = str(tmp_path / "out")
     result = run_evaluation(text, t, out)
+    assert main(["show", out]) == 0
+    table = capsys.readouterr().out
     assert main(["show", out, "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     shown = {(tuple(tuple(e) for e in r["slice"]), r["metric"], r.get("threshold")): r
@@ -113,6 +115,8 @@ def test_each_value_of_an_array_metric_gets_the_interval_computed_by_hand(tmp_pa
                 got = result.interval(name, slice_key, threshold=threshold)
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), \
                     (slice_key, name, threshold)
+                if not slice_key and math.isfinite(want[0]):  # show: value [lower, upper]
+                    assert f"{point:.4g} [{want[0]:.4g}, {want[1]:.4g}]" in table
                 # show --json: lower / upper on the value's own line (null when NaN)
                 assert (line["lower"], line["upper"]) == pytest.approx(
                     [None if math.isnan(b) else b for b in want], rel=1e-9, abs=1e-12)
