@@ -265,3 +265,24 @@ def test_require_significance_uses_each_values_interval(tmp_path):
     (failure,) = failed.validation.metric_validations_per_slice[0].failures
     assert "precision@0.3" in failure.message and "precision@0.5" not in failure.message
     assert f"interval [{low3:+.6g}, {high3:+.6g}]" in failure.message
+
+
+def test_array_bounds_are_laid_out_as_protobuf_serializes_them():
+    from evalbeam.io import convert
+    from evalbeam.proto import metrics_for_slice_pb2 as mfs
+
+    def by_protobuf(value):
+        out = mfs.MetricValue()
+        out.array_value.data_type = mfs.ArrayValue.FLOAT64
+        out.array_value.shape.extend(value.shape)
+        out.array_value.float64_values.extend(value.ravel().tolist())
+        return out
+
+    for lower, dof in ((np.array([0.1, np.nan, 0.3]), np.array([19, 12, 19])),
+                       (np.zeros((2, 3)), 0), (np.linspace(0, 1, 300), 999), (np.zeros(0), 5)):
+        want = mfs.ConfidenceInterval(lower_bound=by_protobuf(lower),
+                                      upper_bound=by_protobuf(lower + 1),
+                                      standard_error=by_protobuf(lower / 2))
+        want.degrees_of_freedom.value = int(np.min(dof))  # one number: the smallest
+        got = convert._interval_bytes(lower, lower + 1, lower / 2, dof)
+        assert got == want.SerializeToString()

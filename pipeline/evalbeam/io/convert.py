@@ -183,6 +183,8 @@ def _key_from_bytes(data: bytes) -> MetricKey:
 def _value_bytes(value) -> bytes:
     if isinstance(value, float):  # MetricValue{double_value: DoubleValue{value}}
         return _DOUBLE_VALUE + struct.pack("<d", value)
+    if isinstance(value, np.ndarray):  # MetricValue{array_value}
+        return wire.field(7, wire.encode_float64_array(value))
     return metric_value_proto(value).SerializeToString()
 
 
@@ -234,16 +236,15 @@ def _interval_bytes(lower, upper, se, dof) -> bytes:
     """A ConfidenceInterval: bounds and standard error as numbers, or, for an array metric,
     as arrays of its shape (TFMA's form); the degrees of freedom are one number (an array
     metric's smallest, when its values left out different numbers of resamples)."""
-    ci = mfs.ConfidenceInterval()
     if isinstance(lower, np.ndarray):
-        ci.lower_bound.CopyFrom(metric_value_proto(lower))
-        ci.upper_bound.CopyFrom(metric_value_proto(upper))
-        ci.standard_error.CopyFrom(metric_value_proto(se))
-    else:
-        ci.lower_bound.double_value.value = lower
-        ci.upper_bound.double_value.value = upper
-        ci.standard_error.double_value.value = se
-    ci.degrees_of_freedom.value = int(dof.min()) if isinstance(dof, np.ndarray) else dof
+        dof = int(dof.min()) if isinstance(dof, np.ndarray) else dof
+        return (wire.field(1, _value_bytes(upper)) + wire.field(2, _value_bytes(lower))
+                + wire.field(3, _value_bytes(se)) + wire.field(4, wire.encode_int64_value(dof)))
+    ci = mfs.ConfidenceInterval()
+    ci.lower_bound.double_value.value = lower
+    ci.upper_bound.double_value.value = upper
+    ci.standard_error.double_value.value = se
+    ci.degrees_of_freedom.value = dof
     return ci.SerializeToString()
 
 

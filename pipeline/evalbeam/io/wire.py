@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 
+_ONE_BYTE = [bytes((n,)) for n in range(0x80)]
+
+
 def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _ONE_BYTE[n]
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -24,6 +29,19 @@ def _varint(n: int) -> bytes:
 def field(number: int, payload: bytes) -> bytes:
     """A length-delimited field: tag, length, payload."""
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def encode_float64_array(value: np.ndarray) -> bytes:
+    """An ArrayValue of FLOAT64 with ``value``'s shape and its numbers (as protobuf writes it:
+    data_type, packed shape, packed float64_values)."""
+    shape = b"".join(_varint(int(d)) for d in value.shape)
+    return (b"\x08\x05" + (field(2, shape) if shape else b"")
+            + (field(7, np.ascontiguousarray(value, dtype="<f8").tobytes()) if value.size else b""))
+
+
+def encode_int64_value(number: int) -> bytes:
+    """A google.protobuf.Int64Value of a non-negative ``number``."""
+    return b"\x08" + _varint(number) if number else b""
 
 
 def _double_tag(field: int) -> bytes:
