@@ -265,6 +265,12 @@ def test_require_significance_uses_each_values_interval(tmp_path):
     (failure,) = failed.validation.metric_validations_per_slice[0].failures
     assert "precision@0.3" in failure.message and "precision@0.5" not in failure.message
     assert f"interval [{low3:+.6g}, {high3:+.6g}]" in failure.message
+    # `evalbeam diff` lists that value with its own interval
+    from evalbeam import find_regressions
+
+    (record,) = [r for r in find_regressions(str(tmp_path / "beyond")) if r["at"] == "0.3"]
+    assert (record["lower"], record["upper"]) == (low3, high3)
+    assert record["interval_excludes_zero"] == (low3 > 0 or high3 < 0)
 
 
 def test_array_bounds_are_laid_out_as_protobuf_serializes_them():
