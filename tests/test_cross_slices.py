@@ -61,7 +61,7 @@ def test_cross_slice_gaps_are_written_read_back_and_shown(tmp_path, capsys):
     assert main(["show", out]) == 0
     text = capsys.readouterr().out
     assert "cross-slice gaps (baseline slice - comparison slice), 2 pair(s):" in text
-    assert (f"  Overall - country:de: binary_accuracy (unweighted) {4 / 6 - 1 / 2:.4g}, "
+    assert (f"  Overall - country=de: binary_accuracy (unweighted) {4 / 6 - 1 / 2:.4g}, "
             f"example_count (unweighted) 4") in text
 
 
@@ -79,6 +79,6 @@ def test_cross_slice_threshold_gaps_are_written_too(tmp_path):
     (gap,) = result.cross_slice_metrics[pair].values()
     assert gap == pytest.approx(3 / 4 - 1 / 2)
     (entry,) = result.validation.metric_validations_per_slice
-    assert "binary_accuracy (unweighted) gap (country:us - country:de) = 0.25 is above the " \
+    assert "binary_accuracy (unweighted) gap (country=us - country=de) = 0.25 is above the " \
            "upper bound 0.2." == entry.failures[0].message
     assert np.isclose(entry.failures[0].metric_value.double_value.value, 0.25)
