@@ -189,7 +189,7 @@ def test_cross_slice_thresholds_bound_the_gap_between_slices(tmp_path, capsys):
     assert _key_of(entry.cross_slice_key.baseline_slice_key) == ()
     (failure,) = entry.failures
     assert failure.metric_value.double_value.value == pytest.approx(1 / 3)
-    assert "gap (Overall - country:de) = 0.333333 is above the upper bound 0.2" in failure.message
+    assert "gap (Overall - country=de) = 0.333333 is above the upper bound 0.2" in failure.message
     assert not result.validation.validation_ok
     pq_path = tmp_path / "d.parquet"
     import pyarrow.parquet as pq
@@ -294,7 +294,7 @@ def test_regression_finder_ranks_significant_drops_by_impact(tmp_path, capsys):
     assert json.load(open(tmp_path / "o" / "regressions.json")) == found
     main(["diff", str(tmp_path / "o")])
     out = capsys.readouterr().out
-    assert "regression(s), largest impact first" in out and "country:de: auc (model cand, unweighted)" in out
+    assert "regression(s), largest impact first" in out and "country=de: auc (model cand, unweighted)" in out
 
 
 def test_diff_without_a_baseline_is_a_clear_error(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Cross-slice metrics: written as TFMA writes them (MetricsForSlice with a cross_slice_key, in
 a shard of their own), read back by EvalResult.cross_slice_metrics and shown by `show`."""
 import glob
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -61,8 +62,18 @@ def test_cross_slice_gaps_are_written_read_back_and_shown(tmp_path, capsys):
     assert main(["show", out]) == 0
     text = capsys.readouterr().out
     assert "cross-slice gaps (baseline slice - comparison slice), 2 pair(s):" in text
-    assert (f"  Overall - country:de: binary_accuracy (unweighted) {4 / 6 - 1 / 2:.4g}, "
+    assert (f"  Overall - country=de: binary_accuracy (unweighted) {4 / 6 - 1 / 2:.4g}, "
             f"example_count (unweighted) 4") in text
+
+    assert main(["show", out, "--json", "--metric", "binary_accuracy"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    gaps = {tuple(r["cross_slice"][1][0]): r["value"] for r in lines
+            if "cross_slice" in r}
+    assert gaps == {("country", "us"): pytest.approx(4 / 6 - 3 / 4),
+                    ("country", "de"): pytest.approx(4 / 6 - 1 / 2)}
+    assert all(r["cross_slice"][0] == [] and r["metric"] == "binary_accuracy"
+               for r in lines if "cross_slice" in r)
+    assert sum("slice" in r for r in lines) == 3  # the slices' own values, as before
 
 
 def test_cross_slice_threshold_gaps_are_written_too(tmp_path):
@@ -79,6 +90,6 @@ def test_cross_slice_threshold_gaps_are_written_too(tmp_path):
     (gap,) = result.cross_slice_metrics[pair].values()
     assert gap == pytest.approx(3 / 4 - 1 / 2)
     (entry,) = result.validation.metric_validations_per_slice
-    assert "binary_accuracy (unweighted) gap (country:us - country:de) = 0.25 is above the " \
+    assert "binary_accuracy (unweighted) gap (country=us - country=de) = 0.25 is above the " \
            "upper bound 0.2." == entry.failures[0].message
     assert np.isclose(entry.failures[0].metric_value.double_value.value, 0.25)

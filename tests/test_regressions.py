@@ -69,14 +69,14 @@ def test_cli_gate_and_diff_agree_with_a_baseline_result_of_fewer_slicing_specs(t
     country = table.column("country").to_numpy(zero_copy_only=False)
     for c in ("us", "de", "fr"):  # the baseline result has no country slices: said once each
         rows = country == c
-        line = (f"country:{c}: binary_accuracy (model cand, unweighted): no baseline value (the "
+        line = (f"country={c}: binary_accuracy (model cand, unweighted): no baseline value (the "
                 f"baseline result has no such slice); the candidate's value is "
                 f"{_accuracy(y[rows], cand[rows]):.6g}.")
-        assert out.count(f"country:{c}:") == 1 and line in out
+        assert out.count(f"country={c}:") == 1 and line in out
     tablet = device == "tablet"
     cand_t, base_t = _accuracy(y[tablet], cand[tablet]), _accuracy(y[tablet], base[tablet])
     assert cand_t - base_t < -0.01
-    assert (f"device:tablet: binary_accuracy (model cand, unweighted) = {cand_t:.6g} vs baseline "
+    assert (f"device=tablet: binary_accuracy (model cand, unweighted) = {cand_t:.6g} vs baseline "
             f"{base_t:.6g} (change {cand_t - base_t:+.6g}): the change must be >= -0.01.") in out
 
     result = load_result(run42)
@@ -101,10 +101,10 @@ def test_cli_gate_and_diff_agree_with_a_baseline_result_of_fewer_slicing_specs(t
 
     assert main(["diff", run42]) == 0  # without --fail_on_regression: a listing
     text = capsys.readouterr().out
-    assert (f"device:tablet: binary_accuracy (model cand, unweighted) {cand_t:.4g} vs baseline "
+    assert (f"device=tablet: binary_accuracy (model cand, unweighted) {cand_t:.4g} vs baseline "
             f"{base_t:.4g} (change {cand_t - base_t:+.4g})") in text
     assert "fails: change >= -0.01" in text
-    assert "country:fr: binary_accuracy (model cand, unweighted)" in text
+    assert "country=fr: binary_accuracy (model cand, unweighted)" in text
     assert "no baseline value to compare with" in text
 
 

@@ -34,7 +34,7 @@ def test_a_slice_omitted_by_two_specs_is_counted_once_and_named(tmp_path, capsys
     assert result.omitted == [(("country", "de"),)]
     capsys.readouterr()
     main(["show", out])
-    assert "1 slice(s) below min_slice_size omitted: country:de\n" in capsys.readouterr().out
+    assert "1 slice(s) below min_slice_size omitted: country=de\n" in capsys.readouterr().out
 
 
 def test_show_names_at_most_20_omitted_slices(tmp_path, capsys):
@@ -47,7 +47,7 @@ def test_show_names_at_most_20_omitted_slices(tmp_path, capsys):
     main(["show", str(tmp_path / "o")])
     (line,) = [x for x in capsys.readouterr().out.splitlines()
                if "below min_slice_size omitted" in x]  # (the spec line counts them too)
-    names = ", ".join(f"user:u{i:02d}" for i in range(20))
+    names = "; ".join(f"user=u{i:02d}" for i in range(20))
     assert line == f"25 slice(s) below min_slice_size omitted: {names} ... and 5 more"
 
 

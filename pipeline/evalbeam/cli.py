@@ -221,15 +221,15 @@ def _outcome(result, out) -> int:
         return 0
     print(f"validation: FAILED ({len(failures)} failure(s))", file=out)
     from evalbeam.io.convert import slice_key_from_proto
-    from evalbeam.keys import slice_key_str
+    from evalbeam.keys import slice_name
 
     for f, entry in failures[:MAX_LISTED]:
         if entry.HasField("cross_slice_key"):
-            where = (slice_key_str(slice_key_from_proto(entry.cross_slice_key.baseline_slice_key))
+            where = (slice_name(slice_key_from_proto(entry.cross_slice_key.baseline_slice_key))
                      + " vs " +
-                     slice_key_str(slice_key_from_proto(entry.cross_slice_key.comparison_slice_key)))
+                     slice_name(slice_key_from_proto(entry.cross_slice_key.comparison_slice_key)))
         else:
-            where = slice_key_str(slice_key_from_proto(entry.slice_key))
+            where = slice_name(slice_key_from_proto(entry.slice_key))
         print(f"  {where}: {f.message}", file=out)
     if len(failures) > MAX_LISTED:
         d = result.output_dir
@@ -245,12 +245,12 @@ def _outcome(result, out) -> int:
 
 def _omitted(result, out) -> None:
     """The slices below min_slice_size, named (at most MAX_LISTED)."""
-    from evalbeam.keys import slice_key_str
+    from evalbeam.keys import slice_name
 
     omitted = result.omitted
     if not omitted:
         return
-    names = ", ".join(slice_key_str(k) for k in omitted[:MAX_LISTED])
+    names = "; ".join(slice_name(k) for k in omitted[:MAX_LISTED])
     more = f" ... and {len(omitted) - MAX_LISTED} more" if len(omitted) > MAX_LISTED else ""
     print(f"{len(omitted)} slice(s) below min_slice_size omitted: {names}{more}", file=out)
 
@@ -288,7 +288,7 @@ def _show(args) -> int:
 
 def _diff(args) -> int:
     from evalbeam.api import find_regressions
-    from evalbeam.keys import slice_key_str
+    from evalbeam.keys import slice_name
     from evalbeam.validate import describe_metric
 
     found = find_regressions(args.dir)
@@ -305,7 +305,7 @@ def _diff(args) -> int:
     shown = found if args.top <= 0 else found[:args.top]
     print(f"{len(found)} regression(s), largest impact first:")
     for i, r in enumerate(shown, 1):
-        where = slice_key_str(tuple(tuple(e) for e in r["slice"]))
+        where = slice_name(tuple(tuple(e) for e in r["slice"]))
         name = describe_metric(r["metric"], r["model"], r["output"], r["sub_key"],
                                r["aggregation"], r["weighted"], r.get("at"))
         print(f"{i:3d}. {where}: {name} {_comparison(r)}")

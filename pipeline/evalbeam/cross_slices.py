@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalbeam.io.convert import metric_key_proto, metric_value_proto, slice_key_proto
-from evalbeam.keys import MetricKey, slice_key_str
+from evalbeam.keys import MetricKey, slice_name
 from evalbeam.proto import config_pb2, metrics_for_slice_pb2
 
 
@@ -134,7 +134,7 @@ def print_cross_slices(result, out, limit: int = 20) -> None:
             shown = (f"{value:.4g}" if isinstance(value, float)
                      else "[" + ", ".join(f"{v:.4g}" for v in np.ravel(value)) + "]")
             cells.append(f"{label} {shown}")
-        print(f"  {slice_key_str(b)} - {slice_key_str(c)}: " + ", ".join(cells), file=out)
+        print(f"  {slice_name(b)} - {slice_name(c)}: " + ", ".join(cells), file=out)
     if len(found) > limit:
         print(f"  ... and {len(found) - limit} more (EvalResult.cross_slice_metrics in Python)",
               file=out)

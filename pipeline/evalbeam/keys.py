@@ -8,13 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-def slice_key_str(key: tuple) -> str:
-    """TFMA's text form: ``Overall`` or ``col1_X_col2:v1_X_v2``."""
-    if not key:
-        return "Overall"
-    return "_X_".join(c for c, _ in key) + ":" + "_X_".join(str(v) for _, v in key)
-
-
 def slice_name(key: tuple) -> str:
     """A slice as people read it (and ``show --slice`` takes it): ``Overall`` or
     ``country=us, device=mobile``."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from evalbeam.errors import EvalbeamError
 from evalbeam.keys import MetricKey, slice_name
-from evalbeam.values import is_class_matrix, label, metric_name
+from evalbeam.values import flatten, is_class_matrix, label, metric_name
 
 _SIZE_NAMES = ("weighted_example_count", "example_count")
 
@@ -362,12 +362,34 @@ def _json_text(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else "null"
 
 
+def _json_fields(key: MetricKey, cell) -> str:
+    """The JSON text of a number's fields after its slice, up to ``"value": ``."""
+    fields = {"model": key.model_name, "output": key.output_name,
+              "sub_key": str(key.sub_key or ""), "aggregation": key.aggregation_type or "",
+              "metric": metric_name(key), "weighted": key.example_weighted}
+    if cell.threshold is not None:
+        fields["threshold"] = cell.threshold
+    if cell.field is not None:
+        fields["field"] = cell.field
+    if cell.classes is not None:
+        fields["actual_class_id"], fields["predicted_class_id"] = cell.classes
+    return ", " + json.dumps(fields)[1:-1] + ', "value": '
+
+
+def _json_line(head: str, middle: str, cell) -> str:
+    line = head + middle + _json_text(cell.value)
+    if cell.lower is not None:
+        line += f', "lower": {_json_text(cell.lower)}, "upper": {_json_text(cell.upper)}'
+    return line + "}\n"
+
+
 def render_json(result, choice: Choice, out, err) -> None:
     """One JSON object per number: slice, model, output, sub_key, aggregation, metric,
     weighted, value (NaN and infinities as null), with lower / upper when an interval was
     computed, threshold for a value at one of several thresholds, field and
-    actual_class_id / predicted_class_id for a matrix's entries. Values without a number are
-    named on ``err``."""
+    actual_class_id / predicted_class_id for a matrix's entries. Then the cross-slice gaps,
+    ``"cross_slice": [baseline slice, comparison slice]`` in place of ``"slice"``. Values
+    without a number are named on ``err``."""
     selection = _Selection(result, choice)
     slices, middles = {}, {}  # JSON text of each slice's and each column's fields, made once
     for s, key, cell in selection.shown_rows():
@@ -377,21 +399,18 @@ def render_json(result, choice: Choice, out, err) -> None:
         column = column_of(key, cell)
         middle = middles.get(column)
         if middle is None:
-            fields = {"model": key.model_name, "output": key.output_name,
-                      "sub_key": str(key.sub_key or ""), "aggregation": key.aggregation_type or "",
-                      "metric": metric_name(key), "weighted": key.example_weighted}
-            if cell.threshold is not None:
-                fields["threshold"] = cell.threshold
-            if cell.field is not None:
-                fields["field"] = cell.field
-            if cell.classes is not None:
-                fields["actual_class_id"], fields["predicted_class_id"] = cell.classes
-            middle = middles[column] = ", " + json.dumps(fields)[1:-1] + ', "value": '
-        line = head + middle + _json_text(cell.value)
-        if cell.lower is not None:
-            line += f', "lower": {_json_text(cell.lower)}, "upper": {_json_text(cell.upper)}'
-        out.write(line + "}\n")
-    for note in _not_flattened_notes(result, set(selection.slices)):
+            middle = middles[column] = _json_fields(key, cell)
+        out.write(_json_line(head, middle, cell))
+    shown = set(selection.slices)
+    for (b, c), values in result.cross_slice_metrics.items():
+        if b not in shown and c not in shown:
+            continue
+        head = '{"cross_slice": ' + json.dumps([[[k, v] for k, v in b], [[k, v] for k, v in c]])
+        for key in sorted(values, key=MetricKey.sort_key):
+            for cell in flatten(values[key], result.thresholds.get(key)):
+                if not choice.metrics or set(choice.metrics) & _names(key, cell):
+                    out.write(_json_line(head, _json_fields(key, cell), cell))
+    for note in _not_flattened_notes(result, shown):
         print(f"evalbeam: note: not listed: {note}", file=err)
 
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from evalbeam import cross_slices
 from evalbeam.io.convert import metric_key_proto, metric_value_proto, slice_key_proto
-from evalbeam.keys import slice_key_str
+from evalbeam.keys import slice_name
+from evalbeam.values import format_threshold, metric_thresholds
 from evalbeam.proto import config_pb2, validation_result_pb2
 
 ValidationResult = validation_result_pb2.ValidationResult
@@ -69,11 +70,8 @@ class Checks:
 
     @classmethod
     def of(cls, eval_plan) -> "Checks":
-        labels = {}
-        for m in eval_plan.metrics:
-            values = getattr(m, "thresholds", None)
-            if isinstance(values, (list, tuple)) and not getattr(m, "scalar", True):
-                labels.update({k: [f"{t:g}" for t in values] for k in m.keys()})
+        labels = {k: [format_threshold(t) for t in ts]
+                  for k, ts in metric_thresholds(eval_plan.metrics).items()}
         if eval_plan.baseline_metrics is not None:
             why = ("the baseline comes from an earlier result (baseline_result), which holds no "
                    "resamples of the baseline")
@@ -305,7 +303,7 @@ def _check_cross_slices(cross_results, thresholds, checks, out) -> None:
                 missing.append(cross)
             for pair in pairs:
                 gap = cross_results.gaps[pair].get(threshold.key)
-                where = f" gap ({slice_key_str(pair[0])} - {slice_key_str(pair[1])})"
+                where = f" gap ({slice_name(pair[0])} - {slice_name(pair[1])})"
                 message = "Metric not found." if gap is None else value_failure(
                     threshold, gap, checks, lambda index: checks.label(threshold.key, index) + where)
                 if message:
