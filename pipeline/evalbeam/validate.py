@@ -11,8 +11,8 @@ values that did not (``precision@0.3``). With confidence intervals and
 the bound; where the change has no interval (intervals off, a baseline read from an earlier
 result, which holds no resamples, or an interval that is NaN) the point value decides, and
 the failure says so; each value of a metric with several is checked against its own interval.
-A cross-slice threshold is a value threshold on ``baseline-slice value - comparison-slice value`` for every pair its
-cross-slicing specs name (a fairness gate: "no country more than 0.05 AUC below overall"). A threshold without slicing specs applies to every slice; one with slicing specs
+A cross-slice threshold is a value threshold on ``baseline-slice value - comparison-slice
+value`` for every pair its cross-slicing specs name (a fairness gate: "no country more than 0.05 AUC below overall"). A threshold without slicing specs applies to every slice; one with slicing specs
 applies to the slices those specs generate. A metric missing in a slice it applies to is a
 failure ("Metric not found."); a change threshold in a slice the baseline has no value for
 (a baseline result without that slice or metric) fails once, as "no baseline value", with the
