@@ -62,7 +62,8 @@ class EvalResult:
 
     @property
     def intervals(self) -> dict:
-        """slice key -> {MetricKey: (lower, upper)} when confidence intervals were computed."""
+        """slice key -> {MetricKey: (lower, upper)} when confidence intervals were computed
+        (arrays of the value's shape for a metric with several values)."""
         self.metrics  # noqa: B018 - loads both
         return self._intervals
 
