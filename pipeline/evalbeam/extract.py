@@ -183,7 +183,8 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
 
 def _seed(source: str, column, eval_plan) -> int:
-    """A seed fixed by the batch's content (same data, same resamples), when resampling."""
+    """A seed fixed by the batch's content and source (same data from the same place, same
+    resamples), when resampling."""
     if eval_plan.resampling is None or not eval_plan.heads():
         return 0
     head = eval_plan.heads()[0]
