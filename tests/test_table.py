@@ -309,7 +309,7 @@ def test_a_line_per_slicing_spec_from_the_summary(out, capsys, tmp_path):
     (copy / "summary.json").write_text(json.dumps(summary))
     _, stdout, _ = show(capsys, str(copy), "--metric", "auc")
     assert "\noverall: 1 slice\n" in stdout
-    assert ("\ncountry: 4 slices (2 omitted below min_slice_size; 17 row(s) in none: a slicing "
+    assert ("\ncountry: 4 slices (and 2 omitted below min_slice_size; 17 row(s) in none: a slicing "
             "feature was null; plots for 3, 1 cut by max_plot_slices)\n") in stdout
 
 

@@ -321,7 +321,7 @@ def _spec_lines(result) -> list:
         line = f"{spec.get('spec', '?')}: {_count(spec.get('slices', '?'), 'slice')}"
         extra = []
         if spec.get("omitted_below_min_slice_size"):
-            extra.append(f"{spec['omitted_below_min_slice_size']} omitted below min_slice_size")
+            extra.append(f"and {spec['omitted_below_min_slice_size']} omitted below min_slice_size")
         if spec.get("rows_with_null_slicing_feature"):
             extra.append(f"{spec['rows_with_null_slicing_feature']} row(s) in none: a slicing "
                          "feature was null")
