@@ -129,7 +129,8 @@ class SparseColumn:
         self._rows: list[np.ndarray] = []  # units of the entries
         self._buckets: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
-        self._pending = 0
+        self._pending = 0  # entries appended since the last compact
+        self._kept = 0  # entries the last compact kept
         self._sorted = True  # entries unique per (unit, bucket) and sorted by unit
 
     # -- construction from one batch ------------------------------------------------------
@@ -163,7 +164,7 @@ class SparseColumn:
         out.n = col.n // out.blocks
         out.slot, out.dense, out.n_dense = col.slot, col.dense, col.n_dense
         out._rows, out._buckets, out._values = list(col._rows), list(col._buckets), list(col._values)
-        out._pending, out._sorted = col._pending, col._sorted
+        out._pending, out._kept, out._sorted = col._pending, col._kept, col._sorted
         return out
 
     @classmethod
@@ -230,7 +231,9 @@ class SparseColumn:
                 self.dense[mine] += other.dense[theirs]
         for u, b, v in zip(other._rows, other._buckets, other._values):
             self._append(units[u], b, v)
-        if self._pending > self.MAX_PENDING:
+        # compacting adds up the kept entries again: only once as many came since, so merging
+        # many partials into a large state costs a few passes over it, not one per partial
+        if self._pending > max(self.MAX_PENDING, self._kept):
             self.compact()
 
     def compact(self) -> None:
@@ -239,15 +242,19 @@ class SparseColumn:
             self.dense = self.dense[: self.n_dense].copy()
         if not self._rows or self._sorted:  # nothing to add up
             return
-        units = np.concatenate(self._rows)
-        buckets = np.concatenate(self._buckets)
-        values = np.concatenate(self._values)
-        self._rows, self._buckets, self._values, self._pending = [], [], [], 0
-        flat = units * self.buckets + buckets
+        # (each intermediate is let go once used: the entries can be most of the state, e.g.
+        # hundreds of MB for the resamples of thousands of slices)
+        flat = np.concatenate(self._rows) * self.buckets + np.concatenate(self._buckets)
+        self._rows, self._buckets = [], []
         uniq, inverse = np.unique(flat, return_inverse=True)
+        del flat
+        values = np.concatenate(self._values)
+        self._values, self._pending = [], 0
         summed = np.stack([np.bincount(inverse, weights=values[:, c], minlength=len(uniq))
                            for c in range(self.channels)], axis=1)
+        del inverse, values
         units, buckets = uniq // self.buckets, uniq % self.buckets
+        del uniq
         per_unit = np.bincount(units, minlength=self.n * self.blocks)
         self._make_dense(np.flatnonzero(per_unit >= self.densify_at))
         slots = self.slot[units]
@@ -256,9 +263,11 @@ class SparseColumn:
             for c in range(self.channels):
                 np.add.at(self.dense[:, c, :], (slots[into_dense], buckets[into_dense]),
                           summed[into_dense, c])
-        keep = ~into_dense
-        self._append(units[keep], buckets[keep], summed[keep])
-        self._pending = 0
+            keep = ~into_dense
+            units, buckets, summed = units[keep], buckets[keep], summed[keep]
+        del slots, into_dense
+        self._append(units, buckets, summed)
+        self._pending, self._kept = 0, len(units)
         self._sorted = True
 
     def row(self, i: int) -> np.ndarray:
@@ -298,6 +307,7 @@ class SparseColumn:
                 new_units = position[entry_units[pick]]
             out._append(new_units, self._buckets[0][pick], self._values[0][pick])
             out._pending, out._sorted = 0, True  # still unique and sorted by unit
+            out._kept = len(new_units)
         return out
 
     def cells(self) -> np.ndarray:
