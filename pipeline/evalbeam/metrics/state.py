@@ -357,6 +357,9 @@ class SparseColumn:
         if np.count_nonzero(dense) < dense.size // 2:
             nonzero = dense != 0
             state["dense"] = (dense.shape, np.packbits(nonzero, axis=None), dense[nonzero])
+        # entry indices in the narrowest integers that hold them (most of a sparse state)
+        state["_rows"] = [a.astype(np.min_scalar_type(self.n * self.blocks)) for a in self._rows]
+        state["_buckets"] = [a.astype(np.min_scalar_type(self.buckets)) for a in self._buckets]
         return state
 
     def __setstate__(self, state):
@@ -364,6 +367,8 @@ class SparseColumn:
             shape, mask, values = state["dense"]
             dense = state["dense"] = np.zeros(shape)
             dense[np.unpackbits(mask, count=dense.size).view(bool).reshape(shape)] = values
+        for name in ("_rows", "_buckets"):
+            state[name] = [a.astype(np.int64) for a in state[name]]
         self.__dict__.update(state)
 
 
