@@ -136,7 +136,8 @@ def _per_example(arrays: StreamArrays, name: str, draws, draw) -> np.ndarray:
 
 class Replicated(Family):
     """``inner``'s state once per resample: dense states gain an ``R`` axis after the slice
-    axis; sparse ``(channels, buckets)`` states hold ``R * channels`` channels."""
+    axis; sparse ``(channels, buckets)`` states hold ``R * channels`` channels in ``R`` blocks,
+    each resample's entries its own (``StateSpec.blocks``), so they hold what was drawn."""
 
     def __init__(self, inner: Family, resampling: Resampling):
         super().__init__(inner.stream)

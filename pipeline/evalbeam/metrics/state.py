@@ -163,7 +163,8 @@ class SparseColumn:
                              f"of {out.blocks} of them; got {col.n} of {col.spec.shape}")
         out.n = col.n // out.blocks
         out.slot, out.dense, out.n_dense = col.slot, col.dense, col.n_dense
-        out._rows, out._buckets, out._values = list(col._rows), list(col._buckets), list(col._values)
+        out._rows, out._buckets = list(col._rows), list(col._buckets)
+        out._values = list(col._values)
         out._pending, out._kept, out._sorted = col._pending, col._kept, col._sorted
         return out
 
@@ -344,7 +345,7 @@ class SparseColumn:
             values.append(self.dense[slots, :, bucket])
         if not units:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.channels)))
-        units, buckets, values = np.concatenate(units), np.concatenate(buckets), np.concatenate(values)
+        units, buckets, values = (np.concatenate(a) for a in (units, buckets, values))
         order = np.argsort(units * self.buckets + buckets, kind="stable")
         return units[order], buckets[order], values[order]
 
