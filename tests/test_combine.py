@@ -221,6 +221,18 @@ def test_partial_tables_cross_the_shuffle_intact():
     assert len(coder.encode(user_table)) < user_table.nbytes() / 3
 
 
+def test_the_size_estimate_of_a_huge_partial_fits_beams_int(monkeypatch):
+    """Runners sample element sizes into a C int: a partial estimated above 2 GB is reported as
+    the largest such int instead of failing the bundle."""
+    t = users_table()
+    eval_plan = plan(METRICS)
+    table = batch_partials(t.combine_chunks().to_batches()[0], eval_plan)[1][1][1]
+    impl = SliceTableCoder().get_impl()  # what Beam calls
+    assert impl.estimate_size(table) == table.nbytes() > 0
+    monkeypatch.setattr(type(table), "nbytes", lambda self: 3 << 40)
+    assert impl.estimate_size(table) == 2 ** 31 - 1
+
+
 def test_summary_specs_through_json(tmp_path):
     t = users_table()
     result = run_evaluation(BASE + METRICS + "options { max_plot_slices { value: 3 } }", t,

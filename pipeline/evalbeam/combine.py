@@ -20,7 +20,7 @@ import pyarrow as pa
 from evalbeam.extract import Extracted, extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
-from evalbeam.metrics.resampling import ResampledStats, interval
+from evalbeam.metrics.resampling import POISSON_BOOTSTRAP, ResampledStats, interval
 from evalbeam.metrics.state import SliceTable, SparseColumn, weight_units
 from evalbeam.slicing import assign_slices, column_codes, rows_without_value, slice_sort_key
 
@@ -28,6 +28,9 @@ from evalbeam.slicing import assign_slices, column_codes, rows_without_value, sl
 # Values the class views of one batch may hold at once: a view of one class (or k) holds one
 # per row, a pooled view one per (row, class), and each has its derived arrays besides.
 MAX_VIEW_ENTRIES = 1 << 22
+# (Example, resample) pairs the Poisson bootstrap of one batch may hold at once: each drawn
+# pair is a weighted copy of the example (about 100 bytes with what is derived from it).
+MAX_RESAMPLED_ENTRIES = 1 << 23
 # Metrics are computed for a part of a spec's slices at a time: at most this many state values
 # (histogram cells and entries, sums, resamples) and this many slices per part, so what the
 # metrics derive (curves over every slice's entries) stays small however many slices there are.
@@ -36,15 +39,18 @@ SLICES_PER_PART = 1 << 14
 
 
 def batch_partials(batch, eval_plan):
-    """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch.
+    """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch (by spec; a batch
+    computed in parts, :func:`_in_parts`, has a table per part and spec).
 
     The first spec's table is always there and carries the batch's row tally. Every table
     counts the rows in no slice of its spec for lack of a slicing value (``null_rows``).
     """
     extracted = extract(batch, eval_plan)
     entries = _view_entries(extracted, eval_plan)
-    if entries > MAX_VIEW_ENTRIES and batch.num_rows > 1:
-        return _in_parts(batch, eval_plan, -(-entries // MAX_VIEW_ENTRIES))
+    parts = max(-(-entries // MAX_VIEW_ENTRIES),
+                -(-_resampled_entries(extracted, eval_plan, entries) // MAX_RESAMPLED_ENTRIES))
+    if parts > 1 and batch.num_rows > 1:
+        return _in_parts(batch, eval_plan, parts)
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
     data = extracted.batch
@@ -120,25 +126,33 @@ def _view_entries(extracted, eval_plan) -> int:
     return total
 
 
+def _resampled_entries(extracted, eval_plan, view_entries: int) -> int:
+    """How many (example, resample) pairs the batch's Poisson bootstrap draws from (a pooled
+    class view's examples are its (row, class) entries)."""
+    resampling = eval_plan.resampling
+    if resampling is None or resampling.method != POISSON_BOOTSTRAP:
+        return 0
+    return resampling.samples * max(extracted.batch.num_rows, view_entries)
+
+
 def _in_parts(batch, eval_plan, parts: int):
-    """:func:`batch_partials` of ``batch`` cut into ``parts`` row ranges, merged."""
+    """:func:`batch_partials` of ``batch`` cut into ``parts`` row ranges: each range is a batch
+    of its own (its own resamples, drawn from its content), and its tables are partials of
+    their own (the combine adds them up; merging them here would only copy them once more)."""
     step = -(-batch.num_rows // parts)
-    pieces, tables = [], {}
+    pieces, tables = [], []
     for start in range(0, batch.num_rows, step):
         extracted, partials = batch_partials(batch.slice(start, step), eval_plan)
-        pieces.append(extracted)
-        for index, table in partials:
-            if index in tables:
-                tables[index].merge(table)
-            else:
-                tables[index] = table
+        # without its arrays (and the resampled copies cached on them)
+        pieces.append(Extracted(extracted.batch, {}, extracted.rows_read, extracted.dropped))
+        tables.extend(partials)
     dropped = {}
     for piece in pieces:
         for reason, n in piece.dropped.items():
             dropped[reason] = dropped.get(reason, 0) + n
     kept = pa.concat_batches([piece.batch for piece in pieces])
     whole = Extracted(kept, {}, sum(piece.rows_read for piece in pieces), dropped)
-    return whole, sorted(tables.items(), key=lambda item: item[0])
+    return whole, sorted(tables, key=lambda item: item[0])
 
 
 class SliceTableCoder(beam.coders.Coder):
@@ -194,8 +208,10 @@ class SliceTableCoder(beam.coders.Coder):
     def is_deterministic(self) -> bool:
         return False
 
+    _MAX_ESTIMATE = (1 << 31) - 1  # Beam keeps size estimates in a C int
+
     def estimate_size(self, table: SliceTable) -> int:
-        return table.nbytes()
+        return min(max(int(table.nbytes()), 0), self._MAX_ESTIMATE)
 
 
 beam.coders.registry.register_coder(SliceTable, SliceTableCoder)

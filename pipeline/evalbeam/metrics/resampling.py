@@ -136,7 +136,8 @@ def _per_example(arrays: StreamArrays, name: str, draws, draw) -> np.ndarray:
 
 class Replicated(Family):
     """``inner``'s state once per resample: dense states gain an ``R`` axis after the slice
-    axis; sparse ``(channels, buckets)`` states hold ``R * channels`` channels."""
+    axis; sparse ``(channels, buckets)`` states hold ``R * channels`` channels in ``R`` blocks,
+    each resample's entries its own (``StateSpec.blocks``), so they hold what was drawn."""
 
     def __init__(self, inner: Family, resampling: Resampling):
         super().__init__(inner.stream)
@@ -160,7 +161,7 @@ class Replicated(Family):
         for name, spec in self.inner.states().items():
             if spec.sparse:
                 channels, buckets = spec.shape
-                out[name] = StateSpec(name, (R * channels, buckets), sparse=True)
+                out[name] = StateSpec(name, (R * channels, buckets), sparse=True, blocks=R)
             else:
                 out[name] = StateSpec(name, (R,) + spec.shape, spec.reduce)
         return out
@@ -174,21 +175,9 @@ class Replicated(Family):
             spec = specs[name]
             if isinstance(col, DenseColumn):
                 out[name] = DenseColumn(spec, col.data.reshape((n_slices,) + spec.shape))
-            else:
-                out[name] = _fold_sparse(col, spec, n_slices, R)
+            else:  # virtual slice ``slice * R + r``: block r of the slice
+                out[name] = SparseColumn.of_units(spec, col)
         return out
-
-
-def _fold_sparse(col: SparseColumn, spec: StateSpec, n_slices: int, R: int) -> SparseColumn:
-    """Virtual-slice rows ``slice * R + r`` -> rows ``slice`` with channel block ``r``."""
-    if col.n_dense == col.n and not col._rows:  # all dense, in row order
-        return SparseColumn.from_dense(spec, col.dense[: col.n].reshape((n_slices,) + spec.shape))
-    rows, buckets, values = col.entries()
-    channels = values.shape[1]
-    wide = np.zeros((len(rows), R * channels))
-    block = (rows % R)[:, None] * channels + np.arange(channels)
-    np.put_along_axis(wide, block, values, axis=1)
-    return SparseColumn.from_entries(spec, n_slices, rows // R, buckets, wide)
 
 
 class _ResampledEntries:
@@ -198,18 +187,30 @@ class _ResampledEntries:
         self.col, self.resampling, self.fine_bucket = col, resampling, fine_bucket
 
     def entries(self):
-        R = self.resampling.samples
-        rows, buckets, values = self.col.entries()
-        values = values.reshape(len(rows), R, values.shape[1] // R)
+        # the column's units are the virtual slices, its entries sorted by (unit, bucket)
+        virtual, buckets, values = self.col.entries()
         if self.resampling.method == JACKKNIFE:
-            values = values.sum(axis=1, keepdims=True) - values
+            virtual, buckets, values = _left_out(virtual, buckets, values,
+                                                 self.resampling.samples, self.col.buckets)
         if self.fine_bucket is not None:  # coarse buckets -> fine buckets with the same edge
-            buckets = self.fine_bucket[buckets]
-        virtual = (rows[:, None] * R + np.arange(R)).ravel()
-        buckets = np.repeat(buckets, R)
-        order = np.lexsort((buckets, virtual))
-        return (virtual[order], buckets[order],
-                values.reshape(len(virtual), values.shape[2])[order])
+            buckets = self.fine_bucket[buckets]  # (increasing: the order holds)
+        return virtual, buckets, values
+
+
+def _left_out(units, buckets, values, R: int, n_buckets: int):
+    """Entries of partitions (unit ``slice * R + r``) -> entries of the jackknife's resamples
+    (virtual slice ``slice * R + r``: every partition but r), sorted by (virtual slice, bucket):
+    each bucket a slice holds in some partition, in every resample."""
+    slices = units // R
+    cells, inverse = np.unique(slices * n_buckets + buckets, return_inverse=True)
+    parts = np.zeros((len(cells), R, values.shape[1]))
+    parts[inverse, units % R] = values
+    values = parts.sum(axis=1, keepdims=True) - parts
+    virtual = (cells // n_buckets * R)[:, None] + np.arange(R)
+    buckets = np.broadcast_to((cells % n_buckets)[:, None], virtual.shape)
+    order = np.argsort(virtual.ravel(), kind="stable")  # cells are sorted by (slice, bucket)
+    return (virtual.ravel()[order], buckets.ravel()[order],
+            values.reshape(-1, values.shape[2])[order])
 
 
 class ResampledStats:

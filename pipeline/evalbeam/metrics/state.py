@@ -50,12 +50,19 @@ class StateSpec:
     shape: tuple = ()
     reduce: str = "sum"
     sparse: bool = False  # only for "sum" states whose last axis is long (histograms)
+    # a sparse state's channels in this many blocks kept apart (one per resample), each
+    # sparse or dense on its own (see SparseColumn)
+    blocks: int = 1
 
     def __post_init__(self):
         if self.reduce not in _REDUCE:
             raise ValueError(f"Expected reduce to be one of {sorted(_REDUCE)}, got {self.reduce!r}")
         if self.sparse and (self.reduce != "sum" or len(self.shape) != 2):
             raise ValueError("sparse states must be 'sum' states of shape (channels, buckets)")
+        if self.blocks != 1 and not (self.sparse and self.blocks > 0
+                                     and self.shape[0] % self.blocks == 0):
+            raise ValueError(f"Expected blocks to divide a sparse state's {self.shape[0]} "
+                             f"channels, got {self.blocks}")
 
 
 class DenseColumn:
@@ -99,41 +106,67 @@ class DenseColumn:
 class SparseColumn:
     """A long per-slice sum state ``(channels, buckets)``, dense for full slices, COO for the rest.
 
-    Dense rows live in ``dense[slot[row]]``. Other rows keep (row, bucket, values) entries,
-    possibly repeated until :meth:`compact` adds them up.
+    The state is held in *units* of ``(channels / blocks, buckets)``: one per slice, or with
+    ``spec.blocks`` B > 1 (a state per resample, :class:`~evalbeam.metrics.resampling.Replicated`)
+    B per slice, unit ``row * B + b`` holding block ``b`` of the slice's channels. Each unit is
+    dense once it fills up (``dense[slot[unit]]``) or keeps (unit, bucket, values) entries,
+    possibly repeated until :meth:`compact` adds them up; so a slice's resamples hold what each
+    of them saw, not B blocks of every bucket any of them saw.
     """
 
     MAX_PENDING = 1 << 20
 
     def __init__(self, spec: StateSpec):
         self.spec = spec
-        self.channels, self.buckets = spec.shape
+        self.blocks = spec.blocks
+        self.channels = spec.shape[0] // spec.blocks  # per unit
+        self.buckets = spec.shape[1]
         self.densify_at = max(self.buckets // 8, 1)
-        self.n = 0
-        self.slot = np.zeros(0, np.int64)  # row -> dense slot or -1
-        self.dense = np.zeros((0,) + spec.shape)
+        self.n = 0  # rows (slices); they hold n * blocks units
+        self.slot = np.zeros(0, np.int64)  # unit -> dense slot or -1
+        self.dense = np.zeros((0, self.channels, self.buckets))
         self.n_dense = 0
-        self._rows: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []  # units of the entries
         self._buckets: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
-        self._pending = 0
-        self._sorted = True  # entries unique per (row, bucket) and sorted by row
+        self._pending = 0  # entries appended since the last compact
+        self._kept = 0  # entries the last compact kept
+        self._sorted = True  # entries unique per (unit, bucket) and sorted by unit
 
     # -- construction from one batch ------------------------------------------------------
     @classmethod
     def from_dense(cls, spec: StateSpec, dense: np.ndarray) -> "SparseColumn":
+        """Rows ``dense`` of shape ``(n,) + spec.shape``."""
         col = cls(spec)
-        col.n = col.n_dense = len(dense)
-        col.slot = np.arange(col.n, dtype=np.int64)
-        col.dense = dense
+        col.n = len(dense)
+        col.n_dense = col.n * col.blocks
+        col.slot = np.arange(col.n_dense, dtype=np.int64)
+        col.dense = dense.reshape((col.n_dense, col.channels, col.buckets))
         return col
 
     @classmethod
-    def from_entries(cls, spec: StateSpec, n: int, rows, buckets, values) -> "SparseColumn":
+    def from_entries(cls, spec: StateSpec, n: int, units, buckets, values) -> "SparseColumn":
+        """``n`` rows holding the entries ``(units, buckets, values)`` (units are rows when
+        ``spec.blocks`` is 1)."""
         col = cls(spec)
         col.reserve(n)
-        col._append(rows, buckets, values)
+        col._append(units, buckets, values)
         return col
+
+    @classmethod
+    def of_units(cls, spec: StateSpec, col: "SparseColumn") -> "SparseColumn":
+        """The rows of ``col`` (one unit each) as the units of ``col.n / spec.blocks`` rows of
+        ``spec``: row ``u`` of ``col`` becomes block ``u % blocks`` of row ``u // blocks``."""
+        out = cls(spec)
+        if col.channels != out.channels or col.buckets != out.buckets or col.n % out.blocks:
+            raise ValueError(f"Expected rows of {out.channels} x {out.buckets} cells, a multiple "
+                             f"of {out.blocks} of them; got {col.n} of {col.spec.shape}")
+        out.n = col.n // out.blocks
+        out.slot, out.dense, out.n_dense = col.slot, col.dense, col.n_dense
+        out._rows, out._buckets = list(col._rows), list(col._buckets)
+        out._values = list(col._values)
+        out._pending, out._kept, out._sorted = col._pending, col._kept, col._sorted
+        return out
 
     @classmethod
     def from_rows(cls, spec: StateSpec, codes: np.ndarray, n_slices: int, bucket: np.ndarray,
@@ -152,143 +185,172 @@ class SparseColumn:
         return cls.from_entries(spec, n_slices, uniq // nbk, uniq % nbk, values)
 
     # -- growth and merge -----------------------------------------------------------------
+    def _units(self, rows: np.ndarray) -> np.ndarray:
+        """The units of ``rows``, row by row."""
+        if self.blocks == 1:
+            return rows
+        return (rows[:, None] * self.blocks + np.arange(self.blocks)).ravel()
+
     def reserve(self, n: int) -> None:
         if n > self.n:
-            self.slot = np.concatenate([self.slot, np.full(n - self.n, -1, np.int64)])
+            grown = np.full((n - self.n) * self.blocks, -1, np.int64)
+            self.slot = np.concatenate([self.slot, grown])
             self.n = n
 
-    def _append(self, rows, buckets, values) -> None:
-        if len(rows):
-            self._rows.append(np.asarray(rows, np.int64))
+    def _append(self, units, buckets, values) -> None:
+        if len(units):
+            self._rows.append(np.asarray(units, np.int64))
             self._buckets.append(np.asarray(buckets, np.int64))
-            self._values.append(np.asarray(values, np.float64).reshape(len(rows), self.channels))
-            self._pending += len(rows)
+            self._values.append(np.asarray(values, np.float64).reshape(len(units), self.channels))
+            self._pending += len(units)
             self._sorted = False
 
-    def _make_dense(self, rows: np.ndarray) -> None:
-        rows = rows[self.slot[rows] < 0]
-        if not len(rows):
+    def _make_dense(self, units: np.ndarray) -> None:
+        units = units[self.slot[units] < 0]
+        if not len(units):
             return
-        need = self.n_dense + len(rows)
+        need = self.n_dense + len(units)
         if need > len(self.dense):
-            grown = np.zeros((max(need, 2 * len(self.dense), 4),) + self.spec.shape)
+            grown = np.zeros((max(need, 2 * len(self.dense), 4), self.channels, self.buckets))
             grown[: self.n_dense] = self.dense[: self.n_dense]
             self.dense = grown
-        self.slot[rows] = np.arange(self.n_dense, need)
+        self.slot[units] = np.arange(self.n_dense, need)
         self.n_dense = need
-        if self._rows:  # entries of the rows made dense are folded in by compact
+        if self._rows:  # entries of the units made dense are folded in by compact
             self._sorted = False
 
     def merge_from(self, other: "SparseColumn", rows: np.ndarray) -> None:
-        other_dense_rows = np.flatnonzero(other.slot[: other.n] >= 0)
-        if len(other_dense_rows):
-            targets = rows[other_dense_rows]
+        units = self._units(rows)  # other's unit -> ours
+        other_dense = np.flatnonzero(other.slot[: other.n * other.blocks] >= 0)
+        if len(other_dense):
+            targets = units[other_dense]
             self._make_dense(targets)
-            mine, theirs = self.slot[targets], other.slot[other_dense_rows]
+            mine, theirs = self.slot[targets], other.slot[other_dense]
             if _is_range(mine) and _is_range(theirs):  # the common case: add in place
                 self.dense[mine[0]:mine[-1] + 1] += other.dense[theirs[0]:theirs[-1] + 1]
             else:
                 self.dense[mine] += other.dense[theirs]
-        for r, b, v in zip(other._rows, other._buckets, other._values):
-            self._append(rows[r], b, v)
-        if self._pending > self.MAX_PENDING:
+        for u, b, v in zip(other._rows, other._buckets, other._values):
+            self._append(units[u], b, v)
+        # compacting adds up the kept entries again: only once as many came since, so merging
+        # many partials into a large state costs a few passes over it, not one per partial
+        if self._pending > max(self.MAX_PENDING, self._kept):
             self.compact()
 
     def compact(self) -> None:
-        """Add up repeated entries, fold entries of dense rows, densify rows that filled up."""
+        """Add up repeated entries, fold entries of dense units, densify units that filled up."""
         if self.n_dense < len(self.dense):
             self.dense = self.dense[: self.n_dense].copy()
         if not self._rows or self._sorted:  # nothing to add up
             return
-        rows = np.concatenate(self._rows)
-        buckets = np.concatenate(self._buckets)
-        values = np.concatenate(self._values)
-        self._rows, self._buckets, self._values, self._pending = [], [], [], 0
-        flat = rows * self.buckets + buckets
+        # (each intermediate is let go once used: the entries can be most of the state, e.g.
+        # hundreds of MB for the resamples of thousands of slices)
+        flat = np.concatenate(self._rows) * self.buckets + np.concatenate(self._buckets)
+        self._rows, self._buckets = [], []
         uniq, inverse = np.unique(flat, return_inverse=True)
+        del flat
+        values = np.concatenate(self._values)
+        self._values, self._pending = [], 0
         summed = np.stack([np.bincount(inverse, weights=values[:, c], minlength=len(uniq))
                            for c in range(self.channels)], axis=1)
-        rows, buckets = uniq // self.buckets, uniq % self.buckets
-        per_row = np.bincount(rows, minlength=self.n)
-        self._make_dense(np.flatnonzero(per_row >= self.densify_at))
-        slots = self.slot[rows]
+        del inverse, values
+        units, buckets = uniq // self.buckets, uniq % self.buckets
+        del uniq
+        per_unit = np.bincount(units, minlength=self.n * self.blocks)
+        self._make_dense(np.flatnonzero(per_unit >= self.densify_at))
+        slots = self.slot[units]
         into_dense = slots >= 0
         if into_dense.any():
             for c in range(self.channels):
                 np.add.at(self.dense[:, c, :], (slots[into_dense], buckets[into_dense]),
                           summed[into_dense, c])
-        keep = ~into_dense
-        self._append(rows[keep], buckets[keep], summed[keep])
-        self._pending = 0
+            keep = ~into_dense
+            units, buckets, summed = units[keep], buckets[keep], summed[keep]
+        del slots, into_dense
+        self._append(units, buckets, summed)
+        self._pending, self._kept = 0, len(units)
         self._sorted = True
 
     def row(self, i: int) -> np.ndarray:
         if not self._sorted:
             self.compact()
-        if self.slot[i] >= 0:
+        B = self.blocks
+        if B == 1 and self.slot[i] >= 0:
             return self.dense[self.slot[i]]
-        out = np.zeros(self.spec.shape)
+        out = np.zeros((B, self.channels, self.buckets))
+        slots = self.slot[i * B:(i + 1) * B]
+        out[slots >= 0] = self.dense[slots[slots >= 0]]
         if self._rows:
-            lo, hi = np.searchsorted(self._rows[0], [i, i + 1])
-            out[:, self._buckets[0][lo:hi]] = self._values[0][lo:hi].T
-        return out
+            lo, hi = np.searchsorted(self._rows[0], [i * B, (i + 1) * B])
+            out[self._rows[0][lo:hi] - i * B, :, self._buckets[0][lo:hi]] = self._values[0][lo:hi]
+        return out.reshape(self.spec.shape)
 
     def take(self, rows: np.ndarray) -> "SparseColumn":
         """Rows ``rows`` (ascending) as a new column, in that order."""
         self.compact()
         out = SparseColumn(self.spec)
         out.reserve(len(rows))
-        slots = self.slot[rows]
+        units = self._units(rows)
+        slots = self.slot[units]
         dense = slots >= 0
         out.dense = self.dense[slots[dense]]
         out.n_dense = len(out.dense)
         out.slot[dense] = np.arange(out.n_dense)
         if self._rows and len(rows):
-            entry_rows = self._rows[0]
+            entry_units = self._rows[0]
             if rows[-1] - rows[0] == len(rows) - 1:  # a range: its entries are contiguous
-                lo, hi = np.searchsorted(entry_rows, [rows[0], rows[-1] + 1])
-                pick, new_rows = slice(lo, hi), entry_rows[lo:hi] - rows[0]
+                lo, hi = np.searchsorted(entry_units, [units[0], units[-1] + 1])
+                pick, new_units = slice(lo, hi), entry_units[lo:hi] - units[0]
             else:
-                position = np.full(self.n, -1, np.int64)
-                position[rows] = np.arange(len(rows))
-                pick = np.flatnonzero(position[entry_rows] >= 0)
-                new_rows = position[entry_rows[pick]]
-            out._append(new_rows, self._buckets[0][pick], self._values[0][pick])
-            out._pending, out._sorted = 0, True  # still unique and sorted by row
+                position = np.full(self.n * self.blocks, -1, np.int64)
+                position[units] = np.arange(len(units))
+                pick = np.flatnonzero(position[entry_units] >= 0)
+                new_units = position[entry_units[pick]]
+            out._append(new_units, self._buckets[0][pick], self._values[0][pick])
+            out._pending, out._sorted = 0, True  # still unique and sorted by unit
+            out._kept = len(new_units)
         return out
 
     def cells(self) -> np.ndarray:
-        """Values held per row: every cell of a dense row, the entries of the others."""
+        """Values per row that reading its state walks over: every cell of a dense unit, the
+        entries of the others; with blocks, every bucket a row holds in some block counts in
+        each block (a jackknife's resamples read them all, :mod:`~evalbeam.metrics.resampling`)."""
         self.compact()
-        width = self.channels * self.buckets
-        out = np.where(self.slot[: self.n] >= 0, width, 0).astype(np.int64)
+        B = self.blocks
+        dense = (self.slot[: self.n * B] >= 0).reshape(self.n, B).sum(axis=1)
+        out = dense * (self.channels * self.buckets)
         if self._rows:
-            out += np.bincount(self._rows[0], minlength=self.n) * self.channels
-        return out
+            units, buckets = self._rows[0], self._buckets[0]
+            if B > 1:  # the row's distinct buckets
+                seen = np.unique(units // B * self.buckets + buckets)
+                units = seen // self.buckets
+            out += np.bincount(units, minlength=self.n) * (B * self.channels)
+        return out.astype(np.int64)
 
     def entries(self):
-        """Every non-zero ``(row, bucket, values)`` of every row, sorted by row then bucket."""
+        """Every non-zero ``(unit, bucket, values)`` of every unit, sorted by unit then bucket
+        (units are rows when ``spec.blocks`` is 1)."""
         if not self._sorted:
             self.compact()
-        rows = [self._rows[0]] if self._rows else []
+        units = [self._rows[0]] if self._rows else []
         buckets = [self._buckets[0]] if self._buckets else []
         values = [self._values[0]] if self._values else []
         if self.n_dense:
-            slot_rows = np.empty(self.n_dense, np.int64)
-            dense_rows = np.flatnonzero(self.slot[: self.n] >= 0)
-            slot_rows[self.slot[dense_rows]] = dense_rows
+            slot_units = np.empty(self.n_dense, np.int64)
+            dense_units = np.flatnonzero(self.slot[: self.n * self.blocks] >= 0)
+            slot_units[self.slot[dense_units]] = dense_units
             slots, bucket = np.nonzero((self.dense[: self.n_dense] != 0).any(axis=1))
-            rows.append(slot_rows[slots])
+            units.append(slot_units[slots])
             buckets.append(bucket)
             values.append(self.dense[slots, :, bucket])
-        if not rows:
+        if not units:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.channels)))
-        rows, buckets, values = np.concatenate(rows), np.concatenate(buckets), np.concatenate(values)
-        order = np.argsort(rows * self.buckets + buckets, kind="stable")
-        return rows[order], buckets[order], values[order]
+        units, buckets, values = (np.concatenate(a) for a in (units, buckets, values))
+        order = np.argsort(units * self.buckets + buckets, kind="stable")
+        return units[order], buckets[order], values[order]
 
     def __getstate__(self):
-        # Mostly-zero dense rows (a histogram filled from a few thousand examples) travel as a
+        # Mostly-zero dense units (a histogram filled from a few thousand examples) travel as a
         # bit mask of their non-zero cells plus those cells' values.
         self.compact()
         state = dict(self.__dict__)
@@ -296,6 +358,9 @@ class SparseColumn:
         if np.count_nonzero(dense) < dense.size // 2:
             nonzero = dense != 0
             state["dense"] = (dense.shape, np.packbits(nonzero, axis=None), dense[nonzero])
+        # entry indices in the narrowest integers that hold them (most of a sparse state)
+        state["_rows"] = [a.astype(np.min_scalar_type(self.n * self.blocks)) for a in self._rows]
+        state["_buckets"] = [a.astype(np.min_scalar_type(self.buckets)) for a in self._buckets]
         return state
 
     def __setstate__(self, state):
@@ -303,6 +368,8 @@ class SparseColumn:
             shape, mask, values = state["dense"]
             dense = state["dense"] = np.zeros(shape)
             dense[np.unpackbits(mask, count=dense.size).view(bool).reshape(shape)] = values
+        for name in ("_rows", "_buckets"):
+            state[name] = [a.astype(np.int64) for a in state[name]]
         self.__dict__.update(state)
 
 
