@@ -1,4 +1,5 @@
-"""Shared fixtures: random weighted evaluation data and an in-process evaluator (no Beam)."""
+"""Shared fixtures: random weighted evaluation data, an in-process evaluator (no Beam) and a
+headless browser for the HTML report."""
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -85,3 +86,39 @@ def split_batches(table, sizes_seed=None, size=None):
         out.append(table.slice(start, n).combine_chunks().to_batches()[0])
         start += n
     return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (see chromium.py; skipped without one)."""
+    import chromium
+
+    d = chromium.driver()
+    yield d
+    d.quit()
+
+
+@pytest.fixture
+def page(browser):
+    """The module's browser for one test, on a single tab. After the test, its pages must
+    have logged no console error and made no network request."""
+    import chromium
+
+    yield browser
+    _dismiss_alert(browser)
+    errors, requests = chromium.logs(browser).take()
+    for handle in browser.window_handles[1:]:
+        browser.switch_to.window(handle)
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+    assert not errors, f"console errors: {errors}"
+    assert not requests, f"the page made network requests: {requests}"
+
+
+def _dismiss_alert(d):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        d.switch_to.alert.dismiss()
+    except NoAlertPresentException:
+        pass
