@@ -1,0 +1,551 @@
+"""The HTML report in headless Chromium: what the page shows, read from its DOM.
+
+The runs are made the user's way (``evalbeam evaluate``, ``evalbeam report``) once per module
+on small generated data whose slice values include markup and a ``</script>``; the expected
+numbers come from ``evalbeam show --json``. Every test's pages must log no console error and
+request nothing over the network (the ``page`` fixture checks after each test).
+"""
+import contextlib
+import io
+import json
+import math
+import os
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import chromium
+from evalbeam import cli
+
+# slice values that would run script if the page inserted them as markup
+PWN_IMG = '<img src=x onerror="window.__pwned=1">'
+ALERT_IMG = "<img src=x onerror=alert(1)>"
+CLOSE_SCRIPT = "</script><script>window.__pwned=2</script>"
+COMMENT = "<!--<script>window.__pwned=3</script>"
+HOSTILE = [PWN_IMG, ALERT_IMG, CLOSE_SCRIPT, COMMENT]
+AUC_FLOOR = 0.75
+
+CONFIG = f"""
+model_specs {{ label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }}
+metrics_specs {{
+  metrics {{ class_name: "ExampleCount" }}
+  metrics {{ class_name: "WeightedExampleCount" }}
+  metrics {{ class_name: "AUC" threshold {{ value_threshold {{ lower_bound {{ value: {AUC_FLOOR} }} }} }} }}
+  metrics {{ class_name: "Precision" config: '"thresholds": [0.3, 0.5]' }}
+  metrics {{ class_name: "MeanLabel" }}
+  metrics {{ class_name: "BinaryAccuracy" }}
+  metrics {{ class_name: "CalibrationPlot" }}
+  metrics {{ class_name: "ConfusionMatrixPlot" }}
+  example_weights {{ weighted: true unweighted: true }}
+}}
+slicing_specs {{}}
+slicing_specs {{ feature_keys: ["country"] }}
+slicing_specs {{ feature_keys: ["country", "device"] }}
+slicing_specs {{ feature_keys: ["age"] }}
+"""
+SPECS = {(): "overall", ("country",): "country", ("country", "device"): "country x device",
+         ("age",): "age"}
+
+
+def predictions(n, seed, noise=1.0):
+    """B1-like columns; countries skewed, four of them markup; ``noise`` blurs the scores."""
+    rng = np.random.default_rng(seed)
+    countries = ["us", "de", "fr", "jp", "br"] + HOSTILE
+    p = np.array([30, 20, 15, 10, 9, 4, 4, 4, 4], float)
+    z = rng.normal(size=n)
+    label = (z + rng.normal(size=n) > 0.4).astype(np.int64)
+    score = 1 / (1 + np.exp(-(1.3 * z - 0.5 + rng.normal(scale=noise, size=n))))
+    return pa.table({
+        "label": label, "prediction": score.astype(np.float32),
+        "weight": rng.choice([0.5, 1.0, 2.0], size=n, p=[0.2, 0.6, 0.2]).astype(np.float32),
+        "country": rng.choice(countries, size=n, p=p / p.sum()),
+        "device": rng.choice(["mobile", "desktop", "tablet"], size=n, p=[0.6, 0.3, 0.1]),
+        "age": rng.integers(18, 60, size=n)})
+
+
+def evaluate(folder, table, config=CONFIG, flags=()):
+    """``evalbeam evaluate`` of ``table`` into ``folder``/result; the result directory."""
+    os.makedirs(folder, exist_ok=True)
+    data, cfg, out = (os.path.join(folder, n) for n in ("data.parquet", "cfg.textproto", "result"))
+    pq.write_table(table, data)
+    with open(cfg, "w") as f:
+        f.write(config)
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(["evaluate", "--config", cfg, "--data", data, "--output", out, *flags])
+    assert code in (0, 1), f"evalbeam evaluate exited {code}"
+    return out
+
+
+def column_label(row: dict) -> str:
+    """The table's column of one ``show --json`` value: metric, @threshold, (unweighted)."""
+    name = row["metric"] + (f".{row['field']}" if row.get("field") else "")
+    if "threshold" in row:
+        t = float(row["threshold"])
+        name += "@" + (str(int(t)) if t.is_integer() else repr(t))
+    return name + ("" if row["weighted"] else " (unweighted)")
+
+
+def slice_label(pairs) -> str:
+    return ", ".join(f"{c}={v}" for c, v in pairs) or "Overall"
+
+
+def shown(result_dir) -> dict:
+    """{spec name: {slice name: {column: value}}} from ``evalbeam show --json``."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["show", result_dir, "--json"]) == 0
+    specs = {}
+    for line in out.getvalue().splitlines():
+        row = json.loads(line)
+        if "slice" not in row:
+            continue
+        spec = SPECS[tuple(c for c, _ in row["slice"])]
+        specs.setdefault(spec, {}).setdefault(slice_label(row["slice"]), {})[
+            column_label(row)] = row["value"]
+    return specs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One evaluated run: its directory, its report and ``show --json``'s numbers."""
+    out = evaluate(tmp_path_factory.mktemp("report"), predictions(4000, seed=5))
+    report = os.path.join(out, "report.html")
+    assert os.path.isfile(report), "evalbeam evaluate wrote no report.html beside the artifacts"
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    return {"dir": out, "report": report, "show": shown(out), "summary": summary}
+
+
+# --- reading and driving the page --------------------------------------------------------
+
+def wait(d, condition, what, seconds=20):
+    """Until ``condition(d)`` is truthy; its value."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(d, seconds, poll_frequency=0.05).until(condition)
+    except TimeoutException:
+        raise AssertionError(f"timed out waiting for {what}; console errors: "
+                             f"{chromium.console_errors(d)}") from None
+
+
+_ROWS = """
+return [...document.querySelectorAll('#metric-table tbody tr')]
+  .filter(tr => !tr.hidden && getComputedStyle(tr).display !== 'none')
+  .map(tr => ({slice: tr.dataset.slice,
+               text: (tr.querySelector('td[data-col="slice"]') || {}).textContent,
+               cells: Object.fromEntries([...tr.querySelectorAll('td[data-col]')].map(td =>
+                 [td.dataset.col, td.hasAttribute('data-value') ? Number(td.dataset.value) : null])),
+               fails: Object.fromEntries([...tr.querySelectorAll('td.fail')].map(td =>
+                 [td.dataset.col, td.title]))}));
+"""
+
+
+def rows(d) -> list:
+    """The table's shown rows: slice name, slice cell's text, {column: data-value}, {failed
+    column: title}."""
+    return d.execute_script(_ROWS)
+
+
+def names(d) -> list:
+    return [r["slice"] for r in rows(d)]
+
+
+def columns(d) -> list:
+    return d.execute_script(
+        "return [...document.querySelectorAll('#metric-table thead th[data-col]')]"
+        ".map(th => th.dataset.col)")
+
+
+def active_panels(d) -> list:
+    return d.execute_script(
+        "return [...document.querySelectorAll('[id^=\"panel-\"]')].filter(p => !p.hidden)"
+        ".map(p => p.id)")
+
+
+def tab(d, name):
+    from selenium.webdriver.common.by import By
+
+    d.find_element(By.CSS_SELECTOR, f'nav#tabs button[data-tab="{name}"]').click()
+    wait(d, lambda d: active_panels(d) == [f"panel-{name}"], f"the {name} tab")
+
+
+def choose(d, select_id, value):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    Select(d.find_element(By.ID, select_id)).select_by_value(value)
+
+
+def type_into(d, input_id, text):
+    """Replace an input's text as a user does, then leave it (input and change events)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    el = d.find_element(By.ID, input_id)
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(Keys.DELETE)
+    el.send_keys(str(text), Keys.TAB)
+
+
+def header(d, col):
+    return d.execute_script(
+        "return [...document.querySelectorAll('#metric-table thead th[data-col]')]"
+        ".find(th => th.dataset.col === arguments[0])", col)
+
+
+def metric_button(d, metric, button):
+    return d.execute_script(
+        "const li = [...document.querySelectorAll('#metric-list li')]"
+        ".find(li => li.dataset.metric === arguments[0]);"
+        "return li && li.querySelector(arguments[1]);", metric, "." + button)
+
+
+def open_table(d, report, spec):
+    chromium.open_page(d, report)
+    tab(d, "table")
+    choose(d, "spec", spec)
+
+
+def wait_rows(d, expected, what):
+    """Until the table shows exactly the slices ``expected`` (a set or a list in order)."""
+    ordered = isinstance(expected, list)
+    return wait(d, lambda d: (names(d) if ordered else set(names(d))) == expected, what)
+
+
+def close(a, b, rel=1e-12):
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-300)
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+def test_the_checks_see_console_errors_and_network_requests(browser, tmp_path):
+    """The no-error / no-request checks every test ends with can fail."""
+    page = tmp_path / "bad.html"
+    page.write_text("<script>console.error('boom'); fetch('http://127.0.0.1:9/x').catch(() => 0);"
+                    "window.EB = {ready: true};</script>")
+    chromium.open_page(browser, str(page))
+    wait(browser, lambda d: chromium.network_requests(d), "the request in the log")
+    errors, requests = chromium.logs(browser).take()
+    assert any("boom" in e["message"] for e in errors)
+    assert requests == ["http://127.0.0.1:9/x"]
+
+
+def test_the_table_has_one_row_per_slice_with_the_values_of_show_json(page, run):
+    chromium.open_page(page, run["report"])
+    assert page.find_element("id", "verdict").text == "NOT_BLESSED"
+    tab(page, "table")
+    spec_options = page.execute_script(
+        "return [...document.querySelectorAll('#spec option')].map(o => o.value)")
+    assert spec_options == [s["spec"] for s in run["summary"]["specs"]]
+    for spec, slices in run["show"].items():
+        choose(page, "spec", spec)
+        wait_rows(page, set(slices), f"the slices of {spec}")
+        labels = set().union(*slices.values())
+        cols = columns(page)
+        assert cols[:2] == ["slice", "weighted_example_count"]
+        assert set(cols[2:]) | {"weighted_example_count"} == labels
+        shown_rows = rows(page)
+        assert len(shown_rows) == len(slices) == \
+            next(s["slices"] for s in run["summary"]["specs"] if s["spec"] == spec)
+        for row in shown_rows:
+            want = slices[row["slice"]]
+            assert row["text"] == row["slice"]
+            for col, value in row["cells"].items():
+                if col != "slice":
+                    assert close(value, want.get(col)), (spec, row["slice"], col, value, want.get(col))
+        note = page.find_element("id", "table-note").text
+        assert str(len(slices)) in note
+
+
+def test_cells_that_fail_a_threshold_are_marked_with_it(page, run):
+    open_table(page, run["report"], "country x device")
+    slices = run["show"]["country x device"]
+    wait_rows(page, set(slices), "the country x device slices")
+    failed = 0
+    for row in rows(page):
+        for col in ("auc", "auc (unweighted)"):
+            value = slices[row["slice"]][col]
+            below = value is not None and value < AUC_FLOOR
+            assert (col in row["fails"]) == below, (row["slice"], col, value, row["fails"])
+            if below:
+                assert str(AUC_FLOOR) in row["fails"][col]
+                failed += 1
+        assert set(row["fails"]) <= {"auc", "auc (unweighted)"}
+    assert failed > 0
+    tab(page, "validation")
+    listed = page.execute_script("return document.querySelectorAll('#failures tbody tr').length")
+    assert listed == run["summary"]["validation_failures"]
+
+
+def test_clicking_a_header_sorts_the_rows_both_ways(page, run):
+    open_table(page, run["report"], "country x device")
+    slices = run["show"]["country x device"]
+    wait_rows(page, set(slices), "the country x device slices")
+    for col in ("auc", "weighted_example_count"):
+        seen = []
+        for _ in range(2):
+            header(page, col).click()
+            direction = wait(page, lambda d: header(d, col).get_attribute("aria-sort") not in
+                             (None, "none", *seen[-1:]), f"{col} sorted")
+            seen.append(direction)
+            assert direction in ("ascending", "descending")
+            values = [r["cells"][col] for r in rows(page)]
+            assert len(values) == len(slices)
+            known = [v for v in values if v is not None]
+            assert known == sorted(known, reverse=direction == "descending"), (col, direction)
+            assert known != sorted(known, reverse=direction != "descending")
+            # the sort reorders rows: the cells still hold their own slice's values
+            for r in rows(page):
+                assert close(r["cells"][col], slices[r["slice"]].get(col))
+        assert set(seen) == {"ascending", "descending"}
+
+
+def test_the_metric_selector_removes_adds_and_moves_columns(page, run):
+    open_table(page, run["report"], "country")
+    before = columns(page)
+    assert "auc" in before and "precision@0.5" in before
+    metric_button(page, "auc", "remove").click()
+    wait(page, lambda d: "auc" not in columns(d), "the auc column to go")
+    assert columns(page) == [c for c in before if c != "auc"]
+    assert all("auc" not in r["cells"] for r in rows(page))
+    options = page.execute_script(
+        "return [...document.querySelectorAll('#metric-add option')].map(o => o.value)")
+    assert "auc" in options
+    choose(page, "metric-add", "auc")
+    wait(page, lambda d: "auc" in columns(d), "the auc column back")
+    cols = columns(page)
+    i = cols.index("precision@0.5")
+    metric_button(page, "precision@0.5", "up").click()
+    wait(page, lambda d: columns(d).index("precision@0.5") == i - 1, "precision@0.5 moved left")
+    assert sorted(columns(page)) == sorted(cols)
+
+
+def test_the_count_filter_hides_small_slices(page, run):
+    open_table(page, run["report"], "country x device")
+    slices = run["show"]["country x device"]
+    wait_rows(page, set(slices), "the country x device slices")
+    counts = sorted(s["weighted_example_count"] for s in slices.values())
+    least = counts[len(counts) // 2]  # a count some slices have: >= keeps them
+    type_into(page, "min-count", least)
+    keep = {name for name, s in slices.items() if s["weighted_example_count"] >= least}
+    assert 0 < len(keep) < len(slices)
+    wait_rows(page, keep, f"slices of weighted count >= {least}")
+    for r in rows(page):
+        assert r["cells"]["weighted_example_count"] >= least
+
+
+def test_the_search_box_finds_slices_by_name(page, run):
+    open_table(page, run["report"], "country x device")
+    slices = run["show"]["country x device"]
+    type_into(page, "search", "MoBiLe")
+    wait_rows(page, {n for n in slices if "mobile" in n.lower()}, "the mobile slices")
+    type_into(page, "search", "<img")
+    wait_rows(page, {n for n in slices if "<img" in n}, "the slices named with markup")
+
+
+def _brushed(d, column, lo_text, hi_text, slices):
+    """The shown rows after a histogram range [lo, hi] on ``column``: exactly the slices
+    inside it (up to the inputs' display rounding)."""
+    lo, hi = float(lo_text), float(hi_text)
+    eps = max(0.5 * 10 ** -len(t.partition(".")[2]) for t in (lo_text, hi_text)) + 1e-12
+    inside = {n for n, s in slices.items() if s.get(column) is not None and
+              lo + eps <= s[column] <= hi - eps}
+    outside = {n for n, s in slices.items() if s.get(column) is None or
+               not lo - eps <= s[column] <= hi + eps}
+    got = set(names(d))
+    assert inside <= got and not got & outside, (lo, hi, sorted(got))
+    return got
+
+
+def test_dragging_a_range_on_the_histogram_narrows_the_table(page, run):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    chromium.open_page(page, run["report"])
+    choose(page, "spec", "country x device")
+    slices = run["show"]["country x device"]
+    tab(page, "histogram")
+    choose(page, "hist-metric", "auc")
+    wait(page, lambda d: d.execute_script("return !!(EB.views['histogram-chart'])"), "the chart")
+    chart = page.find_element(By.ID, "histogram-chart")
+    width = chart.size["width"]
+    ActionChains(page).move_to_element_with_offset(chart, int(-width * 0.15), 0).click_and_hold() \
+        .move_by_offset(int(width * 0.25), 0).pause(0.2).release().perform()
+    lo_input, hi_input = (page.find_element(By.ID, i) for i in ("hist-lo", "hist-hi"))
+    lo, hi = wait(page, lambda d: (lo_input.get_attribute("value"), hi_input.get_attribute("value"))
+                  if lo_input.get_attribute("value") and hi_input.get_attribute("value") else None,
+                  "the brush's range in #hist-lo / #hist-hi")
+    assert float(lo) < float(hi)
+    tab(page, "table")
+    got = _brushed(page, "auc", lo, hi, slices)
+    assert 0 < len(got) < len(slices)
+
+
+def test_a_typed_histogram_range_filters_and_clear_restores(page, run):
+    from selenium.webdriver.common.by import By
+
+    open_table(page, run["report"], "country x device")
+    slices = run["show"]["country x device"]
+    wait_rows(page, set(slices), "the country x device slices")
+    tab(page, "histogram")
+    choose(page, "hist-metric", "auc")
+    type_into(page, "hist-lo", "0.8")
+    type_into(page, "hist-hi", "0.9")
+    tab(page, "table")
+    inside = {n for n, s in slices.items() if s["auc"] is not None and 0.8 <= s["auc"] <= 0.9}
+    assert 0 < len(inside) < len(slices)
+    wait_rows(page, inside, "the slices of auc in [0.8, 0.9]")
+    tab(page, "histogram")
+    page.find_element(By.ID, "hist-clear").click()
+    tab(page, "table")
+    wait_rows(page, set(slices), "every slice after clearing the range")
+
+
+def test_a_deep_link_opened_in_a_new_page_restores_the_view(page, run):
+    open_table(page, run["report"], "country x device")
+    metric_button(page, "mean_label", "remove").click()
+    wait(page, lambda d: "mean_label" not in columns(d), "mean_label removed")
+    metric_button(page, "auc", "up").click()
+    header(page, "precision@0.5").click()
+    wait(page, lambda d: header(d, "precision@0.5").get_attribute("aria-sort")
+         in ("ascending", "descending"), "the sort")
+    type_into(page, "min-count", 20)
+    type_into(page, "search", "DESK")
+    view = (names(page), columns(page), active_panels(page),
+            header(page, "precision@0.5").get_attribute("aria-sort"))
+    link = page.current_url
+    assert "#" in link and "spec=" in link
+    assert 0 < len(view[0]) < len(run["show"]["country x device"])
+    chromium.open_in_new_tab(page, link)
+    wait(page, lambda d: (names(d), columns(d), active_panels(d),
+                          header(d, "precision@0.5").get_attribute("aria-sort")) == view,
+         "the same rows, columns, tab and sort in the new page")
+    assert page.find_element("id", "spec").get_attribute("value") == "country x device"
+    assert page.find_element("id", "min-count").get_attribute("value") == "20"
+    assert page.find_element("id", "search").get_attribute("value") == "DESK"
+
+
+def test_slice_values_with_markup_are_text_and_run_nothing(page, run):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    open_table(page, run["report"], "country")
+    wait_rows(page, set(run["show"]["country"]), "the country slices")
+    shown_rows = {r["slice"]: r["text"] for r in rows(page)}
+    for value in HOSTILE:
+        assert shown_rows[f"country={value}"] == f"country={value}"
+    choose(page, "spec", "country x device")
+    wait_rows(page, set(run["show"]["country x device"]), "the country x device slices")
+    for name in ("plots", "overview", "histogram"):
+        tab(page, name)
+    options = page.execute_script(
+        "return [...document.querySelectorAll('#plot-slice option')].map(o => o.value)")
+    hostile_plots = [o for o in options if "<" in o]
+    if hostile_plots:
+        tab(page, "plots")
+        choose(page, "plot-slice", hostile_plots[0])
+    with pytest.raises(NoAlertPresentException):
+        page.switch_to.alert
+    assert page.execute_script("return typeof window.__pwned") == "undefined"
+    assert page.execute_script("return document.querySelectorAll('img, [onerror]').length") == 0
+
+
+def test_the_page_data_parses_and_no_value_closes_its_element(page, run):
+    with open(run["report"], encoding="utf-8") as f:
+        html = f.read()
+    found = re.findall(r'<script type="application/json" id="evalbeam-data">(.*?)</script>',
+                       html, re.DOTALL)
+    assert len(found) == 1
+    text = found[0]
+    assert "<" not in text and ">" not in text
+    data = json.loads(text)
+    for value in HOSTILE:
+        assert f"country={value}" in data["runs"][0]["slices"]["name"]
+    chromium.open_page(page, run["report"])
+    in_page = page.execute_script(
+        "const el = document.getElementById('evalbeam-data');"
+        "return [el.type, JSON.parse(el.textContent), document.querySelectorAll("
+        "'script[type=\"application/json\"]').length]")
+    assert in_page[0] == "application/json" and in_page[2] == 1
+    assert in_page[1] == data
+
+
+def test_every_tab_shows_its_panel_without_console_errors_or_requests(page, run):
+    chromium.open_page(page, run["report"])
+    tabs = page.execute_script(
+        "return [...document.querySelectorAll('nav#tabs button[data-tab]')].map(b => b.dataset.tab)")
+    assert set(tabs) == {"overview", "histogram", "table", "plots", "validation", "facts"}
+    for name in tabs:
+        tab(page, name)
+    facts = re.sub(r"[,\s\u00a0\u202f]", "", page.find_element("id", "facts").text)
+    assert str(run["summary"]["rows_read"]) in facts
+    errors, requests = chromium.logs(page).take()
+    assert errors == [] and requests == []
+
+
+# --- metrics over time -------------------------------------------------------------------
+
+TREND_RUNS = 5
+TREND_CONFIG = CONFIG.replace(f"value: {AUC_FLOOR}", "value: 0.8")
+
+
+def _evaluate_has(flag) -> bool:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        cli.main(["evaluate", "--help"])
+    return flag in out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trend(tmp_path_factory):
+    """Five weekly runs, the model getting worse each week, and their report (given out of
+    order, so the page orders them by data span)."""
+    root = tmp_path_factory.mktemp("trend")
+    runs = []
+    for week in range(TREND_RUNS):
+        span = f"2026-11-{1 + 7 * week:02d}..2026-11-{7 + 7 * week:02d}"
+        name = f"week {week + 1} {PWN_IMG}" if week == 2 else f"week {week + 1}"
+        out = evaluate(root / f"w{week}", predictions(1500, seed=week, noise=0.3 + 0.5 * week),
+                       TREND_CONFIG, ["--run_name", name, "--data_span", span, "--no_report"])
+        runs.append({"dir": out, "name": name, "span": span,
+                     "auc": shown(out)["overall"]["Overall"]["auc"]})
+    report = str(root / "trend.html")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["report", *[r["dir"] for r in runs[::-1]], "-o", report]) == 0
+    return {"runs": runs, "report": report}
+
+
+@pytest.mark.xfail(not _evaluate_has("--data_span"), strict=False,
+                   reason="evalbeam evaluate has no --run_name / --data_span yet")
+def test_the_time_series_of_five_runs_has_five_points_and_the_threshold(page, trend):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    chromium.open_page(page, trend["report"])
+    tab(page, "trend")
+    choose(page, "trend-slice", "Overall")
+    page.execute_script(
+        "const s = document.getElementById('trend-metric');"
+        "for (const o of s.options) o.selected = o.value === 'auc';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));")
+    view = "EB.views['trend-chart']"
+    points = wait(page, lambda d: d.execute_script(
+        f"return {view} && {view}.data('points')"), "the trend chart's points")
+    assert len(points) == TREND_RUNS
+    numbers = [sorted(v for v in p.values() if isinstance(v, float)) for p in points]
+    for r in trend["runs"]:  # each run's overall AUC is a point's value
+        assert any(any(close(v, r["auc"]) for v in ns) for ns in numbers), r
+    spans = [next(v for v in p.values() if isinstance(v, str) and ".." in v) for p in points]
+    assert sorted(spans) == [r["span"] for r in trend["runs"]]
+    thresholds = page.execute_script(f"return {view}.data('thresholds')")
+    assert len(thresholds) >= 1
+    assert any(0.8 in p.values() for p in thresholds)
+    with pytest.raises(NoAlertPresentException):
+        page.switch_to.alert
+    assert page.execute_script("return typeof window.__pwned") == "undefined"
+    assert page.execute_script("return document.querySelectorAll('img, [onerror]').length") == 0
