@@ -198,6 +198,10 @@ def header(d, col):
         ".find(th => th.dataset.col === arguments[0])", col)
 
 
+def sort_state(d, col):
+    return header(d, col).get_attribute("aria-sort")
+
+
 def metric_button(d, metric, button):
     return d.execute_script(
         "const li = [...document.querySelectorAll('#metric-list li')]"
@@ -292,8 +296,8 @@ def test_clicking_a_header_sorts_the_rows_both_ways(page, run):
         seen = []
         for _ in range(2):
             header(page, col).click()
-            direction = wait(page, lambda d: header(d, col).get_attribute("aria-sort") not in
-                             (None, "none", *seen[-1:]), f"{col} sorted")
+            direction = wait(page, lambda d: sort_state(d, col) not in (None, "none", *seen[-1:])
+                             and sort_state(d, col), f"{col} sorted")
             seen.append(direction)
             assert direction in ("ascending", "descending")
             values = [r["cells"][col] for r in rows(page)]
@@ -414,18 +418,18 @@ def test_a_deep_link_opened_in_a_new_page_restores_the_view(page, run):
     wait(page, lambda d: "mean_label" not in columns(d), "mean_label removed")
     metric_button(page, "auc", "up").click()
     header(page, "precision@0.5").click()
-    wait(page, lambda d: header(d, "precision@0.5").get_attribute("aria-sort")
-         in ("ascending", "descending"), "the sort")
+    wait(page, lambda d: sort_state(d, "precision@0.5") in ("ascending", "descending"),
+         "the sort")
     type_into(page, "min-count", 20)
     type_into(page, "search", "DESK")
-    view = (names(page), columns(page), active_panels(page),
-            header(page, "precision@0.5").get_attribute("aria-sort"))
+    wait(page, lambda d: "q=DESK" in d.current_url, "the search in the address")
+    view = (names(page), columns(page), active_panels(page), sort_state(page, "precision@0.5"))
     link = page.current_url
     assert "#" in link and "spec=" in link
     assert 0 < len(view[0]) < len(run["show"]["country x device"])
     chromium.open_in_new_tab(page, link)
     wait(page, lambda d: (names(d), columns(d), active_panels(d),
-                          header(d, "precision@0.5").get_attribute("aria-sort")) == view,
+                          sort_state(d, "precision@0.5")) == view,
          "the same rows, columns, tab and sort in the new page")
     assert page.find_element("id", "spec").get_attribute("value") == "country x device"
     assert page.find_element("id", "min-count").get_attribute("value") == "20"
