@@ -48,21 +48,22 @@ def notebook_html(result_dir, tmp_path_factory):
     """The text/html output of a notebook whose last expression is ``load_result(dir)``."""
     home = tmp_path_factory.mktemp("jupyter")
     prefix = home / "prefix"
-    kernelspec.install(kernel_name="python3", prefix=str(prefix))
-    spec = json.loads((prefix / "share/jupyter/kernels/python3/kernel.json").read_text())
-    assert spec["argv"][0] == sys.executable
     env = {"JUPYTER_PATH": str(prefix / "share/jupyter"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "cfg"),
            "IPYTHONDIR": str(home / "ipython")}
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
+        kernelspec.install(kernel_name="python3", prefix=str(prefix))
+        spec = json.loads((prefix / "share/jupyter/kernels/python3/kernel.json").read_text())
+        assert spec["argv"][0] == sys.executable
         nb = nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_code_cell("import evalbeam"),
             nbformat.v4.new_code_cell(f"evalbeam.load_result({result_dir!r})")])
         nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     outputs = nb.cells[1].outputs
     assert [o.output_type for o in outputs] == ["execute_result"], outputs
+    assert "text/html" in outputs[0].data, f"the result shows no HTML, only {list(outputs[0].data)}"
     return outputs[0].data["text/html"]
 
 
