@@ -366,8 +366,7 @@ def _failures(result, table_index: dict, columns: _Columns) -> tuple:
                             intervals.get(slice_key, {}).get(shown))
             bounds = threshold.get("value_threshold")
             if bounds is not None and len(cells) > 1:
-                lo = bounds.get("lower_bound", {}).get("value", -math.inf)
-                hi = bounds.get("upper_bound", {}).get("value", math.inf)
+                lo, hi = bounds.get("lower_bound", -math.inf), bounds.get("upper_bound", math.inf)
                 cells = [c for c in cells if not lo <= c.value <= hi] or cells
             for cell in cells:
                 mid, _ = columns.of(shown, cell)
