@@ -496,7 +496,8 @@ def test_every_tab_shows_its_panel_without_console_errors_or_requests(page, run)
 # --- metrics over time -------------------------------------------------------------------
 
 TREND_RUNS = 5
-TREND_CONFIG = CONFIG.replace(f"value: {AUC_FLOOR}", "value: 0.8")
+TREND_FLOOR = 0.8
+TREND_CONFIG = CONFIG.replace(f"value: {AUC_FLOOR}", f"value: {TREND_FLOOR}")
 
 
 def _evaluate_has(flag) -> bool:
@@ -538,17 +539,24 @@ def test_the_time_series_of_five_runs_has_five_points_and_the_threshold(page, tr
         "for (const o of s.options) o.selected = o.value === 'auc';"
         "s.dispatchEvent(new Event('change', {bubbles: true}));")
     view = "EB.views['trend-chart']"
-    points = wait(page, lambda d: d.execute_script(
-        f"return {view} && {view}.data('points')"), "the trend chart's points")
+    points = wait(page, lambda d: (lambda p: p if p and all(x["metric"] == "auc" for x in p)
+                                   else None)(d.execute_script(
+                                       f"return {view} && {view}.data('points')")),
+                  "the trend chart's auc points")
     assert len(points) == TREND_RUNS
-    numbers = [sorted(v for v in p.values() if isinstance(v, float)) for p in points]
-    for r in trend["runs"]:  # each run's overall AUC is a point's value
-        assert any(any(close(v, r["auc"]) for v in ns) for ns in numbers), r
-    spans = [next(v for v in p.values() if isinstance(v, str) and ".." in v) for p in points]
-    assert sorted(spans) == [r["span"] for r in trend["runs"]]
+    points.sort(key=lambda p: p["order"])
+    runs = trend["runs"]  # in week order; the report was given them newest first
+    assert [p["data_span"] for p in points] == [r["span"] for r in runs]
+    assert [p["run_name"] for p in points] == [r["name"] for r in runs]
+    for p, r in zip(points, runs):
+        assert p["metric"] == "auc" and close(p["value"], r["auc"]), (p, r)
+        assert (p["status"] == "violates a threshold") == (r["auc"] < TREND_FLOOR), (p, r)
+    assert 0 < sum(r["auc"] < TREND_FLOOR for r in runs) < TREND_RUNS
     thresholds = page.execute_script(f"return {view}.data('thresholds')")
-    assert len(thresholds) >= 1
-    assert any(0.8 in p.values() for p in thresholds)
+    assert [(t["metric"], t["bound"], t["kind"]) for t in thresholds] == \
+        [("auc", TREND_FLOOR, "lower bound")]
+    assert page.execute_script(
+        "return document.querySelectorAll('#trend-chart [stroke-dasharray]').length") >= 1
     with pytest.raises(NoAlertPresentException):
         page.switch_to.alert
     assert page.execute_script("return typeof window.__pwned") == "undefined"
