@@ -6,6 +6,7 @@ numbers come from ``evalbeam show --json``. Every test's pages must log no conso
 request nothing over the network (the ``page`` fixture checks after each test).
 """
 import contextlib
+import datetime
 import io
 import json
 import math
@@ -514,7 +515,8 @@ def trend(tmp_path_factory):
     root = tmp_path_factory.mktemp("trend")
     runs = []
     for week in range(TREND_RUNS):
-        span = f"2026-11-{1 + 7 * week:02d}..2026-11-{7 + 7 * week:02d}"
+        start = datetime.date(2026, 10, 5) + datetime.timedelta(weeks=week)
+        span = f"{start}..{start + datetime.timedelta(days=6)}"
         name = f"week {week + 1} {PWN_IMG}" if week == 2 else f"week {week + 1}"
         out = evaluate(root / f"w{week}", predictions(1500, seed=week, noise=0.3 + 0.5 * week),
                        TREND_CONFIG, ["--run_name", name, "--data_span", span, "--no_report"])
