@@ -47,8 +47,6 @@ slicing_specs {{ feature_keys: ["country"] }}
 slicing_specs {{ feature_keys: ["country", "device"] }}
 slicing_specs {{ feature_keys: ["age"] }}
 """
-SPECS = {(): "overall", ("country",): "country", ("country", "device"): "country x device",
-         ("age",): "age"}
 
 
 def predictions(n, seed, noise=1.0):
@@ -103,7 +101,7 @@ def shown(result_dir) -> dict:
         row = json.loads(line)
         if "slice" not in row:
             continue
-        spec = SPECS[tuple(c for c, _ in row["slice"])]
+        spec = " x ".join(c for c, _ in row["slice"]) or "overall"  # as summary.json names it
         specs.setdefault(spec, {}).setdefault(slice_label(row["slice"]), {})[
             column_label(row)] = row["value"]
     return specs
@@ -191,6 +189,10 @@ def type_into(d, input_id, text):
     el.send_keys(Keys.CONTROL, "a")
     el.send_keys(Keys.DELETE)
     el.send_keys(str(text), Keys.TAB)
+    if input_id == "search":  # applied after a pause in typing: until then the page may redraw
+        wait(d, lambda d: d.execute_script(
+            "return new URLSearchParams(location.hash.slice(1)).get('q') || ''") == str(text),
+            f"the search for {text!r} in the address")
 
 
 def header(d, col):
@@ -414,20 +416,39 @@ def test_a_typed_histogram_range_filters_and_clear_restores(page, run):
 
 
 def test_a_deep_link_opened_in_a_new_page_restores_the_view(page, run):
+    slices = run["show"]["country x device"]
     open_table(page, run["report"], "country x device")
+    before = columns(page)
     metric_button(page, "mean_label", "remove").click()
     wait(page, lambda d: "mean_label" not in columns(d), "mean_label removed")
-    metric_button(page, "auc", "up").click()
+    metric_button(page, "binary_accuracy", "up").click()
     header(page, "precision@0.5").click()
     wait(page, lambda d: sort_state(d, "precision@0.5") in ("ascending", "descending"),
          "the sort")
     type_into(page, "min-count", 20)
     type_into(page, "search", "DESK")
-    wait(page, lambda d: "q=DESK" in d.current_url, "the search in the address")
-    view = (names(page), columns(page), active_panels(page), sort_state(page, "precision@0.5"))
+    tab(page, "histogram")
+    choose(page, "hist-metric", "auc")
+    type_into(page, "hist-lo", "0.6")
+    type_into(page, "hist-hi", "0.95")
+    tab(page, "table")
+    direction = sort_state(page, "precision@0.5")
+    view = (names(page), columns(page), active_panels(page), direction)
+    # the view is what was asked for
+    want = [n for n, s in slices.items() if "desk" in n.lower() and
+            s["weighted_example_count"] >= 20 and s["auc"] is not None and 0.6 <= s["auc"] <= 0.95]
+    assert 0 < len(want) < len(slices)
+    assert sorted(view[0]) == sorted(want)
+    precision = [slices[n]["precision@0.5"] for n in view[0]]
+    known = [v for v in precision if v is not None]
+    assert known == sorted(known, reverse=direction == "descending")
+    i = before.index("binary_accuracy")
+    assert i > 2
+    moved = [c for c in before if c != "mean_label"]
+    moved[i - 1], moved[i] = moved[i], moved[i - 1]
+    assert view[1] == moved and view[2] == ["panel-table"]
     link = page.current_url
     assert "#" in link and "spec=" in link
-    assert 0 < len(view[0]) < len(run["show"]["country x device"])
     chromium.open_in_new_tab(page, link)
     wait(page, lambda d: (names(d), columns(d), active_panels(d),
                           sort_state(d, "precision@0.5")) == view,
@@ -492,6 +513,56 @@ def test_every_tab_shows_its_panel_without_console_errors_or_requests(page, run)
     assert str(run["summary"]["rows_read"]) in facts
     errors, requests = chromium.logs(page).take()
     assert errors == [] and requests == []
+
+
+TABLE_CAP = 5000  # the slices of one spec the page's table carries (largest first)
+USERS = 6000
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory):
+    """A run with a spec of more slices than the page's table carries."""
+    table = predictions(3 * USERS, seed=9)
+    user = np.random.default_rng(9).permutation(np.arange(3 * USERS) % USERS)
+    config = CONFIG.split("metrics_specs")[0] + """metrics_specs {
+  metrics { class_name: "WeightedExampleCount" }
+  metrics { class_name: "MeanLabel" }
+}
+slicing_specs {}
+slicing_specs { feature_keys: ["user_id"] }
+"""
+    out = evaluate(tmp_path_factory.mktemp("capped"), table.append_column("user_id", pa.array(user)),
+                   config)
+    return {"report": os.path.join(out, "report.html"), "show": shown(out)["user_id"]}
+
+
+def test_a_spec_beyond_the_table_cap_keeps_the_largest_and_counts_all_in_the_histogram(
+        page, capped):
+    slices = capped["show"]
+    assert len(slices) == USERS
+    by_count = sorted(slices, key=lambda n: -slices[n]["weighted_example_count"])
+    edge = slices[by_count[TABLE_CAP - 1]]["weighted_example_count"]
+    kept = [n for n in by_count if slices[n]["weighted_example_count"] > edge]
+    left = [n for n in by_count if slices[n]["weighted_example_count"] < edge]
+    # four-digit ids: a name no other name contains
+    kept_name = next(n for n in kept[::-1] if len(n) == len("user_id=1234"))
+    left_name = next(n for n in left if len(n) == len("user_id=1234"))
+    open_table(page, capped["report"], "user_id")
+    note = page.find_element("id", "table-note").text
+    assert str(TABLE_CAP) in note and str(USERS - TABLE_CAP) in note, note
+    type_into(page, "search", kept_name)
+    wait_rows(page, {kept_name}, f"the search for {kept_name}")
+    type_into(page, "search", left_name)
+    wait_rows(page, set(), f"no row for {left_name} (beyond the table)")
+    type_into(page, "search", "")
+    tab(page, "histogram")
+    choose(page, "hist-metric", "mean_label")
+    view = "EB.views['histogram-chart']"
+    bins = wait(page, lambda d: d.execute_script(f"return {view} && {view}.data('bins')"),
+                "the histogram's bins")
+    assert sum(b["slices"] for b in bins) == USERS
+    total = sum(s["weighted_example_count"] for s in slices.values())
+    assert math.isclose(sum(b["weight"] for b in bins), total, rel_tol=1e-6)
 
 
 # --- metrics over time -------------------------------------------------------------------
