@@ -48,7 +48,11 @@ def driver():
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--window-size=1400,1000"):
+                 "--window-size=1400,1000",
+                 # a sandboxed iframe (the notebook view) in the page's own process, so its
+                 # console and network requests reach the logs read here; its origin stays
+                 # opaque and its sandbox as declared
+                 "--disable-features=IsolateSandboxedIframes"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # an alert a page opens stays open, for the test to find (not dismissed by the driver)
@@ -62,18 +66,23 @@ def url(path) -> str:
     return pathlib.Path(path).resolve().as_uri()
 
 
-def wait_ready(d, seconds=READY_SECONDS) -> None:
-    """Until the page says its first view is drawn (``EB.ready``); a timeout names the
+def wait(d, condition, what: str, seconds=20):
+    """Until ``condition(d)`` is truthy; its value. A timeout names ``what`` and the
     console's errors."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        WebDriverWait(d, seconds, poll_frequency=0.05).until(
-            lambda d: d.execute_script("return !!(window.EB && window.EB.ready === true)"))
+        return WebDriverWait(d, seconds, poll_frequency=0.05).until(condition)
     except TimeoutException:
-        raise AssertionError(f"the page did not draw its first view (EB.ready) in {seconds} s; "
-                             f"console errors: {console_errors(d)}") from None
+        raise AssertionError(f"timed out after {seconds} s waiting for {what}; console errors: "
+                             f"{console_errors(d)}") from None
+
+
+def wait_ready(d, seconds=READY_SECONDS) -> None:
+    """Until the page says its first view is drawn (``EB.ready``)."""
+    wait(d, lambda d: d.execute_script("return !!(window.EB && window.EB.ready === true)"),
+         "the page's first view (EB.ready)", seconds)
 
 
 def open_page(d, address: str) -> None:

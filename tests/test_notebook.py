@@ -84,7 +84,10 @@ def test_a_notebook_shows_the_report_in_a_sandboxed_iframe(notebook_html, result
     frame = parser.found[0]
     assert "allow-scripts" in frame["sandbox"].split()
     assert "allow-same-origin" not in frame["sandbox"].split()  # it would undo the sandbox
-    assert "evalbeam-data" not in notebook_html.replace("&quot;evalbeam-data&quot;", "")
+    # the page is in the attribute, escaped: the output's only markup is the iframe
+    assert "<script" not in notebook_html and notebook_html.count("<") == 2
+    assert '&lt;script type=&quot;application/json&quot; id=&quot;evalbeam-data&quot;&gt;' \
+        in notebook_html
     page = frame["srcdoc"]  # the attribute, unescaped: the whole report
     data = re.search(r'<script type="application/json" id="evalbeam-data">(.*?)</script>', page,
                      re.DOTALL)
@@ -96,8 +99,10 @@ def test_a_notebook_shows_the_report_in_a_sandboxed_iframe(notebook_html, result
 
 
 def test_the_notebook_iframe_renders_the_table_in_chromium(notebook_html, page, tmp_path):
+    """The output as a notebook front end shows it: the page runs inside the iframe and
+    answers clicks (its console and network are checked as for every page)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     host = tmp_path / "notebook.html"
     host.write_text(f"<!doctype html><html><body>{notebook_html}</body></html>", encoding="utf-8")
@@ -107,9 +112,13 @@ def test_the_notebook_iframe_renders_the_table_in_chromium(notebook_html, page, 
     page.find_element(By.CSS_SELECTOR, 'nav#tabs button[data-tab="table"]').click()
     Select(page.find_element(By.ID, "spec")).select_by_value("country")
     want = {"country=us", "country=de", "country=fr", "country=jp"}
-    rows = WebDriverWait(page, 20).until(lambda d: (lambda rows: rows if {
-        name for name, _ in rows} == want else None)(d.execute_script(
+
+    def table(d):
+        rows = d.execute_script(
             "return [...document.querySelectorAll('#metric-table tbody tr')].map(tr => "
-            "[tr.dataset.slice, tr.querySelector('td[data-col=\"auc\"]').textContent])")))
+            "[tr.dataset.slice, tr.querySelector('td[data-col=\"auc\"]').textContent])")
+        return rows if {name for name, _ in rows} == want else None
+
+    rows = chromium.wait(page, table, "the country slices in the iframe's table")
     assert all(text.strip() for _, text in rows)
     page.switch_to.default_content()

@@ -120,16 +120,7 @@ def run(tmp_path_factory):
 
 # --- reading and driving the page --------------------------------------------------------
 
-def wait(d, condition, what, seconds=20):
-    """Until ``condition(d)`` is truthy; its value."""
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    try:
-        return WebDriverWait(d, seconds, poll_frequency=0.05).until(condition)
-    except TimeoutException:
-        raise AssertionError(f"timed out waiting for {what}; console errors: "
-                             f"{chromium.console_errors(d)}") from None
+wait = chromium.wait
 
 
 _ROWS = """
