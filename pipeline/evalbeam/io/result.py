@@ -141,6 +141,21 @@ class EvalResult:
         return [(s, k, reason) for s, metrics in self.metrics.items() for k, v in metrics.items()
                 if type(v) is not float and (reason := not_flattened(v)) is not None]
 
+    def _repr_html_(self) -> str:
+        """The run's report page inline in a notebook (Jupyter, JupyterLab, VS Code, Colab):
+        an iframe holding the whole page, no widget and no kernel round trip."""
+        from evalbeam.report import build_report
+        from evalbeam.report.notebook import iframe_html
+
+        return iframe_html(build_report(self))
+
+    def report(self, path: str) -> None:
+        """Write the run's report page to ``path`` (an HTML file that opens offline)."""
+        from evalbeam.report import check_report_path, write_report
+
+        check_report_path(path)
+        write_report(self, path)
+
     def to_dataframe(self):
         """A pandas DataFrame, one row per number: a column per slicing feature (typed as in
         the data, null where the slice does not fix it), ``slice`` (its name), ``model``,
