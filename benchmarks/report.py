@@ -10,7 +10,8 @@ Each is evaluated once (kept in --workdir), then `evalbeam report DIR -o report.
 (wall, a CLI subprocess, start-up included) and the page opened --loads times in headless
 Chromium (Debian's chromium + chromium-driver): the first view's time is the page's
 `EB.readyAt`, milliseconds from navigation start to the first view drawn; the median is
-printed. One line per figure, with its goal.
+printed, and the same for views opened by a deep link (the table of B1's largest spec, a
+slice's plots; the 200k spec's histogram and table). One line per figure, with its goal.
 
 usage: python benchmarks/report.py [--only b1|many] [--rows N] [--users U] [--loads L]
                                    [--workdir DIR]
@@ -91,11 +92,12 @@ def browser():
     return webdriver.Chrome(options=options, service=Service(executable_path=driver))
 
 
-def first_views(driver, path: str, loads: int) -> list:
-    """Seconds from navigation start to the first view drawn, per page load."""
+def first_views(driver, path: str, loads: int, view: str = "") -> list:
+    """Seconds from navigation start to the first view drawn, per page load (``view``: a
+    deep link's hash, the view to open on)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    url = "file://" + os.path.abspath(path)
+    url = "file://" + os.path.abspath(path) + view
     times = []
     for _ in range(loads):
         driver.get("about:blank")
@@ -103,15 +105,21 @@ def first_views(driver, path: str, loads: int) -> list:
         WebDriverWait(driver, 300, poll_frequency=0.02).until(
             lambda d: d.execute_script("return !!(window.EB && EB.ready === true)"))
         times.append(driver.execute_script("return EB.readyAt") / 1000)
+        if view:  # the page opened on the view asked for
+            asked = dict(p.split("=", 1) for p in view.lstrip("#").replace("+", " ").split("&"))
+            state = driver.execute_script("return EB.state")
+            if any(state.get(k) != v for k, v in asked.items()):
+                raise SystemExit(f"{url} opened on tab={state.get('tab')} spec={state.get('spec')}")
     return times
 
 
-def measure(label: str, result_dir: str, workdir: str, loads: int, driver, goals: dict):
+def measure(label: str, result_dir: str, workdir: str, loads: int, driver, goals: dict,
+            views: dict):
     page = os.path.join(workdir, f"report_{os.path.basename(result_dir)}.html")
     built = cli("report", result_dir, "-o", page)
     size = os.path.getsize(page)
-    views = first_views(driver, page, loads)
-    view = statistics.median(views)
+    times = first_views(driver, page, loads)
+    view = statistics.median(times)
 
     def goal(name, value, unit):
         limit = goals.get(name)
@@ -122,7 +130,11 @@ def measure(label: str, result_dir: str, workdir: str, loads: int, driver, goals
     print(f"{label}: report built in {built:.2f} s (evalbeam report, wall){goal('built', built, 's')}")
     print(f"{label}: report size {size / MB:.2f} MB ({size:,} bytes){goal('size', size / MB, 'MB')}")
     print(f"{label}: first view {view:.2f} s (median of {loads} loads; "
-          f"{min(views):.2f}-{max(views):.2f} s){goal('view', view, 's')}")
+          f"{min(times):.2f}-{max(times):.2f} s){goal('view', view, 's')}")
+    for name, link in views.items():
+        times = first_views(driver, page, loads, link)
+        print(f"{label}: opened on {name} ({link}) {statistics.median(times):.2f} s "
+              f"(median of {loads} loads; {min(times):.2f}-{max(times):.2f} s)")
 
 
 def main():
@@ -141,12 +153,16 @@ def main():
             data, config = b1_data(a.rows, a.workdir)
             out = evaluated(f"b1_{a.rows}", data, config, a.workdir)
             measure(f"B1 {a.rows:,} rows", out, a.workdir, a.loads, driver,
-                    {"size": 3, "view": 1.5})
+                    {"size": 3, "view": 1.5},
+                    {"the country x device table": "#tab=table&spec=country+x+device",
+                     "a slice's plots": "#tab=plots&spec=country+x+device"})
         if a.only in (None, "many"):
             data, config = many_data(a.many_rows, a.users, a.workdir)
             out = evaluated(f"many_{a.many_rows}_{a.users}", data, config, a.workdir)
             measure(f"{a.users:,} slices ({a.many_rows:,} rows)", out, a.workdir, a.loads,
-                    driver, {"size": 10, "built": 10})
+                    driver, {"size": 10, "built": 10},
+                    {"the user_id histogram": "#tab=histogram&spec=user_id",
+                     "the user_id table": "#tab=table&spec=user_id"})
     finally:
         driver.quit()
     return 0
