@@ -123,11 +123,11 @@ class Logs:
         return out
 
 
-_logs = {}  # id(driver) -> Logs
-
-
 def logs(d) -> Logs:
-    return _logs.setdefault(id(d), Logs(d))
+    """The driver's Logs (one per driver)."""
+    if not hasattr(d, "evalbeam_logs"):
+        d.evalbeam_logs = Logs(d)
+    return d.evalbeam_logs
 
 
 def console_errors(d) -> list:

@@ -34,7 +34,8 @@ model_specs {{ label_key: "label" prediction_key: "prediction" example_weight_ke
 metrics_specs {{
   metrics {{ class_name: "ExampleCount" }}
   metrics {{ class_name: "WeightedExampleCount" }}
-  metrics {{ class_name: "AUC" threshold {{ value_threshold {{ lower_bound {{ value: {AUC_FLOOR} }} }} }} }}
+  metrics {{ class_name: "AUC"
+             threshold {{ value_threshold {{ lower_bound {{ value: {AUC_FLOOR} }} }} }} }}
   metrics {{ class_name: "Precision" config: '"thresholds": [0.3, 0.5]' }}
   metrics {{ class_name: "MeanLabel" }}
   metrics {{ class_name: "BinaryAccuracy" }}
@@ -257,7 +258,7 @@ def test_the_table_has_one_row_per_slice_with_the_values_of_show_json(page, run)
             assert row["text"] == row["slice"]
             for col, value in row["cells"].items():
                 if col != "slice":
-                    assert close(value, want.get(col)), (spec, row["slice"], col, value, want.get(col))
+                    assert close(value, want.get(col)), (spec, row["slice"], col, value, want)
         note = page.find_element("id", "table-note").text
         assert str(len(slices)) in note
 
@@ -337,6 +338,16 @@ def test_the_count_filter_hides_small_slices(page, run):
     wait_rows(page, keep, f"slices of weighted count >= {least}")
     for r in rows(page):
         assert r["cells"]["weighted_example_count"] >= least
+    # and in the other views: the histogram counts the kept slices, the overview draws them
+    tab(page, "histogram")
+    choose(page, "hist-metric", "mean_label")
+    bins = wait(page, lambda d: d.execute_script(
+        "const v = EB.views['histogram-chart']; return v && v.data('bins')"), "the histogram")
+    assert sum(b["slices"] for b in bins) == len(keep)
+    tab(page, "overview")
+    bars = wait(page, lambda d: d.execute_script(
+        "const v = EB.views['overview-chart']; return v && v.data('bars')"), "the overview")
+    assert {b["slice"] for b in bars} == keep
 
 
 def test_the_search_box_finds_slices_by_name(page, run):
@@ -376,10 +387,9 @@ def test_dragging_a_range_on_the_histogram_narrows_the_table(page, run):
     width = chart.size["width"]
     ActionChains(page).move_to_element_with_offset(chart, int(-width * 0.15), 0).click_and_hold() \
         .move_by_offset(int(width * 0.25), 0).pause(0.2).release().perform()
-    lo_input, hi_input = (page.find_element(By.ID, i) for i in ("hist-lo", "hist-hi"))
-    lo, hi = wait(page, lambda d: (lo_input.get_attribute("value"), hi_input.get_attribute("value"))
-                  if lo_input.get_attribute("value") and hi_input.get_attribute("value") else None,
-                  "the brush's range in #hist-lo / #hist-hi")
+    lo, hi = wait(page, lambda d: d.execute_script(
+        "const [lo, hi] = ['hist-lo', 'hist-hi'].map(i => document.getElementById(i).value);"
+        "return lo && hi ? [lo, hi] : null;"), "the brush's range in #hist-lo / #hist-hi")
     assert float(lo) < float(hi)
     tab(page, "table")
     got = _brushed(page, "auc", lo, hi, slices)
