@@ -469,14 +469,16 @@ def test_slice_values_with_markup_are_text_and_run_nothing(page, run):
         assert shown_rows[f"country={value}"] == f"country={value}"
     choose(page, "spec", "country x device")
     wait_rows(page, set(run["show"]["country x device"]), "the country x device slices")
-    for name in ("plots", "overview", "histogram"):
+    for name in ("overview", "histogram", "plots"):
         tab(page, name)
     options = page.execute_script(
         "return [...document.querySelectorAll('#plot-slice option')].map(o => o.value)")
-    hostile_plots = [o for o in options if "<" in o]
-    if hostile_plots:
-        tab(page, "plots")
-        choose(page, "plot-slice", hostile_plots[0])
+    hostile = [o for o in options if "<" in o]
+    assert len(hostile) == len(HOSTILE) * 3  # each with every device
+    for name in hostile:
+        choose(page, "plot-slice", name)
+        wait(page, lambda d: d.execute_script(
+            "return document.getElementById('plot-slice').value") == name, f"the plots of {name}")
     with pytest.raises(NoAlertPresentException):
         page.switch_to.alert
     assert page.execute_script("return typeof window.__pwned") == "undefined"
