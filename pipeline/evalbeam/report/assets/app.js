@@ -109,6 +109,13 @@
     return "#" + p.toString();
   }
 
+  // A page in a notebook's iframe (srcdoc) has no address of its own to keep the view in.
+  const linkable = location.protocol !== "about:";
+  function keepInAddress(hash) {
+    if (!linkable) return;
+    try { history.replaceState(null, "", hash); } catch (e) { /* a sandbox without history */ }
+  }
+
   EB.state = parseHash();
   EB.setState = function (patch, opts) {
     const before = EB.state;
@@ -123,7 +130,7 @@
     if ("spec" in patch && patch.spec !== before.spec) {
       EB.state.histLo = EB.state.histHi = null;
     }
-    history.replaceState(null, "", hashOf(EB.state));
+    keepInAddress(hashOf(EB.state));
     if (!(opts && opts.quiet)) render(opts && opts.keep);
   };
 
@@ -736,7 +743,9 @@
     const next = parseHash();
     if (location.hash !== hashOf(EB.state)) { EB.state = next; render(); }
   });
-  document.getElementById("copy-link").addEventListener("click", copyLink);
+  const copy = document.getElementById("copy-link");
+  if (linkable) copy.addEventListener("click", copyLink);
+  else copy.remove(); // the page is inline (a notebook): no link leads back to this view
   render();
   drawnOnce = true;
   markReady();
