@@ -392,13 +392,21 @@ def _failures(result, table_index: dict, columns: _Columns) -> tuple:
             key = metric_key_from_proto(f.metric_key)
             threshold = json_format.MessageToDict(f.metric_threshold,
                                                   preserving_proto_field_name=True)
-            rows.append({
-                "slice": where, "metric": metric_label(key), "threshold": threshold,
-                "value": _json_value(metric_value_from_proto(f.metric_value))
-                if f.HasField("metric_value") else None,
-                "baseline": _json_value(metric_value_from_proto(f.baseline_metric_value))
-                if f.HasField("baseline_metric_value") else None,
-                "message": f.message})
+            value = (_json_value(metric_value_from_proto(f.metric_value))
+                     if f.HasField("metric_value") else None)
+            row = {"slice": where, "metric": metric_label(key), "threshold": threshold,
+                   "value": value, "change": None, "gap": None,
+                   "baseline": _json_value(metric_value_from_proto(f.baseline_metric_value))
+                   if f.HasField("baseline_metric_value") else None,
+                   "message": f.message}
+            if slice_key is None:  # a cross-slice threshold checks the gap between slices
+                row["value"], row["gap"] = None, value
+            elif "change_threshold" in threshold:  # checks the diff; the candidate's value too
+                candidate = result.metrics.get(slice_key, {}).get(
+                    dataclasses.replace(key, is_diff=False))
+                row["value"] = None if candidate is None else _json_value(candidate)
+                row["change"] = value
+            rows.append(row)
             if slice_key is None or slice_key not in table_index:
                 continue
             at = table_index[slice_key]

@@ -610,9 +610,10 @@
     panel.appendChild(el("h2", {}, "Failures (" + r.failures.length + ")"));
     if (r.failures.length) {
       panel.appendChild(el("div", { class: "tablewrap" }, el("table", { id: "failures", class: "plain" },
-        el("thead", {}, el("tr", {}, ["slice", "metric", "threshold", "value", "baseline", "message"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["slice", "metric", "threshold", "value", "baseline", "change", "gap between slices", "message"].map((h) => el("th", {}, h)))),
         el("tbody", {}, r.failures.map((f) => el("tr", {}, el("td", {}, f.slice), el("td", {}, f.metric), el("td", {}, thresholdText(f.threshold)),
-          el("td", {}, valueText(f.value)), el("td", {}, valueText(f.baseline)), el("td", {}, f.message)))))));
+          el("td", {}, valueText(f.value)), el("td", {}, valueText(f.baseline)), el("td", {}, valueText(f.change)),
+          el("td", {}, valueText(f.gap)), el("td", {}, f.message)))))));
     } else panel.appendChild(el("table", { id: "failures", class: "plain" }, el("tbody", {})), el("p", { class: "note" }, "none"));
     for (const m of r.missing_slices) panel.appendChild(el("p", { class: "note warn" }, "A per-slice threshold's slicing spec matched no slice: " + m));
     panel.appendChild(el("h2", {}, "Regressions against the baseline, largest impact first"));
