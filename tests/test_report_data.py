@@ -210,3 +210,26 @@ def test_no_report_flag_and_the_notebook_view(run, tmp_path):
     page = html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
     assert _embedded(page)["runs"][0]["dir"] == str(tmp_path / "o")
     assert build_report(load_result(str(tmp_path / "o"))) .count('id="evalbeam-data"') == 1
+
+
+def test_a_failed_change_threshold_shows_value_baseline_and_change(run, tmp_path, capsys):
+    d, _ = run
+    swapped = CONFIG.replace('prediction_key: "p_new"', 'prediction_key: "TMP"').replace(
+        'prediction_key: "p_old"', 'prediction_key: "p_new"').replace('"TMP"', '"p_old"')
+    swapped = swapped.replace(
+        "threshold { value_threshold { lower_bound { value: 0.8 } } }",
+        "threshold { change_threshold { direction: HIGHER_IS_BETTER absolute { value: -0.01 } } }")
+    (tmp_path / "cfg.textproto").write_text(swapped)
+    assert cli.main(["evaluate", "--config", str(tmp_path / "cfg.textproto"), "--data",
+                     str(d / "data.parquet"), "--output", str(tmp_path / "o")]) == 1
+    rows = _show_json(tmp_path / "o", capsys)
+    overall = {(r["metric"], r["model"]): r["value"] for r in rows
+               if r["slice"] == [] and r["metric"] in ("auc", "auc_diff") and r["weighted"]}
+    r = _embedded((tmp_path / "o" / "report.html").read_text())["runs"][0]
+    f = next(f for f in r["failures"] if f["slice"] == "Overall")
+    assert f["value"] == pytest.approx(overall[("auc", "candidate")], rel=1e-12)
+    assert f["baseline"] == pytest.approx(overall[("auc", "baseline")], rel=1e-12)
+    assert f["change"] == pytest.approx(overall[("auc_diff", "candidate")], rel=1e-12)
+    assert f["change"] == pytest.approx(f["value"] - f["baseline"], rel=1e-9)
+    assert f["threshold"]["change_threshold"]["direction"] == "HIGHER_IS_BETTER"
+    assert r["regressions"] and r["regressions"][0]["metric"] == "auc"

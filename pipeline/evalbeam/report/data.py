@@ -198,8 +198,9 @@ def _sizes(every: dict, n: int) -> np.ndarray:
                         key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
                                        k.sort_key()))
     for key in reversed(candidates):  # the first choice written last
-        column = np.array([v if type(v) is float else math.nan for v in every[key]])
-        out = np.where(np.isnan(column), out, column)
+        column = every[key]
+        if _plain(column):
+            out = np.where(np.isnan(column), out, column)
     return out
 
 
@@ -242,21 +243,39 @@ def _members(keys: list, specs: list) -> list:
 
 
 def _key_columns(result, keys: list) -> dict:
-    """{MetricKey: [value per slice of ``keys``]} (None where a slice has no such key)."""
+    """{MetricKey: values per slice of ``keys``} (None where a slice has no such key): a
+    float64 array (NaN for None) for a metric of numbers, else a list."""
     dicts = [result.metrics[s] for s in keys]
     found = set().union(*dicts) if dicts else set()
-    return {key: [d.get(key) for d in dicts] for key in sorted(found, key=lambda k: k.sort_key())}
+    return {key: _as_array([d.get(key) for d in dicts])
+            for key in sorted(found, key=lambda k: k.sort_key())}
 
 
 _PLAIN_TYPES = {float, type(None)}
 
 
-def _plain(column: list) -> bool:
-    return set(map(type, column)) <= _PLAIN_TYPES
+def _as_array(column: list):
+    """A column of numbers (None: NaN) as a float64 array; any other column as it is."""
+    if not set(map(type, column)) <= _PLAIN_TYPES:
+        return column
+    if None in column:
+        return np.array([math.nan if v is None else v for v in column])
+    return np.array(column)
+
+
+def _plain(column) -> bool:
+    return isinstance(column, np.ndarray)
 
 
 def _subset(every: dict, rows: list) -> dict:
-    return {key: [column[i] for i in rows] for key, column in every.items()}
+    at = np.asarray(rows, dtype=np.int64)
+    return {key: column[at] if _plain(column) else [column[i] for i in rows]
+            for key, column in every.items()}
+
+
+def _numbers(array: np.ndarray) -> list:
+    """JSON numbers of an array: None for NaN and infinities."""
+    return np.where(np.isfinite(array), array, None).tolist()
 
 
 def _values(result, keys: list, key_columns: dict, columns: _Columns) -> tuple:
@@ -280,7 +299,7 @@ def _values(result, keys: list, key_columns: dict, columns: _Columns) -> tuple:
         if _plain(column) and not any(isinstance(b[0], np.ndarray) for b in bounds if b):
             mid, role = columns.of(key, _PLAIN)
             entry = column_of(mid, key, role)
-            entry[role] = [_num(v) for v in column]
+            entry[role] = _numbers(column)
             if any(bounds):
                 prefix = "" if role == "value" else role + "_"
                 entry[prefix + "lower"] = [_num(b[0]) if b else None for b in bounds]
@@ -317,7 +336,7 @@ def _histogram_data(result, key_columns: dict, counts, columns: _Columns) -> dic
         if _plain(column):
             mid, role = columns.of(key, _PLAIN)
             if role == "value":
-                found[mid] = np.array([math.nan if v is None else v for v in column])
+                found[mid] = column
             continue
         for i, value in enumerate(column):
             for cell in flatten(value, thresholds.get(key)) if value is not None else ():
@@ -392,13 +411,21 @@ def _failures(result, table_index: dict, columns: _Columns) -> tuple:
             key = metric_key_from_proto(f.metric_key)
             threshold = json_format.MessageToDict(f.metric_threshold,
                                                   preserving_proto_field_name=True)
-            rows.append({
-                "slice": where, "metric": metric_label(key), "threshold": threshold,
-                "value": _json_value(metric_value_from_proto(f.metric_value))
-                if f.HasField("metric_value") else None,
-                "baseline": _json_value(metric_value_from_proto(f.baseline_metric_value))
-                if f.HasField("baseline_metric_value") else None,
-                "message": f.message})
+            value = (_json_value(metric_value_from_proto(f.metric_value))
+                     if f.HasField("metric_value") else None)
+            row = {"slice": where, "metric": metric_label(key), "threshold": threshold,
+                   "value": value, "change": None, "gap": None,
+                   "baseline": _json_value(metric_value_from_proto(f.baseline_metric_value))
+                   if f.HasField("baseline_metric_value") else None,
+                   "message": f.message}
+            if slice_key is None:  # a cross-slice threshold checks the gap between slices
+                row["value"], row["gap"] = None, value
+            elif "change_threshold" in threshold:  # checks the diff; the candidate's value too
+                candidate = result.metrics.get(slice_key, {}).get(
+                    dataclasses.replace(key, is_diff=False))
+                row["value"] = None if candidate is None else _json_value(candidate)
+                row["change"] = value
+            rows.append(row)
             if slice_key is None or slice_key not in table_index:
                 continue
             at = table_index[slice_key]

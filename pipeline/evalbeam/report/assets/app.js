@@ -109,6 +109,13 @@
     return "#" + p.toString();
   }
 
+  // A page in a notebook's iframe (srcdoc) has no address of its own to keep the view in.
+  const linkable = location.protocol !== "about:";
+  function keepInAddress(hash) {
+    if (!linkable) return;
+    try { history.replaceState(null, "", hash); } catch (e) { /* a sandbox without history */ }
+  }
+
   EB.state = parseHash();
   EB.setState = function (patch, opts) {
     const before = EB.state;
@@ -123,7 +130,7 @@
     if ("spec" in patch && patch.spec !== before.spec) {
       EB.state.histLo = EB.state.histHi = null;
     }
-    history.replaceState(null, "", hashOf(EB.state));
+    keepInAddress(hashOf(EB.state));
     if (!(opts && opts.quiet)) render(opts && opts.keep);
   };
 
@@ -603,9 +610,10 @@
     panel.appendChild(el("h2", {}, "Failures (" + r.failures.length + ")"));
     if (r.failures.length) {
       panel.appendChild(el("div", { class: "tablewrap" }, el("table", { id: "failures", class: "plain" },
-        el("thead", {}, el("tr", {}, ["slice", "metric", "threshold", "value", "baseline", "message"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["slice", "metric", "threshold", "value", "baseline", "change", "gap between slices", "message"].map((h) => el("th", {}, h)))),
         el("tbody", {}, r.failures.map((f) => el("tr", {}, el("td", {}, f.slice), el("td", {}, f.metric), el("td", {}, thresholdText(f.threshold)),
-          el("td", {}, valueText(f.value)), el("td", {}, valueText(f.baseline)), el("td", {}, f.message)))))));
+          el("td", {}, valueText(f.value)), el("td", {}, valueText(f.baseline)), el("td", {}, valueText(f.change)),
+          el("td", {}, valueText(f.gap)), el("td", {}, f.message)))))));
     } else panel.appendChild(el("table", { id: "failures", class: "plain" }, el("tbody", {})), el("p", { class: "note" }, "none"));
     for (const m of r.missing_slices) panel.appendChild(el("p", { class: "note warn" }, "A per-slice threshold's slicing spec matched no slice: " + m));
     panel.appendChild(el("h2", {}, "Regressions against the baseline, largest impact first"));
@@ -736,7 +744,9 @@
     const next = parseHash();
     if (location.hash !== hashOf(EB.state)) { EB.state = next; render(); }
   });
-  document.getElementById("copy-link").addEventListener("click", copyLink);
+  const copy = document.getElementById("copy-link");
+  if (linkable) copy.addEventListener("click", copyLink);
+  else copy.remove(); // the page is inline (a notebook): no link leads back to this view
   render();
   drawnOnce = true;
   markReady();
