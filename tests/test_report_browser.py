@@ -608,6 +608,10 @@ def test_the_time_series_of_five_runs_has_five_points_and_the_threshold(page, tr
     from selenium.common.exceptions import NoAlertPresentException
 
     chromium.open_page(page, trend["report"])
+    runs = trend["runs"]  # in week order; the report was given them newest first
+    labels = page.execute_script(
+        "return [...document.querySelectorAll('#run option')].map(o => o.textContent)")
+    assert sorted(labels) == sorted(f"{r['name']} [{r['span']}]" for r in runs)
     tab(page, "trend")
     choose(page, "trend-slice", "Overall")
     page.execute_script(
@@ -621,7 +625,6 @@ def test_the_time_series_of_five_runs_has_five_points_and_the_threshold(page, tr
                   "the trend chart's auc points")
     assert len(points) == TREND_RUNS
     points.sort(key=lambda p: p["order"])
-    runs = trend["runs"]  # in week order; the report was given them newest first
     assert [p["data_span"] for p in points] == [r["span"] for r in runs]
     assert [p["run_name"] for p in points] == [r["name"] for r in runs]
     for p, r in zip(points, runs):
