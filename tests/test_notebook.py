@@ -19,11 +19,6 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 kernelspec = pytest.importorskip("ipykernel.kernelspec")
 
-from evalbeam.io.result import EvalResult  # noqa: E402
-
-pytestmark = pytest.mark.xfail(not hasattr(EvalResult, "_repr_html_"), strict=False,
-                               reason="EvalResult has no _repr_html_ yet")
-
 CONFIG = BASE + """metrics_specs {
   metrics { class_name: "ExampleCount" }
   metrics { class_name: "WeightedExampleCount" }
