@@ -21,7 +21,8 @@ SHOW_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory, or 
 or --sort that names nothing there (one line on stderr), 3 internal error (a traceback)"""
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
-                         [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
+                         [--batch_size N] [--baseline_result DIR]
+                         [--run_name NAME] [--data_span START..END] [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
 (which the new one replaces once complete); anything else is refused and left untouched.
 
@@ -85,6 +86,11 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--run_name", metavar="NAME",
+          help="a name for this run, kept in summary.json (history and reports show it)")
+    _flag(ev, "--data_span", metavar="START..END",
+          help="the span of time the data covers, ISO dates or date-times "
+               "(2026-11-01..2026-11-07), kept in summary.json; history orders runs by it")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
                                       "of an output directory.", epilog=SHOW_EXIT_CODES)
@@ -175,12 +181,18 @@ def _evaluate(args, beam_args) -> int:
     from evalbeam.io import readers
     from evalbeam.io.artifacts import plot_cut_lines
 
+    from evalbeam.run_facts import check_run_name, parse_span
+
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
+    run_name = check_run_name(getattr(args, "run_name", None), "--run_name")
+    span = getattr(args, "data_span", None)
+    span = None if span is None else parse_span(span, "--data_span")
     with warnings.catch_warnings():  # said in one line each below
         warnings.simplefilter("ignore", EvalbeamWarning)
         result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
-                                batch_size=batch_size, baseline_result=args.baseline_result)
+                                batch_size=batch_size, baseline_result=args.baseline_result,
+                                run_name=run_name, data_span=span)
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
