@@ -260,7 +260,7 @@ def test_the_table_marks_violations_and_names_the_thresholds(runs, capsys, monke
     lines = out.splitlines()
     assert code == 0 and lines[0] == "slice Overall"
     header = lines[1].split()
-    assert header[:5] == ["run", "data", "span", "evaluated", "at"]
+    assert header[:4] == ["run", "data", "span", "auc"]  # every run has a span: no eval time
     body = {line.split()[0]: line for line in lines[2:7]}
     assert list(body) == ORDER
     assert body["w5"].count("!") >= 2 and "!" not in body["w1"]
@@ -330,16 +330,17 @@ def test_value_thresholds_of_a_result(runs):
     result = load_result(found["w1"][0])
     thresholds = value_thresholds(result)
     assert thresholds.reason is None
-    by_metric = {t.metric: t for t in thresholds}
+    by_metric = {t.label: t for t in thresholds}
     assert set(by_metric) == {"auc", "auc (unweighted)", "mean_label", "mean_label (unweighted)",
                               "precision@0.3", "precision@0.6", "precision@0.3 (unweighted)",
                               "precision@0.6 (unweighted)"}
     auc = by_metric["auc"]
     assert (auc.lower, auc.upper) == (0.7, None) and auc.applies(()) and \
-        auc.applies((("country", "de"),))
+        auc.applies((("country", "de"),)) and auc.every_slice
     label = by_metric["mean_label"]
     assert (label.lower, label.upper) == (None, 0.51)
     assert label.applies((("country", "de"),)) and not label.applies(())
+    assert not label.every_slice and label.slices == "country=de"
     assert not label.applies((("country", "fr"),))
     assert (by_metric["precision@0.6"].lower, by_metric["precision@0.6"].upper) == (0.55, 0.99)
 

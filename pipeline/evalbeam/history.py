@@ -60,11 +60,11 @@ def run_order(results) -> list:
 
 @dataclass(frozen=True)
 class ValueThreshold:
-    """One value threshold of a run's config: the values it checks (``metric``, the column
-    label of ``evalbeam show``; ``key`` and, for a metric at several thresholds, ``at``), its
+    """One value threshold of a run's config: the values it checks (``label``, their column
+    in ``evalbeam show``; ``key`` and, for a metric at several thresholds, ``at``), its
     bounds (None: open) and the slices it applies to."""
 
-    metric: str
+    label: str
     key: MetricKey
     lower: float | None
     upper: float | None
@@ -76,6 +76,11 @@ class ValueThreshold:
         from evalbeam.validate import applies
 
         return applies(self.threshold, tuple(slice_key))
+
+    @property
+    def every_slice(self) -> bool:
+        """Whether it applies to every slice (no slicing specs of its own)."""
+        return self.threshold.slice_specs is None
 
     @property
     def slices(self) -> str:
@@ -96,10 +101,10 @@ class ValueThreshold:
     def describe(self) -> str:
         """``auc >= 0.75``, ``0.1 <= calibration <= 1.2``."""
         if self.lower is not None and self.upper is not None:
-            return f"{self.lower:g} <= {self.metric} <= {self.upper:g}"
+            return f"{self.lower:g} <= {self.label} <= {self.upper:g}"
         if self.lower is not None:
-            return f"{self.metric} >= {self.lower:g}"
-        return f"{self.metric} <= {self.upper:g}" if self.upper is not None else self.metric
+            return f"{self.label} >= {self.lower:g}"
+        return f"{self.label} <= {self.upper:g}" if self.upper is not None else self.label
 
 
 def _violates(value, lower, upper) -> bool:

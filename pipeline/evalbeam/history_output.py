@@ -53,19 +53,24 @@ def _print_rows(header: list, rows: list, right: int, out) -> None:
 
 
 def render_text(h, out, width: int | None = None) -> None:
-    """A table per slice, a row per run (time order), a column per metric (values to 4
-    significant digits, an interval after its value, ``!`` after one that violates a value
-    threshold); then the latest run's thresholds and violations."""
+    """A table per slice, a row per run (time order: its name, data span, and evaluation time
+    when some run has no data span), a column per metric (values to 4 significant digits, an
+    interval after its value, ``!`` after one that violates a value threshold), split into
+    several tables when wider than ``width`` (default: the terminal's); then the latest run's
+    thresholds and violations."""
     width = width or shutil.get_terminal_size().columns
     labels = _run_labels(h)
-    spans = any(r.data_span for r in h.results)
-    stub_header = ["run"] + (["data span"] if spans else []) + ["evaluated at"]
-    stubs = [[labels[i]] + ([h.facts(i)["data_span"]] if spans else [])
-             + [h.facts(i)["evaluated_at"]] for i in range(len(h.results))]
+    spans = [bool(r.data_span) for r in h.results]
+    # the evaluation time orders runs without a data span: shown when there are such runs
+    stub_header = ["run"] + (["data span"] if any(spans) else []) + (
+        ["evaluated at"] if not all(spans) else [])
+    stubs = [[labels[i]] + ([h.facts(i)["data_span"]] if any(spans) else [])
+             + ([h.facts(i)["evaluated_at"]] if not all(spans) else [])
+             for i in range(len(h.results))]
     slices, grid = {}, {}
     for p in h.points:
         slices.setdefault(p.slice_key, {})[p.metric] = None
-        text = _cell_text(p.cell) + (f" {MARK}" if p.violated else "")
+        text = _cell_text(p.cell) + (f" {MARK}" if p.violated else "  ")
         grid[(p.slice_key, p.run, p.metric)] = text
     if not h.points:
         print("no values to show", file=out)
