@@ -337,8 +337,8 @@ def _is_path(value) -> bool:
 
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
-                   baseline_result: str | None = None, run_name: str | None = None,
-                   data_span=None) -> EvalResult:
+                   baseline_result: str | None = None, report: bool = True,
+                   run_name: str | None = None, data_span=None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -348,10 +348,12 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
     flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
     directory whose metrics stand for the baseline model (it is then not evaluated, and its
-    predictions need not be in the data). ``run_name`` and ``data_span`` (``START..END`` of ISO
-    dates or date-times, e.g. ``"2026-11-01..2026-11-07"``, or a ``(start, end)`` pair) go
-    into summary.json with the data as given and when the run was evaluated; ``evalbeam
-    history`` and the report order runs by them. Returns the result as read back.
+    predictions need not be in the data). ``report``: also write ``report.html``, the result's
+    page (:mod:`evalbeam.report`), beside the artifacts. ``run_name`` and ``data_span``
+    (``START..END`` of ISO dates or date-times, e.g. ``"2026-11-01..2026-11-07"``, or a
+    ``(start, end)`` pair) go into summary.json with the data as given and when the run was
+    evaluated; ``evalbeam history`` and the report order runs by them. Returns the result as
+    read back.
     """
     run_name = run_facts.check_run_name(run_name, "run_name")
     if data_span is not None:
@@ -409,6 +411,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
+    if report:
+        from evalbeam.report import REPORT_FILE, write_report
+
+        write_report(result, beam.io.filesystems.FileSystems.join(output_dir, REPORT_FILE))
     return result
 
 
