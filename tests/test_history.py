@@ -121,6 +121,24 @@ def test_run_evaluation_records_facts_of_in_memory_rows(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_the_evaluate_transform_records_facts(tmp_path):
+    import apache_beam as beam
+
+    table = _table(8, 0.4)
+    out = str(tmp_path / "out")
+    with beam.Pipeline() as pipeline:
+        _ = (pipeline | beam.Create(table.to_batches(max_chunksize=500))
+             | evalbeam.Evaluate(CONFIG, out, run_name="in-beam", data_span="2026-09-01..2026-09-30"))
+    result = load_result(out)
+    assert result.run_name == "in-beam" and result.data_span == ("2026-09-01", "2026-09-30")
+    assert result.summary["data"] == ["<user provided PCollection>"]
+    assert result.summary["rows_read"] == N
+    with pytest.raises(EvalbeamError, match=r"^evalbeam error: data_span '2026-09': expected START\.\.END"):
+        evalbeam.Evaluate(CONFIG, str(tmp_path / "o2"), data_span="2026-09")
+    with pytest.raises(EvalbeamError, match="run_name '': expected a non-empty name"):
+        evalbeam.Evaluate(CONFIG, str(tmp_path / "o3"), run_name="")
+
+
 @pytest.mark.parametrize("span", ["2026-11-07..2026-11-01", "2026-11-01", "nov..dec",
                                   "2026-11-01..2026-11-07..2026-11-09", "2026-13-01..2026-13-02"])
 def test_a_bad_data_span_is_one_line_exit_2(runs, capsys, tmp_path, span):
@@ -367,5 +385,12 @@ def test_a_config_not_resolvable_here_fails_soft(runs, tmp_path, capsys):
 def test_repr_html_shows_the_report(runs):
     pytest.importorskip("evalbeam.report", reason="evalbeam.report is not in this tree yet")
     found, _, _, _ = runs
-    html = evalbeam.history([found[n][0] for n in RUNS])._repr_html_()
-    assert "<iframe" in html and "srcdoc" in html
+    import html
+    import re
+
+    shown = evalbeam.history([found[n][0] for n in RUNS])._repr_html_()
+    assert shown.startswith("<iframe") and 'sandbox="allow-scripts' in shown
+    page = html.unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))
+    data = json.loads(re.search(r'<script type="application/json" id="evalbeam-data">(.*?)'
+                                r'</script>', page, re.S).group(1))
+    assert [data["runs"][i]["run_name"] for i in data["order"]] == ORDER
