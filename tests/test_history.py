@@ -29,7 +29,8 @@ metrics_specs {
             per_slice_thresholds { slicing_specs { feature_values { key: "country" value: "de" } }
                                    threshold { value_threshold { upper_bound { value: 0.51 } } } } }
   metrics { class_name: "Precision" config: '{"thresholds": [0.3, 0.6]}'
-            threshold { value_threshold { lower_bound { value: 0.55 } upper_bound { value: 0.99 } } } }
+            threshold { value_threshold { lower_bound { value: 0.55 }
+                                          upper_bound { value: 0.99 } } } }
   example_weights { weighted: true unweighted: true }
 }
 slicing_specs {} slicing_specs { feature_keys: ["country"] }
@@ -128,12 +129,14 @@ def test_the_evaluate_transform_records_facts(tmp_path):
     out = str(tmp_path / "out")
     with beam.Pipeline() as pipeline:
         _ = (pipeline | beam.Create(table.to_batches(max_chunksize=500))
-             | evalbeam.Evaluate(CONFIG, out, run_name="in-beam", data_span="2026-09-01..2026-09-30"))
+             | evalbeam.Evaluate(CONFIG, out, run_name="in-beam",
+                                 data_span="2026-09-01..2026-09-30"))
     result = load_result(out)
     assert result.run_name == "in-beam" and result.data_span == ("2026-09-01", "2026-09-30")
     assert result.summary["data"] == ["<user provided PCollection>"]
     assert result.summary["rows_read"] == N
-    with pytest.raises(EvalbeamError, match=r"^evalbeam error: data_span '2026-09': expected START\.\.END"):
+    with pytest.raises(EvalbeamError,
+                       match=r"^evalbeam error: data_span '2026-09': expected START\.\.END"):
         evalbeam.Evaluate(CONFIG, str(tmp_path / "o2"), data_span="2026-09")
     with pytest.raises(EvalbeamError, match="run_name '': expected a non-empty name"):
         evalbeam.Evaluate(CONFIG, str(tmp_path / "o3"), run_name="")
@@ -147,14 +150,16 @@ def test_a_bad_data_span_is_one_line_exit_2(runs, capsys, tmp_path, span):
                         "--output", str(tmp_path / "o"), "--data_span", span)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
-    assert lines[0].startswith(f"evalbeam: error: --data_span {span!r}") and "START..END" in lines[0]
+    assert lines[0].startswith(f"evalbeam: error: --data_span {span!r}")
+    assert "START..END" in lines[0]
     assert not (tmp_path / "o").exists()
 
 
 def test_runs_are_ordered_by_data_span(runs, capsys):
     found, _, _, _ = runs
     dirs = [found[name][0] + "/" for name in RUNS]  # as a shell glob gives them, out of order
-    code, out, _ = _cli(capsys, "history", *dirs, "--format", "json", "--metric", "auc (unweighted)")
+    code, out, _ = _cli(capsys, "history", *dirs, "--format", "json",
+                        "--metric", "auc (unweighted)")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["run_name"] for r in rows] == ORDER
     assert [r["data_span"] for r in rows] == [RUNS[n][0] for n in ORDER]

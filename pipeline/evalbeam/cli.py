@@ -21,9 +21,9 @@ HISTORY_EXIT_CODES = """exit codes: 0 shown (with --fail_on_alert: the latest ru
 threshold of the values shown), 1 --fail_on_alert and the latest run violates one (each on
 stderr), 2 a RUN_DIR that is not a readable result, or a --metric or --slice that names nothing
 there (one line on stderr), 3 internal error (a traceback)"""
-HISTORY_EPILOG = """Runs are ordered by the start of their data span (evaluate --data_span; ties by its
-end), else by when they were evaluated; runs with neither come last, in the order given. The
-last is the latest run. A directory given twice (runs/a and runs/a/) is read once.
+HISTORY_EPILOG = """Runs are ordered by the start of their data span (evaluate --data_span; ties by
+its end), else by when they were evaluated; runs with neither come last, in the order given.
+The last is the latest run. A directory given twice (runs/a and runs/a/) is read once.
 
 Shown by default: every metric of the Overall slice. Bounds are the run's own value thresholds
 (not change or cross-slice ones) that check the value in its slice.

@@ -31,6 +31,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
+from evalbeam.run_facts import now
 from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
@@ -111,9 +112,8 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
 
     ``specs``: per slicing spec, in config order, its slice counts for summary.json.
     ``facts``: the run's name, data span and data as given
-    (:func:`evalbeam.run_facts.summary_facts`); summary.json also says when the run was evaluated (``evaluated_at``, now, UTC)."""
-    from evalbeam.run_facts import now
-
+    (:func:`evalbeam.run_facts.summary_facts`); summary.json also says when the run was
+    evaluated (``evaluated_at``: now, UTC)."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
