@@ -204,8 +204,8 @@ class History:
             raise InputError("history needs at least one result directory")
         self.results = [results[i] for i in run_order(results)]
         self.thresholds = [value_thresholds(r) for r in self.results]
-        self.notes = [f"{r.output_dir}: value thresholds not read: {t.reason}"
-                      for r, t in zip(self.results, self.thresholds) if t.reason]
+        self.notes = [f"{t.reason}: its values are shown without threshold bounds"
+                      for t in self.thresholds if t.reason]
         filters = _as_list(slice)
         if filters and all_slices:
             raise EvalbeamError("give --slice or --all_slices, not both")
