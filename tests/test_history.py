@@ -167,7 +167,7 @@ def test_runs_are_ordered_by_data_span(runs, capsys):
     assert [results[i].run_name for i in run_order(results)] == ORDER
 
 
-def test_runs_without_span_by_evaluation_time_and_without_either_last(runs, tmp_path):
+def test_runs_without_span_by_evaluation_time_and_without_either_last(runs, tmp_path, capsys):
     found, _, _, _ = runs
     copies = {}
     for name, (when, span) in {"old": ("2026-11-20T10:00:00Z", None),
@@ -189,6 +189,14 @@ def test_runs_without_span_by_evaluation_time_and_without_either_last(runs, tmp_
     given = [copies[n] for n in ("none", "old", "spanned", "earliest")]
     order = [given[i].output_dir.rsplit("/", 1)[-1] for i in run_order(given)]
     assert order == ["earliest", "spanned", "old", "none"]
+    code, out, _ = _cli(capsys, "history", *(r.output_dir for r in given), "--metric", "auc")
+    lines = out.splitlines()
+    assert code == 0 and lines[1].split()[:6] == ["run", "data", "span", "evaluated", "at", "auc"]
+    rows = [line.split() for line in lines[2:6]]
+    assert [r[0].rsplit("/", 1)[-1] for r in rows] == order
+    assert rows[0][1] == "2026-11-02T00:00:00Z" and len(rows[0]) == 3  # no span
+    assert rows[1][1] == "2026-11-10..2026-11-11" and len(rows[1]) == 3  # no evaluation time
+    assert len(rows[3]) == 2  # neither
 
 
 def _csv(out):

@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 
+from evalbeam.keys import slice_name
 from evalbeam.table import _cell_text, _wrap
 
 CSV_COLUMNS = ("run_dir", "run_name", "data_span", "evaluated_at", "slice", "metric", "value",
@@ -81,7 +82,7 @@ def render_text(h, out, width: int | None = None) -> None:
         room = max(width - stub, 8)
         widths = {m: max([len(m) if len(m) <= room else room] +
                          [len(grid.get((s, i, m), "")) for i in runs]) for m in metrics}
-        print(("\n" if n else "") + _slice_title(s), file=out)
+        print(("\n" if n else "") + f"slice {slice_name(s)}", file=out)
         for k, part in enumerate(_parts(stub, widths, width)):
             if k:
                 print(file=out)
@@ -89,12 +90,6 @@ def render_text(h, out, width: int | None = None) -> None:
             rows = [stubs[i] + [grid.get((s, i, m), "") for m in part] for i in runs]
             _print_rows(header, rows, len(stub_header), out)
     _threshold_lines(h, out)
-
-
-def _slice_title(slice_key) -> str:
-    from evalbeam.keys import slice_name
-
-    return f"slice {slice_name(slice_key)}"
 
 
 def _threshold_lines(h, out) -> None:
