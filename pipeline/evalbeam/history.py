@@ -108,8 +108,6 @@ class ValueThreshold:
 
 
 def _violates(value, lower, upper) -> bool:
-    if lower is None and upper is None:
-        return False
     return math.isnan(value) or (lower is not None and value < lower) or (
         upper is not None and value > upper)
 
