@@ -109,6 +109,13 @@
     return "#" + p.toString();
   }
 
+  // A page in a notebook's iframe (srcdoc) has no address of its own to keep the view in.
+  const linkable = location.protocol !== "about:";
+  function keepInAddress(hash) {
+    if (!linkable) return;
+    try { history.replaceState(null, "", hash); } catch (e) { /* a sandbox without history */ }
+  }
+
   EB.state = parseHash();
   EB.setState = function (patch, opts) {
     const before = EB.state;
@@ -123,7 +130,7 @@
     if ("spec" in patch && patch.spec !== before.spec) {
       EB.state.histLo = EB.state.histHi = null;
     }
-    history.replaceState(null, "", hashOf(EB.state));
+    keepInAddress(hashOf(EB.state));
     if (!(opts && opts.quiet)) render(opts && opts.keep);
   };
 
@@ -337,7 +344,7 @@
     const chart = el("div", { id: "overview-chart", class: "chart" });
     panel.appendChild(chart);
     if (!rows.length) { chart.appendChild(el("p", { class: "note" }, "No slice passes the filters.")); return; }
-    const y = { field: "slice", type: "nominal", sort: { field: "order" }, title: null, axis: { labelLimit: 260 } };
+    const y = { field: "slice", type: "nominal", sort: null, title: null, axis: { labelLimit: 260 } };
     const layers = [{
       mark: { type: "bar", color: "#4c78a8", cursor: "pointer" },
       encoding: { y, x: { field: "value", type: "quantitative", title: metric },
@@ -713,21 +720,21 @@
     const chart = el("div", { id: "trend-chart", class: "chart" });
     panel.appendChild(chart);
     if (!chosen.length) { chart.appendChild(el("p", { class: "note" }, "Choose a metric.")); return; }
-    const x = { field: "run", type: "ordinal", sort: { field: "order" }, title: "run", axis: { labelAngle: -30, labelLimit: 200 } };
+    const x = { field: "run", type: "ordinal", sort: null, title: "run", axis: { labelAngle: -30, labelLimit: 200 } };
     const color = { field: "metric", type: "nominal", title: "metric" };
     EB.embed(chart, {
       datasets: { points: points.filter((p) => p.value !== null), thresholds: lines },
       width: 720, height: 320,
       layer: [
-        { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false } }, color } },
+        { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "value" }, color } },
         { data: { name: "points" }, mark: { type: "point", filled: true, size: 70 },
           encoding: { x, y: { field: "value", type: "quantitative" }, color,
             shape: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: ["circle", "cross"] }, title: "threshold" },
             tooltip: [{ field: "run_name", title: "run" }, { field: "data_span", title: "data span" }, { field: "evaluated_at", title: "evaluated at" },
               { field: "metric" }, { field: "value", format: ".6~g" }, { field: "status" }] } },
+      ].concat(lines.length ? [
         { data: { name: "thresholds" }, mark: { type: "rule", strokeDash: [6, 4] },
-          encoding: { y: { field: "bound", type: "quantitative" }, color, tooltip: [{ field: "metric" }, { field: "kind" }, { field: "bound", format: ".6~g" }] } },
-      ],
+          encoding: { y: { field: "bound", type: "quantitative" }, color, tooltip: [{ field: "metric" }, { field: "kind" }, { field: "bound", format: ".6~g" }] } }] : []),
     });
   }
 
@@ -736,7 +743,9 @@
     const next = parseHash();
     if (location.hash !== hashOf(EB.state)) { EB.state = next; render(); }
   });
-  document.getElementById("copy-link").addEventListener("click", copyLink);
+  const copy = document.getElementById("copy-link");
+  if (linkable) copy.addEventListener("click", copyLink);
+  else copy.remove(); // the page is inline (a notebook): no link leads back to this view
   render();
   drawnOnce = true;
   markReady();
