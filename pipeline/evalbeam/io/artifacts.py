@@ -31,6 +31,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
+from evalbeam.run_facts import now
 from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
@@ -105,16 +106,22 @@ def write_records_shard(staging: str, index: int, count: int, records) -> None:
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
                      regressions: list | None = None, warnings: list = (),
-                     intervals: dict | None = None, specs: list | None = None) -> None:
+                     intervals: dict | None = None, specs: list | None = None,
+                     facts: dict | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``.
 
-    ``specs``: per slicing spec, in config order, its slice counts for summary.json."""
+    ``specs``: per slicing spec, in config order, its slice counts for summary.json.
+    ``facts``: the run's name, data span and data as given
+    (:func:`evalbeam.run_facts.summary_facts`); summary.json also says when the run was
+    evaluated (``evaluated_at``: now, UTC)."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
     run.model_locations[""] = "<unknown>"
     overall = next((r for r in results if r.slice_key == ()), None)
     summary = {
+        "evaluated_at": now(),
+        **(facts if facts is not None else {"data": [data_location]}),
         "rows_read": counts.get("rows_read", 0),
         "rows_used": counts.get("rows_used", 0),
         "rows_dropped": {k[len("dropped:"):]: v for k, v in sorted(counts.items())
