@@ -190,7 +190,7 @@ def _warnings(counts) -> list:
 
 
 def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, said=(),
-            facts=None):
+            facts=None, report=True):
     shards = list(shards)
     done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
@@ -222,7 +222,7 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
                      [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards],
-                     facts=facts)
+                     facts=facts, report=report)
     return validation.validation_ok
 
 
@@ -245,13 +245,15 @@ class Evaluate(beam.PTransform):
     (``"2026-11-01..2026-11-07"`` or a ``(start, end)`` pair of ISO dates or date-times; see
     :mod:`evalbeam.run_facts`) are kept in summary.json, which also records when the run was
     evaluated (``evaluated_at``, UTC); ``evalbeam history`` orders runs by them.
+    ``report``: also write the run's page, ``report.html`` (:mod:`evalbeam.report`).
     Returns a PCollection with one element: whether validation passed.
     """
 
     def __init__(self, config, output_dir: str, data_location="<user provided PCollection>",
                  file_format: str = "<unknown>", input_warnings=(), run_name: str | None = None,
-                 data_span=None):
+                 data_span=None, report: bool = True):
         super().__init__()
+        self.report = report
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
@@ -288,7 +290,7 @@ class Evaluate(beam.PTransform):
         start = (batches.pipeline | "Start" >> beam.Impulse()
                  | "KeyStart" >> beam.Map(lambda _: (None, None)))
         where = (self.staging, self.output_dir, self.data_location, self.file_format,
-                 self.input_warnings, self.facts)
+                 self.input_warnings, self.facts, self.report)
         return ((start, shards)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.GroupByKey()
@@ -398,7 +400,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             location = readers.as_patterns(data)
             batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
                 files, fmt, columns, batch_size, column_types)
-        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:
             pipeline.run().wait_until_finish()
@@ -411,10 +413,6 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
-    if report:
-        from evalbeam.report import REPORT_FILE, write_report
-
-        write_report(result, beam.io.filesystems.FileSystems.join(output_dir, REPORT_FILE))
     return result
 
 
