@@ -231,7 +231,7 @@ def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
-    from evalbeam.io.artifacts import plot_cut_lines
+    from evalbeam.io.artifacts import REPORT_FILE, plot_cut_lines
     from evalbeam.run_facts import check_run_name, parse_span
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
@@ -251,7 +251,7 @@ def _evaluate(args, beam_args) -> int:
           f"{s['slices']} slices -> {args.output}")
     print("".join(f"{line}\n" for line in plot_cut_lines(s)), end="")
     code = _outcome(result, sys.stdout)
-    if not args.no_report:
+    if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
 
