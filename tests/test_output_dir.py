@@ -294,9 +294,9 @@ def test_a_result_file_listed_in_its_summary_counts_as_the_results(setup, capsys
     out = tmp_path / "out"
     assert evaluate(capsys, cfg, data, out)[0] == 0
     # an artifact a newer evalbeam writes is listed in the result's summary.json
-    (out / "report.html").write_text("<html></html>\n")
+    (out / "statistics.tfrecord").write_text("future\n")
     summary = json.loads((out / "summary.json").read_text())
-    summary["files"].append("report.html")
+    summary["files"].append("statistics.tfrecord")
     (out / "summary.json").write_text(json.dumps(summary))
     assert evaluate(capsys, cfg, data, out)[0] == 0
-    assert "report.html" not in os.listdir(out)
+    assert "statistics.tfrecord" not in os.listdir(out)

@@ -59,7 +59,9 @@ def test_artifacts_are_complete_and_readable(tmp_path, data):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["BLESSED", "eval_config.json", "metrics-00000-of-00002.tfrecord",
                      "metrics-00001-of-00002.tfrecord", "plots-00000-of-00002.tfrecord",
-                     "plots-00001-of-00002.tfrecord", "summary.json", "validations.tfrecord"]
+                     "plots-00001-of-00002.tfrecord", "report.html", "summary.json",
+                     "validations.tfrecord"]
+    assert sorted(result.summary["files"] + ["summary.json"]) == names
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     assert result.summary["rows_read"] == result.summary["rows_used"] == 3000
     assert result.validation.validation_ok

@@ -78,7 +78,9 @@ def test_evaluate_writes_the_page_and_says_where(run, capsys):
     page = (d / "out" / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
     data = _embedded(page)
-    assert data["runs"][0]["dir"] == str(d / "out")
+    assert data["runs"][0]["dir"] == str(d / "out")  # not the staging directory it came from
+    summary = json.loads((d / "out" / "summary.json").read_text())
+    assert "report.html" in summary["files"] and summary["warnings"] == []
     # one file, nothing fetched: no URL a browser would load, and a policy forbidding any
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:|//)', page)
     assert "default-src 'none'" in page

@@ -29,7 +29,7 @@ from evalbeam.config import EvalPlan, load_config, parse_config, resolve
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, pipeline_flags, regressions
+from evalbeam import cross_slices, pipeline_flags, regressions, run_facts
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -189,7 +189,8 @@ def _warnings(counts) -> list:
     return []
 
 
-def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, said=()):
+def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, said=(),
+            facts=None, report=True):
     shards = list(shards)
     done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
@@ -220,7 +221,8 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
             intervals[what] = intervals.get(what, 0) + n
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
-                     [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards])
+                     [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards],
+                     facts=facts, report=report)
     return validation.validation_ok
 
 
@@ -238,19 +240,30 @@ class Evaluate(beam.PTransform):
     dicts (``beam.io.ReadFromParquet``), which are gathered into record batches.
 
     ``input_warnings``: what was said about the input (e.g. files skipped), kept with the
-    run's other warnings in summary.json.
+    run's other warnings in summary.json. ``data_location``: where the data came from, a text
+    or a list of paths as given (summary.json's ``data``). ``run_name`` and ``data_span``
+    (``"2026-11-01..2026-11-07"`` or a ``(start, end)`` pair of ISO dates or date-times; see
+    :mod:`evalbeam.run_facts`) are kept in summary.json, which also records when the run was
+    evaluated (``evaluated_at``, UTC); ``evalbeam history`` orders runs by them.
+    ``report``: also write the run's page, ``report.html`` (:mod:`evalbeam.report`).
     Returns a PCollection with one element: whether validation passed.
     """
 
-    def __init__(self, config, output_dir: str, data_location: str = "<user provided PCollection>",
-                 file_format: str = "<unknown>", input_warnings=()):
+    def __init__(self, config, output_dir: str, data_location="<user provided PCollection>",
+                 file_format: str = "<unknown>", input_warnings=(), run_name: str | None = None,
+                 data_span=None, report: bool = True):
         super().__init__()
+        self.report = report
         self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
-        self.data_location, self.file_format = data_location, file_format
+        data = [data_location] if isinstance(data_location, str) else list(data_location)
+        self.data_location, self.file_format = ",".join(data), file_format
         self.input_warnings = list(input_warnings)
+        self.facts = run_facts.summary_facts(
+            run_facts.check_run_name(run_name, "run_name"),
+            None if data_span is None else run_facts.parse_span(data_span, "data_span"), data)
 
     def expand(self, batches):
         plan = self.eval_plan
@@ -277,7 +290,7 @@ class Evaluate(beam.PTransform):
         start = (batches.pipeline | "Start" >> beam.Impulse()
                  | "KeyStart" >> beam.Map(lambda _: (None, None)))
         where = (self.staging, self.output_dir, self.data_location, self.file_format,
-                 self.input_warnings)
+                 self.input_warnings, self.facts, self.report)
         return ((start, shards)
                 | "Join" >> beam.Flatten()
                 | "Gather" >> beam.GroupByKey()
@@ -326,7 +339,8 @@ def _is_path(value) -> bool:
 
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
-                   baseline_result: str | None = None, report: bool = True) -> EvalResult:
+                   baseline_result: str | None = None, report: bool = True,
+                   run_name: str | None = None, data_span=None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -337,8 +351,15 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
     directory whose metrics stand for the baseline model (it is then not evaluated, and its
     predictions need not be in the data). ``report``: also write ``report.html``, the result's
-    page (:mod:`evalbeam.report`), beside the artifacts. Returns the result as read back.
+    page (:mod:`evalbeam.report`), beside the artifacts. ``run_name`` and ``data_span``
+    (``START..END`` of ISO dates or date-times, e.g. ``"2026-11-01..2026-11-07"``, or a
+    ``(start, end)`` pair) go into summary.json with the data as given and when the run was
+    evaluated; ``evalbeam history`` and the report order runs by them. Returns the result as
+    read back.
     """
+    run_name = run_facts.check_run_name(run_name, "run_name")
+    if data_span is not None:
+        data_span = run_facts.parse_span(data_span, "data_span")
     eval_plan = as_plan(config)
     options = _pipeline_options(pipeline_options)
     columns = eval_plan.input_columns()
@@ -362,7 +383,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         if in_memory is not None:
             table, full_schema = in_memory
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
-            location = f"<{readers.IN_MEMORY}>"
+            location = [readers.in_memory_description(data)]
             if isinstance(runner, FnApiRunner):  # local: memory-mapped from a temporary file
                 path = cleanup.enter_context(readers.spilled(table, batch_size))
                 batches = pipeline | "ReadTable" >> readers.ReadRecordBatches(
@@ -376,10 +397,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             check_columns(readers.read_schema(files[0], fmt, columns, column_types),
                           eval_plan, files[0])
-            location = ",".join(readers.as_patterns(data))
+            location = readers.as_patterns(data)
             batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
                 files, fmt, columns, batch_size, column_types)
-        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:
             pipeline.run().wait_until_finish()
@@ -392,10 +413,6 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
-    if report:
-        from evalbeam.report import REPORT_FILE, write_report
-
-        write_report(result, beam.io.filesystems.FileSystems.join(output_dir, REPORT_FILE))
     return result
 
 

@@ -1,4 +1,4 @@
-"""``evalbeam evaluate``, ``show``, ``diff``, ``report`` and ``demo``.
+"""``evalbeam evaluate``, ``show``, ``diff``, ``history``, ``report`` and ``demo``.
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
 validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
@@ -17,11 +17,24 @@ EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds 
 3 internal error (a traceback)"""
 READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
 3 internal error (a traceback)"""
+HISTORY_EXIT_CODES = """exit codes: 0 shown (with --fail_on_alert: the latest run violates no value
+threshold of the values shown), 1 --fail_on_alert and the latest run violates one (each on
+stderr), 2 a RUN_DIR that is not a readable result, or a --metric or --slice that names nothing
+there (one line on stderr), 3 internal error (a traceback)"""
+HISTORY_EPILOG = """Runs are ordered by the start of their data span (evaluate --data_span; ties by
+its end), else by when they were evaluated; runs with neither come last, in the order given.
+The last is the latest run. A directory given twice (runs/a and runs/a/) is read once.
+
+Shown by default: every metric of the Overall slice. Bounds are the run's own value thresholds
+(not change or cross-slice ones) that check the value in its slice.
+
+""" + HISTORY_EXIT_CODES
 SHOW_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory, or a --metric, --slice
 or --sort that names nothing there (one line on stderr), 3 internal error (a traceback)"""
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
-                         [--batch_size N] [--baseline_result DIR] [beam flags ...]"""
+                         [--batch_size N] [--baseline_result DIR]
+                         [--run_name NAME] [--data_span START..END] [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
 (which the new one replaces once complete); anything else is refused and left untouched.
 
@@ -85,6 +98,11 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--run_name", metavar="NAME",
+          help="a name for this run, kept in summary.json (history and reports show it)")
+    _flag(ev, "--data_span", metavar="START..END",
+          help="the span of time the data covers, ISO dates or date-times "
+               "(2026-11-01..2026-11-07), kept in summary.json; history orders runs by it")
     _flag(ev, "--no_report", action="store_true",
           help="do not write report.html (the result's page) beside the artifacts")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
@@ -119,6 +137,28 @@ def _parser():
           help="list the N largest (default 20; 0 lists all)")
     _flag(diff, "--fail_on_regression", action="store_true",
           help="exit 1 when there is any regression")
+    hist = sub.add_parser("history", help="a metric across runs, in time order, against its "
+                          "value thresholds", epilog=HISTORY_EPILOG,
+                          description="Print the values of several runs in time order, each "
+                                      "with its run's value thresholds; --fail_on_alert exits 1 "
+                                      "when the latest run violates one.")
+    hist.add_argument("dirs", nargs="+", metavar="RUN_DIR",
+                      help="output directories of evalbeam evaluate (e.g. runs/*/)")
+    hist.add_argument("--metric", action="append", default=[], metavar="NAME",
+                      help="only this metric (repeatable): a name (all its values: weighted "
+                      "and unweighted, every threshold) or a column such as precision@0.5 "
+                      "(default: every metric)")
+    where = hist.add_mutually_exclusive_group()
+    where.add_argument("--slice", action="append", default=[], metavar="COLUMN=VALUE",
+                       help="slices with this value instead of Overall (repeatable, as for "
+                       "show: values of one column are alternatives, different columns all "
+                       "apply)")
+    _flag(where, "--all_slices", action="store_true", help="every slice instead of Overall")
+    hist.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                      help="aligned text (default), CSV (a row per run x slice x value, full "
+                      "precision) or one JSON object per row")
+    _flag(hist, "--fail_on_alert", action="store_true",
+          help="exit 1 when the latest run violates a value threshold of the values shown")
     demo = sub.add_parser("demo", help="generate example data, evaluate it and show the result",
                           description="Generate example data (DIR/data.parquet), evaluate it "
                                       "into DIR/result and show the result.",
@@ -138,7 +178,8 @@ def _parser():
                         "evalbeam evaluate (a shell glob such as runs/*/ works)")
     report.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the page to write, e.g. report.html")
-    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff, "report": report}
+    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff, "report": report,
+                    "history": hist}
 
 
 def _own_flags(parser) -> list:
@@ -165,9 +206,12 @@ def main(argv=None) -> int:
         if extra:
             from evalbeam.pipeline_flags import unexpected
 
-            raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes one directory"))
+            takes = "directories" if args.command in ("history", "report") else "one directory"
+            raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes {takes}"))
         if args.command == "report":
             return _report(args)
+        if args.command == "history":
+            return _history(args)
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
@@ -187,15 +231,19 @@ def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
-    from evalbeam.io.artifacts import plot_cut_lines
+    from evalbeam.io.artifacts import REPORT_FILE, plot_cut_lines
+    from evalbeam.run_facts import check_run_name, parse_span
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE
+    run_name = check_run_name(getattr(args, "run_name", None), "--run_name")
+    span = getattr(args, "data_span", None)
+    span = None if span is None else parse_span(span, "--data_span")
     with warnings.catch_warnings():  # said in one line each below
         warnings.simplefilter("ignore", EvalbeamWarning)
         result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
-                                report=not args.no_report)
+                                report=not args.no_report, run_name=run_name, data_span=span)
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
@@ -203,7 +251,7 @@ def _evaluate(args, beam_args) -> int:
           f"{s['slices']} slices -> {args.output}")
     print("".join(f"{line}\n" for line in plot_cut_lines(s)), end="")
     code = _outcome(result, sys.stdout)
-    if not args.no_report:
+    if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
 
@@ -324,6 +372,28 @@ def _show(args) -> int:
     print_cross_slices(result, out)
     _outcome(result, out)
     return 0
+
+
+def _history(args) -> int:
+    from evalbeam import history_output
+    from evalbeam.errors import EvalbeamError
+    from evalbeam.history import history
+
+    h = history(args.dirs, args.metric, args.slice, args.all_slices)
+    for note in h.notes:
+        print(f"evalbeam: note: {note}", file=sys.stderr)
+    render = {"table": history_output.render_text, "csv": history_output.render_csv,
+              "json": history_output.render_json}[args.format]
+    render(h, sys.stdout)
+    if not args.fail_on_alert:
+        return 0
+    if h.thresholds[-1].reason:
+        raise EvalbeamError(f"--fail_on_alert: the latest run's value thresholds cannot be "
+                            f"read: {h.thresholds[-1].reason}")
+    found = h.latest_violations()
+    for line in history_output.alert_lines(h, found):
+        print(f"evalbeam: alert: {line}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def _diff(args) -> int:

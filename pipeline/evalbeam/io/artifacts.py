@@ -31,6 +31,7 @@ from evalbeam.io import convert
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
+from evalbeam.run_facts import now
 from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
 
 VALIDATIONS_FILE = "validations.tfrecord"
@@ -105,16 +106,23 @@ def write_records_shard(staging: str, index: int, count: int, records) -> None:
 def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted, validation,
                      counts, slices: int, data_location: str, file_format: str,
                      regressions: list | None = None, warnings: list = (),
-                     intervals: dict | None = None, specs: list | None = None) -> None:
+                     intervals: dict | None = None, specs: list | None = None,
+                     facts: dict | None = None, report: bool = True) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``.
 
-    ``specs``: per slicing spec, in config order, its slice counts for summary.json."""
+    ``specs``: per slicing spec, in config order, its slice counts for summary.json.
+    ``facts``: the run's name, data span and data as given
+    (:func:`evalbeam.run_facts.summary_facts`); summary.json also says when the run was
+    evaluated (``evaluated_at``: now, UTC). ``report``: the run's page (``report.html``) is
+    built from the staged files and moves in with them."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
     run.model_locations[""] = "<unknown>"
     overall = next((r for r in results if r.slice_key == ()), None)
     summary = {
+        "evaluated_at": now(),
+        **(facts if facts is not None else {"data": [data_location]}),
         "rows_read": counts.get("rows_read", 0),
         "rows_used": counts.get("rows_used", 0),
         "rows_dropped": {k[len("dropped:"):]: v for k, v in sorted(counts.items())
@@ -145,11 +153,35 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     files = sorted(m.path.rsplit("/", 1)[-1] for m in
                    FileSystems.match([FileSystems.join(staging, "*")])[0].metadata_list)
     summary["files"] = files
-    with _create(staging, SUMMARY_FILE) as f:
-        f.write((json.dumps(summary, indent=2) + "\n").encode())
+    _write_summary(staging, summary)
+    if report:
+        _add_report(staging, output_dir, summary)
     from evalbeam.io.output_location import put_in_place
 
-    put_in_place(staging, output_dir, files)
+    put_in_place(staging, output_dir, summary["files"])
+
+
+def _write_summary(staging: str, summary: dict) -> None:
+    with _create(staging, SUMMARY_FILE) as f:
+        f.write((json.dumps(summary, indent=2) + "\n").encode())
+
+
+def _add_report(staging: str, output_dir: str, summary: dict) -> None:
+    """The run's page, built from the staged artifacts, joins them and their manifest. A
+    page that cannot be built does not cost the evaluation: summary.json says why."""
+    from evalbeam.io.result import load_result
+    from evalbeam.report import write_report
+
+    try:
+        write_report(load_result(staging), FileSystems.join(staging, REPORT_FILE),
+                     shown_dirs=[output_dir])
+    except Exception as e:  # noqa: BLE001 - said in the warnings, which every view shows
+        reason = (str(e).strip().splitlines() or [""])[0]
+        summary["warnings"].append(f"{REPORT_FILE} was not written: {type(e).__name__}: "
+                                   f"{reason}")
+    else:
+        summary["files"] = sorted(summary["files"] + [REPORT_FILE])
+    _write_summary(staging, summary)
 
 
 def plot_cut_lines(summary: dict) -> list:

@@ -434,6 +434,16 @@ def in_memory_table(data, columns=None):
     return data, schema
 
 
+def in_memory_description(data) -> str:
+    """What rows given in memory were, for the run's facts: ``<in-memory pyarrow.Table>``."""
+    if _is_dataframe(data):
+        return "<in-memory pandas.DataFrame>"
+    if isinstance(data, (list, tuple)):
+        kinds = sorted({f"pyarrow.{type(b).__name__}" for b in data})
+        return f"<in-memory list of {' and '.join(kinds)}>"
+    return f"<in-memory pyarrow.{type(data).__name__}>"
+
+
 @contextlib.contextmanager
 def spilled(table: pa.Table, batch_size: int):
     """The table as a temporary Arrow file of record batches (removed afterwards): read back

@@ -27,7 +27,28 @@ class EvalResult:
         self.summary = summary
         self.config: config_pb2.EvalConfig = config
         self._metrics = self._omitted = self._plots = self._intervals = self._cross = None
-        self._thresholds = self._slice_specs = None
+        self._thresholds = self._slice_specs = self._plan = self._plan_error = None
+
+    @property
+    def evaluated_at(self):
+        """When the run was evaluated: a timezone-aware UTC ``datetime`` (None for a directory
+        written before evalbeam recorded it)."""
+        from evalbeam.run_facts import moment
+
+        when = self.summary.get("evaluated_at")
+        return None if when is None else moment(when)
+
+    @property
+    def run_name(self) -> str | None:
+        """The run's name (``--run_name``), or None."""
+        return self.summary.get("run_name")
+
+    @property
+    def data_span(self) -> tuple | None:
+        """``(start, end)`` of the span of time the data covers (``--data_span``), as given
+        (ISO dates or date-times), or None."""
+        span = self.summary.get("data_span")
+        return None if span is None else (span["start"], span["end"])
 
     @property
     def metrics(self) -> dict:
@@ -96,6 +117,18 @@ class EvalResult:
         self._resolve()
         return self._slice_specs
 
+    def eval_plan(self):
+        """The run's config resolved here (an :class:`evalbeam.config.EvalPlan`); a
+        ConfigError saying why when it cannot be (e.g. a custom metric's module is not
+        importable here)."""
+        self._resolve()
+        if self._plan is None:
+            from evalbeam.errors import ConfigError
+
+            raise ConfigError(f"{self.output_dir}: its config cannot be resolved here "
+                              f"({self._plan_error})")
+        return self._plan
+
     def _resolve(self) -> None:
         if self._thresholds is not None:
             return
@@ -105,9 +138,12 @@ class EvalResult:
             from evalbeam.config import resolve
 
             plan = resolve(self.config)
-        except Exception:  # noqa: BLE001 - e.g. a custom metric's module not importable here
+        except Exception as e:  # noqa: BLE001 - e.g. a custom metric's module not importable
+            text = getattr(e, "message", None) or str(e).strip()
+            self._plan, self._plan_error = None, text.splitlines()[0] if text else type(e).__name__
             self._thresholds, self._slice_specs = {}, []
         else:
+            self._plan, self._plan_error = plan, None
             self._thresholds, self._slice_specs = metric_thresholds(plan.metrics), plan.slice_specs
 
     def cells(self, slice_key, key) -> list:

@@ -12,11 +12,12 @@ __all__ = ["REPORT_FILE", "build_report", "write_report"]
 
 
 def build_report(results, table_slices: int = data.TABLE_SLICES,
-                 plot_slices: int = data.PLOT_SLICES) -> str:
-    """The page for ``results`` (an EvalResult or a list of them, one per run)."""
+                 plot_slices: int = data.PLOT_SLICES, shown_dirs=None) -> str:
+    """The page for ``results`` (an EvalResult or a list of them, one per run);
+    ``shown_dirs``: the directories the page names for them, when not where they are read."""
     if not isinstance(results, (list, tuple)):
         results = [results]
-    built = data.page_data(list(results), table_slices, plot_slices)
+    built = data.page_data(list(results), table_slices, plot_slices, shown_dirs)
     if len(results) == 1:
         title = f"evalbeam: {built['runs'][0]['name']}"
     else:

@@ -50,7 +50,7 @@ _NULL_Q = 65535
 
 
 def page_data(results: list, table_slices: int = TABLE_SLICES,
-              plot_slices: int = PLOT_SLICES) -> dict:
+              plot_slices: int = PLOT_SLICES, shown_dirs=None) -> dict:
     from evalbeam import __version__
 
     return {
@@ -58,7 +58,8 @@ def page_data(results: list, table_slices: int = TABLE_SLICES,
         "generated_at": _utc_now(),
         "limits": {"table_slices": table_slices, "plot_slices": plot_slices},
         "order": _order(results),
-        "runs": [run_data(r, table_slices, plot_slices) for r in results],
+        "runs": [run_data(r, table_slices, plot_slices, shown)
+                 for r, shown in zip(results, shown_dirs or [r.output_dir for r in results])],
     }
 
 
@@ -67,10 +68,8 @@ def _utc_now() -> str:
 
 
 def _order(results) -> list:
-    try:
-        from evalbeam.history import run_order
-    except ImportError:
-        return list(range(len(results)))
+    from evalbeam.history import run_order
+
     return run_order(results)
 
 
@@ -118,8 +117,11 @@ def _models(config) -> tuple:
     return (candidates[0] if len(candidates) == 1 else None), baseline
 
 
-def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_SLICES) -> dict:
-    """The page data of one finished result (see the module's docstring)."""
+def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_SLICES,
+             shown_dir: str | None = None) -> dict:
+    """The page data of one finished result (see the module's docstring); ``shown_dir``:
+    the directory the page names (default: where the result is read)."""
+    shown_dir = shown_dir or result.output_dir
     candidate, baseline = _models(result.config)
     metrics = result.metrics
     keys = list(metrics)
@@ -158,10 +160,10 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
             "cut": max(0, len(found) - table_slices), "hist": hist})
     failures, fails = _failures(result, {keys[i]: index[i] for i in table}, columns)
     out = {
-        "dir": result.output_dir,
-        "name": result.summary.get("run_name") or _basename(result.output_dir),
+        "dir": shown_dir,
+        "name": result.summary.get("run_name") or _basename(shown_dir),
         "run_name": result.summary.get("run_name"),
-        "data_span": result.summary.get("data_span"),
+        "data_span": "..".join(result.data_span) if result.data_span else None,
         "evaluated_at": result.summary.get("evaluated_at"),
         "verdict": _verdict(result.validation),
         "facts": _facts(result),
@@ -458,13 +460,11 @@ def _thresholds(result, keys: list, columns: _Columns) -> dict:
     """{metric id: [{"lower", "upper", "slices"}]} of the config's value thresholds: the alert
     lines of the time series (``slices``: the table slices a threshold applies to, or null
     for every slice)."""
-    try:
-        from evalbeam.history import value_thresholds
-    except ImportError:
-        return {}
+    from evalbeam.history import value_thresholds
+
     out = {}
     for t in value_thresholds(result):
-        slices = None if getattr(t, "every_slice", False) else [
+        slices = None if t.every_slice else [
             i for i, s in enumerate(keys) if t.applies(s)]
         out.setdefault(t.label, []).append(
             {"lower": _num(t.lower), "upper": _num(t.upper), "slices": slices})
