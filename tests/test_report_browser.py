@@ -575,13 +575,6 @@ TREND_FLOOR = 0.8
 TREND_CONFIG = CONFIG.replace(f"value: {AUC_FLOOR}", f"value: {TREND_FLOOR}")
 
 
-def _evaluate_has(flag) -> bool:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        cli.main(["evaluate", "--help"])
-    return flag in out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def trend(tmp_path_factory):
     """Five weekly runs, the model getting worse each week, and their report (given out of
@@ -602,8 +595,6 @@ def trend(tmp_path_factory):
     return {"runs": runs, "report": report}
 
 
-@pytest.mark.xfail(not _evaluate_has("--data_span"), strict=False,
-                   reason="evalbeam evaluate has no --run_name / --data_span yet")
 def test_the_time_series_of_five_runs_has_five_points_and_the_threshold(page, trend):
     from selenium.common.exceptions import NoAlertPresentException
 
