@@ -326,7 +326,7 @@ def _is_path(value) -> bool:
 
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
-                   baseline_result: str | None = None) -> EvalResult:
+                   baseline_result: str | None = None, report: bool = True) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -336,7 +336,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     (text proto) typing CSV columns. ``pipeline_options``: a PipelineOptions or a list of
     flags (``--runner``, ``--direct_num_workers``, ...). ``baseline_result``: an earlier output
     directory whose metrics stand for the baseline model (it is then not evaluated, and its
-    predictions need not be in the data). Returns the result as read back.
+    predictions need not be in the data). ``report``: also write ``report.html``, the result's
+    page (:mod:`evalbeam.report`), beside the artifacts. Returns the result as read back.
     """
     eval_plan = as_plan(config)
     options = _pipeline_options(pipeline_options)
@@ -391,6 +392,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
+    if report:
+        from evalbeam.report import REPORT_FILE, write_report
+
+        write_report(result, beam.io.filesystems.FileSystems.join(output_dir, REPORT_FILE))
     return result
 
 

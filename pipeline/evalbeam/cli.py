@@ -1,4 +1,4 @@
-"""``evalbeam evaluate``, ``show``, ``diff`` and ``demo``.
+"""``evalbeam evaluate``, ``show``, ``diff``, ``report`` and ``demo``.
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
 validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
@@ -85,6 +85,8 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--no_report", action="store_true",
+          help="do not write report.html (the result's page) beside the artifacts")
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
                                       "of an output directory.", epilog=SHOW_EXIT_CODES)
@@ -126,7 +128,17 @@ def _parser():
                       help="folder for data and result (default: %(default)s)")
     demo.add_argument("--rows", type=int, default=100_000, metavar="N",
                       help="example rows to generate (default: %(default)s)")
-    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff}
+    report = sub.add_parser("report", help="build the HTML report of one or several results",
+                            description="Build one self-contained HTML page from finished "
+                                        "results (several: with a metrics-over-time view). It "
+                                        "opens offline in any browser.",
+                            epilog="FILE may be missing or an earlier evalbeam report (which is "
+                                   "replaced); anything else is refused.\n\n" + READER_EXIT_CODES)
+    report.add_argument("dirs", nargs="+", metavar="RUN_DIR", help="output directories of "
+                        "evalbeam evaluate (a shell glob such as runs/*/ works)")
+    report.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the page to write, e.g. report.html")
+    return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff, "report": report}
 
 
 def _own_flags(parser) -> list:
@@ -154,6 +166,8 @@ def main(argv=None) -> int:
             from evalbeam.pipeline_flags import unexpected
 
             raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes one directory"))
+        if args.command == "report":
+            return _report(args)
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
@@ -180,14 +194,39 @@ def _evaluate(args, beam_args) -> int:
         warnings.simplefilter("ignore", EvalbeamWarning)
         result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
-                                batch_size=batch_size, baseline_result=args.baseline_result)
+                                batch_size=batch_size, baseline_result=args.baseline_result,
+                                report=not args.no_report)
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     print("".join(f"{line}\n" for line in plot_cut_lines(s)), end="")
-    return _outcome(result, sys.stdout)
+    code = _outcome(result, sys.stdout)
+    if not args.no_report:
+        print(f"report: {_report_path(args.output)} (opens offline in any browser)")
+    return code
+
+
+def _report_path(output_dir: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    from evalbeam.report import REPORT_FILE
+
+    return FileSystems.join(output_dir, REPORT_FILE)
+
+
+def _report(args) -> int:
+    from evalbeam.io.result import load_result
+    from evalbeam.report import check_report_path, write_report
+
+    dirs = list(dict.fromkeys(d.rstrip("/") or d for d in args.dirs))
+    check_report_path(args.output)
+    results = [load_result(d) for d in dirs]
+    write_report(results, args.output)
+    runs = f"{len(results)} runs" if len(results) > 1 else dirs[0]
+    print(f"wrote {args.output} ({runs}); it opens offline in any browser")
+    return 0
 
 
 def _demo(args, beam_args) -> int:
@@ -200,10 +239,11 @@ def _demo(args, beam_args) -> int:
     generate(args.rows, data)
     print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
     ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
-                            schema=None, batch_size=None, baseline_result=None)
+                            schema=None, batch_size=None, baseline_result=None, no_report=False)
     code = _evaluate(ns, beam_args)
     print()
     _show(argparse.Namespace(dir=result_dir, json=False))
+    print(f"\nopen {_report_path(result_dir)} in a browser to explore the result")
     return code
 
 

@@ -38,6 +38,7 @@ CONFIG_FILE = "eval_config.json"
 SUMMARY_FILE = "summary.json"
 BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
 REGRESSIONS_FILE = "regressions.json"  # (evalbeam.regressions) with a baseline
+REPORT_FILE = "report.html"  # (evalbeam.report) the page, written after the artifacts
 
 
 def _version() -> str:

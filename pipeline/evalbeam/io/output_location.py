@@ -25,12 +25,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import OutputError
 from evalbeam.io.artifacts import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
-                                   SUMMARY_FILE, VALIDATIONS_FILE)
+                                   REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 
 _RESULT_NAMES = re.compile(
     r"(?:(?:metrics|plots)-\d{5}-of-\d{5}\.tfrecord|" + "|".join(re.escape(n) for n in (
         CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE, BLESSED_FILE, NOT_BLESSED_FILE,
-        REGRESSIONS_FILE)) + r")\Z")
+        REGRESSIONS_FILE, REPORT_FILE)) + r")\Z")
+
 _WANTED = "give a new or empty directory, or an earlier evalbeam result to replace"
 
 

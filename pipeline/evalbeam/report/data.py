@@ -1,0 +1,427 @@
+"""What a report page shows, built from finished results: one JSON-ready dict.
+
+The page embeds it once (``<script type="application/json" id="evalbeam-data">``), so scripts
+and tests read the same numbers the page draws. Its shape::
+
+    {"format": 1, "evalbeam_version", "generated_at",
+     "limits": {"table_slices", "plot_slices"},
+     "order": [run index, ...],             # the runs in time order (history.run_order)
+     "runs": [{
+        "dir", "name", "run_name", "data_span", "evaluated_at",
+        "verdict": "BLESSED" | "NOT_BLESSED" | "NO THRESHOLDS",
+        "facts": {...},                     # rows read / used / dropped, config, version, ...
+        "models": {"candidate", "baseline"},
+        "count_label": "weighted example count",
+        "metrics": [{"id", "name", "weighted", "roles": ["value", "baseline", "diff"],
+                     "intervals": bool}],
+        "slices": {"name": [...], "key": [[[column, value], ...], ...], "count": [...]},
+        "values": {metric id: {"value": [...], "lower": [...], "upper": [...],
+                               "baseline": [...], "diff": [...], ...}},   # aligned with slices
+        "fails": {metric id: {slice index: message}},
+        "thresholds": {metric id: [{"lower", "upper", "slices": null | [slice index]}]},
+        "specs": [{"name", "slices", "omitted", "table": [slice index], "cut",
+                   "hist": null | {"count": B64, "values": {metric id: QUANTISED}}}],
+        "plots": {slice index: [plot, ...]},
+        "failures": [...], "regressions": null | [...], "warnings": [...]}]}
+
+Numbers that are NaN or infinite are ``null``. A spec with more slices than
+``limits.table_slices`` keeps its largest slices (by weighted example count) in the table; its
+``hist`` then carries every slice for the metric histogram: the counts as little-endian float32
+and each metric's values quantised to 16 bits over [min, max] (``QUANTISED`` = ``{"min", "max",
+"q"}``, ``q`` base64 of uint16; 65535 is null), accurate to 1/65534 of the range.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import math
+
+import numpy as np
+
+from evalbeam.io.convert import metric_key_from_proto, metric_value_from_proto, slice_key_from_proto
+from evalbeam.keys import slice_name
+from evalbeam.values import flatten, label
+
+TABLE_SLICES = 5000  # per spec: slices the table and the search carry (largest first)
+PLOT_SLICES = 100  # per spec: slices whose plots the page holds (largest first)
+_SIZE_NAMES = ("weighted_example_count", "example_count")
+_NULL_Q = 65535
+
+
+def page_data(results: list, table_slices: int = TABLE_SLICES,
+              plot_slices: int = PLOT_SLICES) -> dict:
+    from evalbeam import __version__
+
+    return {
+        "format": 1, "evalbeam_version": __version__,
+        "generated_at": _utc_now(),
+        "limits": {"table_slices": table_slices, "plot_slices": plot_slices},
+        "order": _order(results),
+        "runs": [run_data(r, table_slices, plot_slices) for r in results],
+    }
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _order(results) -> list:
+    try:
+        from evalbeam.history import run_order
+    except ImportError:
+        return list(range(len(results)))
+    return run_order(results)
+
+
+def _num(v):
+    """A JSON number: None for NaN, infinity or a missing value."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+class _Columns:
+    """Metric ids and the role each key's values play under them.
+
+    With one candidate and a baseline, a metric's id drops the model's name: the candidate's
+    values are its ``value``, the baseline's its ``baseline``, the candidate-minus-baseline
+    values its ``diff``. Otherwise every model's values are metrics of their own."""
+
+    def __init__(self, candidate: str | None, baseline: str | None):
+        self.candidate, self.baseline = candidate, baseline
+        self._ids = {}
+
+    def of(self, key, cell) -> tuple:
+        """(metric id, role) of one number."""
+        cached = self._ids.get((key, cell.threshold, cell.field, cell.classes))
+        if cached is None:
+            role = "value"
+            plain = key
+            if self.baseline is not None and self.candidate is not None:
+                if key.is_diff:
+                    role = "diff"
+                elif key.model_name == self.baseline:
+                    role = "baseline"
+                if key.model_name in (self.baseline, self.candidate):
+                    plain = dataclasses.replace(key, model_name="", is_diff=False)
+            cached = (label(plain, cell), role)
+            self._ids[(key, cell.threshold, cell.field, cell.classes)] = cached
+        return cached
+
+
+def _models(config) -> tuple:
+    names = [m.name for m in config.model_specs]
+    baseline = next((m.name for m in config.model_specs if m.is_baseline), None)
+    candidates = [n for n in names if n != baseline]
+    return (candidates[0] if len(candidates) == 1 else None), baseline
+
+
+def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_SLICES) -> dict:
+    """The page data of one finished result (see the module's docstring)."""
+    candidate, baseline = _models(result.config)
+    metrics = result.metrics
+    keys = list(metrics)
+    counts = np.array([_size(metrics[s]) for s in keys], dtype=float)
+    specs = result.slice_specs
+    members = _members(keys, specs)
+    order = np.lexsort((np.arange(len(keys)), -np.nan_to_num(counts, nan=-np.inf)))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    kept, spec_rows = set(), []
+    for spec, found in zip(specs, members):
+        found = sorted(found, key=rank.__getitem__)
+        kept.update(found[:table_slices])
+        spec_rows.append(found)
+    if not specs:  # a result without a resolvable config: one list of every slice
+        spec_rows = [sorted(range(len(keys)), key=rank.__getitem__)]
+        kept = set(spec_rows[0][:table_slices])
+    table = sorted(kept, key=rank.__getitem__)
+    index = {old: new for new, old in enumerate(table)}
+    columns = _Columns(candidate, baseline)
+    values, described = _values(result, [keys[i] for i in table], columns)
+    summary_specs = {s.get("spec"): s for s in result.summary.get("specs", [])}
+    spec_out = []
+    for i, found in enumerate(spec_rows):
+        name = specs[i].describe() if specs else "all slices"
+        facts = summary_specs.get(name, {})
+        hist = None
+        if len(found) > table_slices:
+            hist = _histogram_data(result, [keys[j] for j in found], counts[found], columns)
+        spec_out.append({
+            "name": name, "slices": len(found),
+            "omitted": facts.get("omitted_below_min_slice_size", 0),
+            "rows_with_null": facts.get("rows_with_null_slicing_feature", 0),
+            "plot_slices_cut": facts.get("plot_slices_cut", 0),
+            "table": [index[j] for j in found[:table_slices]],
+            "cut": max(0, len(found) - table_slices), "hist": hist})
+    failures, fails = _failures(result, {keys[i]: index[i] for i in table}, columns)
+    out = {
+        "dir": result.output_dir,
+        "name": result.summary.get("run_name") or _basename(result.output_dir),
+        "run_name": result.summary.get("run_name"),
+        "data_span": result.summary.get("data_span"),
+        "evaluated_at": result.summary.get("evaluated_at"),
+        "verdict": _verdict(result.validation),
+        "facts": _facts(result),
+        "models": {"candidate": candidate, "baseline": baseline},
+        "count_label": _count_label(metrics),
+        "metrics": described,
+        "slices": {"name": [slice_name(keys[i]) for i in table],
+                   "key": [[[c, v] for c, v in keys[i]] for i in table],
+                   "count": [_num(counts[i]) for i in table]},
+        "values": values,
+        "fails": fails,
+        "thresholds": _thresholds(result, [keys[i] for i in table], columns),
+        "specs": spec_out,
+        "plots": _plots(result, spec_out, [keys[i] for i in table], plot_slices,
+                        {"candidate": candidate, "baseline": baseline}),
+        "failures": failures,
+        "missing_slices": [str(s).strip() or "overall" for s in result.validation.missing_slices],
+        "regressions": _regressions(result, baseline),
+        "omitted": [slice_name(s) for s in result.omitted],
+        "not_shown": [{"slice": slice_name(s), "metric": label(k), "reason": why}
+                      for s, k, why in result.not_flattened()],
+        "warnings": list(result.summary.get("warnings", [])),
+    }
+    return out
+
+
+def _basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def _size(metrics: dict):
+    for name in _SIZE_NAMES:
+        for weighted in (True, False):
+            for k, v in metrics.items():
+                if k.name == name and k.example_weighted == weighted and not k.is_diff \
+                        and type(v) is float:
+                    return v
+    return math.nan
+
+
+def _count_label(metrics: dict) -> str:
+    some = next(iter(metrics.values()), {})
+    if any(k.name == "weighted_example_count" for k in some):
+        return "weighted example count"
+    return "example count"
+
+
+def _members(keys: list, specs: list) -> list:
+    """Per spec, the indices of the slices it generates (a slice may be in several)."""
+    from evalbeam.cross_slices import spec_generates
+
+    by_columns = {}
+    for i, key in enumerate(keys):
+        by_columns.setdefault(tuple(sorted(c for c, _ in key)), []).append(i)
+    out = []
+    for spec in specs:
+        candidates = by_columns.get(tuple(sorted(spec.columns)), [])
+        if spec.feature_values:
+            candidates = [i for i in candidates if spec_generates(spec, keys[i])]
+        out.append(candidates)
+    return out
+
+
+def _values(result, keys: list, columns: _Columns) -> tuple:
+    """{metric id: {role: [value per slice]}} and the metrics' descriptions, ids sorted."""
+    n = len(keys)
+    values, meta = {}, {}
+    thresholds, intervals = result.thresholds, result.intervals
+    for i, slice_key in enumerate(keys):
+        bounds = intervals.get(slice_key, {})
+        for key, value in result.metrics[slice_key].items():
+            for cell in flatten(value, thresholds.get(key), bounds.get(key)):
+                mid, role = columns.of(key, cell)
+                entry = values.get(mid)
+                if entry is None:
+                    entry = values[mid] = {}
+                    meta[mid] = {"id": mid, "name": key.name, "weighted": key.example_weighted,
+                                 "roles": set(), "intervals": False}
+                column = entry.get(role)
+                if column is None:
+                    column = entry[role] = [None] * n
+                    meta[mid]["roles"].add(role)
+                column[i] = _num(cell.value)
+                if cell.lower is not None:
+                    prefix = "" if role == "value" else role + "_"
+                    for side, v in (("lower", cell.lower), ("upper", cell.upper)):
+                        entry.setdefault(prefix + side, [None] * n)[i] = _num(v)
+                    if role == "value":
+                        meta[mid]["intervals"] = True
+    described = []
+    for mid in sorted(meta):
+        m = meta[mid]
+        m["roles"] = [r for r in ("value", "baseline", "diff") if r in m["roles"]]
+        described.append(m)
+    return {mid: values[mid] for mid in sorted(values)}, described
+
+
+def _histogram_data(result, keys: list, counts, columns: _Columns) -> dict:
+    """Every slice of a spec larger than the table: counts and quantised values per metric
+    (the value role; the histogram buckets the candidate's values)."""
+    n = len(keys)
+    found = {}
+    thresholds = result.thresholds
+    for i, slice_key in enumerate(keys):
+        for key, value in result.metrics[slice_key].items():
+            if type(value) is float:
+                cells = (value,)
+                ids = (columns.of(key, _PLAIN),)
+            else:
+                flat = flatten(value, thresholds.get(key))
+                cells = [c.value for c in flat]
+                ids = [columns.of(key, c) for c in flat]
+            for (mid, role), v in zip(ids, cells):
+                if role == "value":
+                    column = found.get(mid)
+                    if column is None:
+                        column = found[mid] = np.full(n, np.nan)
+                    column[i] = v
+    return {"count": _b64(np.asarray(counts, dtype="<f4")),
+            "values": {mid: _quantise(found[mid]) for mid in sorted(found)}}
+
+
+_PLAIN = flatten(0.0)[0]
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _quantise(values: np.ndarray) -> dict:
+    finite = np.isfinite(values)
+    if not finite.any():
+        return {"min": None, "max": None, "q": _b64(np.full(len(values), _NULL_Q, dtype="<u2"))}
+    lo, hi = float(values[finite].min()), float(values[finite].max())
+    span = hi - lo
+    q = np.full(len(values), _NULL_Q, dtype="<u2")
+    q[finite] = 0 if span == 0 else np.rint((values[finite] - lo) / span * (_NULL_Q - 1))
+    return {"min": lo, "max": hi, "q": _b64(q)}
+
+
+def _verdict(validation) -> str:
+    if validation.missing_thresholds:
+        return "NO THRESHOLDS"
+    return "BLESSED" if validation.validation_ok else "NOT_BLESSED"
+
+
+def _facts(result) -> dict:
+    from google.protobuf import text_format
+
+    s = result.summary
+    return {
+        "data": s.get("data"), "rows_read": s.get("rows_read"), "rows_used": s.get("rows_used"),
+        "rows_dropped": s.get("rows_dropped", {}), "slices": s.get("slices"),
+        "omitted": s.get("slices_omitted_below_min_slice_size"),
+        "min_slice_size": result.config.options.min_slice_size.value
+        if result.config.options.HasField("min_slice_size") else None,
+        "version": s.get("version"), "evaluated_at": s.get("evaluated_at"),
+        "config": text_format.MessageToString(result.config),
+    }
+
+
+def _failure_where(entry) -> tuple:
+    if entry.HasField("cross_slice_key"):
+        pair = entry.cross_slice_key
+        return None, (slice_name(slice_key_from_proto(pair.baseline_slice_key)) + " vs "
+                      + slice_name(slice_key_from_proto(pair.comparison_slice_key)))
+    key = slice_key_from_proto(entry.slice_key)
+    return key, slice_name(key)
+
+
+def _failures(result, table_index: dict, columns: _Columns) -> tuple:
+    """The validation failures as rows, and {metric id: {slice index: message}} of the table
+    cells they fail (for a metric with several values, the cells outside a value threshold's
+    bounds; else every value of the failing key)."""
+    from google.protobuf import json_format
+
+    from evalbeam.validate import metric_label
+
+    rows, fails = [], {}
+    thresholds, intervals = result.thresholds, result.intervals
+    for entry in result.validation.metric_validations_per_slice:
+        slice_key, where = _failure_where(entry)
+        for f in entry.failures:
+            key = metric_key_from_proto(f.metric_key)
+            threshold = json_format.MessageToDict(f.metric_threshold,
+                                                  preserving_proto_field_name=True)
+            rows.append({
+                "slice": where, "metric": metric_label(key), "threshold": threshold,
+                "value": _json_value(metric_value_from_proto(f.metric_value))
+                if f.HasField("metric_value") else None,
+                "baseline": _json_value(metric_value_from_proto(f.baseline_metric_value))
+                if f.HasField("baseline_metric_value") else None,
+                "message": f.message})
+            if slice_key is None or slice_key not in table_index:
+                continue
+            at = table_index[slice_key]
+            shown = dataclasses.replace(key, is_diff=False) if key.is_diff else key
+            value = result.metrics.get(slice_key, {}).get(shown)
+            if value is None:
+                continue
+            cells = flatten(value, thresholds.get(shown),
+                            intervals.get(slice_key, {}).get(shown))
+            bounds = threshold.get("value_threshold")
+            if bounds is not None and len(cells) > 1:
+                lo = bounds.get("lower_bound", {}).get("value", -math.inf)
+                hi = bounds.get("upper_bound", {}).get("value", math.inf)
+                cells = [c for c in cells if not lo <= c.value <= hi] or cells
+            for cell in cells:
+                mid, _ = columns.of(shown, cell)
+                fails.setdefault(mid, {}).setdefault(str(at), []).append(f.message)
+    return rows, {mid: {at: "; ".join(m) for at, m in by.items()} for mid, by in fails.items()}
+
+
+def _json_value(value):
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, np.ndarray):
+        return [_num(v) for v in value.ravel().tolist()]
+    cells = flatten(value)
+    return [_num(c.value) for c in cells] if cells else None
+
+
+def _thresholds(result, keys: list, columns: _Columns) -> dict:
+    """{metric id: [{"lower", "upper", "slices"}]} of the config's value thresholds: the alert
+    lines of the time series (``slices``: the table slices a threshold applies to, or null
+    for every slice)."""
+    try:
+        from evalbeam.history import value_thresholds
+    except ImportError:
+        return {}
+    out = {}
+    for t in value_thresholds(result):
+        slices = None if getattr(t, "every_slice", False) else [
+            i for i, s in enumerate(keys) if t.applies(s)]
+        out.setdefault(t.label, []).append(
+            {"lower": _num(t.lower), "upper": _num(t.upper), "slices": slices})
+    return out
+
+
+def _plots(result, specs: list, keys: list, plot_slices: int, models: dict) -> dict:
+    try:
+        from evalbeam.report.plot_data import slice_plots
+    except ImportError:
+        return {}
+    plotted = result.plots
+    chosen = []
+    for spec in specs:
+        chosen += [i for i in spec["table"] if keys[i] in plotted][:plot_slices]
+    return {str(i): slice_plots(result, keys[i], models=models) for i in dict.fromkeys(chosen)}
+
+
+def _regressions(result, baseline):
+    if baseline is None:
+        return None
+    from evalbeam import regressions
+
+    try:
+        records = regressions.from_result(result)
+    except Exception:  # noqa: BLE001 - e.g. a custom metric's module not importable here
+        return None
+    for r in records:
+        r["slice"] = slice_name(tuple(tuple(p) for p in r["slice"]))
+    return records
