@@ -51,9 +51,12 @@ _COUNTS = (("tp", "true_positives"), ("fp", "false_positives"), ("tn", "true_neg
 def slice_plots(result, slice_key, models: dict | None = None) -> list:
     """The plots of slice ``slice_key`` of ``result`` (an :class:`EvalResult`): its plots and
     its metric values that are class-by-class matrices, as page-ready dicts (see the module's
-    docstring), in key order. ``models`` (e.g. ``{"candidate": "cand", "baseline": None}``)
-    keeps only those models' plots; None keeps every model's."""
-    wanted = None if models is None else {m for m in models.values() if m is not None}
+    docstring), in key order. ``models`` (``{"candidate": name, "baseline": name or None}``)
+    keeps only those models' plots; None, or a candidate None (a run with several
+    candidates), keeps every model's."""
+    wanted = None
+    if models is not None and models.get("candidate") is not None:
+        wanted = {m for m in models.values() if m is not None}
     found = []  # (MetricKey, kind, columns)
     for key, plot in result.plots.get(slice_key, {}).items():
         for kind, columns in plot.items():

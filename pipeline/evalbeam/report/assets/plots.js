@@ -522,9 +522,12 @@
     const ctx = {el: opts.el, vegaEmbed: opts.vegaEmbed, models: order.map(modelLabel),
                  counter: 0, views: [], pending: []};
     root.ebPlotViews = ctx.views;
+    const charts = ctx.el("div", {class: "eb-plots",
+                                  style: "display:flex;flex-wrap:wrap;gap:10px 32px;align-items:flex-start"});
+    root.appendChild(charts);
     groupPlots(drawable, order).forEach((group) => {
       const section = ctx.el("section", {class: "eb-plot", "data-kind": group.kind});
-      root.appendChild(section);
+      charts.appendChild(section);
       DRAW[group.kind](section, group, ctx);
     });
     plots.filter((p) => p.not_drawn || !DRAW[p.kind]).forEach((p) => {
