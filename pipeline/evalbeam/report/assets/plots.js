@@ -32,6 +32,11 @@
     return String(Number(x.toPrecision(4)));
   }
 
+  // a stored number as it is (counts and thresholds: 6 significant digits already)
+  function exact(x) {
+    return x === null || x === undefined ? "–" : String(x);
+  }
+
   function ratio(a, b) {
     return b > 0 ? a / b : null;
   }
@@ -101,8 +106,8 @@
     return lower.map((lo, i) => {
       const hi = upper[i];
       return {lo: lo === null ? hi - width : lo, hi: hi === null ? lo + width : hi,
-              range: (lo === null ? "below " + fmt(hi) : hi === null ? "from " + fmt(lo)
-                      : fmt(lo) + " to " + fmt(hi))};
+              range: (lo === null ? "below " + exact(hi) : hi === null ? "from " + exact(lo)
+                      : exact(lo) + " to " + exact(hi))};
     });
   }
 
@@ -121,9 +126,9 @@
 
   function chartBox(ctx, part) {
     ctx.counter += 1;
-    const box = ctx.el("div", {class: "chart eb-plot-chart", id: "eb-plot-" + ctx.counter + "-" + part,
-                               "data-plot": part});
-    return box;
+    // a chart is as wide as drawn (not the page's full width), so charts sit side by side
+    return ctx.el("div", {class: "chart eb-plot-chart", id: "eb-plot-" + ctx.counter + "-" + part,
+                          "data-plot": part, style: "width:auto"});
   }
 
   function embed(ctx, box, spec) {
@@ -198,7 +203,7 @@
       [["positive", "positive", "TP", p.tp[i]], ["positive", "negative", "FN", p.fn[i]],
        ["negative", "positive", "FP", p.fp[i]], ["negative", "negative", "TN", p.tn[i]]]
         .forEach((c) => cells.push({model: model, actual: c[0], predicted: c[1], cell: c[2],
-                                    count: c[3], text: c[2] + " " + fmt(c[3])}));
+                                    count: c[3], text: c[2] + " " + exact(c[3])}));
     });
     return cells;
   }
@@ -222,6 +227,8 @@
             resolve: {scale: {color: "independent"}}};
   }
 
+  const RATES = new Set(["precision", "recall", "FPR"]);
+
   function countsTable(ctx, group) {
     const head = ["model", "threshold", "TP", "FP", "TN", "FN", "precision", "recall", "FPR"];
     const rows = group.members.map((p) => ctx.el("tr", {"data-model": p.model},
@@ -238,7 +245,8 @@
                         precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn),
                         FPR: ratio(fp, fp + tn)};
         rows[k].querySelectorAll("td[data-field]").forEach((td) => {
-          td.textContent = fmt(values[td.getAttribute("data-field")]);
+          const field = td.getAttribute("data-field");
+          td.textContent = (RATES.has(field) ? fmt : exact)(values[field]);
         });
       });
     }
@@ -267,7 +275,7 @@
     const view = embed(ctx, box, matrixSpec(group, ctx, cellsAt(group, thresholds[start])));
     function update() {
       const t = thresholds[Number(slider.value)];
-      shown.textContent = fmt(t);
+      shown.textContent = exact(t);
       counts.update(t);
       view.then((v) => v && v.data("cells", cellsAt(group, t)).runAsync());
     }
@@ -416,7 +424,7 @@
       } else {
         cell.weight = p.weight[i];
       }
-      cell.text = fmt(cell.weight);
+      cell.text = (multiLabel ? fmt : exact)(cell.weight);
       cells.push(cell);
     }));
     return cells;
@@ -456,7 +464,7 @@
     let t = thresholds[0];
     if (thresholds.length > 1) {
       const select = ctx.el("select", {class: "eb-class-threshold", "aria-label": "threshold"},
-        ...thresholds.map((u, i) => ctx.el("option", {value: String(i)}, fmt(u))));
+        ...thresholds.map((u, i) => ctx.el("option", {value: String(i)}, exact(u))));
       section.appendChild(ctx.el("div", {class: "row"}, ctx.el("label", {}, "threshold "), select));
       select.addEventListener("change", () => {
         t = thresholds[Number(select.value)];
