@@ -291,6 +291,33 @@ def test_class_matrices_equal_scikit_learn(tmp_path):
             np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_multi_label_matrices_equal_counts_by_hand(tmp_path):
+    rng = np.random.default_rng(4)
+    n, k = 300, 3
+    y = (rng.random((n, k)) < 0.4).astype(np.int64)
+    scores = np.clip(0.6 * y + 0.5 * rng.random((n, k)), 0, 1)
+    w = rng.choice([0.5, 1.0, 2.0], n)
+    rows = {"y": pa.array(list(y)), "p": pa.array(list(scores)), "w": w}
+    config = ONE_MODEL + ("metrics_specs { metrics { class_name: \"MultiLabelConfusionMatrixPlot\" "
+                          "config: '\"thresholds\": [0.3, 0.7]' } } slicing_specs {}")
+    (plot,) = slice_plots(evaluate(tmp_path, config, rows), ())
+    assert plot["kind"] == "multi_label_confusion_matrix_at_thresholds"
+    for t in (0.3, 0.7):
+        expected = {}  # (labelled class i, class j) -> [tp, fp, tn, fn] of class j
+        for e, i in zip(*np.nonzero(y)):
+            for j in range(k):
+                cell = expected.setdefault((i, j), [0.0] * 4)
+                label, positive = y[e, j] > 0, scores[e, j] > t
+                cell[[(True, True), (False, True), (False, False), (True, False)].index(
+                    (label, positive))] += w[e]
+        got = {(a, b): [plot[f][r] for f in ("tp", "fp", "tn", "fn")]
+               for r, (u, a, b) in enumerate(zip(plot["threshold"], plot["actual"], plot["predicted"]))
+               if u == t}
+        assert got.keys() == expected.keys()
+        for cell, counts in expected.items():
+            assert got[cell] == pytest.approx(counts), cell
+
+
 def test_what_is_not_drawn_says_why(tmp_path):
     rng = np.random.default_rng(8)
     n, k = 400, plot_data.MAX_CLASSES + 5
@@ -456,6 +483,12 @@ def test_class_matrix_threshold_selector_in_chromium(tmp_path):
     config = ONE_MODEL + ("metrics_specs { metrics { class_name: \"MultiClassConfusionMatrixPlot\" "
                           "config: '\"thresholds\": [0.0, 0.6]' } } slicing_specs {}")
     plots = slice_plots(evaluate(tmp_path, config, rows), ())
+    multi_hot = (rng.random((n, k)) < 0.4).astype(np.int64)
+    config = ONE_MODEL + ('metrics_specs { metrics { class_name: "MultiLabelConfusionMatrixPlot" } }'
+                          ' slicing_specs {}')
+    labelled = slice_plots(evaluate(tmp_path, config, dict(rows, y=pa.array(list(multi_hot))),
+                                    "multi_label"), ())
+    plots += labelled
     driver = _browser()
     try:
         driver.get(_page(tmp_path, plots, "", None))
@@ -464,13 +497,16 @@ def test_class_matrix_threshold_selector_in_chromium(tmp_path):
             "const done = arguments[0]; document.getElementById('plots').ebPlotsDrawn.then(() => done());")
         js = driver.execute_script
 
-        def cells():
-            driver.execute_async_script("""const done = arguments[0];
-                const id = document.querySelector('[data-plot="multi-class"]').id;
-                views[id].runAsync().then(() => done())""")
-            return js("""return Array.from(document.querySelectorAll('[data-plot="multi-class"] svg .mark-rect.role-mark path'))
-                .length""")
+        def cells(part="multi-class"):
+            driver.execute_async_script("""const done = arguments[1];
+                const id = document.querySelector('[data-plot="' + arguments[0] + '"]').id;
+                views[id].runAsync().then(() => done())""", part)
+            return js("return document.querySelectorAll("
+                      "'[data-plot=\"' + arguments[0] + '\"] svg .mark-rect.role-mark path').length",
+                      part)
 
+        # one cell per (labelled class, class) seen
+        assert cells("multi-label") == len(labelled[0]["actual"]) == k * k
         assert cells() == k * k  # at 0.0 every example has a predicted class
         js("const s = document.querySelector('select.eb-class-threshold'); s.value = '1';"
            "s.dispatchEvent(new Event('change'));")

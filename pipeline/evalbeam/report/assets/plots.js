@@ -37,6 +37,10 @@
     return x === null || x === undefined ? "–" : String(x);
   }
 
+  function percent(x) {
+    return x === null ? "–" : Math.round(100 * x) + "%";
+  }
+
   function ratio(a, b) {
     return b > 0 ? a / b : null;
   }
@@ -64,8 +68,9 @@
 
   // colour encoding by model, the candidate first (same colours in every chart)
   function colour(ctx) {
+    const range = ctx.models.map((_, i) => PALETTE[i % PALETTE.length]);
     return {field: "model", type: "nominal", title: "model",
-            scale: {domain: ctx.models, range: ctx.models.map((_, i) => PALETTE[i % PALETTE.length])},
+            scale: {domain: ctx.models, range: range},
             legend: ctx.models.length > 1 ? {} : null};
   }
 
@@ -127,8 +132,8 @@
   function chartBox(ctx, part) {
     ctx.counter += 1;
     // a chart is as wide as drawn (not the page's full width), so charts sit side by side
-    return ctx.el("div", {class: "chart eb-plot-chart", id: "eb-plot-" + ctx.counter + "-" + part,
-                          "data-plot": part, style: "width:auto"});
+    return ctx.el("div", {class: "chart eb-plot-chart", "data-plot": part, style: "width:auto",
+                          id: "eb-plot-" + ctx.counter + "-" + part});
   }
 
   function embed(ctx, box, spec) {
@@ -164,7 +169,8 @@
   function curveSpec(group, ctx, what, x, y, extraLayers) {
     const rows = [].concat.apply([], group.members.map(matrixRows));
     const tooltip = [{field: "model"}, q("threshold", "threshold"), q(x.field, x.title),
-                     q(y.field, y.title), q("tp", "TP"), q("fp", "FP"), q("tn", "TN"), q("fn", "FN")];
+                     q(y.field, y.title), q("tp", "TP"), q("fp", "FP"), q("tn", "TN"),
+                     q("fn", "FN")];
     const encoding = {x: q(x.field, x.title, {scale: {domain: [0, 1]}}),
                       y: q(y.field, y.title, {scale: {domain: [0, 1]}}),
                       color: colour(ctx), order: {field: "order", type: "quantitative"}};
@@ -209,7 +215,8 @@
   }
 
   function matrixSpec(group, ctx, cells) {
-    const high = Math.max(...group.members.map((p) => Math.max(p.tp[0] + p.fn[0], p.fp[0] + p.tn[0])));
+    const high = Math.max(...group.members.map((p) => Math.max(p.tp[0] + p.fn[0],
+                                                                 p.fp[0] + p.tn[0])));
     return {title: title(group, "Confusion matrix"), datasets: {cells: cells},
             data: {name: "cells"}, facet: modelFacet(ctx),
             spec: {width: 150, height: 150,
@@ -221,7 +228,7 @@
               layer: [
                 {mark: "rect", encoding: {
                   color: {field: "count", type: "quantitative", title: "weight",
-                          scale: {scheme: "blues"}},
+                          scale: {scheme: "blues", zero: true}},
                   tooltip: [{field: "model"}, {field: "cell"}, q("count", "weight")]}},
                 cellText("count", high, 12)]},
             resolve: {scale: {color: "independent"}}};
@@ -304,7 +311,8 @@
     });
     const domain = extent(group, rows);
     const tooltip = rangeTooltip([q("weight", "weighted examples"),
-                                  q("mean_prediction", "mean prediction"), q("mean_label", "mean label")]);
+                                  q("mean_prediction", "mean prediction"),
+                                  q("mean_label", "mean label")]);
     const x = q("mean_prediction", "mean prediction", {scale: {domain: domain}});
     const spec = {
       title: title(group, "Calibration"), data: {values: rows},
@@ -355,14 +363,15 @@
 
   // ---- histograms -----------------------------------------------------------------------
 
-  function bars(group, ctx, what, rows, xTitle, extra) {
-    return Object.assign({
+  // bars over bucket ranges, the models' bars overlaid
+  function bars(group, ctx, what, rows, xTitle) {
+    return {
       title: title(group, what), width: WIDTH, height: HEIGHT, data: {values: rows},
       mark: {type: "bar", opacity: group.members.length > 1 ? 0.55 : 0.85},
       encoding: {x: q("lo", xTitle, {bin: "binned", scale: {domain: extent(group, rows)}}),
                  x2: {field: "hi"},
                  y: q("weight", "weighted examples", {stack: null}), color: colour(ctx),
-                 tooltip: rangeTooltip([q("weight", "weighted examples")])}}, extra || {});
+                 tooltip: rangeTooltip([q("weight", "weighted examples")])}};
   }
 
   function drawScoreDistribution(section, group, ctx) {
@@ -373,10 +382,10 @@
          weight: c[1]}));
     }));
     const spec = bars(group, ctx, "Score distribution", rows, "prediction");
-    const layer = {width: spec.width, height: 110, mark: spec.mark, encoding: spec.encoding};
-    layer.encoding.tooltip = rangeTooltip([{field: "label"}, q("weight", "weighted examples")]);
-    return chart(ctx, section, "score", {title: spec.title, data: spec.data,
-      facet: {row: {field: "label", type: "nominal", title: null}}, spec: layer,
+    const panel = {width: spec.width, height: 110, mark: spec.mark, encoding: spec.encoding};
+    panel.encoding.tooltip = rangeTooltip([{field: "label"}, q("weight", "weighted examples")]);
+    return chart(ctx, section, "score", {title: spec.title, data: spec.data,  // a row per label
+      facet: {row: {field: "label", type: "nominal", title: null}}, spec: panel,
       resolve: {scale: {y: "independent"}}});
   }
 
@@ -395,7 +404,8 @@
        mean_prediction: p.mean_prediction[i], mean_label: p.mean_label[i]})));
     const values = rows.map((r) => r.mean_prediction).concat(rows.map((r) => r.mean_label))
       .filter((v) => v !== null);
-    const lo = values.length ? Math.min(...values) : 0, hi = values.length ? Math.max(...values) : 1;
+    const lo = values.length ? Math.min(...values) : 0;
+    const hi = values.length ? Math.max(...values) : 1;
     return chart(ctx, section, "predicted-vs-true", {
       title: title(group, "Predicted vs true"), width: WIDTH, height: HEIGHT, data: {values: rows},
       layer: [diagonal(lo, hi), {mark: {type: "point", filled: true, opacity: 0.8}, encoding: {
@@ -424,7 +434,7 @@
       } else {
         cell.weight = p.weight[i];
       }
-      cell.text = (multiLabel ? fmt : exact)(cell.weight);
+      cell.text = multiLabel ? percent(cell.weight) : exact(cell.weight);
       cells.push(cell);
     }));
     return cells;
@@ -438,19 +448,20 @@
 
   function classMatrixSpec(group, ctx, cells, multiLabel, high) {
     const order = classOrder(group);
-    const side = Math.max(120, Math.min(520, 22 * order.length));
+    const labelled = order.length <= 12;  // cells wide enough for their numbers
+    const side = Math.max(120, Math.min(520, (labelled ? 44 : 22) * order.length));
     const what = multiLabel ? "share predicted positive" : "weighted examples";
-    const tooltip = [{field: "model"}, {field: "actual", title: multiLabel ? "labelled class" : "actual class"},
-                     {field: "predicted", title: multiLabel ? "class" : "predicted class"},
-                     q("weight", what)];
-    if (multiLabel) tooltip.push(q("tp", "TP"), q("fp", "FP"), q("tn", "TN"), q("fn", "FN"));
     const x = {field: "predicted", type: "ordinal", sort: order,
                title: multiLabel ? "class" : "predicted class"};
     const y = {field: "actual", type: "ordinal", sort: order,
                title: multiLabel ? "labelled class" : "actual class"};
+    const tooltip = [{field: "model"}, {field: "actual", title: y.title},
+                     {field: "predicted", title: x.title}, q("weight", what)];
+    if (multiLabel) tooltip.push(q("tp", "TP"), q("fp", "FP"), q("tn", "TN"), q("fn", "FN"));
     const layer = [{mark: "rect", encoding: {tooltip: tooltip,
-      color: {field: "weight", type: "quantitative", title: what, scale: {scheme: "blues"}}}}];
-    if (order.length <= 12) layer.push(cellText("weight", high, 11));
+      color: {field: "weight", type: "quantitative", title: what,
+              scale: {scheme: "blues", zero: true}}}}];
+    if (labelled) layer.push(cellText("weight", high, 11));
     return {title: title(group, TITLES[group.kind]), datasets: {cells: cells},
             data: {name: "cells"}, facet: modelFacet(ctx),
             spec: {width: side, height: side, encoding: {x: x, y: y}, layer: layer}};
@@ -458,26 +469,25 @@
 
   function drawClassMatrix(section, group, ctx) {
     const multiLabel = group.kind === "multi_label_confusion_matrix_at_thresholds";
-    const thresholds = Array.from(new Set([].concat.apply([], group.members.map((p) => p.threshold))))
-      .sort((a, b) => a - b);
-    const box = chartBox(ctx, multiLabel ? "multi-label" : "multi-class");
-    let t = thresholds[0];
-    if (thresholds.length > 1) {
-      const select = ctx.el("select", {class: "eb-class-threshold", "aria-label": "threshold"},
-        ...thresholds.map((u, i) => ctx.el("option", {value: String(i)}, exact(u))));
-      section.appendChild(ctx.el("div", {class: "row"}, ctx.el("label", {}, "threshold "), select));
-      select.addEventListener("change", () => {
-        t = thresholds[Number(select.value)];
-        view.then((v) => v && v.data("cells", classCells(group, t, multiLabel)).runAsync());
-      });
-    }
-    section.appendChild(box);
+    const all = new Set([].concat.apply([], group.members.map((p) => p.threshold)));
+    const thresholds = Array.from(all).sort((a, b) => a - b);
     let high = 0;  // the highest cell at any threshold
     thresholds.forEach((u) => classCells(group, u, multiLabel).forEach((c) => {
       if (c.weight > high) high = c.weight;
     }));
-    const view = embed(ctx, box, classMatrixSpec(group, ctx, classCells(group, t, multiLabel),
-                                                 multiLabel, high));
+    const select = ctx.el("select", {class: "eb-class-threshold", "aria-label": "threshold"},
+      ...thresholds.map((u, i) => ctx.el("option", {value: String(i)}, exact(u))));
+    if (thresholds.length > 1) {
+      section.appendChild(ctx.el("div", {class: "row"}, ctx.el("label", {}, "threshold"), select));
+    }
+    const box = chartBox(ctx, multiLabel ? "multi-label" : "multi-class");
+    section.appendChild(box);
+    const view = embed(ctx, box, classMatrixSpec(
+      group, ctx, classCells(group, thresholds[0], multiLabel), multiLabel, high));
+    select.addEventListener("change", () => {
+      const t = thresholds[Number(select.value)];
+      view.then((v) => v && v.data("cells", classCells(group, t, multiLabel)).runAsync());
+    });
     return view;
   }
 
@@ -513,7 +523,8 @@
       if (!groups.has(key)) groups.set(key, {kind: p.kind, weighted: p.weighted, members: []});
       groups.get(key).members.push(p);
     });
-    groups.forEach((g) => g.members.sort((a, b) => order.indexOf(a.model) - order.indexOf(b.model)));
+    const rank = (p) => order.indexOf(p.model);
+    groups.forEach((g) => g.members.sort((a, b) => rank(a) - rank(b)));
     return Array.from(groups.values());
   }
 
@@ -530,8 +541,8 @@
     const ctx = {el: opts.el, vegaEmbed: opts.vegaEmbed, models: order.map(modelLabel),
                  counter: 0, views: [], pending: []};
     root.ebPlotViews = ctx.views;
-    const charts = ctx.el("div", {class: "eb-plots",
-                                  style: "display:flex;flex-wrap:wrap;gap:10px 32px;align-items:flex-start"});
+    const charts = ctx.el("div", {class: "eb-plots", style: "display:flex;flex-wrap:wrap;" +
+                                  "gap:10px 32px;align-items:flex-start"});
     root.appendChild(charts);
     groupPlots(drawable, order).forEach((group) => {
       const section = ctx.el("section", {class: "eb-plot", "data-kind": group.kind});
