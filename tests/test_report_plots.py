@@ -258,7 +258,7 @@ def test_baseline_and_candidate_share_the_kept_thresholds(tmp_path):
         == {"cand", "base"}  # several candidates: every model
 
 
-def test_class_matrices_equal_scikit_learn(tmp_path):
+def test_class_matrices_equal_scikit_learn(tmp_path, monkeypatch):
     rng = np.random.default_rng(7)
     n, k = 600, 4
     y = rng.integers(0, k, n)
@@ -269,15 +269,19 @@ def test_class_matrices_equal_scikit_learn(tmp_path):
     config = ONE_MODEL + """metrics_specs {
       metrics { class_name: "MultiClassConfusionMatrixPlot" config: '"thresholds": [0.0, 0.5]' }
       metrics { class_name: "MultiClassConfusionMatrixAtThresholds" config: '"thresholds": [0.4]' }
+      metrics { class_name: "MultiClassConfusionMatrixPlot" config: '"name": "many", "num_thresholds": 11' }
     } slicing_specs {}"""
+    monkeypatch.setattr(plot_data, "MAX_CELLS", 60)  # 11 thresholds of up to 20 cells: 3 fit
     plots = slice_plots(evaluate(tmp_path, config, rows), ())
     matrices = {p["name"]: p for p in plots
                 if p["kind"] == "multi_class_confusion_matrix_at_thresholds"}
     assert set(matrices) == {"multi_class_confusion_matrix_plot",
-                             "multi_class_confusion_matrix_at_thresholds"}
+                             "multi_class_confusion_matrix_at_thresholds", "many"}
+    assert matrices["many"]["thresholds_stored"] == 11
     labels = [-1, *range(k)]
     for plot, thresholds in ((matrices["multi_class_confusion_matrix_plot"], (0.0, 0.5)),
-                             (matrices["multi_class_confusion_matrix_at_thresholds"], (0.4,))):
+                             (matrices["multi_class_confusion_matrix_at_thresholds"], (0.4,)),
+                             (matrices["many"], (0.0, 0.5, 1.0))):  # evenly spread, ends kept
         assert sorted(set(plot["threshold"])) == list(thresholds)
         for t in thresholds:
             top = scores.argmax(axis=1)

@@ -20,8 +20,10 @@ infinities: None). The artifacts keep every point; the page keeps few:
   the range stay as they are (an infinite edge is None); buckets without weight are left out.
 - **Gain and lift**: at most :data:`MAX_POINTS` points, evenly by index, the ends kept.
 - **Class-by-class matrices** (multi-class plots and values, multi-label plots): their
-  non-zero cells, as stored; a matrix with more than :data:`MAX_CLASSES` classes is not
-  drawn (the dict says why in ``not_drawn``).
+  non-zero cells, as stored, at all thresholds, or, when that is more than
+  :data:`MAX_CELLS` cells, at as many thresholds as fit, evenly spread, the first and last
+  kept (``thresholds_stored`` says how many there are); a matrix with more than
+  :data:`MAX_CLASSES` classes is not drawn (the dict says why in ``not_drawn``).
 
 A plot of a kind this module does not know is a dict with ``not_drawn`` too, never dropped.
 """
@@ -37,6 +39,7 @@ from evalbeam.values import is_class_matrix
 MAX_POINTS = 200  # thresholds of a confusion-matrix plot, points of a gain or lift curve
 MAX_BUCKETS = 50  # buckets of a calibration plot, score distribution, ... inside the range
 MAX_CLASSES = 50  # classes of a class-by-class matrix drawn as a heatmap
+MAX_CELLS = 10_000  # cells of a class-by-class matrix over all its kept thresholds
 
 _MATRICES = "confusion_matrix_at_thresholds"
 _CALIBRATION = "calibration_histogram_buckets"
@@ -76,12 +79,13 @@ def slice_plots(result, slice_key, models: dict | None = None) -> list:
         head = {"kind": kind, "name": key.name or _UNNAMED.get(kind, kind),
                 "model": key.model_name, "output": key.output_name,
                 "sub_key": str(key.sub_key or ""), "weighted": bool(key.example_weighted)}
-        if kind not in _BUILDERS:
+        if kind == _MATRICES:
+            head.update(kept[key])
+        elif kind in _BUILDERS:
+            head.update(_BUILDERS[kind](columns))
+        else:
             head["not_drawn"] = f"plots of kind {kind} are not drawn by this report"
-            out.append(head)
-            continue
-        body = kept[key] if kind == _MATRICES else _BUILDERS[kind](columns)
-        out.append({**head, **body})
+        out.append(head)
     return out
 
 
@@ -230,14 +234,19 @@ def _class_matrix(counts: tuple):
         if len(classes) > MAX_CLASSES:
             return {"not_drawn": f"{len(classes)} classes, more than the {MAX_CLASSES} a "
                                  "heatmap shows"}
-        return {"threshold": numbers(c["threshold"]), "actual": actual.tolist(),
-                "predicted": predicted.tolist(),
-                **{short: numbers(c[name]) for short, name in counts}}
+        threshold = np.asarray(c["threshold"], dtype=np.float64)
+        stored, per_threshold = np.unique(threshold, return_counts=True)
+        kept = stored
+        if len(threshold) > MAX_CELLS:
+            kept = stored[_by_index(len(stored), max(2, MAX_CELLS // per_threshold.max()))]
+        rows = np.isin(threshold, kept)
+        return {"thresholds_stored": len(stored), "threshold": numbers(threshold[rows]),
+                "actual": actual[rows].tolist(), "predicted": predicted[rows].tolist(),
+                **{short: numbers(np.asarray(c[name])[rows]) for short, name in counts}}
     return build
 
 
-_BUILDERS = {
-    _MATRICES: None,  # chosen together: _shared_thresholds
+_BUILDERS = {  # kind -> its page columns (confusion matrices: _shared_thresholds)
     _CALIBRATION: _calibration,
     "score_distribution": _score_distribution,
     "predicted_vs_true": _predicted_vs_true,

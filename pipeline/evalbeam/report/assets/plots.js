@@ -477,8 +477,11 @@
     }));
     const select = ctx.el("select", {class: "eb-class-threshold", "aria-label": "threshold"},
       ...thresholds.map((u, i) => ctx.el("option", {value: String(i)}, exact(u))));
+    const stored = Math.max(...group.members.map((p) => p.thresholds_stored || 0));
     if (thresholds.length > 1) {
-      section.appendChild(ctx.el("div", {class: "row"}, ctx.el("label", {}, "threshold"), select));
+      section.appendChild(ctx.el("div", {class: "row"}, ctx.el("label", {}, "threshold"), select,
+        stored > thresholds.length ? ctx.el("span", {class: "note"}, thresholds.length +
+                                            " of the " + stored + " stored thresholds") : ""));
     }
     const box = chartBox(ctx, multiLabel ? "multi-label" : "multi-class");
     section.appendChild(box);
