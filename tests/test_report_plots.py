@@ -414,49 +414,53 @@ def _page(tmp_path, plots, candidate, baseline) -> str:
     return path.as_uri()
 
 
+MARKUP = "<img src=x onerror=window.injected=1>"  # a model name from a user's config
+
+
+def marks(js, part, mark="symbol") -> int:
+    """The marks (not legend symbols) a chart drew."""
+    return js(f"return document.querySelectorAll('[data-plot=\"{part}\"] svg "
+              f".mark-{mark}.role-mark path').length")
+
+
 def test_plots_render_in_chromium_and_the_slider_shows_the_counts(tmp_path):
     rows = binary_rows(3000, seed=11)
-    result = evaluate(tmp_path, TWO_MODELS + BINARY_PLOTS, rows)
-    plots = slice_plots(result, (), {"candidate": "cand", "baseline": "base"})
-    plots.append({"kind": "future_curve", "name": "future_plot", "model": "cand", "output": "",
+    config = TWO_MODELS.replace('name: "cand"', f'name: "{MARKUP}"') + BINARY_PLOTS
+    plots = slice_plots(evaluate(tmp_path, config, rows), (),
+                        {"candidate": MARKUP, "baseline": "base"})
+    plots.append({"kind": "future_curve", "name": "future_plot", "model": "base", "output": "",
                   "sub_key": "", "weighted": True,
                   "not_drawn": "plots of kind future_curve are not drawn by this report"})
     driver = _browser()
     try:
-        driver.get(_page(tmp_path, plots, "cand", "base"))
+        driver.get(_page(tmp_path, plots, MARKUP, "base"))
         driver.set_script_timeout(30)
-        driver.execute_async_script(
-            "const done = arguments[0]; document.getElementById('plots').ebPlotsDrawn.then(() => done());")
+        driver.execute_async_script("const done = arguments[0];"
+                                    "document.getElementById('plots').ebPlotsDrawn.then(() => done());")
         js = driver.execute_script
-        parts = js("return Array.from(document.querySelectorAll('[data-plot]')).map((n) => n.dataset.plot)")
+        parts = js("return [...document.querySelectorAll('[data-plot]')].map((n) => n.dataset.plot)")
         assert sorted(parts) == ["calibration", "calibration", "gain", "lift", "matrix", "pr",
                                  "predicted-vs-true", "residual", "roc", "score"]
         for part in parts:  # every chart drew its marks
-            marks = js("return document.querySelectorAll("
-                       f"'[data-plot=\"{part}\"] svg .mark-symbol.role-mark path, [data-plot=\"{part}\"] svg .mark-rect.role-mark path').length")
-            assert marks > 0, part
+            assert marks(js, part) + marks(js, part, "rect") > 0, part
         roc = js("return document.querySelector('[data-plot=\"roc\"] svg').textContent")
-        assert "ROC curve: confusion_matrix_plot" in roc and "cand vs base · weighted" in roc
-        cand = of_kind(plots, "confusion_matrix_at_thresholds", "cand")
-        points = js("return document.querySelectorAll('[data-plot=\"roc\"] svg .mark-symbol.role-mark path').length")
-        assert points == 2 * len(cand["threshold"])
+        assert f"ROC curve: confusion_matrix_plot{MARKUP} vs base · weighted" in roc
+        cand = of_kind(plots, "confusion_matrix_at_thresholds", MARKUP)
+        assert marks(js, "roc") == 2 * len(cand["threshold"])  # a point per threshold and model
         note = js("return document.querySelector('.eb-plot-not-drawn').textContent")
-        assert note == ("plot future_curve future_plot (cand, weighted): not drawn (plots of kind "
+        assert note == ("plot future_curve future_plot (base, weighted): not drawn (plots of kind "
                         "future_curve are not drawn by this report)")
-
-        def shown():
-            return js("""return Array.from(document.querySelectorAll('.eb-plot-counts tbody tr'))
-                .map((tr) => [tr.dataset.model].concat(Array.from(tr.querySelectorAll('td[data-field]'))
-                .map((td) => td.textContent)))""")
 
         for index in (0, len(cand["threshold"]) // 3, len(cand["threshold"]) - 1):
             js("const s = document.querySelector('input.eb-threshold'); s.value = arguments[0];"
                "s.dispatchEvent(new Event('input'));", str(index))
             t = cand["threshold"][index]
-            value = js("return document.querySelector('.eb-threshold-value').textContent")
-            assert float(value) == pytest.approx(t, rel=1e-3)
-            table = {row[0]: row[1:] for row in shown()}
-            for model, mine in (("cand", rows), ("base", dict(rows, p=rows["p_base"]))):
+            shown = js("return document.querySelector('.eb-threshold-value').textContent")
+            assert float(shown) == pytest.approx(t, rel=1e-3)
+            table = {row[0]: row[1:] for row in js("""return [...document.querySelectorAll(
+                '.eb-plot-counts tbody tr')].map((tr) => [...tr.querySelectorAll('td')]
+                .map((td) => td.textContent))""")}
+            for model, mine in ((MARKUP, rows), ("base", dict(rows, p=rows["p_base"]))):
                 counts = by_hand(mine, t)
                 assert [float(v) for v in table[model][1:5]] == pytest.approx(counts, rel=1e-6)
                 tp, fp, tn, fn = counts
@@ -464,16 +468,14 @@ def test_plots_render_in_chromium_and_the_slider_shows_the_counts(tmp_path):
                 assert float(table[model][7]) == pytest.approx(fp / (fp + tn), rel=1e-3)
             # the heatmap's cells follow the slider too
             driver.execute_async_script("""const done = arguments[0];
-                const id = document.querySelector('[data-plot="matrix"]').id;
-                views[id].runAsync().then(() => done())""")
-            cells = js("""const id = document.querySelector('[data-plot="matrix"]').id;
-                return Array.from(document.querySelectorAll('#' + id + ' svg .mark-text.role-mark text'))
-                .map((n) => n.textContent)""")
+                views[document.querySelector('[data-plot="matrix"]').id].runAsync().then(() => done())""")
+            cells = js("""return [...document.querySelectorAll(
+                '[data-plot="matrix"] svg .mark-text.role-mark text')].map((n) => n.textContent)""")
             tp, fp, tn, fn = by_hand(rows, t)
             assert {f"TP {tp:g}", f"FP {fp:g}", f"TN {tn:g}", f"FN {fn:g}"} <= set(cells)
-        assert js("return window.errors") == []
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert severe == []
+        assert js("return [window.errors, window.injected, document.querySelectorAll('img').length]") \
+            == [[], None, 0]
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     finally:
         driver.quit()
 
@@ -497,8 +499,8 @@ def test_class_matrix_threshold_selector_in_chromium(tmp_path):
     try:
         driver.get(_page(tmp_path, plots, "", None))
         driver.set_script_timeout(30)
-        driver.execute_async_script(
-            "const done = arguments[0]; document.getElementById('plots').ebPlotsDrawn.then(() => done());")
+        driver.execute_async_script("const done = arguments[0];"
+                                    "document.getElementById('plots').ebPlotsDrawn.then(() => done());")
         js = driver.execute_script
 
         def cells(part="multi-class"):

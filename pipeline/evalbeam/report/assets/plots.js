@@ -138,8 +138,8 @@
 
   function embed(ctx, box, spec) {
     const done = ctx.vegaEmbed(box, spec).then((view) => {
-      ctx.views.push(view);
-      return view;
+      if (view) ctx.views.push(view);  // none when the embedder reported a failure itself
+      return view || null;
     }, (error) => {
       box.appendChild(ctx.el("p", {class: "note warn"},
                              "chart not drawn (" + String(error && error.message || error) + ")"));
