@@ -80,6 +80,13 @@ def in_slice(rows, country):
     return {name: np.asarray(v)[keep] for name, v in rows.items()}
 
 
+def inside(values, lo, hi, left_closed=True):
+    """Which values are in the bucket from lo to hi (None: unbounded), closed on the left
+    ([lo, hi)) or on the right ((lo, hi])."""
+    lo, hi = -np.inf if lo is None else lo, np.inf if hi is None else hi
+    return (values >= lo) & (values < hi) if left_closed else (values > lo) & (values <= hi)
+
+
 def by_hand(rows, t):
     """Weighted tp, fp, tn, fn at threshold t (positive: prediction > t)."""
     y, p, w = rows["y"], rows["p"], rows["w"]
@@ -157,10 +164,10 @@ def test_calibration_buckets_are_the_sums_of_their_rows(binary, country):
         assert plot["buckets_stored"] == stored and plot["range"] == extent
         assert len(plot["weight"]) <= MAX_BUCKETS + 2
         for i, (lo, hi) in enumerate(zip(plot["lower"], plot["upper"])):
-            inside = (p >= (-np.inf if lo is None else lo)) & (p < (np.inf if hi is None else hi))
-            assert plot["weight"][i] == pytest.approx(w[inside].sum(), rel=1e-6)
-            assert plot["weighted_label"][i] == pytest.approx((w * y)[inside].sum(), rel=1e-6)
-            assert plot["weighted_prediction"][i] == pytest.approx((w * p)[inside].sum(), rel=1e-5)
+            into = inside(p, lo, hi)
+            assert plot["weight"][i] == pytest.approx(w[into].sum(), rel=1e-6)
+            assert plot["weighted_label"][i] == pytest.approx((w * y)[into].sum(), rel=1e-6)
+            assert plot["weighted_prediction"][i] == pytest.approx((w * p)[into].sum(), rel=1e-5)
         assert sum(plot["weight"]) == pytest.approx(w.sum())  # no bucket with weight left out
         assert all(v > 0 for v in plot["weight"])
 
@@ -184,19 +191,20 @@ def test_other_bucket_plots_are_sums_and_means_of_their_rows(binary):
     scores = of_kind(plots, "score_distribution")
     assert scores["buckets_stored"] == 1003 and len(scores["lower"]) <= MAX_BUCKETS + 2
     for i, (lo, hi) in enumerate(zip(scores["lower"], scores["upper"])):
-        inside = (p > (-np.inf if lo is None else lo)) & (p <= (np.inf if hi is None else hi))
-        assert scores["negatives"][i] == pytest.approx(w[inside & (y == 0)].sum(), rel=1e-6)
-        assert scores["positives"][i] == pytest.approx(w[inside & (y == 1)].sum(), rel=1e-6)
+        into = inside(p, lo, hi, left_closed=False)
+        assert scores["negatives"][i] == pytest.approx(w[into & (y == 0)].sum(), rel=1e-6)
+        assert scores["positives"][i] == pytest.approx(w[into & (y == 1)].sum(), rel=1e-6)
     assert sum(scores["negatives"]) + sum(scores["positives"]) == pytest.approx(w.sum())
     versus = of_kind(plots, "predicted_vs_true")
     residuals = of_kind(plots, "residual_histogram")
     for plot, value in ((versus, p), (residuals, y - p)):
         for i, (lo, hi) in enumerate(zip(plot["lower"], plot["upper"])):
-            inside = (value >= (-np.inf if lo is None else lo)) & (value < (np.inf if hi is None else hi))
-            assert plot["weight"][i] == pytest.approx(w[inside].sum(), rel=1e-6)
+            into = inside(value, lo, hi)
+            assert plot["weight"][i] == pytest.approx(w[into].sum(), rel=1e-6)
             if plot is versus:
-                assert plot["mean_label"][i] == pytest.approx(np.average(y[inside], weights=w[inside]), rel=1e-5)
-                assert plot["mean_prediction"][i] == pytest.approx(np.average(p[inside], weights=w[inside]), rel=1e-5)
+                for column, v in (("mean_label", y), ("mean_prediction", p)):
+                    mean = np.average(v[into], weights=w[into])
+                    assert plot[column][i] == pytest.approx(mean, rel=1e-5)
         assert sum(plot["weight"]) == pytest.approx(w.sum())
 
 
@@ -250,8 +258,8 @@ def test_baseline_and_candidate_share_the_kept_thresholds(tmp_path):
     assert cand["threshold"] == base["threshold"] and len(cand["threshold"]) <= MAX_POINTS
     base_rows = dict(rows, p=rows["p_base"])
     for i, t in enumerate(base["threshold"]):
-        assert [base[f][i] for f in ("tp", "fp", "tn", "fn")] == pytest.approx(by_hand(base_rows, t))
-        assert [cand[f][i] for f in ("tp", "fp", "tn", "fn")] == pytest.approx(by_hand(rows, t))
+        for plot, mine in ((base, base_rows), (cand, rows)):
+            assert [plot[f][i] for f in ("tp", "fp", "tn", "fn")] == pytest.approx(by_hand(mine, t))
     only = slice_plots(result, (), {"candidate": "cand", "baseline": None})
     assert {p["model"] for p in only} == {"cand"}
     assert {p["model"] for p in slice_plots(result, (), {"candidate": None, "baseline": "base"})} \
@@ -269,7 +277,8 @@ def test_class_matrices_equal_scikit_learn(tmp_path, monkeypatch):
     config = ONE_MODEL + """metrics_specs {
       metrics { class_name: "MultiClassConfusionMatrixPlot" config: '"thresholds": [0.0, 0.5]' }
       metrics { class_name: "MultiClassConfusionMatrixAtThresholds" config: '"thresholds": [0.4]' }
-      metrics { class_name: "MultiClassConfusionMatrixPlot" config: '"name": "many", "num_thresholds": 11' }
+      metrics { class_name: "MultiClassConfusionMatrixPlot"
+                config: '"name": "many", "num_thresholds": 11' }
     } slicing_specs {}"""
     monkeypatch.setattr(plot_data, "MAX_CELLS", 60)  # 11 thresholds of up to 20 cells: 3 fit
     plots = slice_plots(evaluate(tmp_path, config, rows), ())
@@ -314,9 +323,9 @@ def test_multi_label_matrices_equal_counts_by_hand(tmp_path):
                 label, positive = y[e, j] > 0, scores[e, j] > t
                 cell[[(True, True), (False, True), (False, False), (True, False)].index(
                     (label, positive))] += w[e]
+        cells = zip(plot["threshold"], plot["actual"], plot["predicted"])
         got = {(a, b): [plot[f][r] for f in ("tp", "fp", "tn", "fn")]
-               for r, (u, a, b) in enumerate(zip(plot["threshold"], plot["actual"], plot["predicted"]))
-               if u == t}
+               for r, (u, a, b) in enumerate(cells) if u == t}
         assert got.keys() == expected.keys()
         for cell, counts in expected.items():
             assert got[cell] == pytest.approx(counts), cell
@@ -330,7 +339,8 @@ def test_what_is_not_drawn_says_why(tmp_path):
     config = ONE_MODEL + ('metrics_specs { metrics { class_name: "MultiClassConfusionMatrixPlot" } }'
                           ' slicing_specs {}')
     (plot,) = slice_plots(evaluate(tmp_path, config, rows), ())
-    assert plot["not_drawn"] == f"{k} classes, more than the {plot_data.MAX_CLASSES} a heatmap shows"
+    assert plot["not_drawn"] == \
+        f"{k} classes, more than the {plot_data.MAX_CLASSES} a heatmap shows"
     assert "actual" not in plot
 
     from evalbeam.keys import MetricKey
@@ -378,7 +388,8 @@ function el(tag, attrs, ...children) {
   return node;
 }
 function embed(node, spec) {
-  return vegaEmbed(node, spec, {renderer: "svg", actions: false}).then((r) => (views[node.id] = r.view));
+  return vegaEmbed(node, spec, {renderer: "svg", actions: false})
+    .then((r) => (views[node.id] = r.view));
 }
 const data = JSON.parse(document.getElementById("data").textContent);
 EB_PLOTS.render(document.getElementById("plots"), data.plots,
@@ -414,6 +425,14 @@ def _page(tmp_path, plots, candidate, baseline) -> str:
     return path.as_uri()
 
 
+def drawn(driver, address):
+    """Open the page and wait until every chart is embedded."""
+    driver.get(address)
+    driver.set_script_timeout(30)
+    driver.execute_async_script("const done = arguments[0];"
+                                "document.getElementById('plots').ebPlotsDrawn.then(() => done());")
+
+
 MARKUP = "<img src=x onerror=window.injected=1>"  # a model name from a user's config
 
 
@@ -433,12 +452,9 @@ def test_plots_render_in_chromium_and_the_slider_shows_the_counts(tmp_path):
                   "not_drawn": "plots of kind future_curve are not drawn by this report"})
     driver = _browser()
     try:
-        driver.get(_page(tmp_path, plots, MARKUP, "base"))
-        driver.set_script_timeout(30)
-        driver.execute_async_script("const done = arguments[0];"
-                                    "document.getElementById('plots').ebPlotsDrawn.then(() => done());")
+        drawn(driver, _page(tmp_path, plots, MARKUP, "base"))
         js = driver.execute_script
-        parts = js("return [...document.querySelectorAll('[data-plot]')].map((n) => n.dataset.plot)")
+        parts = js("return [...document.querySelectorAll('[data-plot]')].map(n => n.dataset.plot)")
         assert sorted(parts) == ["calibration", "calibration", "gain", "lift", "matrix", "pr",
                                  "predicted-vs-true", "residual", "roc", "score"]
         for part in parts:  # every chart drew its marks
@@ -468,13 +484,14 @@ def test_plots_render_in_chromium_and_the_slider_shows_the_counts(tmp_path):
                 assert float(table[model][7]) == pytest.approx(fp / (fp + tn), rel=1e-3)
             # the heatmap's cells follow the slider too
             driver.execute_async_script("""const done = arguments[0];
-                views[document.querySelector('[data-plot="matrix"]').id].runAsync().then(() => done())""")
+                const id = document.querySelector('[data-plot="matrix"]').id;
+                views[id].runAsync().then(() => done())""")
             cells = js("""return [...document.querySelectorAll(
                 '[data-plot="matrix"] svg .mark-text.role-mark text')].map((n) => n.textContent)""")
             tp, fp, tn, fn = by_hand(rows, t)
             assert {f"TP {tp:g}", f"FP {fp:g}", f"TN {tn:g}", f"FN {fn:g}"} <= set(cells)
-        assert js("return [window.errors, window.injected, document.querySelectorAll('img').length]") \
-            == [[], None, 0]
+        found = js("return [window.errors, window.injected, document.querySelectorAll('img').length]")
+        assert found == [[], None, 0]  # no error, no markup run or made
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     finally:
         driver.quit()
@@ -497,10 +514,7 @@ def test_class_matrix_threshold_selector_in_chromium(tmp_path):
     plots += labelled
     driver = _browser()
     try:
-        driver.get(_page(tmp_path, plots, "", None))
-        driver.set_script_timeout(30)
-        driver.execute_async_script("const done = arguments[0];"
-                                    "document.getElementById('plots').ebPlotsDrawn.then(() => done());")
+        drawn(driver, _page(tmp_path, plots, "", None))
         js = driver.execute_script
 
         def cells(part="multi-class"):
