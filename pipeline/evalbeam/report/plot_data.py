@@ -111,7 +111,10 @@ def _shared_thresholds(plots: list) -> dict:
                 tuple(np.asarray(columns["threshold"]).tolist()))
         groups.setdefault(same, []).append((key, columns))
     out = {}
-    for members in groups.values():
+    for (*_, thresholds), members in groups.items():
+        if not thresholds:
+            out.update({key: {"not_drawn": "the plot holds no thresholds"} for key, _ in members})
+            continue
         rows = kept_thresholds([c for _, c in members])
         for key, columns in members:
             out[key] = {"thresholds_stored": len(columns["threshold"]),
