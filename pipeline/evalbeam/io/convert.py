@@ -191,6 +191,18 @@ def _value_bytes(value) -> bytes:
 _DOUBLE_VALUE = b"\x0a\x09\x09"  # MetricValue.double_value(1) of 9 bytes: DoubleValue.value(1)
 
 
+def _layout(keys: tuple):
+    """The keys in record order, the bytes before each value, and the struct of a record's
+    values part when every value is a number."""
+    order = sorted(keys, key=MetricKey.sort_key)
+    prefixes = []
+    for key in order:
+        pair = wire.field(1, _key_bytes(key)) + b"\x12\x0b" + _DOUBLE_VALUE
+        prefixes.append(wire.field(51, pair + b"\0" * 8)[:-8])
+    packer = struct.Struct("<" + "".join(f"{len(p)}sd" for p in prefixes))
+    return order, tuple(prefixes), packer
+
+
 class MetricsEncoder:
     """Serializes MetricsForSlice records, one per slice, for slices that share metric keys.
 
@@ -201,21 +213,12 @@ class MetricsEncoder:
     def __init__(self):
         self._layouts = {}
 
-    def _layout(self, keys: tuple):
-        order = sorted(keys, key=MetricKey.sort_key)
-        prefixes = []
-        for key in order:
-            pair = wire.field(1, _key_bytes(key)) + b"\x12\x0b" + _DOUBLE_VALUE
-            prefixes.append(wire.field(51, pair + b"\0" * 8)[:-8])
-        packer = struct.Struct("<" + "".join(f"{len(p)}sd" for p in prefixes))
-        return order, prefixes, packer
-
     def encode(self, result) -> bytes:
         metrics = result.metrics
         keys = tuple(metrics)
         layout = self._layouts.get(keys)
         if layout is None:
-            layout = self._layouts[keys] = self._layout(keys)
+            layout = self._layouts[keys] = _layout(keys)
         order, prefixes, packer = layout
         head = wire.field(1, slice_key_proto(result.slice_key).SerializeToString())
         values = [metrics[k] for k in order]
@@ -230,6 +233,51 @@ class MetricsEncoder:
                 pair += wire.field(3, _interval_bytes(*intervals[k], dof))
             parts.append(wire.field(51, pair))
         return head + b"".join(parts)
+
+
+class MetricsDecoder:
+    """Reads MetricsForSlice records back, fast for the ones :class:`MetricsEncoder` wrote
+    in one ``struct.pack`` (every value a number, no interval): such a record is the slice
+    key and a byte layout shared by every slice with the same metric keys, so it is read
+    with one ``struct.unpack`` once a record of that layout was seen. Any other record is
+    parsed as a protobuf message."""
+
+    def __init__(self):
+        self._layouts = {}  # size of the values' part -> [(struct, key prefixes, keys)]
+
+    def decode(self, record: bytes) -> tuple:
+        """``(slice key, {MetricKey: value}, {MetricKey: (lower, upper)}, proto or None)``;
+        the proto (for cross-slice keys and anything else) when the record was parsed."""
+        found = self._fast(record)
+        if found is not None:
+            return found
+        proto = mfs.MetricsForSlice.FromString(record)
+        metrics = metrics_from_proto(proto)
+        intervals = intervals_from_proto(proto)
+        if not intervals and metrics and all(type(v) is float for v in metrics.values()):
+            order, prefixes, packer = _layout(tuple(metrics))
+            known = self._layouts.setdefault(packer.size, [])
+            if len(known) < 16:  # slices of many different key sets: parse the rest
+                known.append((packer, prefixes, order))
+        return slice_key_from_proto(proto.slice_key), metrics, intervals, proto
+
+    def _fast(self, record: bytes):
+        if record[:1] != b"\x0a" or not self._layouts:
+            return None
+        length, at = 0, 1
+        for shift in range(0, 35, 7):  # the slice key's length, a varint
+            byte = record[at]
+            at += 1
+            length |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                break
+        start = at + length
+        for packer, prefixes, order in self._layouts.get(len(record) - start, ()):
+            parts = packer.unpack_from(record, start)
+            if parts[0::2] == prefixes:
+                key = slice_key_from_proto(mfs.SliceKey.FromString(record[at:start]))
+                return key, dict(zip(order, parts[1::2])), {}, None
+        return None
 
 
 def _interval_bytes(lower, upper, se, dof) -> bytes:

@@ -34,20 +34,18 @@ class EvalResult:
         """slice key -> {MetricKey: value}."""
         if self._metrics is None:
             self._metrics, self._omitted, self._intervals, self._cross = {}, [], {}, {}
+            decoder = convert.MetricsDecoder()
             for record in _shard_records(self.output_dir, "metrics", self.summary):
-                proto = metrics_for_slice_pb2.MetricsForSlice.FromString(record)
-                if proto.HasField("cross_slice_key"):
+                key, metrics, intervals, proto = decoder.decode(record)
+                if proto is not None and proto.HasField("cross_slice_key"):
                     pair = proto.cross_slice_key
                     self._cross[(convert.slice_key_from_proto(pair.baseline_slice_key),
-                                 convert.slice_key_from_proto(pair.comparison_slice_key))] = \
-                        convert.metrics_from_proto(proto)
+                                 convert.slice_key_from_proto(pair.comparison_slice_key))] = metrics
                     continue
-                key = convert.slice_key_from_proto(proto.slice_key)
-                if "__ERROR__" in proto.metrics:
+                if proto is not None and "__ERROR__" in proto.metrics:
                     self._omitted.append(key)
                     continue
-                self._metrics[key] = convert.metrics_from_proto(proto)
-                intervals = convert.intervals_from_proto(proto)
+                self._metrics[key] = metrics
                 if intervals:
                     self._intervals[key] = intervals
             self._omitted = list(dict.fromkeys(self._omitted))  # once, whatever spec omitted it
@@ -142,6 +140,21 @@ class EvalResult:
 
         return [(s, k, reason) for s, metrics in self.metrics.items() for k, v in metrics.items()
                 if type(v) is not float and (reason := not_flattened(v)) is not None]
+
+    def _repr_html_(self) -> str:
+        """The run's report page inline in a notebook (Jupyter, JupyterLab, VS Code, Colab):
+        an iframe holding the whole page, no widget and no kernel round trip."""
+        from evalbeam.report import build_report
+        from evalbeam.report.notebook import iframe_html
+
+        return iframe_html(build_report(self))
+
+    def report(self, path: str) -> None:
+        """Write the run's report page to ``path`` (an HTML file that opens offline)."""
+        from evalbeam.report import check_report_path, write_report
+
+        check_report_path(path)
+        write_report(self, path)
 
     def to_dataframe(self):
         """A pandas DataFrame, one row per number: a column per slicing feature (typed as in

@@ -123,24 +123,24 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
     candidate, baseline = _models(result.config)
     metrics = result.metrics
     keys = list(metrics)
-    counts = np.array([_size(metrics[s]) for s in keys], dtype=float)
+    every = _key_columns(result, keys)
+    counts = _sizes(every, len(keys))
     specs = result.slice_specs
     members = _members(keys, specs)
     order = np.lexsort((np.arange(len(keys)), -np.nan_to_num(counts, nan=-np.inf)))
     rank = np.empty(len(keys), dtype=np.int64)
     rank[order] = np.arange(len(keys))
     kept, spec_rows = set(), []
-    for spec, found in zip(specs, members):
-        found = sorted(found, key=rank.__getitem__)
+    for found in members if specs else [range(len(keys))]:  # no config here: every slice
+        found = np.asarray(found, dtype=np.int64)
+        found = found[np.argsort(rank[found], kind="stable")].tolist()
         kept.update(found[:table_slices])
         spec_rows.append(found)
-    if not specs:  # a result without a resolvable config: one list of every slice
-        spec_rows = [sorted(range(len(keys)), key=rank.__getitem__)]
-        kept = set(spec_rows[0][:table_slices])
     table = sorted(kept, key=rank.__getitem__)
     index = {old: new for new, old in enumerate(table)}
     columns = _Columns(candidate, baseline)
-    values, described = _values(result, [keys[i] for i in table], columns)
+    values, described = _values(result, [keys[i] for i in table], _subset(every, table),
+                                columns)
     summary_specs = {s.get("spec"): s for s in result.summary.get("specs", [])}
     spec_out = []
     for i, found in enumerate(spec_rows):
@@ -148,7 +148,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
         facts = summary_specs.get(name, {})
         hist = None
         if len(found) > table_slices:
-            hist = _histogram_data(result, [keys[j] for j in found], counts[found], columns)
+            hist = _histogram_data(result, _subset(every, found), counts[found], columns)
         spec_out.append({
             "name": name, "slices": len(found),
             "omitted": facts.get("omitted_below_min_slice_size", 0),
@@ -181,8 +181,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
         "missing_slices": [str(s).strip() or "overall" for s in result.validation.missing_slices],
         "regressions": _regressions(result, baseline),
         "omitted": [slice_name(s) for s in result.omitted],
-        "not_shown": [{"slice": slice_name(s), "metric": label(k), "reason": why}
-                      for s, k, why in result.not_flattened()],
+        "not_shown": _not_shown(keys, every),
         "warnings": list(result.summary.get("warnings", [])),
     }
     return out
@@ -192,14 +191,31 @@ def _basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1] or path
 
 
-def _size(metrics: dict):
-    for name in _SIZE_NAMES:
-        for weighted in (True, False):
-            for k, v in metrics.items():
-                if k.name == name and k.example_weighted == weighted and not k.is_diff \
-                        and type(v) is float:
-                    return v
-    return math.nan
+def _sizes(every: dict, n: int) -> np.ndarray:
+    """Each slice's weighted example count (else its example count; NaN without one)."""
+    out = np.full(n, np.nan)
+    candidates = sorted((k for k in every if k.name in _SIZE_NAMES and not k.is_diff),
+                        key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
+                                       k.sort_key()))
+    for key in reversed(candidates):  # the first choice written last
+        column = np.array([v if type(v) is float else math.nan for v in every[key]])
+        out = np.where(np.isnan(column), out, column)
+    return out
+
+
+def _not_shown(keys: list, every: dict) -> list:
+    """The values that hold no number, with why (every view says so)."""
+    from evalbeam.values import not_flattened
+
+    out = []
+    for key, column in every.items():
+        if _plain(column):
+            continue
+        for i, value in enumerate(column):
+            why = None if value is None or type(value) is float else not_flattened(value)
+            if why is not None:
+                out.append({"slice": slice_name(keys[i]), "metric": label(key), "reason": why})
+    return out
 
 
 def _count_label(metrics: dict) -> str:
@@ -225,32 +241,64 @@ def _members(keys: list, specs: list) -> list:
     return out
 
 
-def _values(result, keys: list, columns: _Columns) -> tuple:
+def _key_columns(result, keys: list) -> dict:
+    """{MetricKey: [value per slice of ``keys``]} (None where a slice has no such key)."""
+    dicts = [result.metrics[s] for s in keys]
+    found = set().union(*dicts) if dicts else set()
+    return {key: [d.get(key) for d in dicts] for key in sorted(found, key=lambda k: k.sort_key())}
+
+
+_PLAIN_TYPES = {float, type(None)}
+
+
+def _plain(column: list) -> bool:
+    return set(map(type, column)) <= _PLAIN_TYPES
+
+
+def _subset(every: dict, rows: list) -> dict:
+    return {key: [column[i] for i in rows] for key, column in every.items()}
+
+
+def _values(result, keys: list, key_columns: dict, columns: _Columns) -> tuple:
     """{metric id: {role: [value per slice]}} and the metrics' descriptions, ids sorted."""
     n = len(keys)
     values, meta = {}, {}
     thresholds, intervals = result.thresholds, result.intervals
-    for i, slice_key in enumerate(keys):
-        bounds = intervals.get(slice_key, {})
-        for key, value in result.metrics[slice_key].items():
-            for cell in flatten(value, thresholds.get(key), bounds.get(key)):
+    bounds_of = [intervals.get(s, {}) for s in keys]
+
+    def column_of(mid, key, role):
+        entry = values.get(mid)
+        if entry is None:
+            entry = values[mid] = {}
+            meta[mid] = {"id": mid, "name": key.name, "weighted": key.example_weighted,
+                         "roles": set(), "intervals": False}
+        meta[mid]["roles"].add(role)
+        return entry
+
+    for key, column in key_columns.items():
+        bounds = [b.get(key) for b in bounds_of]
+        if _plain(column) and not any(isinstance(b[0], np.ndarray) for b in bounds if b):
+            mid, role = columns.of(key, _PLAIN)
+            entry = column_of(mid, key, role)
+            entry[role] = [_num(v) for v in column]
+            if any(bounds):
+                prefix = "" if role == "value" else role + "_"
+                entry[prefix + "lower"] = [_num(b[0]) if b else None for b in bounds]
+                entry[prefix + "upper"] = [_num(b[1]) if b else None for b in bounds]
+                meta[mid]["intervals"] |= role == "value"
+            continue
+        for i, value in enumerate(column):
+            if value is None:
+                continue
+            for cell in flatten(value, thresholds.get(key), bounds[i]):
                 mid, role = columns.of(key, cell)
-                entry = values.get(mid)
-                if entry is None:
-                    entry = values[mid] = {}
-                    meta[mid] = {"id": mid, "name": key.name, "weighted": key.example_weighted,
-                                 "roles": set(), "intervals": False}
-                column = entry.get(role)
-                if column is None:
-                    column = entry[role] = [None] * n
-                    meta[mid]["roles"].add(role)
-                column[i] = _num(cell.value)
+                entry = column_of(mid, key, role)
+                entry.setdefault(role, [None] * n)[i] = _num(cell.value)
                 if cell.lower is not None:
                     prefix = "" if role == "value" else role + "_"
-                    for side, v in (("lower", cell.lower), ("upper", cell.upper)):
-                        entry.setdefault(prefix + side, [None] * n)[i] = _num(v)
-                    if role == "value":
-                        meta[mid]["intervals"] = True
+                    entry.setdefault(prefix + "lower", [None] * n)[i] = _num(cell.lower)
+                    entry.setdefault(prefix + "upper", [None] * n)[i] = _num(cell.upper)
+                    meta[mid]["intervals"] |= role == "value"
     described = []
     for mid in sorted(meta):
         m = meta[mid]
@@ -259,27 +307,23 @@ def _values(result, keys: list, columns: _Columns) -> tuple:
     return {mid: values[mid] for mid in sorted(values)}, described
 
 
-def _histogram_data(result, keys: list, counts, columns: _Columns) -> dict:
+def _histogram_data(result, key_columns: dict, counts, columns: _Columns) -> dict:
     """Every slice of a spec larger than the table: counts and quantised values per metric
     (the value role; the histogram buckets the candidate's values)."""
-    n = len(keys)
+    n = len(counts)
     found = {}
     thresholds = result.thresholds
-    for i, slice_key in enumerate(keys):
-        for key, value in result.metrics[slice_key].items():
-            if type(value) is float:
-                cells = (value,)
-                ids = (columns.of(key, _PLAIN),)
-            else:
-                flat = flatten(value, thresholds.get(key))
-                cells = [c.value for c in flat]
-                ids = [columns.of(key, c) for c in flat]
-            for (mid, role), v in zip(ids, cells):
+    for key, column in key_columns.items():
+        if _plain(column):
+            mid, role = columns.of(key, _PLAIN)
+            if role == "value":
+                found[mid] = np.array([math.nan if v is None else v for v in column])
+            continue
+        for i, value in enumerate(column):
+            for cell in flatten(value, thresholds.get(key)) if value is not None else ():
+                mid, role = columns.of(key, cell)
                 if role == "value":
-                    column = found.get(mid)
-                    if column is None:
-                        column = found[mid] = np.full(n, np.nan)
-                    column[i] = v
+                    found.setdefault(mid, np.full(n, np.nan))[i] = cell.value
     return {"count": _b64(np.asarray(counts, dtype="<f4")),
             "values": {mid: _quantise(found[mid]) for mid in sorted(found)}}
 
@@ -366,8 +410,7 @@ def _failures(result, table_index: dict, columns: _Columns) -> tuple:
                             intervals.get(slice_key, {}).get(shown))
             bounds = threshold.get("value_threshold")
             if bounds is not None and len(cells) > 1:
-                lo = bounds.get("lower_bound", {}).get("value", -math.inf)
-                hi = bounds.get("upper_bound", {}).get("value", math.inf)
+                lo, hi = bounds.get("lower_bound", -math.inf), bounds.get("upper_bound", math.inf)
                 cells = [c for c in cells if not lo <= c.value <= hi] or cells
             for cell in cells:
                 mid, _ = columns.of(shown, cell)

@@ -90,7 +90,8 @@
     p.set("tab", s.tab);
     p.set("run", String(s.run));
     p.set("spec", s.spec);
-    p.set("metrics", s.metrics.join("\n"));
+    const all = runs[s.run].metrics.map((m) => m.id);
+    if (s.metrics.join("\n") !== all.join("\n")) p.set("metrics", s.metrics.join("\n"));
     if (s.sort) p.set("sort", s.sort.col + "\n" + s.sort.dir);
     if (s.min) p.set("min", String(s.min));
     if (s.q) p.set("q", s.q);
@@ -193,9 +194,6 @@
     if (r.data_span) parts.push("data " + r.data_span);
     if (r.evaluated_at) parts.push("evaluated " + r.evaluated_at);
     document.getElementById("run-title").textContent = parts.join(" \u00b7 ");
-    if (!document.getElementById("copy-link")) {
-      verdict.parentNode.insertBefore(el("button", { id: "copy-link", title: "copy a link to this view (the view is in the address)", onclick: copyLink }, "copy link"), verdict);
-    }
   }
 
   function renderControls() {
@@ -339,7 +337,7 @@
     const chart = el("div", { id: "overview-chart", class: "chart" });
     panel.appendChild(chart);
     if (!rows.length) { chart.appendChild(el("p", { class: "note" }, "No slice passes the filters.")); return; }
-    const y = { field: "slice", type: "nominal", sort: { field: "order" }, title: null, axis: { labelLimit: 260 } };
+    const y = { field: "slice", type: "nominal", sort: null, title: null, axis: { labelLimit: 260 } };
     const layers = [{
       mark: { type: "bar", color: "#4c78a8", cursor: "pointer" },
       encoding: { y, x: { field: "value", type: "quantitative", title: metric },
@@ -458,23 +456,23 @@
       encoding: { x, x2: { field: "end" }, y: { field, type: "quantitative", title, scale: yScale },
         ...(field === "weight" && s.histShow === "both" ? {} : { color }), tooltip: tip },
     });
-    let spec;
+    let chartSpec;
     const brush = { name: "brush", select: { type: "interval", encodings: ["x"] } };
     if (s.histShow === "both") {
-      spec = { layer: [Object.assign(bar("slices", "slices"), { params: [brush] }), bar("weight", r.count_label)], resolve: { scale: { y: "independent" } } };
+      chartSpec = { layer: [Object.assign(bar("slices", "slices"), { params: [brush] }), bar("weight", r.count_label)], resolve: { scale: { y: "independent" } } };
     } else {
       const field = s.histShow === "weight" ? "weight" : "slices";
-      spec = Object.assign(bar(field, field === "weight" ? r.count_label : "slices"), { params: [brush] });
+      chartSpec = Object.assign(bar(field, field === "weight" ? r.count_label : "slices"), { params: [brush] });
     }
-    spec = Object.assign({ data: { name: "bins", values: bins }, width: 640, height: 260 }, spec);
-    EB.embed(chart, spec).then((view) => {
+    chartSpec = Object.assign({ data: { name: "bins", values: bins }, width: 640, height: 260 }, chartSpec);
+    EB.embed(chart, chartSpec).then((view) => {
       if (!view) return;
       view.addSignalListener("brush", debounce(() => {
         const range = view.signal("brush");
         const picked = range && (range.start || range.x);
         if (picked && picked.length === 2) {
           lo.value = picked[0]; hi.value = picked[1];
-          EB.setState({ histLo: Math.min(picked[0], picked[1]), histHi: Math.max(picked[0], picked[1]), histMetric: metric }, { keep: "histogram" });
+          EB.setState({ histLo: Math.min(picked[0], picked[1]), histHi: Math.max(picked[0], picked[1]), histMetric: metric }, { quiet: true });
         }
       }, 250));
     });
@@ -484,19 +482,21 @@
   function tableColumns() {
     const s = EB.state, r = run();
     const cols = [];
+    const heads = { value: "", baseline: " (" + (r.models.baseline || "baseline") + ")", diff: " diff" };
     for (const id of s.metrics) {
       const m = metricById(id);
       if (!m) continue;
-      cols.push({ id, role: "value", head: id, metric: m });
-      if (m.intervals) cols.push({ id: id + "::interval", role: "interval", head: id + " interval", metric: m, sub: true });
-      if (m.roles.includes("baseline")) cols.push({ id: id + "::baseline", role: "baseline", head: id + " (" + (r.models.baseline || "baseline") + ")", metric: m, sub: true });
-      if (m.roles.includes("diff")) cols.push({ id: id + "::diff", role: "diff", head: id + " diff", metric: m, sub: true });
+      for (const role of m.roles) {
+        const base = role === "value" ? id : id + "::" + role;
+        cols.push({ id: base, role, head: id + heads[role], metric: m, sub: role !== "value" });
+        const prefix = role === "value" ? "" : role + "_";
+        if (r.values[id][prefix + "lower"]) cols.push({ id: base + "::interval", role: "interval", of: prefix, head: id + heads[role] + " interval", metric: m, sub: true });
+      }
     }
     return cols;
   }
   function cellValue(col, i) {
-    if (col.role === "interval") { const lo = values(col.metric.id, "lower"); return lo ? lo[i] : null; }
-    const v = values(col.metric.id, col.role);
+    const v = values(col.metric.id, col.role === "interval" ? col.of + "lower" : col.role);
     return v ? v[i] : null;
   }
   function tablePanel(panel) {
@@ -539,7 +539,7 @@
         numCell("weighted_example_count", r.slices.count[i]));
       for (const c of cols) {
         if (c.role === "interval") {
-          const lo = values(c.metric.id, "lower"), hi = values(c.metric.id, "upper");
+          const lo = values(c.metric.id, c.of + "lower"), hi = values(c.metric.id, c.of + "upper");
           const a = lo ? lo[i] : null, b = hi ? hi[i] : null;
           tr.appendChild(el("td", { "data-col": c.id, class: "sub", "data-lower": a === null ? null : a, "data-upper": b === null ? null : b },
             a === null && b === null ? "n/a" : "[" + fmt(a) + ", " + fmt(b) + "]"));
@@ -622,17 +622,18 @@
   }
   function thresholdText(t) {
     if (!t) return "";
+    const num = (b) => fmt(typeof b === "object" && b !== null ? b.value : b);
     if (t.value_threshold) {
       const v = t.value_threshold, parts = [];
-      if (v.lower_bound) parts.push("\u2265 " + fmt(v.lower_bound.value));
-      if (v.upper_bound) parts.push("\u2264 " + fmt(v.upper_bound.value));
+      if (v.lower_bound !== undefined) parts.push("\u2265 " + num(v.lower_bound));
+      if (v.upper_bound !== undefined) parts.push("\u2264 " + num(v.upper_bound));
       return "value " + parts.join(" and ");
     }
     if (t.change_threshold) {
-      const c = t.change_threshold, parts = [c.direction || ""];
-      if (c.absolute) parts.push("absolute " + fmt(c.absolute.value));
-      if (c.relative) parts.push("relative " + fmt(c.relative.value));
-      return "change " + parts.join(" ");
+      const c = t.change_threshold, parts = [(c.direction || "").toLowerCase().replace(/_/g, " ")];
+      if (c.absolute !== undefined) parts.push("absolute " + num(c.absolute));
+      if (c.relative !== undefined) parts.push("relative " + num(c.relative));
+      return "change: " + parts.join(", ");
     }
     return JSON.stringify(t);
   }
@@ -712,21 +713,21 @@
     const chart = el("div", { id: "trend-chart", class: "chart" });
     panel.appendChild(chart);
     if (!chosen.length) { chart.appendChild(el("p", { class: "note" }, "Choose a metric.")); return; }
-    const x = { field: "run", type: "ordinal", sort: { field: "order" }, title: "run", axis: { labelAngle: -30, labelLimit: 200 } };
+    const x = { field: "run", type: "ordinal", sort: null, title: "run", axis: { labelAngle: -30, labelLimit: 200 } };
     const color = { field: "metric", type: "nominal", title: "metric" };
     EB.embed(chart, {
       datasets: { points: points.filter((p) => p.value !== null), thresholds: lines },
       width: 720, height: 320,
       layer: [
-        { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false } }, color } },
+        { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "value" }, color } },
         { data: { name: "points" }, mark: { type: "point", filled: true, size: 70 },
           encoding: { x, y: { field: "value", type: "quantitative" }, color,
             shape: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: ["circle", "cross"] }, title: "threshold" },
             tooltip: [{ field: "run_name", title: "run" }, { field: "data_span", title: "data span" }, { field: "evaluated_at", title: "evaluated at" },
               { field: "metric" }, { field: "value", format: ".6~g" }, { field: "status" }] } },
+      ].concat(lines.length ? [
         { data: { name: "thresholds" }, mark: { type: "rule", strokeDash: [6, 4] },
-          encoding: { y: { field: "bound", type: "quantitative" }, color, tooltip: [{ field: "metric" }, { field: "kind" }, { field: "bound", format: ".6~g" }] } },
-      ],
+          encoding: { y: { field: "bound", type: "quantitative" }, color, tooltip: [{ field: "metric" }, { field: "kind" }, { field: "bound", format: ".6~g" }] } }] : []),
     });
   }
 
@@ -735,6 +736,7 @@
     const next = parseHash();
     if (location.hash !== hashOf(EB.state)) { EB.state = next; render(); }
   });
+  document.getElementById("copy-link").addEventListener("click", copyLink);
   render();
   drawnOnce = true;
   markReady();
