@@ -472,10 +472,8 @@ def _thresholds(result, keys: list, columns: _Columns) -> dict:
 
 
 def _plots(result, specs: list, keys: list, plot_slices: int, models: dict) -> dict:
-    try:
-        from evalbeam.report.plot_data import slice_plots
-    except ImportError:
-        return {}
+    from evalbeam.report.plot_data import slice_plots
+
     plotted = result.plots
     chosen = []
     for spec in specs:
