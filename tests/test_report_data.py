@@ -138,6 +138,8 @@ def test_counts_specs_and_failed_cells_by_hand(run):
     meta = {m["id"]: m for m in r["metrics"]}
     assert meta["auc"]["roles"] == ["value", "baseline", "diff"] and meta["auc"]["intervals"]
     assert {"precision@0.3", "precision@0.6"} <= set(meta)
+    # the candidate's value threshold, for the time series' alert line
+    assert r["thresholds"] == {"auc": [{"lower": 0.8, "upper": None, "slices": None}]}
 
 
 def test_no_user_value_can_close_the_json_element_or_add_markup(run):

@@ -459,14 +459,17 @@ def _json_value(value):
 def _thresholds(result, keys: list, columns: _Columns) -> dict:
     """{metric id: [{"lower", "upper", "slices"}]} of the config's value thresholds: the alert
     lines of the time series (``slices``: the table slices a threshold applies to, or null
-    for every slice)."""
+    for every slice). Only the candidate's values have a metric id of their own."""
     from evalbeam.history import value_thresholds
+    from evalbeam.values import Cell
 
     out = {}
     for t in value_thresholds(result):
-        slices = None if t.every_slice else [
-            i for i, s in enumerate(keys) if t.applies(s)]
-        out.setdefault(t.label, []).append(
+        mid, role = columns.of(t.key, Cell(math.nan, threshold=t.at))
+        if role != "value":
+            continue
+        slices = None if t.every_slice else [i for i, s in enumerate(keys) if t.applies(s)]
+        out.setdefault(mid, []).append(
             {"lower": _num(t.lower), "upper": _num(t.upper), "slices": slices})
     return out
 

@@ -728,9 +728,10 @@
       width: 720, height: 320,
       layer: [
         { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "value" }, color } },
-        { data: { name: "points" }, mark: { type: "point", filled: true, size: 70 },
+        { data: { name: "points" }, mark: { type: "point", filled: true },
           encoding: { x, y: { field: "value", type: "quantitative" }, color,
             shape: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: ["circle", "cross"] }, title: "threshold" },
+            size: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: [60, 200] }, legend: null },
             tooltip: [{ field: "run_name", title: "run" }, { field: "data_span", title: "data span" }, { field: "evaluated_at", title: "evaluated at" },
               { field: "metric" }, { field: "value", format: ".6~g" }, { field: "status" }] } },
       ].concat(lines.length ? [
