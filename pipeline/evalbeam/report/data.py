@@ -182,6 +182,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
         "failures": failures,
         "missing_slices": [str(s).strip() or "overall" for s in result.validation.missing_slices],
         "regressions": _regressions(result, baseline),
+        "cross_slices": _cross_slices(result),
         "omitted": [slice_name(s) for s in result.omitted],
         "not_shown": _not_shown(keys, every),
         "warnings": list(result.summary.get("warnings", [])),
@@ -482,6 +483,18 @@ def _plots(result, specs: list, keys: list, plot_slices: int, models: dict) -> d
     for spec in specs:
         chosen += [i for i in spec["table"] if keys[i] in plotted][:plot_slices]
     return {str(i): slice_plots(result, keys[i], models=models) for i in dict.fromkeys(chosen)}
+
+
+def _cross_slices(result) -> list:
+    """The gaps of the cross-slicing specs: baseline slice minus comparison slice."""
+    thresholds = result.thresholds
+    out = []
+    for (base, other), metrics in result.cross_slice_metrics.items():
+        for key in sorted(metrics, key=lambda k: k.sort_key()):
+            for cell in flatten(metrics[key], thresholds.get(dataclasses.replace(key, is_diff=False))):
+                out.append({"baseline": slice_name(base), "comparison": slice_name(other),
+                            "metric": label(key, cell), "value": _num(cell.value)})
+    return out
 
 
 def _regressions(result, baseline):

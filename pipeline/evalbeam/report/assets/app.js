@@ -616,6 +616,13 @@
           el("td", {}, valueText(f.gap)), el("td", {}, f.message)))))));
     } else panel.appendChild(el("table", { id: "failures", class: "plain" }, el("tbody", {})), el("p", { class: "note" }, "none"));
     for (const m of r.missing_slices) panel.appendChild(el("p", { class: "note warn" }, "A per-slice threshold's slicing spec matched no slice: " + m));
+    if (r.cross_slices.length) {
+      panel.appendChild(el("h2", {}, "Gaps between slices (cross-slicing specs: baseline slice \u2212 comparison slice)"));
+      panel.appendChild(el("div", { class: "tablewrap" }, el("table", { id: "cross-slices", class: "data" },
+        el("thead", {}, el("tr", {}, ["baseline slice", "comparison slice", "metric", "gap"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, r.cross_slices.map((g) => el("tr", {}, el("td", {}, g.baseline), el("td", { style: "text-align:left" }, g.comparison),
+          el("td", { style: "text-align:left" }, g.metric), el("td", { "data-value": g.value === null ? null : String(g.value) }, fmt(g.value))))))));
+    }
     panel.appendChild(el("h2", {}, "Regressions against the baseline, largest impact first"));
     if (r.regressions === null) { panel.appendChild(el("p", { class: "note" }, "No baseline model in this run.")); panel.appendChild(el("table", { id: "regressions", class: "plain" }, el("tbody", {}))); return; }
     const heads = ["slice", "metric", "candidate", "baseline", "change", "examples", "impact", "failed thresholds"];
