@@ -138,6 +138,8 @@ def test_counts_specs_and_failed_cells_by_hand(run):
     meta = {m["id"]: m for m in r["metrics"]}
     assert meta["auc"]["roles"] == ["value", "baseline", "diff"] and meta["auc"]["intervals"]
     assert {"precision@0.3", "precision@0.6"} <= set(meta)
+    # the candidate's value threshold, for the time series' alert line
+    assert r["thresholds"] == {"auc": [{"lower": 0.8, "upper": None, "slices": None}]}
 
 
 def test_no_user_value_can_close_the_json_element_or_add_markup(run):
@@ -235,3 +237,21 @@ def test_a_failed_change_threshold_shows_value_baseline_and_change(run, tmp_path
     assert f["change"] == pytest.approx(f["value"] - f["baseline"], rel=1e-9)
     assert f["threshold"]["change_threshold"]["direction"] == "HIGHER_IS_BETTER"
     assert r["regressions"] and r["regressions"][0]["metric"] == "auc"
+
+
+def test_cross_slice_gaps_are_on_the_page(run, tmp_path, capsys):
+    d, _ = run
+    (tmp_path / "cfg.textproto").write_text(
+        CONFIG + 'cross_slicing_specs { baseline_spec {} slicing_specs { feature_keys: ["country"] } }\n')
+    cli.main(["evaluate", "--config", str(tmp_path / "cfg.textproto"), "--data",
+              str(d / "data.parquet"), "--output", str(tmp_path / "o")])
+    rows = [r for r in _show_json(tmp_path / "o", capsys) if "cross_slice" in r]
+    gaps = _embedded((tmp_path / "o" / "report.html").read_text())["runs"][0]["cross_slices"]
+    assert len(gaps) == len(rows) > 0
+    by_pair = {(g["baseline"], g["comparison"], g["metric"]): g["value"] for g in gaps}
+    for row in rows:
+        base, other = (", ".join(f"{c}={v}" for c, v in s) or "Overall" for s in row["cross_slice"])
+        name = (row["model"] + "/" if row["model"] else "") + row["metric"]
+        name += "@" + format(row["threshold"], "g") if "threshold" in row else ""
+        name += "" if row["weighted"] else " (unweighted)"
+        assert by_pair[(base, other, name)] == pytest.approx(row["value"], rel=1e-12)

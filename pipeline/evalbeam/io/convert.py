@@ -357,30 +357,88 @@ def _plot_bytes(kind: str, columns: dict) -> bytes:
     return _ADDED_PLOTS[kind](columns)
 
 
+# PlotData field -> (plot kind, decoder of its rows) for the plots written as row arrays
+_ROW_DECODERS = {
+    mfs.PlotData.DESCRIPTOR.fields_by_name[kind].number: (kind, wire.row_decoder(fields))
+    for kind, fields in [("confusion_matrix_at_thresholds", wire.MATRIX_FIELDS),
+                         ("calibration_histogram_buckets", wire.BUCKET_FIELDS)]
+    + [(kind, [(name, number, False) for name, number in _row_fields(kind)])
+       for kind in _ADDED_PLOTS]}
+_PLOT_KEYS_AND_VALUES = mfs.PlotsForSlice.DESCRIPTOR.fields_by_name["plot_keys_and_values"].number
+_SLICE_KEY = mfs.PlotsForSlice.DESCRIPTOR.fields_by_name["slice_key"].number
+
+
+def plots_from_record(record: bytes) -> tuple:
+    """``(slice key, {MetricKey: {kind: columns}})`` of one PlotsForSlice record (slice key
+    None for a record of another form, e.g. a cross-slice key). Row plots of the layout
+    evalbeam writes are viewed as arrays, without a Python object per row; any other part
+    is parsed as protobuf."""
+    fields = list(wire.length_fields(record))
+    if None in fields or any(f not in (_SLICE_KEY, _PLOT_KEYS_AND_VALUES) for f, _, _ in fields):
+        proto = mfs.PlotsForSlice.FromString(record)
+        key = slice_key_from_proto(proto.slice_key) if proto.HasField("slice_key") else None
+        return key, plots_from_proto(proto)
+    key, out = None, {}
+    for number, start, end in fields:
+        if number == _SLICE_KEY:
+            key = slice_key_from_proto(mfs.SliceKey.FromString(record[start:end]))
+            continue
+        plot_key, value = None, None
+        for inner, s, e in wire.length_fields(record, start, end):
+            if inner == 1:
+                plot_key = mfs.PlotKey.FromString(record[s:e])
+            elif inner == 2:
+                value = (s, e)
+        if plot_key is None or value is None:
+            proto = mfs.PlotsForSlice.FromString(record)
+            return slice_key_from_proto(proto.slice_key), plots_from_proto(proto)
+        out[_plot_key(plot_key)] = _plot_data(record, *value)
+    return key, out
+
+
+def _plot_data(record: bytes, start: int, end: int) -> dict:
+    """{kind: columns} of the PlotData message in ``record[start:end]``."""
+    plot = {}
+    for part in wire.length_fields(record, start, end):
+        columns = None
+        if part is not None and part[0] in _ROW_DECODERS:
+            kind, decode = _ROW_DECODERS[part[0]]
+            columns = decode(record[part[1]:part[2]])
+        if columns is None:  # another writer's layout, or another kind: the protobuf way
+            return _plot_columns(mfs.PlotData.FromString(record[start:end]))
+        plot[kind] = columns
+    return plot
+
+
+def _plot_key(k) -> MetricKey:
+    sub = metric_key_from_proto(mfs.MetricKey(sub_key=k.sub_key)).sub_key \
+        if k.HasField("sub_key") else None
+    return MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)
+
+
 def plots_from_proto(proto) -> dict:
     """{(plot name, model, output, sub key, weighted): {kind: rows}} of one PlotsForSlice."""
-    out = {}
-    for kv in proto.plot_keys_and_values:
-        k = kv.key
-        sub = metric_key_from_proto(mfs.MetricKey(sub_key=k.sub_key)).sub_key \
-            if k.HasField("sub_key") else None
-        plot = {}
-        if kv.value.HasField("confusion_matrix_at_thresholds"):
-            plot["confusion_matrix_at_thresholds"] = _matrices(kv.value.confusion_matrix_at_thresholds)
-        if kv.value.HasField("calibration_histogram_buckets"):
-            buckets = kv.value.calibration_histogram_buckets.buckets
-            plot["calibration_histogram_buckets"] = {
-                "lower_threshold_inclusive": np.array([b.lower_threshold_inclusive for b in buckets]),
-                "upper_threshold_exclusive": np.array([b.upper_threshold_exclusive for b in buckets]),
-                **{f: np.array([getattr(b, f).value for b in buckets]) for f in _BUCKET_FIELDS}}
-        for kind in _CLASS_FIELDS:
-            if kv.value.HasField(kind):
-                plot[kind] = _class_matrices(getattr(kv.value, kind), kind)
-        for kind in _ADDED_PLOTS:
-            if kv.value.HasField(kind):
-                message = getattr(kv.value, kind)
-                rows = getattr(message, message.DESCRIPTOR.fields_by_number[1].name)
-                plot[kind] = {name: np.array([getattr(r, name) for r in rows])
-                              for name, _ in _row_fields(kind)}
-        out[MetricKey(k.name, k.model_name, k.output_name, sub, k.example_weighted.value)] = plot
-    return out
+    return {_plot_key(kv.key): _plot_columns(kv.value) for kv in proto.plot_keys_and_values}
+
+
+def _plot_columns(value) -> dict:
+    """{kind: columns} of one PlotData message."""
+    plot = {}
+    if value.HasField("confusion_matrix_at_thresholds"):
+        plot["confusion_matrix_at_thresholds"] = _matrices(value.confusion_matrix_at_thresholds)
+    if value.HasField("calibration_histogram_buckets"):
+        buckets = value.calibration_histogram_buckets.buckets
+        plot["calibration_histogram_buckets"] = {
+            "lower_threshold_inclusive": np.array([b.lower_threshold_inclusive for b in buckets]),
+            "upper_threshold_exclusive": np.array([b.upper_threshold_exclusive for b in buckets]),
+            **{f: np.array([getattr(b, f).value for b in buckets]) for f in _BUCKET_FIELDS}}
+    for kind in _CLASS_FIELDS:
+        if value.HasField(kind):
+            plot[kind] = _class_matrices(getattr(value, kind), kind)
+    for kind in _ADDED_PLOTS:
+        if value.HasField(kind):
+            message = getattr(value, kind)
+            rows = getattr(message, message.DESCRIPTOR.fields_by_number[1].name)
+            plot[kind] = {name: np.array([getattr(r, name) for r in rows])
+                          for name, _ in _row_fields(kind)}
+    return plot

@@ -14,7 +14,7 @@ from evalbeam.io import convert
 from evalbeam.io.artifacts import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
 from evalbeam.io.tfrecord import read_records
 from evalbeam.keys import MetricKey, slice_name
-from evalbeam.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
+from evalbeam.proto import config_pb2, validation_result_pb2
 
 
 class EvalResult:
@@ -98,10 +98,9 @@ class EvalResult:
         if self._plots is None:
             self._plots = {}
             for record in _shard_records(self.output_dir, "plots", self.summary):
-                proto = metrics_for_slice_pb2.PlotsForSlice.FromString(record)
-                key = convert.slice_key_from_proto(proto.slice_key)
-                if proto.plot_keys_and_values:
-                    self._plots[key] = convert.plots_from_proto(proto)
+                key, plots = convert.plots_from_record(record)
+                if key is not None and plots:
+                    self._plots[key] = plots
         return self._plots
 
     @property

@@ -1,10 +1,12 @@
-"""Vectorised protobuf encoding of the long repeated plot messages.
+"""Vectorised protobuf encoding (and decoding) of the long repeated plot messages.
 
 A confusion-matrix plot has ~1,000 rows per slice and a calibration plot ~1,000 buckets;
 building them field by field in Python dominated the write step. Every row has the same
 fields, so the rows are laid out as a numpy structured array (tag bytes + little-endian
 doubles, the protobuf wire format) and serialized with one ``tobytes``. The result parses
-as the ordinary message (all fields present, including zeros).
+as the ordinary message (all fields present, including zeros); read back, bytes of that
+layout are viewed as the same structured array (:func:`row_decoder`), and anything else is
+left to the protobuf parser.
 """
 from __future__ import annotations
 
@@ -83,15 +85,64 @@ def row_encoder(fields):
     return encode
 
 
+def row_decoder(fields):
+    """The inverse of :func:`row_encoder`: a message's bytes -> its columns, or None when
+    they are not in that exact layout (written by another writer: parse them instead)."""
+    dtype, constants = _row_layout(fields)
+    names = [name for name, _, _ in fields]
+    tags = {tag: value.tobytes() for tag, value in constants.items()}
+
+    def decode(data: bytes):
+        if not data or len(data) % dtype.itemsize:
+            return None
+        rows = np.frombuffer(data, dtype)
+        for tag, value in tags.items():
+            if not (rows[tag] == np.frombuffer(value, np.uint8)).all():
+                return None
+        return {name: rows[name].copy() for name in names}
+
+    return decode
+
+
+def read_varint(data: bytes, at: int) -> tuple:
+    """(value, offset after it) of the varint at ``data[at]``."""
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+def length_fields(data: bytes, start: int = 0, end: int | None = None):
+    """``(field number, start, end)`` of each length-delimited field of the message in
+    ``data[start:end]``; None at the first field of another wire type (the caller then
+    parses the message as protobuf)."""
+    end = len(data) if end is None else end
+    at = start
+    while at < end:
+        tag, at = read_varint(data, at)
+        if tag & 7 != 2:
+            yield None
+            return
+        length, at = read_varint(data, at)
+        yield tag >> 3, at, at + length
+        at += length
+
+
 # ConfusionMatrixAtThresholds.matrices (metrics_for_slice.proto)
-encode_matrices = row_encoder([
+MATRIX_FIELDS = [
     ("threshold", 1, False), ("false_negatives", 2, False), ("true_negatives", 3, False),
     ("false_positives", 4, False), ("true_positives", 5, False), ("precision", 6, False),
     ("recall", 7, False), ("false_positive_rate", 20, False), ("f1", 21, False),
-    ("accuracy", 22, False), ("false_omission_rate", 23, False)])
+    ("accuracy", 22, False), ("false_omission_rate", 23, False)]
+encode_matrices = row_encoder(MATRIX_FIELDS)
 
 # CalibrationHistogramBuckets.buckets
-encode_buckets = row_encoder([
+BUCKET_FIELDS = [
     ("lower_threshold_inclusive", 1, False), ("upper_threshold_exclusive", 2, False),
     ("num_weighted_examples", 3, True), ("total_weighted_label", 4, True),
-    ("total_weighted_refined_prediction", 5, True)])
+    ("total_weighted_refined_prediction", 5, True)]
+encode_buckets = row_encoder(BUCKET_FIELDS)

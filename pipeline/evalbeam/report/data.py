@@ -182,6 +182,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
         "failures": failures,
         "missing_slices": [str(s).strip() or "overall" for s in result.validation.missing_slices],
         "regressions": _regressions(result, baseline),
+        "cross_slices": _cross_slices(result),
         "omitted": [slice_name(s) for s in result.omitted],
         "not_shown": _not_shown(keys, every),
         "warnings": list(result.summary.get("warnings", [])),
@@ -459,28 +460,41 @@ def _json_value(value):
 def _thresholds(result, keys: list, columns: _Columns) -> dict:
     """{metric id: [{"lower", "upper", "slices"}]} of the config's value thresholds: the alert
     lines of the time series (``slices``: the table slices a threshold applies to, or null
-    for every slice)."""
+    for every slice). Only the candidate's values have a metric id of their own."""
     from evalbeam.history import value_thresholds
+    from evalbeam.values import Cell
 
     out = {}
     for t in value_thresholds(result):
-        slices = None if t.every_slice else [
-            i for i, s in enumerate(keys) if t.applies(s)]
-        out.setdefault(t.label, []).append(
+        mid, role = columns.of(t.key, Cell(math.nan, threshold=t.at))
+        if role != "value":
+            continue
+        slices = None if t.every_slice else [i for i, s in enumerate(keys) if t.applies(s)]
+        out.setdefault(mid, []).append(
             {"lower": _num(t.lower), "upper": _num(t.upper), "slices": slices})
     return out
 
 
 def _plots(result, specs: list, keys: list, plot_slices: int, models: dict) -> dict:
-    try:
-        from evalbeam.report.plot_data import slice_plots
-    except ImportError:
-        return {}
+    from evalbeam.report.plot_data import slice_plots
+
     plotted = result.plots
     chosen = []
     for spec in specs:
         chosen += [i for i in spec["table"] if keys[i] in plotted][:plot_slices]
     return {str(i): slice_plots(result, keys[i], models=models) for i in dict.fromkeys(chosen)}
+
+
+def _cross_slices(result) -> list:
+    """The gaps of the cross-slicing specs: baseline slice minus comparison slice."""
+    thresholds = result.thresholds
+    out = []
+    for (base, other), metrics in result.cross_slice_metrics.items():
+        for key in sorted(metrics, key=lambda k: k.sort_key()):
+            for cell in flatten(metrics[key], thresholds.get(dataclasses.replace(key, is_diff=False))):
+                out.append({"baseline": slice_name(base), "comparison": slice_name(other),
+                            "metric": label(key, cell), "value": _num(cell.value)})
+    return out
 
 
 def _regressions(result, baseline):

@@ -616,6 +616,13 @@
           el("td", {}, valueText(f.gap)), el("td", {}, f.message)))))));
     } else panel.appendChild(el("table", { id: "failures", class: "plain" }, el("tbody", {})), el("p", { class: "note" }, "none"));
     for (const m of r.missing_slices) panel.appendChild(el("p", { class: "note warn" }, "A per-slice threshold's slicing spec matched no slice: " + m));
+    if (r.cross_slices.length) {
+      panel.appendChild(el("h2", {}, "Gaps between slices (cross-slicing specs: baseline slice \u2212 comparison slice)"));
+      panel.appendChild(el("div", { class: "tablewrap" }, el("table", { id: "cross-slices", class: "data" },
+        el("thead", {}, el("tr", {}, ["baseline slice", "comparison slice", "metric", "gap"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, r.cross_slices.map((g) => el("tr", {}, el("td", {}, g.baseline), el("td", { style: "text-align:left" }, g.comparison),
+          el("td", { style: "text-align:left" }, g.metric), el("td", { "data-value": g.value === null ? null : String(g.value) }, fmt(g.value))))))));
+    }
     panel.appendChild(el("h2", {}, "Regressions against the baseline, largest impact first"));
     if (r.regressions === null) { panel.appendChild(el("p", { class: "note" }, "No baseline model in this run.")); panel.appendChild(el("table", { id: "regressions", class: "plain" }, el("tbody", {}))); return; }
     const heads = ["slice", "metric", "candidate", "baseline", "change", "examples", "impact", "failed thresholds"];
@@ -728,9 +735,10 @@
       width: 720, height: 320,
       layer: [
         { data: { name: "points" }, mark: { type: "line", point: false }, encoding: { x, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "value" }, color } },
-        { data: { name: "points" }, mark: { type: "point", filled: true, size: 70 },
+        { data: { name: "points" }, mark: { type: "point", filled: true },
           encoding: { x, y: { field: "value", type: "quantitative" }, color,
             shape: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: ["circle", "cross"] }, title: "threshold" },
+            size: { field: "status", type: "nominal", scale: { domain: ["ok", "violates a threshold"], range: [60, 200] }, legend: null },
             tooltip: [{ field: "run_name", title: "run" }, { field: "data_span", title: "data span" }, { field: "evaluated_at", title: "evaluated at" },
               { field: "metric" }, { field: "value", format: ".6~g" }, { field: "status" }] } },
       ].concat(lines.length ? [
