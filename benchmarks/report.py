@@ -11,10 +11,11 @@ Each is evaluated once (kept in --workdir), then `evalbeam report DIR -o report.
 Chromium (Debian's chromium + chromium-driver): the first view's time is the page's
 `EB.readyAt`, milliseconds from navigation start to the first view drawn; the median is
 printed, and the same for views opened by a deep link (the table of B1's largest spec, a
-slice's plots; the 200k spec's histogram and table). One line per figure, with its goal.
+slice's plots; the 200k spec's histogram and table). One line per figure, with its goal
+(MB: 10^6 bytes).
 
-usage: python benchmarks/report.py [--only b1|many] [--rows N] [--users U] [--loads L]
-                                   [--workdir DIR]
+usage: python benchmarks/report.py [--only b1|many] [--rows N] [--many_rows N] [--users U]
+                                   [--loads L] [--workdir DIR]
 """
 import argparse
 import os
@@ -127,8 +128,10 @@ def measure(label: str, result_dir: str, workdir: str, loads: int, driver, goals
             return ""
         return f"  [goal <= {limit:g} {unit}: {'met' if value <= limit else 'NOT met'}]"
 
-    print(f"{label}: report built in {built:.2f} s (evalbeam report, wall){goal('built', built, 's')}")
-    print(f"{label}: report size {size / MB:.2f} MB ({size:,} bytes){goal('size', size / MB, 'MB')}")
+    print(f"{label}: report built in {built:.2f} s (evalbeam report, wall)"
+          + goal("built", built, "s"))
+    print(f"{label}: report size {size / MB:.2f} MB ({size:,} bytes)"
+          + goal("size", size / MB, "MB"))
     print(f"{label}: first view {view:.2f} s (median of {loads} loads; "
           f"{min(times):.2f}-{max(times):.2f} s){goal('view', view, 's')}")
     for name, link in views.items():

@@ -130,7 +130,8 @@ return [...document.querySelectorAll('#metric-table tbody tr')]
   .map(tr => ({slice: tr.dataset.slice,
                text: (tr.querySelector('td[data-col="slice"]') || {}).textContent,
                cells: Object.fromEntries([...tr.querySelectorAll('td[data-col]')].map(td =>
-                 [td.dataset.col, td.hasAttribute('data-value') ? Number(td.dataset.value) : null])),
+                 [td.dataset.col,
+                  td.hasAttribute('data-value') ? Number(td.dataset.value) : null])),
                fails: Object.fromEntries([...tr.querySelectorAll('td.fail')].map(td =>
                  [td.dataset.col, td.title]))}));
 """
@@ -508,7 +509,8 @@ def test_the_page_data_parses_and_no_value_closes_its_element(page, run):
 def test_every_tab_shows_its_panel_without_console_errors_or_requests(page, run):
     chromium.open_page(page, run["report"])
     tabs = page.execute_script(
-        "return [...document.querySelectorAll('nav#tabs button[data-tab]')].map(b => b.dataset.tab)")
+        "return [...document.querySelectorAll('nav#tabs button[data-tab]')]"
+        ".map(b => b.dataset.tab)")
     assert set(tabs) == {"overview", "histogram", "table", "plots", "validation", "facts"}
     for name in tabs:
         tab(page, name)
@@ -534,8 +536,8 @@ def capped(tmp_path_factory):
 slicing_specs {}
 slicing_specs { feature_keys: ["user_id"] }
 """
-    out = evaluate(tmp_path_factory.mktemp("capped"), table.append_column("user_id", pa.array(user)),
-                   config)
+    out = evaluate(tmp_path_factory.mktemp("capped"),
+                   table.append_column("user_id", pa.array(user)), config)
     return {"report": os.path.join(out, "report.html"), "show": shown(out)["user_id"]}
 
 
