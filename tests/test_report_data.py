@@ -255,3 +255,12 @@ def test_cross_slice_gaps_are_on_the_page(run, tmp_path, capsys):
         name += "@" + format(row["threshold"], "g") if "threshold" in row else ""
         name += "" if row["weighted"] else " (unweighted)"
         assert by_pair[(base, other, name)] == pytest.approx(row["value"], rel=1e-12)
+
+
+def test_slices_of_no_known_spec_are_still_on_the_page(run):
+    d, _ = run
+    result = load_result(str(d / "out"))
+    result._thresholds, result._slice_specs = {}, []  # as when the config cannot be resolved
+    r = page_data([result])["runs"][0]
+    assert [s["name"] for s in r["specs"]] == ["other slices"]
+    assert len(r["specs"][0]["table"]) == len(result.metrics) == 1 + 7 + 14

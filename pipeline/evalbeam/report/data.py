@@ -127,13 +127,12 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
     keys = list(metrics)
     every = _key_columns(result, keys)
     counts = _sizes(every, len(keys))
-    specs = result.slice_specs
-    members = _members(keys, specs)
+    names, members = _spec_members(keys, result.slice_specs)
     order = np.lexsort((np.arange(len(keys)), -np.nan_to_num(counts, nan=-np.inf)))
     rank = np.empty(len(keys), dtype=np.int64)
     rank[order] = np.arange(len(keys))
     kept, spec_rows = set(), []
-    for found in members if specs else [range(len(keys))]:  # no config here: every slice
+    for found in members:  # each spec's slices, largest first
         found = np.asarray(found, dtype=np.int64)
         found = found[np.argsort(rank[found], kind="stable")].tolist()
         kept.update(found[:table_slices])
@@ -145,8 +144,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
                                 columns)
     summary_specs = {s.get("spec"): s for s in result.summary.get("specs", [])}
     spec_out = []
-    for i, found in enumerate(spec_rows):
-        name = specs[i].describe() if specs else "all slices"
+    for name, found in zip(names, spec_rows):
         facts = summary_specs.get(name, {})
         hist = None
         if len(found) > table_slices:
@@ -229,20 +227,27 @@ def _count_label(metrics: dict) -> str:
     return "example count"
 
 
-def _members(keys: list, specs: list) -> list:
-    """Per spec, the indices of the slices it generates (a slice may be in several)."""
+def _spec_members(keys: list, specs: list) -> tuple:
+    """(names, indices of the slices each generates) of the run's slicing specs (a slice may
+    be in several); slices no spec generates (a config not resolvable here, another writer's
+    result) are listed under "other slices" rather than left out."""
     from evalbeam.cross_slices import spec_generates
 
     by_columns = {}
     for i, key in enumerate(keys):
         by_columns.setdefault(tuple(sorted(c for c, _ in key)), []).append(i)
-    out = []
+    names, out, placed = [], [], np.zeros(len(keys), dtype=bool)
     for spec in specs:
-        candidates = by_columns.get(tuple(sorted(spec.columns)), [])
+        found = by_columns.get(tuple(sorted(spec.columns)), [])
         if spec.feature_values:
-            candidates = [i for i in candidates if spec_generates(spec, keys[i])]
-        out.append(candidates)
-    return out
+            found = [i for i in found if spec_generates(spec, keys[i])]
+        names.append(spec.describe())
+        out.append(found)
+        placed[found] = True
+    if not placed.all():
+        names.append("other slices")
+        out.append(np.flatnonzero(~placed).tolist())
+    return names, out
 
 
 def _key_columns(result, keys: list) -> dict:
