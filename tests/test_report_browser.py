@@ -264,6 +264,24 @@ def test_the_table_has_one_row_per_slice_with_the_values_of_show_json(page, run)
         assert str(len(slices)) in note
 
 
+def test_the_overall_line_shows_the_overall_values_of_the_selected_metrics(page, run):
+    chromium.open_page(page, run["report"])
+    want = run["show"]["overall"]["Overall"]
+    got = page.execute_script(
+        "return [...document.querySelectorAll('#overall [data-metric]')]"
+        ".map(e => [e.dataset.metric, e.lastChild.textContent, e.className])")
+    assert [m for m, _, _ in got] == sorted(want)  # every metric, alphabetically
+    for metric, text, css in got:
+        value = want[metric]
+        assert text == ("n/a" if value is None else page.execute_script(
+            "return EB.fmt(arguments[0])", value))
+        assert ("fail" in css) == (metric in ("auc", "auc (unweighted)") and value < AUC_FLOOR)
+    metric_button(page, got[0][0], "remove").click()
+    wait(page, lambda d: got[0][0] not in d.execute_script(
+        "return [...document.querySelectorAll('#overall [data-metric]')]"
+        ".map(e => e.dataset.metric)"), "the removed metric to leave the overall line")
+
+
 def test_cells_that_fail_a_threshold_are_marked_with_it(page, run):
     open_table(page, run["report"], "country x device")
     slices = run["show"]["country x device"]

@@ -294,9 +294,26 @@
     }
   }
 
+  /** The Overall slice's values of the selected metrics, under the controls. */
+  function renderOverall() {
+    const r = run(), box = clear(document.getElementById("overall"));
+    const at = r.slices.name.indexOf("Overall");
+    if (at < 0) { box.hidden = true; return; }
+    box.hidden = false;
+    box.appendChild(el("span", { class: "k" }, "Overall:"));
+    for (const id of EB.state.metrics) {
+      const v = values(id);
+      if (!v) continue;
+      const failed = r.fails[id] && r.fails[id][String(at)];
+      box.appendChild(el("span", { dataset: { metric: id }, title: failed || null, class: failed ? "fail" : null },
+        el("span", { class: "k" }, id), fmt(v[at])));
+    }
+  }
+
   function render(keep) {
     renderHeader();
     if (keep !== "search") renderControls();
+    renderOverall();
     renderTabs();
     renderPanel();
     renderFoot();
@@ -332,7 +349,7 @@
       el("label", {}, "Sort by ", el("select", { id: "overview-sort", onchange: (e) => EB.setState({ overviewSort: e.target.value }) },
         sortChoices.map(([v, t]) => el("option", { value: v, selected: v === s.overviewSort }, t))))));
     let shown = shownSlices();
-    panel.appendChild(el("p", { class: "note", id: "overview-note" }, filterNote(shown)));
+    panel.appendChild(el("p", { class: "note", id: "overview-note" }, filterNote(shown) + " \u00b7 dashed line: Overall"));
     const by = s.overviewSort !== "name" && values(s.overviewSort) ? values(s.overviewSort) : null;
     shown = shown.slice().sort(by ? (a, b) => cmpNum(by[b], by[a]) || cmpName(a, b) : cmpName);
     const cut = shown.length > OVERVIEW_BARS;
@@ -353,6 +370,11 @@
       params: [{ name: "pick", select: { type: "point", fields: ["slice"], on: "click" } }],
     }];
     if (lo) layers.push({ mark: { type: "rule", color: "#222" }, encoding: { y, x: { field: "lower", type: "quantitative" }, x2: { field: "upper" } } });
+    const overall = r.slices.name.indexOf("Overall");
+    if (overall >= 0 && v && v[overall] !== null && spec().name !== "overall") {
+      layers.push({ mark: { type: "rule", color: "#d62728", strokeDash: [5, 3] },
+        encoding: { x: { datum: v[overall] }, tooltip: { value: "Overall " + metric + " " + fmt(v[overall]) } } });
+    }
     EB.embed(chart, { data: { name: "bars", values: rows }, width: 640, height: { step: 18 }, layer: layers })
       .then((view) => view && view.addEventListener("click", (ev, item) => {
         if (item && item.datum && item.datum.slice) EB.setState({ slice: item.datum.slice, tab: "plots" });
