@@ -172,6 +172,8 @@ def test_a_spec_beyond_the_page_limit_keeps_every_slice_in_the_histogram(run):
     hist = spec["hist"]
     counts = np.frombuffer(base64.b64decode(hist["count"]), "<f4")
     assert sorted(counts.tolist()) == pytest.approx(sorted(wec.values()), rel=1e-6)
+    assert hist["values"]["weighted_example_count"] == {"count": True}  # stored once
+    assert "q" in hist["values"]["mean_label"]  # values of their own: quantised
     q = hist["values"]["auc"]
     codes = np.frombuffer(base64.b64decode(q["q"]), "<u2")
     decoded = q["min"] + codes / 65534 * (q["max"] - q["min"])

@@ -28,7 +28,8 @@ Numbers that are NaN or infinite are ``null``. A spec with more slices than
 ``limits.table_slices`` keeps its largest slices (by weighted example count) in the table; its
 ``hist`` then carries every slice for the metric histogram: the counts as little-endian float32
 and each metric's values quantised to 16 bits over [min, max] (``QUANTISED`` = ``{"min", "max",
-"q"}``, ``q`` base64 of uint16; 65535 is null), accurate to 1/65534 of the range.
+"q"}``, ``q`` base64 of uint16; 65535 is null), accurate to 1/65534 of the range; a metric whose
+values are the counts themselves is ``{"count": true}``.
 """
 from __future__ import annotations
 
@@ -352,7 +353,13 @@ def _histogram_data(result, key_columns: dict, counts, columns: _Columns) -> dic
                 if role == "value":
                     found.setdefault(mid, np.full(n, np.nan))[i] = cell.value
     return {"count": _b64(np.asarray(counts, dtype="<f4")),
-            "values": {mid: _quantise(found[mid]) for mid in sorted(found)}}
+            "values": {mid: {"count": True} if _is_count(found[mid], counts)
+                       else _quantise(found[mid]) for mid in sorted(found)}}
+
+
+def _is_count(values: np.ndarray, counts: np.ndarray) -> bool:
+    """A metric that is each slice's count (weighted_example_count): stored once."""
+    return np.array_equal(values, counts, equal_nan=True)
 
 
 _PLAIN = flatten(0.0)[0]

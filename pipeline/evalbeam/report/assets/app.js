@@ -408,10 +408,14 @@
       const key = s.run + "\n" + sp.name + "\n" + metric;
       if (!decoded[key]) {
         const h = sp.hist.values[metric];
-        const codes = b64(h.q, Uint16Array), counts = b64(sp.hist.count, Float32Array);
-        const span = h.max - h.min;
-        const vals = new Float64Array(codes.length);
-        for (let i = 0; i < codes.length; i++) vals[i] = codes[i] === 65535 ? NaN : h.min + (codes[i] / 65534) * span;
+        const counts = b64(sp.hist.count, Float32Array);
+        let vals;
+        if (h.count) vals = Float64Array.from(counts); // the metric is the count itself
+        else {
+          const codes = b64(h.q, Uint16Array), span = h.max - h.min;
+          vals = new Float64Array(codes.length);
+          for (let i = 0; i < codes.length; i++) vals[i] = codes[i] === 65535 ? NaN : h.min + (codes[i] / 65534) * span;
+        }
         decoded[key] = { vals, counts };
       }
       const { vals, counts } = decoded[key];
