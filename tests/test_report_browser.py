@@ -559,6 +559,17 @@ slicing_specs { feature_keys: ["user_id"] }
     return {"report": os.path.join(out, "report.html"), "show": shown(out)["user_id"]}
 
 
+def test_sorting_by_slice_orders_numbers_as_numbers(page, capped):
+    open_table(page, capped["report"], "user_id")
+    header(page, "slice").click()
+    wait(page, lambda d: sort_state(d, "slice") == "descending", "slices sorted")
+    header(page, "slice").click()
+    wait(page, lambda d: sort_state(d, "slice") == "ascending", "slices sorted back")
+    shown_ids = [int(r["slice"].split("=")[1]) for r in rows(page)]
+    assert len(shown_ids) >= 100 and shown_ids == sorted(shown_ids)  # 9 before 10
+    assert shown_ids[0] < 10 < shown_ids[-1]
+
+
 def test_a_spec_beyond_the_table_cap_keeps_the_largest_and_counts_all_in_the_histogram(
         page, capped):
     slices = capped["show"]

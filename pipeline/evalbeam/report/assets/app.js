@@ -385,9 +385,10 @@
     if (na || nb) return na - nb;
     return a - b;
   }
+  const collator = new Intl.Collator("en", { numeric: true }); // age=9 before age=10
   function cmpName(a, b) {
     const n = run().slices.name;
-    return a === b ? 0 : n[a] === "Overall" ? -1 : n[b] === "Overall" ? 1 : n[a] < n[b] ? -1 : n[a] > n[b] ? 1 : 0;
+    return a === b ? 0 : n[a] === "Overall" ? -1 : n[b] === "Overall" ? 1 : collator.compare(n[a], n[b]);
   }
 
   // ---------------------------------------------------------------- metric histogram
