@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 import evalbeam
 from evalbeam.cli import main
 from evalbeam.errors import EvalbeamError
-from evalbeam.history import run_order, value_thresholds
+from evalbeam.over_time import run_order, value_thresholds
 from evalbeam.io.result import load_result
 from helpers_io import write
 

@@ -15,7 +15,7 @@ _EXPORTS = {
     "load_config": "evalbeam.config", "parse_config": "evalbeam.config",
     "ConfigError": "evalbeam.errors", "EvalbeamError": "evalbeam.errors",
     "InputError": "evalbeam.errors", "OutputError": "evalbeam.errors",
-    "MetricKey": "evalbeam.keys", "history": "evalbeam.history",
+    "MetricKey": "evalbeam.keys", "history": "evalbeam.over_time",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

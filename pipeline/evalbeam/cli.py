@@ -375,15 +375,15 @@ def _show(args) -> int:
 
 
 def _history(args) -> int:
-    from evalbeam import history_output
+    from evalbeam import over_time_output
     from evalbeam.errors import EvalbeamError
-    from evalbeam.history import history
+    from evalbeam.over_time import history
 
     h = history(args.dirs, args.metric, args.slice, args.all_slices)
     for note in h.notes:
         print(f"evalbeam: note: {note}", file=sys.stderr)
-    render = {"table": history_output.render_text, "csv": history_output.render_csv,
-              "json": history_output.render_json}[args.format]
+    render = {"table": over_time_output.render_text, "csv": over_time_output.render_csv,
+              "json": over_time_output.render_json}[args.format]
     render(h, sys.stdout)
     if not args.fail_on_alert:
         return 0
@@ -391,7 +391,7 @@ def _history(args) -> int:
         raise EvalbeamError(f"--fail_on_alert: the latest run's value thresholds cannot be "
                             f"read: {h.thresholds[-1].reason}")
     found = h.latest_violations()
-    for line in history_output.alert_lines(h, found):
+    for line in over_time_output.alert_lines(h, found):
         print(f"evalbeam: alert: {line}", file=sys.stderr)
     return 1 if found else 0
 

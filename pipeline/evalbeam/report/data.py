@@ -69,7 +69,7 @@ def _utc_now() -> str:
 
 
 def _order(results) -> list:
-    from evalbeam.history import run_order
+    from evalbeam.over_time import run_order
 
     return run_order(results)
 
@@ -473,7 +473,7 @@ def _thresholds(result, keys: list, columns: _Columns) -> dict:
     """{metric id: [{"lower", "upper", "slices"}]} of the config's value thresholds: the alert
     lines of the time series (``slices``: the table slices a threshold applies to, or null
     for every slice). Only the candidate's values have a metric id of their own."""
-    from evalbeam.history import value_thresholds
+    from evalbeam.over_time import value_thresholds
     from evalbeam.values import Cell
 
     out = {}

@@ -1,4 +1,4 @@
-"""What ``evalbeam history`` prints: a :class:`~evalbeam.history.History` as aligned text
+"""What ``evalbeam history`` prints: a :class:`~evalbeam.over_time.History` as aligned text
 (a table per slice: a row per run, a column per metric), CSV or JSON lines (a row per run x
 slice x value), and the alert lines of ``--fail_on_alert``."""
 from __future__ import annotations

@@ -12,17 +12,12 @@ Bounds of a value (``lower_bound``, ``upper_bound``): those of the run's value t
 (not change or cross-slice thresholds) that check the value in its slice; with several, the
 tightest of each side. A value violates them when it is below a lower bound, above an upper
 bound, or NaN (as validation decides).
-
-``evalbeam.history`` is this module and, called, :func:`history` (a module and a function of
-one name: importing the module makes it the package's attribute, so the module is callable).
 """
 from __future__ import annotations
 
 import glob
 import math
 import os
-import sys
-import types
 from dataclasses import dataclass
 
 from evalbeam.errors import EvalbeamError, InputError
@@ -360,12 +355,3 @@ def history(dirs, metric=None, slice=None, all_slices: bool = False) -> History:
     out.notes[:0] = notes
     return out
 
-
-class _CallableModule(types.ModuleType):
-    """``evalbeam.history(dirs)`` calls :func:`history` also once this module is imported."""
-
-    def __call__(self, dirs, metric=None, slice=None, all_slices: bool = False):  # noqa: A002
-        return history(dirs, metric, slice, all_slices)
-
-
-sys.modules[__name__].__class__ = _CallableModule
