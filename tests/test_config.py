@@ -59,7 +59,7 @@ def test_json_config_and_tfma_eval_run_json_are_accepted():
     ('metrics_specs { metrics { class_name: "Precision" config: \'"class_id": 2\' } '
      'binarize { class_ids { values: 1 } } }', "cannot be combined with the metrics_spec's binarize"),
     ('metrics_specs { metrics { class_name: "Precision" config: \'"top_k": 0\' } }',
-     "top_k must be an integer >= 1, got 0"),
+     r"Precision\): top_k must be a whole number of at least 1, got 0"),
     ('metrics_specs { metrics { class_name: "AUC" } } slicing_specs { slice_keys_sql: "x" }',
      "slice_keys_sql is not supported"),
     ('metrics_specs { metrics { class_name: "AUC" } thresholds { key: "aucc" value {} } }',

@@ -17,6 +17,7 @@ from google.protobuf import json_format, text_format
 
 from evalbeam.errors import ConfigError
 from evalbeam.keys import MetricKey, SubKey, default_metric_name
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Metric, MetricInfo, Plan, Stream
 from evalbeam.metrics.classes import MacroAverage
 from evalbeam.metrics.custom import UserMetric, load_class
@@ -331,10 +332,10 @@ def _class_metrics(cls, name, stream, kwargs, extra, class_views, where) -> list
             raise ConfigError(f"{where}: class_id / top_k in the metric's config cannot be "
                               "combined with the metrics_spec's binarize or aggregate")
         kwargs = {k: v for k, v in kwargs.items() if k not in own}
-        for k, v in own.items():
-            if not isinstance(v, int) or isinstance(v, bool) or v < (k == "top_k"):
-                raise ConfigError(f"{where}: {k} must be an integer >= {int(k == 'top_k')}, "
-                                  f"got {v!r}")
+        try:
+            own = {k: arguments.whole_number(own, k, low=int(k == "top_k")) for k in own}
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
         stream = dataclasses.replace(stream, sub_key=SubKey(**own))
 
     def make(s):

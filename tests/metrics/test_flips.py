@@ -199,7 +199,7 @@ def test_value_threshold_checks_the_rate(tmp_path):
      r"boolean_flip_rates gives several values \(flip_rate, neg_to_neg_flip_rate, "
      r"neg_to_pos_flip_rate, pos_to_neg_flip_rate, pos_to_pos_flip_rate\); put the threshold"),
     (MODELS + 'metrics_specs { metrics { class_name: "PosToPosFlipRate" config: \'"threshold": "high"\' } }',
-     r"PosToPosFlipRate\): Expected threshold to be a number, got 'high'"),
+     r"PosToPosFlipRate\): threshold must be a number, got 'high'"),
     (MODELS + 'metrics_specs { metrics { class_name: "BooleanFlipRates" '
      'config: \'"flip_rate_name": "pos_to_pos_flip_rate"\' } }',
      r"Expected five distinct rate names"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Family, Metric, MetricInfo
 from evalbeam.metrics.classes import label_ids, label_matrix, scores
 from evalbeam.metrics.state import SparseColumn, StateSpec
@@ -23,15 +24,7 @@ _CHUNK = 1 << 22  # cells made at once by the multi-label family
 
 
 def _thresholds(config, default) -> tuple:
-    value = config.get("thresholds", default)
-    values = value if isinstance(value, (list, tuple)) else [value]
-    try:
-        out = tuple(sorted(set(float(v) for v in values)))
-    except (TypeError, ValueError):
-        raise ValueError(f"Expected thresholds to be a number or a list of numbers, got {value!r}") from None
-    if not out:
-        raise ValueError("Expected thresholds to list at least one threshold")
-    return out
+    return tuple(sorted(set(arguments.numbers(config, "thresholds", default))))
 
 
 def _sum_cells(spec, n_slices, codes, cells, weights, n_cells) -> SparseColumn:
@@ -137,10 +130,8 @@ class MultiClassConfusionMatrixPlot(Metric):
         super().__init__(name, stream, config)
         if "num_thresholds" in config:
             if "thresholds" in config:
-                raise ValueError("Expected only one of thresholds and num_thresholds")
-            n = int(config["num_thresholds"])
-            if n < 2:
-                raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
+                raise ValueError("give only one of thresholds and num_thresholds")
+            n = arguments.whole_number(config, "num_thresholds", low=2)
             # TFMA's: -1e-7, 1/(n-1), ..., 1+1e-7, reported as 0, ..., 1
             inner = tuple((i + 1) / (n - 1) for i in range(n - 2))
             self.thresholds = (-1e-7,) + inner + (1 + 1e-7,)

@@ -25,6 +25,7 @@ import weakref
 import numpy as np
 
 from evalbeam.keys import SubKey
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Metric, MetricInfo, StreamArrays, divide
 from evalbeam.metrics.sums import _EPS, ExampleSums, Sums
 
@@ -194,9 +195,7 @@ class TopKAccuracy(_ClassMean):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        k = config.get("k", 5)
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"Expected k to be a positive integer, got {k!r}")
+        k = arguments.whole_number(config, "k", 5, low=1)
         self.stat = f"top_k_accuracy:{k}"
 
 

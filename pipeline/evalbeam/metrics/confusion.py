@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import (NON_NEGATIVE, SIGNED_UNIT, UNIT, Family, Metric, MetricInfo,
                                    divide)
 from evalbeam.metrics.state import DenseColumn, StateSpec
@@ -56,14 +57,7 @@ class ConfusionMetric(Metric):
         # a top-k view leaves the top k scores and -inf: by default they are the positives
         top_k = stream.sub_key is not None and stream.sub_key.top_k is not None
         value = config.get(self.threshold_key, -np.inf if top_k else 0.5)
-        values = value if isinstance(value, (list, tuple)) else [value]
-        try:
-            self.thresholds = [float(v) for v in values]
-        except (TypeError, ValueError):
-            raise ValueError(f"Expected {self.threshold_key} to be a number or a list of numbers, "
-                             f"got {value!r}") from None
-        if not self.thresholds:
-            raise ValueError(f"Expected {self.threshold_key} to list at least one threshold")
+        self.thresholds = arguments.numbers(config, self.threshold_key, value)
         self.scalar = not isinstance(value, (list, tuple)) or len(self.thresholds) == 1
 
     def families(self):

@@ -17,6 +17,7 @@ import dataclasses
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, Stream, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
@@ -55,10 +56,7 @@ def flip_rates(cells: np.ndarray) -> dict:
 
 
 def _threshold(config: dict) -> float:
-    value = config.get("threshold", 0.5)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"Expected threshold to be a number, got {value!r}")
-    return float(value)
+    return arguments.number(config, "threshold", 0.5)
 
 
 class _Flips(Metric):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Metric, MetricInfo, divide
 from evalbeam.metrics.histogram import NEG, POS, Histogram
 
@@ -26,9 +27,7 @@ class _PopulationCurve(Metric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        self.num_points = int(config.get("num_points", 100))
-        if self.num_points < 1:
-            raise ValueError(f"Expected num_points to be at least 1, got {self.num_points}")
+        self.num_points = arguments.whole_number(config, "num_points", 100, low=1)
 
     def families(self):
         return [Histogram(self.stream)]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
@@ -279,9 +280,7 @@ class AUC(_HistogramMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        n = int(config.get("num_thresholds", NUM_BUCKETS))
-        if n < 2:
-            raise ValueError(f"Expected num_thresholds to be at least 2, got {n}")
+        n = arguments.whole_number(config, "num_thresholds", NUM_BUCKETS, low=2)
         self.thresholds = HistogramThresholds("interpolated", n)
         self.curve = str(config.get("curve", self.default_curve)).upper()
         self.method = str(config.get("summation_method", "interpolation")).lower()
@@ -321,13 +320,9 @@ class _OperatingPoint(_HistogramMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        if self.target not in config:
-            raise ValueError(f"{type(self).__name__} needs config {self.target!r}")
-        self.bound = float(config[self.target])
-        if not 0.0 <= self.bound <= 1.0:
-            raise ValueError(f"Expected {self.target} in [0, 1], got {self.bound}")
-        self.thresholds = HistogramThresholds("interpolated",
-                                              int(config.get("num_thresholds", NUM_BUCKETS)))
+        self.bound = arguments.number(config, self.target, low=0.0, high=1.0)
+        self.thresholds = HistogramThresholds(
+            "interpolated", arguments.whole_number(config, "num_thresholds", NUM_BUCKETS, low=2))
 
     @staticmethod
     def rates(tp, fp, P, N) -> dict:
@@ -439,7 +434,7 @@ class ConfusionMatrixPlot(_HistogramMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        n = int(config.get("num_thresholds", 1000))
+        n = arguments.whole_number(config, "num_thresholds", 1000, low=1)
         self.thresholds = HistogramThresholds("plot", n)
 
     def compute(self, stats):

@@ -18,6 +18,7 @@ import numpy as np
 
 from evalbeam.hashing import mix64
 from evalbeam.keys import MetricKey, SubKey
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
@@ -194,10 +195,7 @@ class QueryDocuments(Family):
 
 
 def _top_k_list(config: dict) -> list:
-    ks = config.get("top_k_list") or []
-    if not isinstance(ks, list) or not all(isinstance(k, int) and not isinstance(k, bool)
-                                           and k > 0 for k in ks):
-        raise ValueError(f"Expected top_k_list to be a list of positive integers, got {ks!r}")
+    ks = arguments.whole_numbers(config, "top_k_list", low=1)
     if not ks:
         raise ValueError("top_k values are required: set top_k_list in the metric's config or "
                          "binarize { top_k_list: [...] } on the metrics_spec")

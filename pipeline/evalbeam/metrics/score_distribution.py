@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Family, Metric, MetricInfo
 from evalbeam.metrics.histogram import HistogramThresholds, plot_matrices
 from evalbeam.metrics.state import SparseColumn, StateSpec
@@ -55,9 +56,7 @@ class ScoreDistributionPlot(Metric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        n = int(config.get("num_thresholds", 1000))
-        if n < 1:
-            raise ValueError(f"Expected num_thresholds to be at least 1, got {n}")
+        n = arguments.whole_number(config, "num_thresholds", 1000, low=1)
         self.family = ThresholdIntervals(stream, n)
 
     def families(self):

@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.histogram import NEG, NUM_BUCKETS, POS, PRED, Histogram, coarse_buckets
 from evalbeam.metrics.state import SparseColumn, StateSpec
@@ -79,7 +80,7 @@ def value_range(config: dict, default: tuple, aliases: dict | None = None) -> tu
         given = [k for k in (key, (aliases or {}).get(key)) if k and k in config]
         if len(given) > 1:
             raise ValueError(f"give only one of {given[0]!r} and {given[1]!r}")
-        bounds.append(float(config[given[0]]) if given else fallback)
+        bounds.append(arguments.number(config, given[0]) if given else fallback)
     low, high = bounds
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise ValueError(f"Expected min_value < max_value (finite), got {low} and {high}")
@@ -87,10 +88,7 @@ def value_range(config: dict, default: tuple, aliases: dict | None = None) -> tu
 
 
 def num_buckets_of(config: dict, default: int) -> int:
-    n = int(config.get("num_buckets", default))
-    if not 1 <= n <= NUM_BUCKETS:
-        raise ValueError(f"Expected num_buckets in [1, {NUM_BUCKETS}], got {n}")
-    return n
+    return arguments.whole_number(config, "num_buckets", default, low=1, high=NUM_BUCKETS)
 
 
 class _RangePlot(Metric):
