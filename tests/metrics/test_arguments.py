@@ -43,6 +43,9 @@ def test_confusion_matrix_plot_with_no_thresholds_stops_at_config_time(tmp_path,
     ("Precision", '"class_id": -1', "class_id must be a whole number of at least 0, got -1"),
     ("Recall", '"top_k": 1.5', "top_k must be a whole number of at least 1, got 1.5"),
     ("TopKAccuracy", '"k": 0', "k must be a whole number of at least 1, got 0"),
+    ("BinaryCrossentropy", '"from_logits": "false"', "from_logits must be true or false, got 'false'"),
+    ("BinaryCrossentropy", '"label_smoothing": 2', "label_smoothing must be a number in [0, 1], got 2"),
+    ("SparseCategoricalCrossentropy", '"label_smoothing": "0.1"', "label_smoothing must be a number in [0, 1], got '0.1'"),
 ])
 def test_each_argument_is_checked_once_with_what_is_allowed(metric, config, message):
     with pytest.raises(ConfigError) as info:

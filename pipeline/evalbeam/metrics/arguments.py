@@ -89,3 +89,11 @@ def _allowed_number(low, high) -> str:
     if high is not None:
         return f"a number of at most {high:g}"
     return "a number"
+
+
+def flag(config: dict, key: str, default: bool = False) -> bool:
+    """``config[key]`` (or ``default``): true or false (not a string such as ``"false"``)."""
+    value = config.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value

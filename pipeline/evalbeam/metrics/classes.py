@@ -214,10 +214,8 @@ class _CategoricalCrossentropy(_ClassMean):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        smoothing = float(config.get("label_smoothing", 0.0))
-        if not 0.0 <= smoothing <= 1.0:
-            raise ValueError(f"Expected label_smoothing in [0, 1], got {smoothing!r}")
-        logits = bool(config.get("from_logits", False))
+        smoothing = arguments.number(config, "label_smoothing", 0.0, low=0.0, high=1.0)
+        logits = arguments.flag(config, "from_logits")
         self.stat = f"{'scce' if self.sparse else 'cce'}:{smoothing!r}:{int(logits)}"
 
 

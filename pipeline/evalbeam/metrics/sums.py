@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalbeam.metrics import arguments
 from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
@@ -175,8 +176,8 @@ class _CrossEntropy(_SumsMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        smoothing = float(config.get("label_smoothing", 0.0))
-        logits = bool(config.get("from_logits", False))
+        smoothing = arguments.number(config, "label_smoothing", 0.0, low=0.0, high=1.0)
+        logits = arguments.flag(config, "from_logits")
         if logits:
             self.info = MetricInfo(config_keys=self.info.config_keys, binary_labels=True,
                                    default_name="binary_crossentropy", higher_is_better=False,
