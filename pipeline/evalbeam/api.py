@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               count_intervals, iter_slice_results, select_slices)
-from evalbeam.config import EvalPlan, load_config, parse_config, resolve
+from evalbeam.config import EvalPlan, config_path, read_config, resolve
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
@@ -45,16 +46,14 @@ __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions
 
 
 def as_plan(config) -> EvalPlan:
-    """An EvalPlan from an EvalConfig proto, a config file path, or config text."""
+    """An EvalPlan from an EvalConfig proto, a config file (``os.PathLike``, or a str that
+    names a file: see :func:`evalbeam.config.config_path`), or config text."""
     if isinstance(config, EvalPlan):
         return config
     if isinstance(config, config_pb2.EvalConfig):
         return resolve(config)
-    if isinstance(config, str):
-        text = config.strip()
-        if text.startswith("{") or "model_specs" in text:
-            return resolve(parse_config(config))
-        return resolve(load_config(config))
+    if isinstance(config, (str, os.PathLike)):
+        return resolve(read_config(config))
     raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
 
 
@@ -332,9 +331,6 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
-def _is_path(value) -> bool:
-    """Whether a config or schema argument names a file (rather than holding config text)."""
-    return isinstance(value, str) and "\n" not in value and not value.lstrip().startswith("{")
 
 
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
@@ -367,7 +363,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
         readers.match_files(data, data_format, said)
-    check_output(output_dir, [*files, *(p for p in (config, schema) if _is_path(p))])
+    given = [config_path(config), schema and os.fspath(schema)]  # files the run reads
+    check_output(output_dir, [*files, *(p for p in given if p)])
     if baseline_result is not None:
         if eval_plan.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import pathlib
 import sys
 import warnings
 
@@ -85,7 +86,7 @@ def _parser():
                         epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
                         description="Evaluate predictions stored in files and write the "
                                     "artifacts to a directory.")
-    _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig as text proto or JSON")
+    _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig file (text proto or JSON)")
     _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
                "path given is read.")
@@ -240,7 +241,8 @@ def _evaluate(args, beam_args) -> int:
     span = None if span is None else parse_span(span, "--data_span")
     with warnings.catch_warnings():  # said in one line each below
         warnings.simplefilter("ignore", EvalbeamWarning)
-        result = run_evaluation(args.config, args.data, args.output, pipeline_options=beam_args,
+        result = run_evaluation(pathlib.Path(args.config), args.data, args.output,
+                                pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
                                 report=not args.no_report, run_name=run_name, data_span=span)

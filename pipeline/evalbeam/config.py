@@ -11,6 +11,7 @@ import difflib
 import functools
 import json
 import math
+import os
 from dataclasses import dataclass, field
 
 from google.protobuf import json_format, text_format
@@ -47,13 +48,54 @@ def parse_config(text: str, source: str = "config") -> config_pb2.EvalConfig:
     return config
 
 
-def load_config(path: str) -> config_pb2.EvalConfig:
+def load_config(path) -> config_pb2.EvalConfig:
+    """Read and parse the config file at ``path`` (a str or ``os.PathLike``)."""
+    path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path}: is a folder, not a file") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path}: permission denied") from None
     except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+        raise ConfigError(f"config file {path}: cannot be read ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {e.start})") from None
     return parse_config(text, path)
+
+
+_CONFIG_EXTENSIONS = (".textproto", ".pbtxt", ".prototxt", ".json", ".txt")
+
+
+def config_path(config) -> str | None:
+    """The file a config argument names, or None when it is config text.
+
+    An ``os.PathLike`` is always a path, and so is a str of one line that names an existing
+    file or looks like a path (it ends in a config extension, or holds a path separator and no
+    brace): a missing file is then said to be missing, rather than parsed as config text.
+    Any other str is config text.
+    """
+    if isinstance(config, os.PathLike):
+        return os.fspath(config)
+    if not isinstance(config, str):
+        return None
+    name = config.strip()
+    if "\n" in name or "\0" in name:
+        return None
+    if os.path.isfile(name) or name.lower().endswith(_CONFIG_EXTENSIONS):
+        return name
+    if any(sep in name for sep in {os.sep, "/"}) and not any(c in name for c in "{}"):
+        return name
+    return None
+
+
+def read_config(config) -> config_pb2.EvalConfig:
+    """An EvalConfig from a path (``os.PathLike``, or a str naming a file) or config text."""
+    path = config_path(config)
+    return load_config(path) if path is not None else parse_config(config)
 
 
 @dataclass(frozen=True)
