@@ -85,10 +85,86 @@ def test_a_value_range_must_be_low_high():
     ('module: "no_such_module" class_name: "X"', "cannot import module 'no_such_module'"),
     ('module: "custom_metrics" class_name: "Missing"', "has no CustomMetric or DerivedMetric named 'Missing'"),
     ('module: "custom_metrics" class_name: "MeanAbsoluteLogError" config: \'"offsett": 1\'',
-     "unexpected keyword argument 'offsett'"),
+     r"MeanAbsoluteLogError\({'offsett': 1}\) raised TypeError: .*unexpected keyword argument 'offsett'$"),
     ('module: "custom_metrics" class_name: "FalsePositivesPerTruePositive"',
      r"needs metrics \['false_positives', 'true_positives'\]"),
 ])
 def test_errors_name_the_problem(metric, match):
     with pytest.raises(ConfigError, match=match):
         plan("metrics_specs { metrics { %s } }" % metric)
+
+
+# -- An error in the user's module names the module, the error and the line -------------------
+GOOD = '''import numpy as np
+from evalbeam.metrics import CustomMetric, StateSpec
+
+
+class Sums(CustomMetric):
+    states = (StateSpec("w"),)
+
+    def add_batch(self, labels, predictions, weights, slice_codes, n_slices):
+        return {"w": np.bincount(slice_codes, weights, n_slices)}
+
+    def result(self, state):
+        return state["w"]
+'''
+
+
+def _run_cli(tmp_path, capsys, module, source, class_name="Sums"):
+    """evaluate with the metric ``module.class_name`` written from ``source``: (code, stderr
+    lines, the module's file)."""
+    from evalbeam.cli import main
+    from helpers_io import write
+
+    folder = tmp_path / "user"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{module}.py"
+    path.write_text(source)
+    sys.path.insert(0, str(folder))
+    try:
+        config = tmp_path / "config.textproto"
+        config.write_text(BASE + 'metrics_specs { metrics { module: "%s" class_name: "%s" } }'
+                          % (module, class_name))
+        data = write(make_table(300), str(tmp_path / "d.parquet"))
+        code = main(["evaluate", "--config", str(config), "--data", data,
+                     "--output", str(tmp_path / "out"), "--no_report"])
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(module, None)
+    return code, capsys.readouterr().err.splitlines(), str(path)
+
+
+def _line(source: str, text: str) -> int:
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("module, change, error", [
+    ("import_fails_metrics", ("import numpy as np\n", "import numpy as np\nSCALE = 1 / 0\n"),
+     "ZeroDivisionError: division by zero"),
+    ("dependency_missing_metrics", ("import numpy as np\n", "import numpy as np\nimport no_such_dep\n"),
+     "ModuleNotFoundError: No module named 'no_such_dep'"),
+    ("syntax_error_metrics", ("return state", "return state ="), "SyntaxError: invalid syntax"),
+])
+def test_an_error_importing_the_module_names_its_line(tmp_path, capsys, module, change, error):
+    source = GOOD.replace(*change)
+    code, err, path = _run_cli(tmp_path, capsys, module, source)
+    line = _line(source, change[1].splitlines()[-1])
+    assert code == 2
+    assert err == [f"evalbeam: error: metrics_specs[0].metrics[0] (Sums): cannot import module "
+                   f"{module!r}: {error} (at {path} line {line})"]
+
+
+@pytest.mark.parametrize("module, change, method, error", [
+    ("add_batch_fails_metrics",  # numpy raises: the user's line that called it is named
+     ("np.bincount(slice_codes, weights, n_slices)", "np.bincount(slice_codes, weights[:1], n_slices)"),
+     "add_batch", "ValueError: The weights and list don't have the same length."),
+    ("result_fails_metrics", ('return state["w"]', 'return state["weight"]'), "result",
+     "KeyError: 'weight'"),
+])
+def test_an_error_inside_the_users_code_names_its_line(tmp_path, capsys, module, change,
+                                                       method, error):
+    source = GOOD.replace(*change)
+    code, err, path = _run_cli(tmp_path, capsys, module, source)
+    assert code == 2
+    assert err == [f"evalbeam: error: custom metric {module}.Sums: {method} raised {error} "
+                   f"(at {path} line {_line(source, change[1])})"]

@@ -52,9 +52,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
+import sys
+import sysconfig
+import traceback
 
 import numpy as np
 
+from evalbeam.errors import EvalbeamError
 from evalbeam.metrics.base import Family, Metric, MetricInfo
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
@@ -86,12 +91,59 @@ class DerivedMetric:
         raise NotImplementedError
 
 
+_OURS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+         *{sysconfig.get_paths()[k] + os.sep for k in ("stdlib", "purelib", "platlib")})
+
+
+def _user_line(e: BaseException, module_file: str | None = None) -> str:
+    """Where in the user's code ``e`` happened: `` (at FILE line N)``, or "" when the
+    traceback holds no line of it. The user's code is the deepest frame outside evalbeam,
+    Python and installed packages (so a numpy call names the user's line that made it), or
+    else the deepest in ``module_file`` (a metrics module installed as a package)."""
+    if isinstance(e, SyntaxError) and e.filename and e.lineno:
+        return f" (at {e.filename} line {e.lineno})"
+    frames = traceback.extract_tb(e.__traceback__)
+    ours = [f for f in frames if not f.filename.startswith("<")
+            and not os.path.abspath(f.filename).startswith(_OURS)]
+    if not ours and module_file:
+        ours = [f for f in frames if os.path.abspath(f.filename) == os.path.abspath(module_file)]
+    return f" (at {ours[-1].filename} line {ours[-1].lineno})" if ours else ""
+
+
+def _error(e: BaseException) -> str:
+    """``Type: first line of the message``."""
+    text = str(e).strip()
+    if isinstance(e, SyntaxError):
+        text = e.msg
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
+def _module_file(cls) -> str | None:
+    return getattr(sys.modules.get(cls.__module__), "__file__", None)
+
+
+def _call(user, method: str, *args):
+    """``user.method(*args)``; an exception inside the user's code becomes one line naming
+    the metric, the method, the error and the file and line where it happened."""
+    try:
+        return getattr(user, method)(*args)
+    except Exception as e:  # noqa: BLE001 - whatever the user's code raises is the user's to see
+        raise EvalbeamError(
+            f"custom metric {type(user).__module__}.{type(user).__qualname__}: {method} raised "
+            f"{_error(e)}{_user_line(e, _module_file(type(user)))}") from None
+
+
 def load_class(module: str, class_name: str):
-    """The user class ``module.class_name``; ValueError with the reason if that fails."""
+    """The user class ``module.class_name``; ValueError with the reason if that fails (for an
+    error inside the module: the error and the file and line where it happened)."""
     try:
         found = importlib.import_module(module)
-    except Exception as e:  # noqa: BLE001 - any failure to import is the user's to see
-        raise ValueError(f"cannot import module {module!r}: {e}") from None
+    except ModuleNotFoundError as e:
+        if e.name == module or module.startswith(f"{e.name}."):  # the module itself is missing
+            raise ValueError(f"cannot import module {module!r}: {e}") from None
+        raise ValueError(f"cannot import module {module!r}: {_error(e)}{_user_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - any failure inside the user's module is theirs to see
+        raise ValueError(f"cannot import module {module!r}: {_error(e)}{_user_line(e)}") from None
     cls = getattr(found, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, (CustomMetric, DerivedMetric))):
         raise ValueError(f"module {module!r} has no CustomMetric or DerivedMetric named "
@@ -113,7 +165,7 @@ class _UserFamily(Family):
         return {spec.name: spec for spec in self.user.states}
 
     def add_batch(self, arrays, codes, n_slices):
-        got = self.user.add_batch(arrays.y, arrays.p, arrays.w, codes, n_slices)
+        got = _call(self.user, "add_batch", arrays.y, arrays.p, arrays.w, codes, n_slices)
         out = {}
         for name, spec in self.states().items():
             value = np.asarray(got.get(name), dtype=np.float64) if name in got else None
@@ -147,8 +199,9 @@ class UserMetric(Metric):
         super().__init__(name, stream, config)
         try:
             self.user = cls(**config)
-        except TypeError as e:
-            raise ValueError(f"{cls.__name__}({config}) failed: {e}") from None
+        except Exception as e:  # noqa: BLE001 - whatever the user's code raises is theirs to see
+            raise ValueError(f"{cls.__name__}({config}) raised {_error(e)}"
+                             f"{_user_line(e, _module_file(cls))}") from None
         self.info = MetricInfo(higher_is_better=self.user.higher_is_better,
                                value_range=_value_range(cls))
         self.derived = isinstance(self.user, DerivedMetric)
@@ -162,11 +215,12 @@ class UserMetric(Metric):
     def compute_table(self, stats):
         if self.derived:
             return {}  # computed from the other metrics' values (compute_derived)
-        return {self.key: np.asarray(self.user.result(stats(self.families()[0])), np.float64)}
+        return {self.key: np.asarray(_call(self.user, "result", stats(self.families()[0])),
+                                     np.float64)}
 
     def input_keys(self) -> dict:
         return {n: dataclasses.replace(self.key, name=n) for n in self.user.inputs}
 
     def compute_derived(self, columns: dict) -> dict:
         values = {n: columns[k] for n, k in self.input_keys().items()}
-        return {self.key: np.asarray(self.user.result(values), np.float64)}
+        return {self.key: np.asarray(_call(self.user, "result", values), np.float64)}
