@@ -1,5 +1,6 @@
 """Which files `--data` reads (folders, relative globs, compressed files), what a listing error
 says, and how CSV fields become values: driven through the command line."""
+import bz2
 import gzip
 import os
 import shutil
@@ -129,11 +130,14 @@ def test_a_path_that_cannot_be_listed_says_why(tmp_path, config, capsys):
     assert "matches no file" not in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("name", ["data.csv.gz", "data.tfrecord.gz"])
+@pytest.mark.parametrize("name", ["data.csv.gz", "data.tfrecord.gz", "data.csv.bz2",
+                                  "data.tfrecord.bz2", "DATA.CSV.GZ", "Data.TFRecord.BZ2"])
 def test_compressed_files_are_read_by_their_inner_extension(tmp_path, config, name):
     table = make_table(400, seed=5)
-    plain = write(table, str(tmp_path / name[:-3]))
-    with open(plain, "rb") as f, gzip.open(tmp_path / name, "wb") as g:
+    inner, packed = os.path.splitext(name)
+    plain = write(table, str(tmp_path / inner.lower()))
+    opener = gzip.open if packed.lower() == ".gz" else bz2.open
+    with open(plain, "rb") as f, opener(tmp_path / name, "wb") as g:
         shutil.copyfileobj(f, g)
     os.remove(plain)
     out = str(tmp_path / "out")
@@ -159,6 +163,19 @@ def test_gz_alone_does_not_say_the_format(tmp_path, config, capsys):
     code, stdout, _ = evaluate_here(capsys, "--config", config, "--data", data, "--format",
                                     "tfrecord", "--output", str(tmp_path / "o"))
     assert code == 0 and "evaluated 50 of 50 rows" in stdout
+    assert counts(str(tmp_path / "o")) == pytest.approx(expected_counts(table))
+
+
+def test_gz_alone_with_format_csv_is_decompressed(tmp_path, config, capsys):
+    table = make_table(70, seed=7)
+    plain = write(table, str(tmp_path / "export.csv"))
+    with open(plain, "rb") as f, gzip.open(tmp_path / "export-00000.gz", "wb") as g:
+        shutil.copyfileobj(f, g)
+    code, stdout, err = evaluate_here(capsys, "--config", config, "--data",
+                                      str(tmp_path / "export-00000.gz"), "--format", "csv",
+                                      "--output", str(tmp_path / "o"))
+    assert code == 0, err
+    assert counts(str(tmp_path / "o")) == pytest.approx(expected_counts(table))
 
 
 def test_a_compressed_parquet_file_is_refused(tmp_path, config, capsys):
@@ -273,3 +290,83 @@ def test_a_folder_of_partitions_says_its_subfolders_are_not_read(tmp_path, confi
     code, stdout, err = evaluate_here(capsys, "--config", config, "--data",
                                       f"{folder}/*/*.parquet", "--output", str(tmp_path / "o"))
     assert code == 0 and "evaluated 60 of 60 rows" in stdout
+
+
+# -- Errors say what they are -----------------------------------------------------------------
+def _tfrecord(path, records):
+    from evalbeam.io.tfrecord import write_records
+
+    with open(path, "wb") as f:
+        write_records(f, records)
+    return str(path)
+
+
+def _example(**features):
+    from evalbeam.proto.example_pb2 import Example
+
+    ex = Example()
+    for name, value in features.items():
+        feature = ex.features.feature[name]
+        (feature.int64_list if isinstance(value, int) else feature.float_list).value.append(value)
+    return ex.SerializeToString()
+
+
+def test_a_record_that_is_not_an_example_is_named(tmp_path, config, capsys):
+    good = _example(label=1, prediction=0.5, weight=1.0)
+    path = _tfrecord(tmp_path / "d.tfrecord", [good, good, b"\xff\xff\xff\xff"])
+    code, _, err = evaluate_here(capsys, "--config", config, "--data", path,
+                                 "--output", str(tmp_path / "o"))
+    assert code == 2
+    assert err.startswith(f"evalbeam: error: {path}: record 2 is not a tf.train.Example (")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_feature_of_two_kinds_is_not_called_a_bad_example(tmp_path, config, capsys):
+    path = _tfrecord(tmp_path / "d.tfrecord", [_example(label=1, prediction=0.5, weight=1.0),
+                                               _example(label=0.0, prediction=0.2, weight=1.0)])
+    code, _, err = evaluate_here(capsys, "--config", config, "--data", path,
+                                 "--output", str(tmp_path / "o"))
+    assert code == 2
+    assert err == (f"evalbeam: error: {path}: feature 'label' is a int64_list in record 0 and "
+                   "a float_list in record 1\n")
+
+
+def _as_nobody(*argv):
+    """The CLI in a subprocess as the unprivileged user ``nobody`` (root reads any file)."""
+    done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           sys.executable, "-m", "evalbeam.cli", "evaluate", *argv],
+                          capture_output=True, text=True, env={**os.environ, "HOME": "/tmp"})
+    return done.returncode, done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run as another user")
+def test_a_file_or_folder_that_may_not_be_read_says_permission_denied():
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="evalbeam-perm-")  # not under pytest's private tmp
+    try:
+        os.chmod(root, 0o777)
+        config = os.path.join(root, "config.textproto")
+        with open(config, "w") as f:
+            f.write(CONFIG)
+        secret = write(make_table(30), os.path.join(root, "secret.parquet"))
+        os.chmod(secret, 0o600)
+        locked = os.path.join(root, "locked")
+        os.mkdir(locked)
+        write(make_table(30), os.path.join(locked, "a.parquet"))
+        os.chmod(locked, 0o700)
+        out = os.path.join(root, "out")
+        code, err = _as_nobody("--config", config, "--data", secret, "--output", out)
+        assert (code, err) == (2, f"evalbeam: error: {secret}: permission denied\n")
+        pattern = os.path.join(locked, "*.parquet")
+        code, err = _as_nobody("--config", config, "--data", pattern, "--output", out)
+        assert (code, err) == (2, f"evalbeam: error: data path {pattern!r} cannot be listed: "
+                                  f"folder {locked}: permission denied\n")
+        code, err = _as_nobody("--config", config, "--data", locked, "--output", out)
+        assert (code, err) == (2, f"evalbeam: error: data folder {locked}: permission denied\n")
+        os.chmod(config, 0o600)
+        code, err = _as_nobody("--config", config, "--data", secret, "--output", out)
+        assert (code, err) == (2, f"evalbeam: error: config file {config}: permission denied\n")
+    finally:
+        shutil.rmtree(root)

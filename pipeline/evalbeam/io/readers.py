@@ -21,7 +21,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import InputError
@@ -35,7 +35,8 @@ IN_MEMORY = "in-memory table"
 _ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
                ".tfrecords": "tfrecord"}
-_COMPRESSIONS = (".gz", ".bz2")
+# compressions read by the extension after the format's (data.csv.gz): (pyarrow's, Beam's)
+_COMPRESSIONS = {".gz": ("gzip", CompressionTypes.GZIP), ".bz2": ("bz2", CompressionTypes.BZIP2)}
 _GLOB = re.compile(r"[*?[]")
 
 
@@ -51,11 +52,13 @@ def _match(pattern: str) -> list:
     query = os.path.join(".", pattern) if local and not os.path.dirname(pattern) else pattern
     try:
         found = FileSystems.match([query])[0].metadata_list
-    except BeamIOError as e:
+    except BeamIOError as e:  # the filesystem's own listing error (permission, bucket, ...)
         reasons = "; ".join(_first_line(err) for err in (e.exception_details or {}).values())
         raise InputError(f"data path {pattern!r} cannot be listed: "
                          f"{reasons or _first_line(e)}") from None
-    except Exception as e:  # noqa: BLE001 - unknown scheme, missing filesystem extra, ...
+    except ValueError as e:  # no filesystem for the scheme: unknown, or its extra not installed
+        if "filesystem" not in str(e).lower():
+            raise
         raise InputError(f"data path {pattern!r} cannot be listed: {_first_line(e)}") from None
     paths = [m.path for m in found if not m.path.endswith(("/", os.sep))]
     if local:
@@ -65,6 +68,30 @@ def _match(pattern: str) -> list:
     return sorted(paths)
 
 
+def _unreadable_folder(pattern: str) -> str | None:
+    """Why a local pattern found nothing when the reason is a folder that may not be read
+    (a listing of such a folder is empty rather than an error)."""
+    if not _is_local(pattern):
+        return None
+    parts = os.path.normpath(os.path.abspath(pattern)).split(os.sep)
+    folder = os.sep
+    for part in parts[1:-1]:
+        if _GLOB.search(part):
+            break
+        folder = os.path.join(folder, part)
+        if not os.path.isdir(folder):
+            return None
+        if not os.access(folder, os.R_OK | os.X_OK):
+            return f"cannot be listed: folder {folder}: permission denied"
+    return None
+
+
+def _readable(path: str) -> None:
+    """A local file the run would read but may not: said before any work."""
+    if _is_local(path) and not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+
+
 def _first_line(e) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
@@ -72,6 +99,8 @@ def _first_line(e) -> str:
 
 def _is_directory(pattern: str) -> bool:
     if _is_local(pattern):
+        if os.path.isdir(pattern) and not os.access(pattern, os.R_OK | os.X_OK):
+            raise InputError(f"data folder {pattern}: permission denied")
         return os.path.isdir(pattern)
     return pattern.endswith("/")
 
@@ -82,7 +111,8 @@ def _hidden(path: str) -> bool:
 
 
 def _format_of(path: str):
-    """The format an extension names (None when it names none), and the compression."""
+    """The format an extension names (None when it names none), and the compression's
+    extension (None when uncompressed); both regardless of case."""
     name = path.lower()
     compression = next((c for c in _COMPRESSIONS if name.endswith(c)), None)
     if compression:
@@ -194,10 +224,13 @@ def match_files(patterns, data_format=None, said=None):
             if _GLOB.search(os.path.basename(pattern)):
                 found = [p for p in found if not _hidden(p)]  # a glob never means _SUCCESS
             if not found:
-                raise InputError(f"data path {pattern!r} matches no file")
+                raise InputError(f"data path {pattern!r} " + (_unreadable_folder(pattern)
+                                                               or "matches no file"))
             for path in found:
                 formats[path] = data_format or detect_format(path)
         files += found
+    for path in files:
+        _readable(path)
     kinds = sorted(set(formats.values()))
     if len(kinds) > 1:
         raise InputError("the data paths name files of several formats ("
@@ -212,15 +245,35 @@ def match_files(patterns, data_format=None, said=None):
     return files, fmt
 
 
+def _open_error(path: str, e: OSError) -> InputError:
+    """What opening a data file failed on (it was listed a moment ago)."""
+    if isinstance(e, PermissionError):
+        return InputError(f"{path}: permission denied")
+    if isinstance(e, FileNotFoundError):
+        return InputError(f"{path}: no such file (it was listed, then removed)")
+    return InputError(f"{path}: cannot be opened: {_first_line(e)}")
+
+
 def _open(path: str):
-    return open(path, "rb") if _is_local(path) else FileSystems.open(path)
+    """The file's bytes, as stored (random access for Parquet)."""
+    try:
+        if _is_local(path):
+            return open(path, "rb")
+        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except OSError as e:  # BeamIOError is one too
+        raise _open_error(path, e) from None
 
 
 def _open_stream(path: str):
-    """A sequential stream of the file's bytes, decompressed by its extension (.gz, .bz2)."""
-    if _is_local(path):
-        return pa.input_stream(path, compression="detect")
-    return FileSystems.open(path)  # Beam decompresses by extension
+    """A sequential stream of the file's bytes, decompressed as its extension says (.gz,
+    .bz2 in any case; nothing else is decompressed)."""
+    arrow, beam_type = _COMPRESSIONS.get(_format_of(path)[1], (None, CompressionTypes.UNCOMPRESSED))
+    try:
+        if _is_local(path):
+            return pa.input_stream(path, compression=arrow)
+        return FileSystems.open(path, compression_type=beam_type)
+    except OSError as e:
+        raise _open_error(path, e) from None
 
 
 def _split(table_or_batch, batch_size: int, source: str):
@@ -361,33 +414,25 @@ def csv_schema(path: str, column_types: CsvTypes) -> pa.Schema:
 
 # -- TFRecord of tf.train.Example -------------------------------------------------------------
 def read_tfrecord_file(path, columns, batch_size):
-    with FileSystems.open(path) as f:  # decompresses .gz and .bz2 by extension
-        chunk = []
+    with _open_stream(path) as f:
+        chunk, start = [], 0
         for record in read_records(f, path):
             chunk.append(record)
             if len(chunk) == batch_size:
-                yield from _decode(chunk, columns, path)
-                chunk = []
+                yield with_source(decode_examples(chunk, columns, path, start), path)
+                chunk, start = [], start + len(chunk)
         if chunk:
-            yield from _decode(chunk, columns, path)
-
-
-def _decode(records, columns, path):
-    try:
-        batch = decode_examples(records, columns)
-    except Exception as e:  # noqa: BLE001 - protobuf DecodeError and friends
-        raise InputError(f"{path}: a record is not a tf.train.Example ({e})") from None
-    yield with_source(batch, path)
+            yield with_source(decode_examples(chunk, columns, path, start), path)
 
 
 def tfrecord_schema(path: str, columns) -> pa.Schema:
-    with FileSystems.open(path) as f:
+    with _open_stream(path) as f:
         records = []
         for record in read_records(f, path):
             records.append(record)
             if len(records) == 1000:
                 break
-    return decode_examples(records, columns).schema
+    return decode_examples(records, columns, path).schema
 
 
 # -- In-memory tables -------------------------------------------------------------------------
