@@ -43,6 +43,8 @@ def test_confusion_matrix_plot_with_no_thresholds_stops_at_config_time(tmp_path,
     ("Precision", '"class_id": -1', "class_id must be a whole number of at least 0, got -1"),
     ("Recall", '"top_k": 1.5', "top_k must be a whole number of at least 1, got 1.5"),
     ("TopKAccuracy", '"k": 0', "k must be a whole number of at least 1, got 0"),
+    ("AUC", '"curve": 1', "curve must be one of ['ROC', 'PR'], got 1"),
+    ("AUC", '"summation_method": "trapezoid"', "summation_method must be one of ['interpolation', 'majoring', 'minoring'], got 'trapezoid'"),
     ("BinaryCrossentropy", '"from_logits": "false"', "from_logits must be true or false, got 'false'"),
     ("BinaryCrossentropy", '"label_smoothing": 2', "label_smoothing must be a number in [0, 1], got 2"),
     ("SparseCategoricalCrossentropy", '"label_smoothing": "0.1"', "label_smoothing must be a number in [0, 1], got '0.1'"),
@@ -59,6 +61,7 @@ def test_each_argument_is_checked_once_with_what_is_allowed(metric, config, mess
     ("AUC", '"num_thresholds": 2'),
     ("Precision", '"class_id": 0, "thresholds": [0.1, 0.9]'),
     ("CalibrationPlot", '"num_buckets": 10000'),
+    ("AUC", '"curve": "pr", "summation_method": "MINORING"'),  # either case, as TFMA
 ])
 def test_allowed_values_pass(metric, config):
     assert plan(f"metrics_specs {{ metrics {{ class_name: \"{metric}\" config: '{config}' }} }}")

@@ -217,7 +217,7 @@ def test_query_bucket_is_a_function_of_the_value():
     ('metrics_specs { query_key: "qid" metrics { class_name: "AUC" } }',
      "AUC is not computed per query"),
     ('metrics_specs { query_key: "qid" metrics { class_name: "NDCG" config: \'"top_k_list": [1]\' } }',
-     "Expected gain_key to name the column of gains"),
+     r"NDCG\): gain_key is required: a non-empty string$"),
     ('metrics_specs { query_key: "qid" metrics { class_name: "NDCG" config: \'"gain_key": "g"\' } }',
      "top_k values are required"),
     ('metrics_specs { query_key: "qid" metrics { class_name: "PrecisionAtK" '

@@ -97,3 +97,20 @@ def flag(config: dict, key: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false, got {value!r}")
     return value
+
+
+def text(config: dict, key: str, default=_MISSING, choices: tuple = ()) -> str:
+    """``config[key]`` (or ``default``): a non-empty string; one of ``choices`` when given,
+    compared regardless of case and returned as the choice is written."""
+    value = config.get(key, default)
+    allowed = (f"one of {list(choices)}" if choices else "a non-empty string")
+    if value is _MISSING:
+        raise ValueError(f"{key} is required: {allowed}")
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} must be {allowed}, got {value!r}")
+    if choices:
+        found = [c for c in choices if c.lower() == value.lower()]
+        if not found:
+            raise ValueError(f"{key} must be {allowed}, got {value!r}")
+        return found[0]
+    return value

@@ -137,10 +137,7 @@ class BooleanFlipRates(_Flips):
         super().__init__(name, stream, config, baseline)
         self.rate_keys = {}
         for rate, (config_key, default) in _BOOLEAN_NAMES.items():
-            rate_name = config.get(config_key, default)
-            if not isinstance(rate_name, str) or not rate_name:
-                raise ValueError(f"Expected {config_key} to be a non-empty string, got "
-                                 f"{rate_name!r}")
+            rate_name = arguments.text(config, config_key, default)
             self.rate_keys[rate] = dataclasses.replace(self.key, name=rate_name)
         if len(set(self.rate_keys.values())) < len(self.rate_keys):
             raise ValueError(f"Expected five distinct rate names, got "

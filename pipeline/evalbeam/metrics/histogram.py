@@ -282,13 +282,9 @@ class AUC(_HistogramMetric):
         super().__init__(name, stream, config)
         n = arguments.whole_number(config, "num_thresholds", NUM_BUCKETS, low=2)
         self.thresholds = HistogramThresholds("interpolated", n)
-        self.curve = str(config.get("curve", self.default_curve)).upper()
-        self.method = str(config.get("summation_method", "interpolation")).lower()
-        if self.curve not in ("ROC", "PR"):
-            raise ValueError(f"Expected curve to be one of ['PR', 'ROC'], got {self.curve!r}")
-        if self.method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError("Expected summation_method to be one of ['interpolation', 'majoring', "
-                             f"'minoring'], got {self.method!r}")
+        self.curve = arguments.text(config, "curve", self.default_curve, ("ROC", "PR"))
+        self.method = arguments.text(config, "summation_method", "interpolation",
+                                     ("interpolation", "majoring", "minoring"))
 
     def compute_table(self, stats):
         family = self.families()[0]

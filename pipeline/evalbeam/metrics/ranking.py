@@ -266,10 +266,7 @@ class NDCG(_AtK):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        self.gain_key = config.get("gain_key")
-        if not isinstance(self.gain_key, str) or not self.gain_key:
-            raise ValueError(f"Expected gain_key to name the column of gains, got "
-                             f"{self.gain_key!r}")
+        self.gain_key = arguments.text(config, "gain_key")  # the column of gains
 
     def relevance(self):
         return self.gain_key
@@ -317,10 +314,7 @@ class MinLabelPosition(_QueryMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        label_key = config.get("label_key")
-        if label_key is not None and (not isinstance(label_key, str) or not label_key):
-            raise ValueError(f"Expected label_key to name a column, got {label_key!r}")
-        self.label_key = label_key or LABEL
+        self.label_key = arguments.text(config, "label_key") if "label_key" in config else LABEL
 
     def columns(self) -> list:
         return [self.label_key] if self.label_key else []
@@ -348,7 +342,7 @@ class QueryStatistics(Metric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        self.names = {s: str(config.get(f"{s}_name", s)) for s in _STATISTICS}
+        self.names = {s: arguments.text(config, f"{s}_name", s) for s in _STATISTICS}
 
     def keys(self) -> list:
         return [self._key(s) for s in _STATISTICS]
