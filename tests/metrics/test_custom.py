@@ -168,3 +168,12 @@ def test_an_error_inside_the_users_code_names_its_line(tmp_path, capsys, module,
     assert code == 2
     assert err == [f"evalbeam: error: custom metric {module}.Sums: {method} raised {error} "
                    f"(at {path} line {_line(source, change[1])})"]
+
+
+def test_a_state_of_the_wrong_shape_is_the_users_error(tmp_path, capsys):
+    source = GOOD.replace('return {"w": np.bincount(slice_codes, weights, n_slices)}',
+                          'return {"w": weights}')
+    code, err, _ = _run_cli(tmp_path, capsys, "wrong_shape_metrics", source)
+    assert code == 2
+    assert err == ["evalbeam: error: custom metric wrong_shape_metrics.Sums: add_batch must "
+                   "return state 'w' of shape (1,), got (300,)"]

@@ -170,8 +170,9 @@ class _UserFamily(Family):
         for name, spec in self.states().items():
             value = np.asarray(got.get(name), dtype=np.float64) if name in got else None
             if value is None or value.shape != (n_slices,) + tuple(spec.shape):
-                raise ValueError(
-                    f"{type(self.user).__name__}.add_batch must return state {name!r} of shape "
+                raise EvalbeamError(
+                    f"custom metric {type(self.user).__module__}.{type(self.user).__qualname__}: "
+                    f"add_batch must return state {name!r} of shape "
                     f"{(n_slices,) + tuple(spec.shape)}, got "
                     f"{None if value is None else value.shape}")
             out[name] = DenseColumn(spec, value)
