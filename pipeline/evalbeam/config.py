@@ -502,8 +502,9 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
                     raise ConfigError(f"{where}: unknown config key(s) {extra}; {mc.class_name} "
                                       f"takes {sorted(cls.info.config_keys) + ['name']}")
                 _check_query_use(cls, spec.query_key, where)
-                if top_k_list and "top_k_list" in cls.info.config_keys:
-                    kwargs["top_k_list"] = list(kwargs.get("top_k_list") or []) + top_k_list
+                given = kwargs.get("top_k_list", [])
+                if top_k_list and "top_k_list" in cls.info.config_keys and isinstance(given, list):
+                    kwargs["top_k_list"] = given + top_k_list  # else the metric says what it is
             compared = not mc.module and cls.info.compares_baseline
             heads = (_compared_heads(in_scope, models, baseline, mc.class_name, where)
                      if compared else in_scope)

@@ -222,6 +222,9 @@ def test_query_bucket_is_a_function_of_the_value():
      "top_k values are required"),
     ('metrics_specs { query_key: "qid" metrics { class_name: "PrecisionAtK" '
      'config: \'"top_k_list": [0]\' } }', "top_k_list must be a list of whole numbers of at least 1, got \\[0\\]"),
+    ('metrics_specs { query_key: "qid" binarize { top_k_list { values: 3 } } '
+     'metrics { class_name: "PrecisionAtK" config: \'"top_k_list": 5\' } }',
+     r"PrecisionAtK\): top_k_list must be a list of whole numbers of at least 1, got 5$"),
     ('metrics_specs { query_key: "q" binarize { class_ids { values: 1 } } '
      'metrics { class_name: "MinLabelPosition" } }', "with query_key, binarize takes top_k_list only"),
     ('metrics_specs { query_key: "q" aggregate { micro_average: true } '

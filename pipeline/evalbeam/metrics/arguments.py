@@ -44,7 +44,8 @@ def whole_number(config: dict, key: str, default=_MISSING, low: int = 1,
 
 def whole_numbers(config: dict, key: str, low: int = 1) -> list:
     """``config[key]``: a list of whole numbers of at least ``low`` ([] when absent)."""
-    value = config.get(key) or []
+    value = config.get(key)
+    value = [] if value is None else value
     found = [_whole(v) for v in value] if isinstance(value, list) else [None]
     if any(n is None or n < low for n in found):
         raise ValueError(f"{key} must be a list of whole numbers of at least {low}, "
