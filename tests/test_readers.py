@@ -327,8 +327,8 @@ def test_a_feature_of_two_kinds_is_not_called_a_bad_example(tmp_path, config, ca
     code, _, err = evaluate_here(capsys, "--config", config, "--data", path,
                                  "--output", str(tmp_path / "o"))
     assert code == 2
-    assert err == (f"evalbeam: error: {path}: feature 'label' is a int64_list in record 0 and "
-                   "a float_list in record 1\n")
+    assert err == (f"evalbeam: error: {path}: feature 'label' is int64_list in record 0 but "
+                   "float_list in record 1\n")
 
 
 def _as_nobody(*argv):

@@ -331,8 +331,6 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
-
-
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None, report: bool = True,

@@ -39,8 +39,8 @@ def decode_examples(records, columns=None, source: str = "records",
                 continue
             first = kinds.setdefault(name, (kind, n))
             if first[0] != kind:
-                raise InputError(f"{source}: feature {name!r} is a {first[0]} in record "
-                                 f"{start + first[1]} and a {kind} in record {start + n}")
+                raise InputError(f"{source}: feature {name!r} is {first[0]} in record "
+                                 f"{start + first[1]} but {kind} in record {start + n}")
             values.setdefault(name, {})[n] = getattr(feature, kind).value
         n += 1
     arrays, names = [], []
