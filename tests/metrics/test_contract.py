@@ -17,6 +17,7 @@ Every :class:`~evalbeam.metrics.base.Family` subclass must be exercised by a cas
 :func:`test_every_family_has_a_case` until it has one.
 """
 import copy
+import dataclasses
 import importlib
 import pathlib
 import pickle
@@ -32,9 +33,11 @@ import evalbeam.metrics
 from conftest import partials, split_batches
 from evalbeam.combine import FusedCombineFn, slice_results
 from evalbeam.config import parse_config, resolve
+from evalbeam.keys import MetricKey
 from evalbeam.metrics import histogram, state
 from evalbeam.metrics.base import Family
 from evalbeam.metrics.resampling import Replicated
+from evalbeam.metrics.state import SparseColumn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "examples"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # reduction_metrics
@@ -45,7 +48,8 @@ K = 3  # classes of the multi-class and multi-label outputs
 
 def contract_table(n=360, seed=0) -> pa.Table:
     """Weighted binary, multi-class and multi-label outputs of the same rows, a baseline
-    model's predictions, and queries of 1..8 documents spread over the rows."""
+    model's predictions, and queries of 1..8 documents spread over the rows; a few rows
+    without a label."""
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, n)
     prediction = np.clip(rng.beta(2, 3, n) + 0.25 * label, 0, 1)
@@ -55,17 +59,19 @@ def contract_table(n=360, seed=0) -> pa.Table:
     class_label = rng.integers(0, K, n)
     logits = rng.normal(size=(n, K)) + 1.5 * np.eye(K)[class_label]
     scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    unlabelled = rng.random(n) < 0.02  # rows dropped (and counted) for a null label
     table = pa.table({
-        "label": label,
+        "label": pa.array(label, mask=unlabelled),
         "prediction": prediction,
         "weight": rng.choice([0.0, 0.5, 1.0, 2.0], n, p=[0.05, 0.25, 0.5, 0.2]),
         "p_base": np.clip(prediction + rng.normal(0, 0.2, n), 0, 1),
         "w_base": rng.choice([0.0, 0.5, 1.0, 3.0], n),
         "country": rng.choice(["us", "de", "fr"], n, p=[0.5, 0.3, 0.2]),
         "device": rng.choice(["mobile", "desktop"], n),
-        "class_label": class_label,
+        "class_label": pa.array(class_label, mask=unlabelled),
         "scores": pa.array(list(scores), pa.list_(pa.float64())),
-        "multi_label": pa.array(list((rng.random((n, K)) < 0.4).astype(np.int64))),
+        "multi_label": pa.array(list((rng.random((n, K)) < 0.4).astype(np.int64)),
+                                mask=unlabelled),
         "qid": pa.array([f"q{q}" for q in qid]),
         "qweight": qweight,
         "gain": rng.integers(0, 4, n).astype(float),
@@ -105,11 +111,13 @@ def custom(*names, module="custom_metrics") -> str:
 
 @dataclass(frozen=True)
 class Case:
-    """A configuration; ``sparse``: every bucketed state of a batch kept as entries, and
-    merges compacting often, so the sparse code paths run on small data."""
+    """A configuration, and how bucketed states are stored: ``dense`` as they would be for
+    these few slices; ``sparse``: every batch's as entries, merges compacting often;
+    ``mixed``: large batches' dense, small batches' as entries, and a slice's state densified
+    once it holds 48 entries (so dense and sparse states merge into each other)."""
 
     text: str
-    sparse: bool = False
+    storage: str = "dense"
 
 
 SUMS = metrics("ExampleCount", "WeightedExampleCount", "MeanLabel", "MeanPrediction",
@@ -149,9 +157,11 @@ CASES = {
     "sums": Case(BINARY + spec(SUMS) + SLICES),
     "confusion": Case(BINARY + spec(CONFUSION) + SLICES),
     "histogram": Case(BINARY + spec(HISTOGRAM) + SLICES),
-    "histogram_sparse": Case(BINARY + spec(HISTOGRAM) + SLICES, sparse=True),
+    "histogram_sparse": Case(BINARY + spec(HISTOGRAM) + SLICES, storage="sparse"),
+    "histogram_mixed": Case(BINARY + spec(HISTOGRAM) + SLICES, storage="mixed"),
     "value_histogram": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES),
-    "value_histogram_sparse": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES, sparse=True),
+    "value_histogram_sparse": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES, storage="sparse"),
+    "value_histogram_mixed": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES, storage="mixed"),
     "user": Case(BINARY + spec(USER) + SLICES),
     "flips": Case(TWO_MODELS + spec(FLIPS) + SLICES),
     "multi_class": Case(MULTI_CLASS + spec(CLASSES) + spec(
@@ -168,13 +178,17 @@ CASES = {
                                     + " " + custom("MaxAbsoluteError", "MeanAbsoluteLogError"))
                       + SLICES + INTERVALS),
     "intervals_sparse": Case(BINARY + spec(metrics("AUC", "AUCPrecisionRecall", "MeanLabel"))
-                             + SLICES + INTERVALS, sparse=True),
+                             + SLICES + INTERVALS, storage="sparse"),
+    "intervals_mixed": Case(BINARY + spec(metrics("AUC", "AUCPrecisionRecall", "MeanLabel"))
+                            + SLICES + INTERVALS, storage="mixed"),
     "intervals_bootstrap": Case(BINARY + spec(metrics("MeanLabel", "AUC", "Recall")
                                               + " " + custom("MaxPrediction", "MeanWeight",
                                                              module="reduction_metrics"))
                                 + SLICES + BOOTSTRAP),
     "intervals_bootstrap_sparse": Case(BINARY + spec(metrics("AUC", "MeanPrediction"))
-                                       + SLICES + BOOTSTRAP, sparse=True),
+                                       + SLICES + BOOTSTRAP, storage="sparse"),
+    "intervals_bootstrap_mixed": Case(BINARY + spec(metrics("AUC", "MeanPrediction"))
+                                      + SLICES + BOOTSTRAP, storage="mixed"),
     "intervals_flips": Case(TWO_MODELS + spec(metrics("SymmetricFlipRate", "MeanLabel", "AUC"))
                             + SLICES + INTERVALS),
     "intervals_multi_class": Case(MULTI_CLASS + spec(metrics("SparseCategoricalAccuracy")) + spec(
@@ -189,22 +203,22 @@ FAMILY_CASES = {
     "evalbeam.metrics.sums.ExampleSums": ["sums", "ranking"],
     "evalbeam.metrics.classes.ClassSums": ["multi_class"],
     "evalbeam.metrics.confusion.Confusion": ["confusion", "user", "multi_class", "multi_label"],
-    "evalbeam.metrics.histogram.Histogram": ["histogram", "histogram_sparse", "multi_class",
-                                             "multi_label", "flips"],
-    "evalbeam.metrics.value_histogram.ValueHistogram": ["value_histogram",
-                                                        "value_histogram_sparse"],
-    "evalbeam.metrics.score_distribution.ThresholdIntervals": ["value_histogram",
-                                                               "value_histogram_sparse"],
+    "evalbeam.metrics.histogram.Histogram": ["histogram", "histogram_sparse", "histogram_mixed",
+                                             "multi_class", "multi_label", "flips"],
+    "evalbeam.metrics.value_histogram.ValueHistogram": [
+        "value_histogram", "value_histogram_sparse", "value_histogram_mixed"],
+    "evalbeam.metrics.score_distribution.ThresholdIntervals": [
+        "value_histogram", "value_histogram_sparse", "value_histogram_mixed"],
     "evalbeam.metrics.class_matrices.MultiClassMatrices": ["multi_class"],
     "evalbeam.metrics.class_matrices.MultiLabelMatrices": ["multi_label"],
     "evalbeam.metrics.flips.FlipCounts": ["flips", "intervals_flips"],
     "evalbeam.metrics.custom._UserFamily": ["user", "intervals", "intervals_bootstrap"],
     "evalbeam.metrics.ranking.QuerySums": ["ranking", "intervals_ranking"],
     "evalbeam.metrics.ranking.QueryDocuments": ["ranking", "intervals_ranking"],
-    "evalbeam.metrics.resampling.Replicated": ["intervals", "intervals_sparse",
-                                               "intervals_bootstrap", "intervals_bootstrap_sparse",
-                                               "intervals_flips", "intervals_multi_class",
-                                               "intervals_ranking"],
+    "evalbeam.metrics.resampling.Replicated": [
+        "intervals", "intervals_sparse", "intervals_mixed", "intervals_bootstrap",
+        "intervals_bootstrap_sparse", "intervals_bootstrap_mixed", "intervals_flips",
+        "intervals_multi_class", "intervals_ranking"],
 }
 
 
@@ -251,22 +265,39 @@ def test_intervals_replicate_dense_and_sparse_states_both_ways():
         for f in eval_plan_of(case).plan.families:
             if isinstance(f, Replicated):
                 sparse = any(s.sparse for s in f.inner.states().values())
-                seen.add((f.resampling.method, sparse, f.repeats, CASES[case].sparse))
+                seen.add((f.resampling.method, sparse, f.repeats, CASES[case].storage))
     methods = {"jackknife", "poisson_bootstrap"}
     assert {(m, s) for m, s, _, _ in seen} == {(m, s) for m in methods for s in (False, True)}
     assert ("poisson_bootstrap", False, True) in {(m, s, r) for m, s, r, _ in seen}
-    assert {(m, True) for m in methods} <= {(m, storage) for m, s, _, storage in seen if s}
+    assert {(m, st) for m in methods for st in ("dense", "sparse", "mixed")} == {
+        (m, storage) for m, s, _, storage in seen if s}
+
+
+def use_storage(monkeypatch, kind: str) -> None:
+    """Bucketed states stored as :class:`Case` ``storage`` says."""
+    if kind == "dense":
+        return
+    # mixed: a batch's overall prediction histogram (10,002 buckets) dense from 50 rows, its
+    # 102-bucket value histograms from 51 rows; smaller batches' and larger slicings' sparse
+    for module, per_row in ((histogram, 200), (state, 2)):
+        monkeypatch.setattr(module, "DENSE_CELLS", 0)
+        monkeypatch.setattr(module, "DENSE_PER_ROW", per_row if kind == "mixed" else 0)
+    monkeypatch.setattr(state.SparseColumn, "MAX_PENDING", 50)
+    if kind == "mixed":
+        init = state.SparseColumn.__init__
+
+        def densify_soon(self, spec):
+            init(self, spec)
+            if self.buckets <= 1 << 15:  # not the class matrices' million cells
+                self.densify_at = 48
+
+        monkeypatch.setattr(state.SparseColumn, "__init__", densify_soon)
 
 
 @pytest.fixture
 def storage(request, monkeypatch):
-    """The case's storage: with ``sparse``, no batch state is dense and merges compact often."""
     case = CASES[request.node.callspec.params["case"]]
-    if case.sparse:
-        for module in (histogram, state):
-            monkeypatch.setattr(module, "DENSE_CELLS", 0)
-            monkeypatch.setattr(module, "DENSE_PER_ROW", 0)
-        monkeypatch.setattr(state.SparseColumn, "MAX_PENDING", 50)
+    use_storage(monkeypatch, case.storage)
     return case
 
 
@@ -317,29 +348,55 @@ def outputs(fn, eval_plan, acc) -> dict:
 
 
 def contents(table) -> dict:
-    """A table's state (of a copy: reading a sparse state compacts it): per slice its count,
-    weight and every state as a dense array; the tally and rows without a slicing value."""
+    """A table's state (of a copy: reading a sparse state compacts it): slice keys, counts,
+    weights, every dense state, every sparse state's non-zero cells; the tally and rows
+    without a slicing value."""
     table = copy.deepcopy(table).compact()
     out = {("tally",): sorted(table.tally.items()), ("null_rows",): table.null_rows,
-           ("keys",): list(table.keys)}
-    for i, key in enumerate(table.keys):
-        out[("size", key)] = (int(table.counts[i]), float(table.weights[i]))
-        for name, col in table.columns.items():
-            out[(name, key)] = np.array(col.row(i))
+           ("keys",): list(table.keys), ("counts",): table.counts, ("weights",): table.weights}
+    for name, col in table.columns.items():
+        if isinstance(col, SparseColumn):
+            for part, values in zip(("units", "buckets", "values"), col.entries()):
+                out[(name, part)] = values
+        else:
+            out[(name,)] = col.data[: col.n]
     return out
 
 
 def assert_same(got: dict, want: dict, what: str = "") -> None:
+    """Equal keys; numbers equal to :data:`RTOL` relative (NaN equals NaN), elementwise."""
     assert got.keys() == want.keys(), (what, sorted(map(str, got.keys() ^ want.keys()))[:10])
+    scales = _operand_scales(want)
     for k, w in want.items():
         g = got[k]
         w_arr, g_arr = np.asarray(w), np.asarray(g)
         if w_arr.dtype.kind in "fiub" and g_arr.dtype.kind in "fiub":
             assert g_arr.shape == w_arr.shape, (what, k)
-            np.testing.assert_allclose(g_arr, w_arr, rtol=RTOL, atol=0, equal_nan=True,
-                                       err_msg=f"{what} {k}")
+            np.testing.assert_allclose(g_arr, w_arr, rtol=RTOL, atol=RTOL * scales.get(k, 0.0),
+                                       equal_nan=True, err_msg=f"{what} {k}")
         else:
             assert g == w, (what, k)
+
+
+def _operand_scales(out: dict) -> dict:
+    """For each value of a diff metric (candidate - baseline) and its interval, the largest
+    magnitude of the models' own values of that metric in the slice: a difference of two
+    values equal to RTOL relative is equal to RTOL of its operands (a diff near 0 cancels)."""
+    magnitude = {}
+    for path, value in out.items():
+        if len(path) > 2 and path[1] == "metric" and isinstance(path[2], MetricKey) \
+                and not path[2].is_diff:
+            operand = (path[0], dataclasses.replace(path[2], model_name="")) + path[3:]
+            values = np.abs(np.asarray(value, float))
+            top = float(np.nanmax(values)) if values.size and not np.isnan(values).all() else 0.0
+            magnitude[operand] = max(magnitude.get(operand, 0.0), top)
+    scales = {}
+    for path in out:
+        if len(path) > 2 and isinstance(path[2], MetricKey) and path[2].is_diff:
+            own = dataclasses.replace(path[2], model_name="", is_diff=False)
+            rest = path[3:] if path[1] == "metric" else path[3:-1]  # an interval: (.., bound)
+            scales[path] = magnitude.get((path[0], own) + rest, 0.0)
+    return scales
 
 
 def one_pass(fn, parts):
@@ -399,16 +456,16 @@ def test_batching_and_row_order_do_not_change_the_numbers(case, storage):
         by_spec = {}
         for index, part in partials(eval_plan, batches):
             by_spec.setdefault(index, []).append(part)
-        out = {}
-        for index, parts in by_spec.items():
-            got = outputs(fn, eval_plan, one_pass(fn, parts))
-            out.update({(index,) + k: v for k, v in got.items()
-                        if not (len(k) > 1 and k[1] in ("interval", "dof"))})
-        return out
+        return {index: {k: v for k, v in outputs(fn, eval_plan, one_pass(fn, parts)).items()
+                        if not (len(k) > 1 and k[1] in ("interval", "dof"))}
+                for index, parts in by_spec.items()}
 
     want = run(_TABLE.combine_chunks().to_batches())
     shuffled = _TABLE.take(pa.array(np.random.default_rng(7).permutation(_TABLE.num_rows)))
-    assert_same(run(split_batches(shuffled, sizes_seed=8)), want)
+    got = run(split_batches(shuffled, sizes_seed=8))
+    assert got.keys() == want.keys()
+    for index in want:
+        assert_same(got[index], want[index], index)
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -487,3 +544,36 @@ def test_a_pickle_round_trip_changes_nothing(case, storage):
             assert_same(outputs(fn, eval_plan, shipped_acc), want, index)
         for shipped_acc in trips(fn.compact(one_pass(fn, parts))):
             assert_same(outputs(fn, eval_plan, shipped_acc), want, index)
+
+
+def _units(parts) -> set:
+    """How the units of the sparse states of ``parts`` are held: "dense" and/or "entries"."""
+    kinds = set()
+    for part in parts:
+        for col in part.columns.values():
+            if isinstance(col, SparseColumn):
+                if (col.slot[: col.n * col.blocks] >= 0).any():
+                    kinds.add("dense")
+                if col._rows:
+                    kinds.add("entries")
+    return kinds
+
+
+@pytest.mark.parametrize("case", [c for c in CASE_NAMES if CASES[c].storage != "dense"])
+def test_storage_does_not_change_the_numbers(case, monkeypatch):
+    """Sparse and mixed storage give what dense storage gives (intervals too: the same
+    batches draw the same resamples)."""
+    kind = CASES[case].storage
+    eval_plan, by_spec = case_partials(case)
+    fn = FusedCombineFn(eval_plan)
+    want = {index: outputs(fn, eval_plan, one_pass(fn, parts)) for index, parts in by_spec.items()}
+    assert _units(p for parts in by_spec.values() for p in parts) == {"dense"}
+    use_storage(monkeypatch, kind)
+    eval_plan, by_spec = case_partials(case)
+    parts = [p for parts in by_spec.values() for p in parts]
+    assert _units(parts) == ({"entries"} if kind == "sparse" else {"dense", "entries"})
+    if kind == "mixed":  # some units densified by merging, beside units of entries
+        merged = [fn.compact(one_pass(fn, parts)) for parts in by_spec.values()]
+        assert _units(merged) == {"dense", "entries"}
+    for index, parts in by_spec.items():
+        assert_same(outputs(fn, eval_plan, one_pass(fn, parts)), want[index], index)
