@@ -49,7 +49,7 @@ K = 3  # classes of the multi-class and multi-label outputs
 def contract_table(n=360, seed=0) -> pa.Table:
     """Weighted binary, multi-class and multi-label outputs of the same rows, a baseline
     model's predictions, and queries of 1..8 documents spread over the rows; a few rows
-    without a label."""
+    without a label or a slicing value, tags of 0..2 values (repeats too) per row."""
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 2, n)
     prediction = np.clip(rng.beta(2, 3, n) + 0.25 * label, 0, 1)
@@ -67,7 +67,10 @@ def contract_table(n=360, seed=0) -> pa.Table:
         "p_base": np.clip(prediction + rng.normal(0, 0.2, n), 0, 1),
         "w_base": rng.choice([0.0, 0.5, 1.0, 3.0], n),
         "country": rng.choice(["us", "de", "fr"], n, p=[0.5, 0.3, 0.2]),
-        "device": rng.choice(["mobile", "desktop"], n),
+        "device": pa.array(rng.choice(["mobile", "desktop"], n), mask=rng.random(n) < 0.03),
+        "tags": pa.array([None if rng.random() < 0.03 else
+                          list(rng.choice(["a", "b", "c"], rng.choice(3, p=[0.1, 0.6, 0.3])))
+                          for _ in range(n)], pa.list_(pa.string())),
         "class_label": pa.array(class_label, mask=unlabelled),
         "scores": pa.array(list(scores), pa.list_(pa.float64())),
         "multi_label": pa.array(list((rng.random((n, K)) < 0.4).astype(np.int64)),
@@ -90,8 +93,11 @@ model_specs { name: "base" label_key: "label" prediction_key: "p_base" example_w
 model_specs { name: "cand" label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }
 """
 QUERIES = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "qweight" }\n'
-SLICES = ('slicing_specs {} slicing_specs { feature_keys: ["country"] } '
+SLICES = ('slicing_specs {} slicing_specs { feature_keys: ["tags"] } '
           'slicing_specs { feature_keys: ["country", "device"] }\n')
+# class matrices are read one slice at a time (a million cells each): fewer slices
+FEW_SLICES = 'slicing_specs {} slicing_specs { feature_keys: ["device"] }\n'
+
 INTERVALS = "options { compute_confidence_intervals { value: true } }\n"
 BOOTSTRAP = ("options { compute_confidence_intervals { value: true } "
              "confidence_intervals { method: POISSON_BOOTSTRAP } }\n")
@@ -142,11 +148,13 @@ FLIPS = metrics("BooleanFlipRates", "MeanPrediction", "AUC",
 CLASSES = metrics("SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
                   "MultiClassConfusionMatrixPlot", TopKAccuracy='"k": 2',
                   MultiClassConfusionMatrixAtThresholds='"thresholds": [0.4]')
-RANKING = ('metrics_specs { metrics { class_name: "MeanLabel" } }\n'
-           'metrics_specs { query_key: "qid" binarize { top_k_list { values: [1, 3] } } '
-           + metrics("MinLabelPosition", "QueryStatistics", "ExampleCount",
-                     NDCG='"gain_key": "gain", "top_k_list": [5]',
-                     PrecisionAtK='"top_k_list": [5]', RecallAtK='"top_k_list": [5]') + " }\n")
+QUERY_METRICS = ('metrics_specs { query_key: "qid" binarize { top_k_list { values: [1, 3] } } '
+                 + metrics("MinLabelPosition", "QueryStatistics", "ExampleCount",
+                           NDCG='"gain_key": "gain", "top_k_list": [5]',
+                           PrecisionAtK='"top_k_list": [5]', RecallAtK='"top_k_list": [5]')
+                 + " }\n")
+# beside a metric of rows, whose partials count the examples (else the queries' do)
+RANKING = 'metrics_specs { metrics { class_name: "MeanLabel" } }\n' + QUERY_METRICS
 
 
 def spec(body: str, extra: str = "") -> str:
@@ -169,9 +177,9 @@ CASES = {
         "binarize { class_ids { values: [0, 1, 2] } top_k_list { values: [2] } }") + spec(
         metrics("Recall", "AUC"), "aggregate { micro_average: true }") + spec(
         metrics("Precision"), "aggregate { macro_average: true class_weights { key: 0 value: 1 } "
-        "class_weights { key: 2 value: 3 } }") + SLICES),
+        "class_weights { key: 2 value: 3 } }") + FEW_SLICES),
     "multi_label": Case(MULTI_LABEL + spec(metrics("MultiLabelConfusionMatrixPlot")) + spec(
-        metrics("Recall", "AUC"), "binarize { class_ids { values: [0, 2] } }") + SLICES),
+        metrics("Recall", "AUC"), "binarize { class_ids { values: [0, 2] } }") + FEW_SLICES),
     "ranking": Case(QUERIES + RANKING + SLICES),
     "intervals": Case(BINARY + spec(metrics("MeanLabel", "BinaryCrossentropy", "AUC",
                                             Precision='"thresholds": [0.3, 0.6]')
@@ -193,14 +201,14 @@ CASES = {
                             + SLICES + INTERVALS),
     "intervals_multi_class": Case(MULTI_CLASS + spec(metrics("SparseCategoricalAccuracy")) + spec(
         metrics("Recall", "AUC"), "aggregate { micro_average: true }") + SLICES + INTERVALS),
-    "intervals_ranking": Case(QUERIES + RANKING + SLICES + BOOTSTRAP),
+    "intervals_ranking": Case(QUERIES + QUERY_METRICS + SLICES + BOOTSTRAP),
 }
 
 # Family class (module.qualname) -> the cases whose plans hold it (Replicated: holding it
 # over a family of that name)
 FAMILY_CASES = {
     "evalbeam.metrics.sums.Sums": ["sums", "flips"],
-    "evalbeam.metrics.sums.ExampleSums": ["sums", "ranking"],
+    "evalbeam.metrics.sums.ExampleSums": ["sums"],
     "evalbeam.metrics.classes.ClassSums": ["multi_class"],
     "evalbeam.metrics.confusion.Confusion": ["confusion", "user", "multi_class", "multi_label"],
     "evalbeam.metrics.histogram.Histogram": ["histogram", "histogram_sparse", "histogram_mixed",
@@ -255,6 +263,27 @@ def test_every_family_has_a_case():
             families = eval_plan_of(case).plan.families
             assert any(type(f) is cls for f in families), \
                 f"case {case!r} does not use {_name(cls)}: {sorted({_name(type(f)) for f in families})}"
+
+
+def test_each_case_gives_what_the_properties_compare():
+    """Not vacuous: every case has finite values (and intervals with resampling), rows
+    dropped for a null label and rows without a slicing value."""
+    for name, case in CASES.items():
+        eval_plan, by_spec = case_partials(name)
+        fn = FusedCombineFn(eval_plan)
+        finite, null_rows, tally = {}, 0, {}
+        for parts in by_spec.values():
+            out = outputs(fn, eval_plan, one_pass(fn, parts))
+            for path, value in out.items():
+                if len(path) > 2 and path[1] in ("metric", "plot", "interval"):
+                    array = np.asarray(value)
+                    finite[path[1]] = finite.get(path[1], False) or (
+                        array.dtype.kind in "fiub" and bool(np.isfinite(array).any()))
+            null_rows += out[("null_rows",)]
+            tally.update(out[("tally",)])
+        assert finite.get("metric") or finite.get("plot"), name
+        assert finite.get("interval", False) == (eval_plan.resampling is not None), name
+        assert null_rows and any(k.startswith("dropped:null label") for k in tally), name
 
 
 def test_intervals_replicate_dense_and_sparse_states_both_ways():
