@@ -31,6 +31,7 @@ import pytest
 
 import evalbeam.metrics
 from conftest import partials, split_batches
+from evalbeam import combine
 from evalbeam.combine import FusedCombineFn, slice_results
 from evalbeam.config import parse_config, resolve
 from evalbeam.keys import MetricKey
@@ -99,6 +100,7 @@ SLICES = ('slicing_specs {} slicing_specs { feature_keys: ["tags"] } '
 FEW_SLICES = 'slicing_specs {} slicing_specs { feature_keys: ["device"] }\n'
 
 INTERVALS = "options { compute_confidence_intervals { value: true } }\n"
+MIN_SLICE_SIZE = "options { min_slice_size { value: 40 } }\n"  # omits a few slices
 BOOTSTRAP = ("options { compute_confidence_intervals { value: true } "
              "confidence_intervals { method: POISSON_BOOTSTRAP } }\n")
 
@@ -120,7 +122,8 @@ class Case:
     """A configuration, and how bucketed states are stored: ``dense`` as they would be for
     these few slices; ``sparse``: every batch's as entries, merges compacting often;
     ``mixed``: large batches' dense, small batches' as entries, and a slice's state densified
-    once it holds 48 entries (so dense and sparse states merge into each other)."""
+    once it holds 48 entries (so dense and sparse states merge into each other); metrics
+    computed for one slice at a time rather than for the table at once."""
 
     text: str
     storage: str = "dense"
@@ -166,7 +169,7 @@ CASES = {
     "confusion": Case(BINARY + spec(CONFUSION) + SLICES),
     "histogram": Case(BINARY + spec(HISTOGRAM) + SLICES),
     "histogram_sparse": Case(BINARY + spec(HISTOGRAM) + SLICES, storage="sparse"),
-    "histogram_mixed": Case(BINARY + spec(HISTOGRAM) + SLICES, storage="mixed"),
+    "histogram_mixed": Case(BINARY + spec(HISTOGRAM) + SLICES + MIN_SLICE_SIZE, storage="mixed"),
     "value_histogram": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES),
     "value_histogram_sparse": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES, storage="sparse"),
     "value_histogram_mixed": Case(BINARY + spec(VALUE_HISTOGRAM) + SLICES, storage="mixed"),
@@ -188,7 +191,8 @@ CASES = {
     "intervals_sparse": Case(BINARY + spec(metrics("AUC", "AUCPrecisionRecall", "MeanLabel"))
                              + SLICES + INTERVALS, storage="sparse"),
     "intervals_mixed": Case(BINARY + spec(metrics("AUC", "AUCPrecisionRecall", "MeanLabel"))
-                            + SLICES + INTERVALS, storage="mixed"),
+                            + SLICES + "options { compute_confidence_intervals { value: true } "
+                            "min_slice_size { value: 40 } }\n", storage="mixed"),
     "intervals_bootstrap": Case(BINARY + spec(metrics("MeanLabel", "AUC", "Recall")
                                               + " " + custom("MaxPrediction", "MeanWeight",
                                                              module="reduction_metrics"))
@@ -321,6 +325,7 @@ def use_storage(monkeypatch, kind: str) -> None:
                 self.densify_at = 48
 
         monkeypatch.setattr(state.SparseColumn, "__init__", densify_soon)
+        monkeypatch.setattr(combine, "CELLS_PER_PART", 1)  # metrics computed slice by slice
 
 
 @pytest.fixture
