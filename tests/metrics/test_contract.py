@@ -10,7 +10,8 @@ every output: metric values, plots, confidence intervals, counts and weights per
   (all but merge's first accumulator, which Beam lets it reuse);
 - a list, an iterator and a generator of accumulators merge the same;
 - a pickle round trip (and the accumulator coder's) of a partial or an accumulator, at any
-  point, changes nothing.
+  point, changes nothing;
+- sparse and mixed storage of bucketed states (:class:`Case`) give what dense storage gives.
 
 Every :class:`~evalbeam.metrics.base.Family` subclass must be exercised by a case of
 :data:`CASES` (:data:`FAMILY_CASES` says which): a new family fails
@@ -208,8 +209,7 @@ CASES = {
     "intervals_ranking": Case(QUERIES + QUERY_METRICS + SLICES + BOOTSTRAP),
 }
 
-# Family class (module.qualname) -> the cases whose plans hold it (Replicated: holding it
-# over a family of that name)
+# Family class (module.qualname) -> cases whose plans hold one (test_every_family_has_a_case)
 FAMILY_CASES = {
     "evalbeam.metrics.sums.Sums": ["sums", "flips"],
     "evalbeam.metrics.sums.ExampleSums": ["sums"],
@@ -553,6 +553,10 @@ def test_a_list_and_an_iterator_merge_the_same(case, storage):
                        fn.merge_accumulators(s for s in copy.deepcopy(shards)),
                        fn.merge_accumulators(tuple(copy.deepcopy(shards)))):
             assert_same(outputs(fn, eval_plan, merged), want, index)
+        alone = outputs(fn, eval_plan, shards[0])
+        for merged in (fn.merge_accumulators([copy.deepcopy(shards[0])]),
+                       fn.merge_accumulators(iter([copy.deepcopy(shards[0])]))):
+            assert_same(outputs(fn, eval_plan, merged), alone, index)
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
