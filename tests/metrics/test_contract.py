@@ -41,8 +41,7 @@ from evalbeam.metrics.base import Family
 from evalbeam.metrics.resampling import Replicated
 from evalbeam.metrics.state import SparseColumn
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "examples"))
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # reduction_metrics
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "examples"))  # custom_metrics
 
 RTOL = 1e-12
 K = 3  # classes of the multi-class and multi-label outputs
