@@ -433,7 +433,10 @@ def _operand_scales(out: dict) -> dict:
 
 
 def one_pass(fn, parts):
-    acc = fn.create_accumulator()
+    return one_pass_into(fn, fn.create_accumulator(), parts)
+
+
+def one_pass_into(fn, acc, parts):
     for part in parts:
         acc = fn.add_input(acc, part)
     return acc
@@ -572,13 +575,14 @@ def test_a_pickle_round_trip_changes_nothing(case, storage):
         want = outputs(fn, eval_plan, one_pass(fn, parts))
         shipped = [trips(p)[i % 2] for i, p in enumerate(parts)]  # partials cross a shuffle
         assert_same(outputs(fn, eval_plan, one_pass(fn, shipped)), want, index)
+        for shipped_acc in trips(fn.create_accumulator()):
+            assert_same(outputs(fn, eval_plan, one_pass_into(fn, shipped_acc, parts)), want, index)
         half = len(parts) // 2
         acc = one_pass(fn, parts[:half])  # not compacted: as a runner may ship it mid-way
         for shipped_acc in trips(acc):
             assert_same(contents(shipped_acc), contents(acc), index)
-            for part in parts[half:]:
-                shipped_acc = fn.add_input(shipped_acc, part)
-            assert_same(outputs(fn, eval_plan, shipped_acc), want, index)
+            assert_same(outputs(fn, eval_plan, one_pass_into(fn, shipped_acc, parts[half:])),
+                        want, index)
         for shipped_acc in trips(fn.compact(one_pass(fn, parts))):
             assert_same(outputs(fn, eval_plan, shipped_acc), want, index)
 
