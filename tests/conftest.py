@@ -34,24 +34,28 @@ def plan(body: str):
     return resolve(parse_config(BASE + body))
 
 
-def accumulate(eval_plan, batches) -> dict:
-    """{slicing spec index: merged SliceTable} via the combine path (and, with a query_key,
-    the query path's grouping by bucket, as GroupByQuery does)."""
-    fn = FusedCombineFn(eval_plan)
-    accumulators, buckets = {}, {}
-
-    def add(partials):
-        for index, part in partials:
-            fn.add_input(accumulators.setdefault(index, fn.create_accumulator()), part)
-
+def partials(eval_plan, batches) -> list:
+    """``[(slicing spec index, SliceTable)]``: every partial the pipeline's combine gets for
+    ``batches``: the row path's, and with a query_key the query path's after grouping the
+    documents by query bucket, as GroupByQuery does."""
+    out, buckets = [], {}
     for batch in batches:
-        extracted, partials = batch_partials(batch, eval_plan)
-        add(partials)
+        extracted, row_partials = batch_partials(batch, eval_plan)
+        out += row_partials
         if eval_plan.query_key:
             for bucket, docs in split_by_query(extracted.batch, eval_plan):
                 buckets.setdefault(bucket, []).append(docs)
     for docs in buckets.values():
-        add(query_partials(docs, eval_plan))
+        out += query_partials(docs, eval_plan)
+    return out
+
+
+def accumulate(eval_plan, batches) -> dict:
+    """{slicing spec index: merged SliceTable} via the combine path (:func:`partials`)."""
+    fn = FusedCombineFn(eval_plan)
+    accumulators = {}
+    for index, part in partials(eval_plan, batches):
+        fn.add_input(accumulators.setdefault(index, fn.create_accumulator()), part)
     return {index: fn.extract_output(acc) for index, acc in accumulators.items()}
 
 

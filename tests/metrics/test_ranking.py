@@ -1,9 +1,7 @@
 """Query metrics against references written here: NDCG against scikit-learn's ndcg_score per
 query, the others against plain per-query Python over the documents; grouping of a query's
 documents across batches (in process) and across Parquet files (through Beam)."""
-import copy
 import math
-import pickle
 
 import numpy as np
 import pyarrow as pa
@@ -12,9 +10,9 @@ from sklearn.metrics import ndcg_score
 
 from conftest import BASE, evaluate_in_process, plan, split_batches
 from evalbeam import run_evaluation
-from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
+from evalbeam.combine import batch_partials
 from evalbeam.errors import ConfigError, InputError
-from evalbeam.queries import QUERY_BUCKETS, bucket_of, query_partials, split_by_query
+from evalbeam.queries import QUERY_BUCKETS, bucket_of
 from helpers_io import write
 
 KS = (1, 3, 5)
@@ -301,43 +299,6 @@ def test_gains_must_be_present_and_finite():
                       "weight": [1.0, 1.0], "gain": pa.array(gains, pa.float64())})
         with pytest.raises(InputError, match=rf"column 'gain' \(read by a query metric\) has {problem}"):
             evaluate_in_process(plan(body), t.to_batches())
-
-
-def test_row_and_query_partials_merge_in_any_order_and_pickle(queries):
-    eval_plan = plan('metrics_specs { metrics { class_name: "MeanLabel" } }\n' + QUERY_SPEC
-                     + SLICES)
-    fn = FusedCombineFn(eval_plan)
-    parts, buckets = [], {}
-    for batch in split_batches(queries, sizes_seed=6):
-        extracted, partials = batch_partials(batch, eval_plan)
-        parts += [p for i, p in partials if i == 2]
-        for bucket, docs in split_by_query(extracted.batch, eval_plan):
-            buckets.setdefault(bucket, []).append(docs)
-    parts += [p for docs in buckets.values() for i, p in query_partials(docs, eval_plan) if i == 2]
-    snapshot = pickle.dumps(parts)
-
-    def accumulate(chunk):
-        acc = fn.create_accumulator()
-        for p in chunk:
-            acc = fn.add_input(acc, p)
-        return acc
-
-    def results(acc):
-        return {(r.slice_key, k): v for r in slice_results(fn.extract_output(acc), eval_plan)[0]
-                for k, v in r.metrics.items()}
-
-    single = results(accumulate(parts))
-    shards = [accumulate(parts[i::3]) for i in range(3)]
-    for merged in (fn.merge_accumulators([copy.deepcopy(s) for s in shards]),
-                   fn.merge_accumulators(iter([copy.deepcopy(s) for s in shards[::-1]])),
-                   fn.merge_accumulators([fn.create_accumulator(), accumulate(parts)]),
-                   pickle.loads(pickle.dumps(fn.compact(accumulate(parts[::-1]))))):
-        got = results(merged)
-        assert got.keys() == single.keys()
-        for key, value in single.items():
-            np.testing.assert_allclose(got[key], value, rtol=1e-12, err_msg=str(key))
-    assert pickle.dumps(parts) == snapshot  # inputs left untouched
-    assert {k[1].name for k in single} >= {"mean_label", "ndcg", "total_queries"}
 
 
 @pytest.mark.parametrize("method", ["JACKKNIFE", "POISSON_BOOTSTRAP"])
