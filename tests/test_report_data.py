@@ -266,3 +266,16 @@ def test_slices_of_no_known_spec_are_still_on_the_page(run):
     r = page_data([result])["runs"][0]
     assert [s["name"] for s in r["specs"]] == ["other slices"]
     assert len(r["specs"][0]["table"]) == len(result.metrics) == 1 + 7 + 14
+
+
+def test_a_flag_typo_in_a_reading_command_is_named(run, capsys, tmp_path):
+    d, _ = run
+    for argv, typo, meant in (
+            (["report", str(d / "out"), "--outptu", str(tmp_path / "r.html")], "--outptu", "--output"),
+            (["show", str(d / "out"), "--metirc", "auc"], "--metirc", "--metric"),
+            (["history", str(d / "out"), "--fail-on-alrt"], "--fail-on-alrt", "--fail-on-alert")):
+        capsys.readouterr()
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"unknown flag {typo} (did you mean {meant}?)" in err and "\n" not in err
+    assert not (tmp_path / "r.html").exists()

@@ -183,6 +183,20 @@ def _parser():
                     "history": hist}
 
 
+def _unknown_reader_flag(argv: list, commands: dict):
+    """The first flag a reading command (show, diff, report, history) does not define:
+    these take no Beam flags, so ``--outptu`` is a typo to name, not a missing ``-o``."""
+    if not argv or argv[0] not in commands or argv[0] in ("evaluate", "demo"):
+        return None
+    own = set(_own_flags(commands[argv[0]]))
+    for arg in argv[1:]:
+        if arg == "--":
+            return None
+        if arg.startswith("--") and arg.split("=", 1)[0] not in own:
+            return arg
+    return None
+
+
 def _own_flags(parser) -> list:
     return [s for action in parser._actions for s in action.option_strings]
 
@@ -194,6 +208,13 @@ def main(argv=None) -> int:
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser()
+    typo = _unknown_reader_flag(argv, commands)
+    if typo is not None:  # said before argparse's complaint about what the typo left out
+        from evalbeam.pipeline_flags import unexpected
+
+        print(f"evalbeam: error: {unexpected(typo, _own_flags(commands[argv[0]]))}",
+              file=sys.stderr)
+        return 2
     args, extra = parser.parse_known_args(argv)
     from evalbeam.errors import EvalbeamError
 
