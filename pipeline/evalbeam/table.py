@@ -128,11 +128,17 @@ def _size(metrics: dict):
     return value if isinstance(value, float) else None
 
 
+def size_keys(keys) -> list:
+    """The keys that can stand for a slice's size, the best first: weighted example count,
+    then example count; weighted before unweighted."""
+    return sorted((k for k in keys if k.name in _SIZE_NAMES and not k.is_diff),
+                  key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
+                                 k.sort_key()))
+
+
 @functools.lru_cache(maxsize=64)
 def _size_key(keys: tuple):
-    found = sorted((k for k in keys if k.name in _SIZE_NAMES and not k.is_diff),
-                   key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
-                                  k.sort_key()))
+    found = size_keys(keys)
     return found[0] if found else None
 
 

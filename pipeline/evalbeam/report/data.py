@@ -46,7 +46,6 @@ from evalbeam.values import flatten, label
 
 TABLE_SLICES = 5000  # per spec: slices the table and the search carry (largest first)
 PLOT_SLICES = 100  # per spec: slices whose plots the page holds (largest first)
-_SIZE_NAMES = ("weighted_example_count", "example_count")
 _NULL_Q = 65535
 
 
@@ -195,11 +194,10 @@ def _basename(path: str) -> str:
 
 def _sizes(every: dict, n: int) -> np.ndarray:
     """Each slice's weighted example count (else its example count; NaN without one)."""
+    from evalbeam.table import size_keys
+
     out = np.full(n, np.nan)
-    candidates = sorted((k for k in every if k.name in _SIZE_NAMES and not k.is_diff),
-                        key=lambda k: (_SIZE_NAMES.index(k.name), not k.example_weighted,
-                                       k.sort_key()))
-    for key in reversed(candidates):  # the first choice written last
+    for key in reversed(size_keys(every)):  # the first choice written last
         column = every[key]
         if _plain(column):
             out = np.where(np.isnan(column), out, column)
