@@ -333,6 +333,7 @@
     if (sp.cut) parts.push("the page carries the " + sp.table.length + " largest slices by " + run().count_label +
       " (limit " + DATA.limits.table_slices + "); " + sp.cut + " more count in the histogram only");
     if (sp.omitted) parts.push(sp.omitted + " slice(s) below min_slice_size omitted by the run");
+    if (sp.rows_with_null) parts.push(sp.rows_with_null + " row(s) in no slice of " + sp.name + " (a slicing feature was null)");
     return parts.join(" \u00b7 ");
   }
 
