@@ -194,7 +194,7 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
     done = {s.index for s in shards}
     for index, spec in enumerate(eval_plan.slice_specs):
         if index not in done:  # no slices in this spec: an empty shard (overall: an empty slice)
-            table = SliceTable(eval_plan.plan.state_specs())
+            table = SliceTable(eval_plan.fused.state_specs())
             if spec.is_overall:
                 table.rows_for([()])
             shards.append(_write_shard((index, table), eval_plan, staging))

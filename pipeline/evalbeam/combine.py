@@ -57,8 +57,8 @@ def batch_partials(batch, eval_plan):
     column = column_codes(data)
     null_rows = [rows_without_value(spec, column, data.num_rows) for spec in eval_plan.slice_specs]
 
-    specs = eval_plan.plan.state_specs()
-    families = eval_plan.plan.indexed_families(queries=False)
+    specs = eval_plan.fused.state_specs()
+    families = eval_plan.fused.indexed_families(queries=False)
     if not families:  # only query metrics (evalbeam.queries): the tally (and overall slice)
         keys = [()] if eval_plan.slice_specs[0].is_overall else []
         first = SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64), {}, tally,
@@ -115,7 +115,7 @@ def _weight_units(extracted, eval_plan) -> np.ndarray:
 def _view_entries(extracted, eval_plan) -> int:
     """How many values the batch's class views of multi-class outputs hold."""
     views = {(f.stream.base, f.stream.sub_key, f.stream.micro_average)
-             for _, f in eval_plan.plan.indexed_families(queries=False)
+             for _, f in eval_plan.fused.indexed_families(queries=False)
              if not f.vectors and f.baseline is None}
     total = 0
     for base, sub_key, micro in views:
@@ -222,7 +222,7 @@ class FusedCombineFn(beam.CombineFn):
     """Every metric family of one slicing spec in one accumulator (a SliceTable)."""
 
     def __init__(self, eval_plan):
-        self.state_specs = eval_plan.plan.state_specs()
+        self.state_specs = eval_plan.fused.state_specs()
 
     def get_accumulator_coder(self):
         return SliceTableCoder()
@@ -250,14 +250,14 @@ class FusedCombineFn(beam.CombineFn):
 class SliceStats:
     """One slice's state, looked up by family: ``stats(family)["name"]``."""
 
-    def __init__(self, plan, row: dict):
-        self._plan, self._row = plan, row
+    def __init__(self, fused, row: dict):
+        self._fused, self._row = fused, row
 
     def family(self, family):
-        return self._plan.families[self._plan.family_index(family)]
+        return self._fused.families[self._fused.family_index(family)]
 
     def __call__(self, family) -> dict:
-        prefix = f"{self._plan.family_index(family)}."
+        prefix = f"{self._fused.family_index(family)}."
         return {k[len(prefix):]: v for k, v in self._row.items() if k.startswith(prefix)}
 
 
@@ -265,11 +265,11 @@ class TableStats(SliceStats):
     """Every slice's state at once: dense states with a leading slice axis, sparse states as
     their column. ``memo(key, fn)`` shares a derived value between metrics."""
 
-    def __init__(self, plan, table: SliceTable):
+    def __init__(self, fused, table: SliceTable):
         table.compact()
         columns = {name: col if isinstance(col, SparseColumn) else col.data
                    for name, col in table.columns.items()}
-        super().__init__(plan, columns)
+        super().__init__(fused, columns)
         self.n = len(table)
         self._memo = {}
 
@@ -383,7 +383,7 @@ def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
     clipped to the metric's ``value_range`` (a diff's: the widest difference of two values in
     it)."""
     resampling = eval_plan.resampling
-    resampled_stats = ResampledStats(eval_plan.plan, stats, resampling)
+    resampled_stats = ResampledStats(stats, resampling)
     samples, ranges = {}, {}
 
     def add(metric, values):
@@ -394,7 +394,7 @@ def _intervals(stats, points: dict, eval_plan, counts: np.ndarray):
         if metric.info.intervals:
             add(metric, metric.compute_table(resampled_stats) or {})
     for metric in eval_plan.metrics:
-        if metric.derived and all(k in samples for k in metric.input_keys().values()):
+        if metric.of_metrics and all(k in samples for k in metric.input_keys().values()):
             add(metric, metric.compute_derived(samples))
     R = resampling.samples
     samples = {k: v.reshape((stats.n, R) + v.shape[1:]) for k, v in samples.items()
@@ -496,7 +496,7 @@ def iter_slice_results(table: SliceTable, eval_plan, selection: SliceSelection |
 
 
 def _part_results(table: SliceTable, eval_plan, plots: np.ndarray, plotting: bool):
-    stats = TableStats(eval_plan.plan, table)
+    stats = TableStats(eval_plan.fused, table)
     columns, one_at_a_time = {}, []
     for metric in eval_plan.metrics:
         values = metric.compute_table(stats)
@@ -505,7 +505,7 @@ def _part_results(table: SliceTable, eval_plan, plots: np.ndarray, plotting: boo
         else:
             columns.update(values)
     for metric in eval_plan.metrics:
-        if metric.derived:
+        if metric.of_metrics:
             columns.update(metric.compute_derived(columns))
     if eval_plan.baseline_metrics is not None:
         columns.update(baseline_columns(table.keys, eval_plan.baseline_metrics))
@@ -525,7 +525,7 @@ def _part_results(table: SliceTable, eval_plan, plots: np.ndarray, plotting: boo
         drawn = {}
         computed = [m for m in one_at_a_time if with_plots[j] or not m.info.plot]
         if computed:
-            row = SliceStats(eval_plan.plan, table.row(key))
+            row = SliceStats(eval_plan.fused, table.row(key))
             for metric in computed:
                 (drawn if metric.info.plot else metrics).update(metric.compute(row))
         yield SliceResult(key, counts[j], metrics, drawn, intervals, dof, dofs,

@@ -19,7 +19,7 @@ from google.protobuf import json_format, text_format
 from evalbeam.errors import ConfigError
 from evalbeam.keys import MetricKey, SubKey, default_metric_name
 from evalbeam.metrics import arguments
-from evalbeam.metrics.base import Metric, MetricInfo, Plan, Stream
+from evalbeam.metrics.base import FusedFamilies, Metric, MetricInfo, Stream
 from evalbeam.metrics.classes import MacroAverage
 from evalbeam.metrics.custom import UserMetric, load_class
 from evalbeam.metrics.registry import METRICS
@@ -203,7 +203,7 @@ class EvalPlan:
     thresholds: list = field(default_factory=list)
     min_slice_size: int = 0
     max_plot_slices: int = 1000  # plots for at most this many slices per spec (0: all)
-    plan: Plan = None
+    fused: FusedFamilies = None
     # The baseline's metrics read from an earlier result instead of computed from the data:
     # slice key -> {MetricKey (of the baseline model): value}.
     baseline_metrics: dict | None = None
@@ -211,7 +211,7 @@ class EvalPlan:
     cross_specs: list = field(default_factory=list)  # the config's CrossSliceSpecs
 
     def __post_init__(self):
-        self.plan = Plan.build(self.metrics, self.resampling)
+        self.fused = FusedFamilies.build(self.metrics, self.resampling)
 
     @property
     def baseline(self) -> str | None:
@@ -230,13 +230,13 @@ class EvalPlan:
     def streams(self) -> list:
         """The streams read from each batch: the outputs' (class views are made from them),
         and the baseline's where a family compares with it."""
-        streams = {f.stream.base for f in self.plan.families} | {
-            f.baseline for f in self.plan.families if f.baseline is not None}
+        streams = {f.stream.base for f in self.fused.families} | {
+            f.baseline for f in self.fused.families if f.baseline is not None}
         return sorted(streams, key=lambda s: (s.model, s.output, s.weighted, s.query_key))
 
     def stream_pairs(self) -> list:
         """``(candidate stream, baseline stream)`` of every family comparing the two."""
-        return sorted({f.source() for f in self.plan.families if f.baseline is not None},
+        return sorted({f.source() for f in self.fused.families if f.baseline is not None},
                       key=str)
 
     @property
@@ -392,7 +392,7 @@ def _class_metrics(cls, name, stream, kwargs, extra, class_views, where) -> list
     out = [make(dataclasses.replace(stream, sub_key=sub, micro_average=micro))
            for sub, micro in class_views.views]
     if class_views.macro is not None and not probe.info.plot:
-        if probe.derived or type(probe).compute_table is Metric.compute_table:
+        if probe.of_metrics or type(probe).compute_table is Metric.compute_table:
             raise ConfigError(f"{where}: {probe.class_name} cannot be macro-averaged (it is "
                               "not computed for all slices at once)")
         weights, weighted = class_views.macro
@@ -524,7 +524,7 @@ def resolve(config: config_pb2.EvalConfig) -> EvalPlan:
         raise ConfigError("metrics_specs: no metrics configured")
     computed = {k for m in metrics for k in m.keys()}
     for m in metrics:
-        if m.derived:
+        if m.of_metrics:
             missing = [n for n, k in m.input_keys().items() if k not in computed]
             if missing:
                 raise ConfigError(f"derived metric {m.name!r} needs metrics {missing} for "

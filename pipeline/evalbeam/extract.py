@@ -246,7 +246,7 @@ def _check_classes(head, y, p, eval_plan, source) -> None:
         raise InputError(f"{source}: {label} holds vectors of {y.shape[1]} but {prediction} "
                          f"vectors of {p.shape[1]}; expected the same number of classes")
     n_classes = p.shape[1] if p.ndim == 2 else 2
-    families = [f for f in eval_plan.plan.families
+    families = [f for f in eval_plan.fused.families
                 if (f.stream.model, f.stream.output) == (head.model, head.output)]
     reads_classes = any(f.reads_classes or f.stream.base != f.stream for f in families)
     if y.ndim == 1 and (p.ndim == 2 or reads_classes):

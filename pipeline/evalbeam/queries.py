@@ -27,13 +27,13 @@ import pyarrow.compute as pc
 from evalbeam.errors import InputError
 from evalbeam.hashing import value_hashes
 from evalbeam.extract import source_of, to_float, with_source
-from evalbeam.metrics.ranking import LABEL, QueryArrays
+from evalbeam.metrics.ranking import OWN_LABEL, QueryArrays
 from evalbeam.metrics.state import SliceTable, weight_units
 from evalbeam.slicing import assign_slices, column_codes
 
 QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
 
-def bucket_of(values: pa.Array) -> np.ndarray:
+def query_bucket(values: pa.Array) -> np.ndarray:
     """The query bucket of each value, the same in every process and file."""
     return (value_hashes(values) % np.uint64(QUERY_BUCKETS)).astype(np.int64)
 
@@ -75,7 +75,7 @@ def split_by_query(batch: pa.RecordBatch, eval_plan) -> list:
         return []
     data = batch.select(document_columns(eval_plan))
     query = _encode(data.column(eval_plan.query_key))
-    bucket = bucket_of(query.dictionary)[query.indices.to_numpy(zero_copy_only=False)]
+    bucket = query_bucket(query.dictionary)[query.indices.to_numpy(zero_copy_only=False)]
     order = np.argsort(bucket, kind="stable")
     data = data.take(pa.array(order))
     counts = np.bincount(bucket, minlength=QUERY_BUCKETS)
@@ -143,14 +143,14 @@ def query_partials(batches, eval_plan) -> list:
             query_weights = low
 
         def docs(name, label=head.label_key):
-            return column(label if name == LABEL else name)
+            return column(label if name == OWN_LABEL else name)
         arrays[stream] = QueryArrays(column(head.prediction_key), starts, sizes, low, docs,
                                      hashes)
 
     codes_of = column_codes(data)
 
-    specs = eval_plan.plan.state_specs()
-    families = eval_plan.plan.indexed_families(queries=True)
+    specs = eval_plan.fused.state_specs()
+    families = eval_plan.fused.indexed_families(queries=True)
     out = []
     for index, spec in enumerate(eval_plan.slice_specs):
         assignment = assign_slices(spec, codes_of, data.num_rows)

@@ -12,7 +12,7 @@ from conftest import BASE, evaluate_in_process, plan, split_batches
 from evalbeam import run_evaluation
 from evalbeam.combine import batch_partials
 from evalbeam.errors import ConfigError, InputError
-from evalbeam.queries import QUERY_BUCKETS, bucket_of
+from evalbeam.queries import QUERY_BUCKETS, query_bucket
 from helpers_io import write
 
 KS = (1, 3, 5)
@@ -201,11 +201,11 @@ def test_null_queries_are_dropped_and_counted():
 
 def test_query_bucket_is_a_function_of_the_value():
     values = pa.array(["alpha", "", "beta", "q17", "alpha"])
-    buckets = bucket_of(values)
+    buckets = query_bucket(values)
     assert buckets[0] == buckets[4]
-    assert (bucket_of(values.slice(2)) == buckets[2:]).all()  # offsets into shared buffers
-    assert (bucket_of(pa.array(["q17", "beta"], pa.large_string())) == buckets[[3, 2]]).all()
-    spread = np.bincount(bucket_of(pa.array(np.arange(10000))), minlength=QUERY_BUCKETS)
+    assert (query_bucket(values.slice(2)) == buckets[2:]).all()  # offsets into shared buffers
+    assert (query_bucket(pa.array(["q17", "beta"], pa.large_string())) == buckets[[3, 2]]).all()
+    spread = np.bincount(query_bucket(pa.array(np.arange(10000))), minlength=QUERY_BUCKETS)
     assert spread.min() > 100
 
 

@@ -48,9 +48,7 @@ class StreamArrays:
     """Labels ``y``, predictions ``p`` and weights ``w`` (float64, 1-D) for one stream of a batch.
 
     Derived per-example arrays are computed once per batch and shared by every slicing spec
-    and family through :meth:`derived`. Names starting with ``w*`` may depend on the weights;
-    all others depend on labels and predictions only, so :meth:`repeat` copies can gather
-    them from their source instead of computing them again.
+    and family through :meth:`derived`.
     """
 
     __slots__ = ("y", "p", "w", "seed", "per_row", "examples", "_cache", "_source", "_rows",
@@ -73,10 +71,13 @@ class StreamArrays:
         batch's seed (``kind`` picks an independent sequence)."""
         return np.random.default_rng([self.seed, kind]).integers(0, high, shape, dtype=dtype)
 
-    def derived(self, name: str, fn):
+    def derived(self, name: str, fn, *, weighted: bool = False):
+        """``fn(self)``, made once and cached under ``name``. A value that reads the weights
+        must say so (``weighted=True``): a :meth:`repeat` copy (a resample, under weights of
+        its own) makes those itself and gathers the others from its source's."""
         value = self._cache.get(name)
         if value is None:
-            if self._source is not None and not name.startswith("w*"):
+            if self._source is not None and not weighted:
                 value = self._source().derived(name, fn)[self._rows]
             else:
                 value = fn(self)
@@ -197,7 +198,7 @@ class Metric:
     """A metric or plot: reads families, computes values for one slice."""
 
     info = MetricInfo()
-    derived = False  # computed from other metrics' values (compute_derived), not from data
+    of_metrics = False  # computed from other metrics' values (compute_derived), not from data
 
     def __init__(self, name: str, stream: Stream, config: dict):
         self.name = name
@@ -245,7 +246,7 @@ def divide(num, den):
 
 
 @dataclass
-class Plan:
+class FusedFamilies:
     """The fused families of a configuration and the metrics that read them."""
 
     metrics: list
@@ -253,18 +254,18 @@ class Plan:
     _index: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, metrics: list, resampling=None) -> "Plan":
+    def build(cls, metrics: list, resampling=None) -> "FusedFamilies":
         """Fuse the metrics' families; with ``resampling`` (confidence intervals) also a
         replicated family for every family a metric with intervals reads."""
         from evalbeam.metrics.resampling import Replicated
 
-        plan = cls(metrics)
+        fused = cls(metrics)
         for metric in metrics:
             for family in metric.families():
-                plan._add(family)
+                fused._add(family)
                 if resampling is not None and metric.info.intervals and not metric.info.plot:
-                    plan._add(Replicated(family.for_replicates(), resampling))
-        return plan
+                    fused._add(Replicated(family.for_replicates(), resampling))
+        return fused
 
     def _add(self, family: Family) -> None:
         key = family.group_key()

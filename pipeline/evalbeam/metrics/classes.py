@@ -67,9 +67,9 @@ def binary_view(base: StreamArrays, stream) -> StreamArrays:
     if not len(base.w):  # no rows: no class to view (an empty list column has no width)
         empty = np.zeros(0)
         return StreamArrays(empty, empty, empty, base.seed)
-    name = f"w*view/{stream.sub_key!r}/{stream.micro_average!r}"  # "w*": depends on weights
+    name = f"view/{stream.sub_key!r}/{stream.micro_average!r}"
     return base.derived(name, lambda a: _make_view(a, stream.sub_key or SubKey(),
-                                                   stream.micro_average))
+                                                   stream.micro_average), weighted=True)
 
 
 def _make_view(a: StreamArrays, sub: SubKey, micro: tuple | None) -> StreamArrays:

@@ -205,16 +205,16 @@ class UserMetric(Metric):
                              f"{_user_line(e, _module_file(cls))}") from None
         self.info = MetricInfo(higher_is_better=self.user.higher_is_better,
                                value_range=_value_range(cls))
-        self.derived = isinstance(self.user, DerivedMetric)
-        if not self.derived and any(s.sparse for s in self.user.states):
+        self.of_metrics = isinstance(self.user, DerivedMetric)
+        if not self.of_metrics and any(s.sparse for s in self.user.states):
             raise ValueError(f"{cls.__name__}: custom metrics declare dense states only")
         self._identity = (module, cls.__name__, tuple(sorted(config.items())))
 
     def families(self):
-        return [] if self.derived else [_UserFamily(self.stream, self.user, self._identity)]
+        return [] if self.of_metrics else [_UserFamily(self.stream, self.user, self._identity)]
 
     def compute_table(self, stats):
-        if self.derived:
+        if self.of_metrics:
             return {}  # computed from the other metrics' values (compute_derived)
         return {self.key: np.asarray(_call(self.user, "result", stats(self.families()[0])),
                                      np.float64)}

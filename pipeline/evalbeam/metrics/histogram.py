@@ -33,13 +33,13 @@ _EDGES = np.concatenate([[-np.inf], np.arange(NUM_BUCKETS) / NUM_BUCKETS, [np.in
 NEG, POS, PRED = 0, 1, 2
 
 
-def bucket_of(p: np.ndarray) -> np.ndarray:
+def prediction_bucket(p: np.ndarray) -> np.ndarray:
     """TFMA's histogram bucket of each prediction (0 .. 10001)."""
     b = np.trunc(p * NUM_BUCKETS + 1.0)
     return np.clip(b, 0, NBK - 1).astype(np.int64)
 
 
-def fine_bucket_of(num_buckets: int) -> np.ndarray:
+def first_fine_bucket(num_buckets: int) -> np.ndarray:
     """Bucket of a ``num_buckets`` histogram -> the first fine bucket it holds (same left edge)."""
     out = np.empty(num_buckets + 2, np.int64)
     out[0], out[-1] = 0, NBK - 1
@@ -90,7 +90,7 @@ class Histogram(Family):
 
     def _bucket(self, arrays):
         def fine(a):
-            return a.derived("bucket", lambda b: bucket_of(b.p))
+            return a.derived("bucket", lambda b: prediction_bucket(b.p))
 
         if self.num_buckets == NUM_BUCKETS:
             return fine(arrays)
@@ -110,19 +110,19 @@ class Histogram(Family):
             offset = codes * (channels * nbk)
             index, weights = offset + cell, arrays.w
             if self.with_predictions:
-                wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
+                wp = arrays.derived("weighted prediction", lambda a: a.w * a.p, weighted=True)
                 index = np.concatenate([index, offset + (bucket + PRED * nbk)])
                 weights = np.concatenate([weights, wp])
             hist = np.bincount(index, weights=weights, minlength=n_slices * channels * nbk)
             return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, nbk))}
         cell = codes * nbk + bucket
         uniq, inverse = np.unique(cell, return_inverse=True)
-        wy = arrays.derived("w*label", lambda a: a.w * a.y)
+        wy = arrays.derived("weighted label", lambda a: a.w * a.y, weighted=True)
         values = np.empty((len(uniq), channels))
         values[:, POS] = np.bincount(inverse, weights=wy, minlength=len(uniq))
         values[:, NEG] = np.bincount(inverse, weights=arrays.w, minlength=len(uniq)) - values[:, POS]
         if self.with_predictions:
-            wp = arrays.derived("w*prediction", lambda a: a.w * a.p)
+            wp = arrays.derived("weighted prediction", lambda a: a.w * a.p, weighted=True)
             values[:, PRED] = np.bincount(inverse, weights=wp, minlength=len(uniq))
         return {"hist": SparseColumn.from_entries(spec, n_slices, uniq // nbk, uniq % nbk, values)}
 

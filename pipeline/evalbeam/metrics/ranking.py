@@ -23,13 +23,13 @@ from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
 from evalbeam.metrics.state import DenseColumn, StateSpec
 
 
-LABEL = ""  # the column name that stands for the stream's own label column
+OWN_LABEL = ""  # the column name that stands for the stream's own label column
 
 
 class QueryArrays:
     """Whole queries of one stream, documents grouped by query.
 
-    ``prediction`` and ``docs(column)`` (``LABEL``: the stream's labels) are per-document
+    ``prediction`` and ``docs(column)`` (``OWN_LABEL``: the stream's labels) are per-document
     float64 arrays, sorted by query; query ``i`` has documents ``starts[i]:starts[i] +
     sizes[i]`` (every query has at least one) and weight ``w[i]``. :meth:`take` selects
     queries (with repeats: one per (query, slice) pair); per-query values come from
@@ -50,12 +50,12 @@ class QueryArrays:
     def docs(self, column: str) -> np.ndarray:
         return self.derived(("docs", column), lambda q: q._docs(column))
 
-    def derived(self, name, fn):
-        """A per-query value, made once over all queries; names starting with ``w*`` depend
-        on the weights and are made for these queries themselves (as StreamArrays')."""
+    def derived(self, name, fn, *, weighted: bool = False):
+        """A per-query value, made once over all queries; one that reads the weights
+        (``weighted=True``) is made for these queries themselves (as StreamArrays')."""
         value = self._cache.get(name)
         if value is None:
-            if self._source is not None and not (isinstance(name, str) and name.startswith("w*")):
+            if self._source is not None and not weighted:
                 value = self._source.derived(name, fn)[self._rows]
             else:
                 value = fn(self)
@@ -235,7 +235,7 @@ class _AtK(_QueryMetric):
                          self.stream.weighted)
 
     def relevance(self) -> str:
-        return LABEL
+        return OWN_LABEL
 
     def weight_stat(self) -> tuple:
         raise NotImplementedError
@@ -314,7 +314,7 @@ class MinLabelPosition(_QueryMetric):
 
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
-        self.label_key = arguments.text(config, "label_key") if "label_key" in config else LABEL
+        self.label_key = arguments.text(config, "label_key") if "label_key" in config else OWN_LABEL
 
     def columns(self) -> list:
         return [self.label_key] if self.label_key else []

@@ -97,9 +97,9 @@ class Resampling:
         if self.method == JACKKNIFE:
             return arrays, codes * R + self.partitions(arrays)
         if repeat:
-            rows, r, resampled = arrays.derived(f"w*poisson_repeats/{R}", self._repeats)
+            rows, r, resampled = arrays.derived(f"poisson_repeats/{R}", self._repeats, weighted=True)
         else:
-            rows, r, resampled = arrays.derived(f"w*poisson_copies/{R}", self._copies)
+            rows, r, resampled = arrays.derived(f"poisson_copies/{R}", self._copies, weighted=True)
         last = resampled._cache.get("virtual_codes")  # every family of a spec passes its codes
         if last is None or last[0] is not codes:
             last = resampled._cache["virtual_codes"] = (codes, codes[rows] * R + r)
@@ -217,8 +217,8 @@ class ResampledStats:
     """The resamples of a table's slices as ``n * R`` virtual slices (slice-major), for
     ``Metric.compute_table``."""
 
-    def __init__(self, plan, table_stats, resampling: Resampling):
-        self._plan, self._table, self.resampling = plan, table_stats, resampling
+    def __init__(self, table_stats, resampling: Resampling):
+        self._table, self.resampling = table_stats, resampling
         self.n = table_stats.n * resampling.samples
         self._memo = {}
 
@@ -234,13 +234,13 @@ class ResampledStats:
         return self._memo[key]
 
     def __call__(self, family) -> dict:
-        from evalbeam.metrics.histogram import Histogram, fine_bucket_of
+        from evalbeam.metrics.histogram import Histogram, first_fine_bucket
 
         replicated = self._replicated(family)
         fused = self._table.family(replicated)
         fine = None
         if isinstance(fused.inner, Histogram) and fused.inner.num_buckets != family.num_buckets:
-            fine = fine_bucket_of(fused.inner.num_buckets)
+            fine = first_fine_bucket(fused.inner.num_buckets)
         specs = fused.states()
         out = {}
         for name, state in self._table(replicated).items():

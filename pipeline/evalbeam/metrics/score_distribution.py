@@ -21,7 +21,7 @@ from evalbeam.metrics.base import Family, Metric, MetricInfo
 from evalbeam.metrics.histogram import HistogramThresholds, plot_matrices
 from evalbeam.metrics.state import SparseColumn, StateSpec
 
-WEIGHT, LABEL, PREDICTION = 0, 1, 2
+WEIGHT_SUM, LABEL_SUM, PREDICTION_SUM = 0, 1, 2
 
 
 class ThresholdIntervals(Family):
@@ -41,8 +41,8 @@ class ThresholdIntervals(Family):
 
     def add_batch(self, arrays, codes, n_slices):
         interval = np.searchsorted(self.thresholds.values, arrays.p, side="left")
-        channels = [arrays.w, arrays.derived("w*label", lambda a: a.w * a.y),
-                    arrays.derived("w*prediction", lambda a: a.w * a.p)]
+        channels = [arrays.w, arrays.derived("weighted label", lambda a: a.w * a.y, weighted=True),
+                    arrays.derived("weighted prediction", lambda a: a.w * a.p, weighted=True)]
         return {"sums": SparseColumn.from_rows(self.states()["sums"], codes, n_slices, interval,
                                                channels)}
 
@@ -66,11 +66,11 @@ class ScoreDistributionPlot(Metric):
         sums = stats(self.family)["sums"]
         thresholds = self.family.thresholds
         k = len(thresholds)
-        below = np.cumsum(sums[WEIGHT])[:k]
-        above = sums[WEIGHT].sum() - below
+        below = np.cumsum(sums[WEIGHT_SUM])[:k]
+        above = sums[WEIGHT_SUM].sum() - below
         # the prediction as a fractional label: its weighted sum is the "positive" weight
-        positive_below = np.cumsum(sums[PREDICTION])[:k]
-        positive_above = sums[PREDICTION].sum() - positive_below
+        positive_below = np.cumsum(sums[PREDICTION_SUM])[:k]
+        positive_above = sums[PREDICTION_SUM].sum() - positive_below
         fractional = {"tp": positive_above, "fp": above - positive_above,
                       "fn": positive_below, "tn": below - positive_below}
         matrices = plot_matrices(fractional, thresholds)
@@ -83,5 +83,5 @@ class ScoreDistributionPlot(Metric):
             "score_distribution": {
                 "lower_threshold_exclusive": np.concatenate([[-np.inf], values]),
                 "upper_threshold_inclusive": np.concatenate([values, [np.inf]]),
-                "weighted_negatives": sums[WEIGHT] - sums[LABEL],
-                "weighted_positives": sums[LABEL]}}}
+                "weighted_negatives": sums[WEIGHT_SUM] - sums[LABEL_SUM],
+                "weighted_positives": sums[LABEL_SUM]}}}

@@ -93,7 +93,7 @@ class Sums(Family):
     def add_batch(self, arrays, codes, n_slices):
         out = {}
         for stat, spec in self.states().items():
-            values = arrays.derived("w*" + stat, self._weighted(stat))
+            values = arrays.derived("weighted " + stat, self._weighted(stat), weighted=True)
             sums = np.bincount(codes, weights=values, minlength=n_slices)
             out[stat] = DenseColumn(spec, sums)
         return out

@@ -21,7 +21,7 @@ from evalbeam.metrics.base import Family, Metric, MetricInfo, divide
 from evalbeam.metrics.histogram import NEG, NUM_BUCKETS, POS, PRED, Histogram, coarse_buckets
 from evalbeam.metrics.state import SparseColumn, StateSpec
 
-WEIGHT, LABEL, PREDICTION = 0, 1, 2
+WEIGHT_SUM, LABEL_SUM, PREDICTION_SUM = 0, 1, 2
 
 
 def range_bucket_of(v: np.ndarray, left: float, right: float, num_buckets: int) -> np.ndarray:
@@ -66,8 +66,8 @@ class ValueHistogram(Family):
         bucket = range_bucket_of(values, self.left, self.right, self.num_buckets)
         channels = [arrays.w]
         if self.with_means:
-            channels += [arrays.derived("w*label", lambda a: a.w * a.y),
-                         arrays.derived("w*prediction", lambda a: a.w * a.p)]
+            channels += [arrays.derived("weighted label", lambda a: a.w * a.y, weighted=True),
+                         arrays.derived("weighted prediction", lambda a: a.w * a.p, weighted=True)]
         return {"sums": SparseColumn.from_rows(self.states()["sums"], codes, n_slices, bucket,
                                                channels)}
 
@@ -123,9 +123,9 @@ class PredictedVsTrue(_RangePlot):
         lower, upper = bucket_edges(self.left, self.right, self.num_buckets)
         return {self.key: {"predicted_vs_true": {
             "lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
-            "num_weighted_examples": sums[WEIGHT],
-            "mean_prediction": divide(sums[PREDICTION], sums[WEIGHT]),
-            "mean_label": divide(sums[LABEL], sums[WEIGHT])}}}
+            "num_weighted_examples": sums[WEIGHT_SUM],
+            "mean_prediction": divide(sums[PREDICTION_SUM], sums[WEIGHT_SUM]),
+            "mean_label": divide(sums[LABEL_SUM], sums[WEIGHT_SUM])}}}
 
 
 class ResidualHistogram(_RangePlot):
@@ -140,7 +140,7 @@ class ResidualHistogram(_RangePlot):
         lower, upper = bucket_edges(self.left, self.right, self.num_buckets)
         return {self.key: {"residual_histogram": {
             "lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
-            "num_weighted_examples": self.sums(stats)[WEIGHT]}}}
+            "num_weighted_examples": self.sums(stats)[WEIGHT_SUM]}}}
 
 
 class CalibrationPlot(_RangePlot):
@@ -175,7 +175,7 @@ class CalibrationPlot(_RangePlot):
             hist = sums["hist"]
             weight, label, prediction = hist[NEG] + hist[POS], hist[POS], hist[PRED]
         else:
-            weight, label, prediction = sums["sums"][[WEIGHT, LABEL, PREDICTION]]
+            weight, label, prediction = sums["sums"][[WEIGHT_SUM, LABEL_SUM, PREDICTION_SUM]]
         lower, upper = bucket_edges(self.left, self.right, self.num_buckets)
         return {self.key: {"calibration_histogram_buckets": {
             "lower_threshold_inclusive": lower, "upper_threshold_exclusive": upper,
