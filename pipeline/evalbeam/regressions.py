@@ -164,10 +164,10 @@ def from_result(result) -> list:
     if FileSystems.exists(path):
         with FileSystems.open(path) as f:
             return json.loads(f.read().decode())
-    from evalbeam.config import resolve
+    from evalbeam.config import resolve_config
     from evalbeam.errors import InputError
 
-    plan = resolve(result.config)
+    plan = resolve_config(result.config)
     if plan.baseline is None:
         raise InputError(f"{result.output_dir}: no model is the baseline (is_baseline), so there "
                          "is nothing to compare the candidate with")

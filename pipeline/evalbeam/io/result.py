@@ -117,7 +117,7 @@ class EvalResult:
         return self._slice_specs
 
     def eval_plan(self):
-        """The run's config resolved here (an :class:`evalbeam.config.EvalPlan`); a
+        """The run's config resolved here (an :class:`evalbeam.plan.EvalPlan`); a
         ConfigError saying why when it cannot be (e.g. a custom metric's module is not
         importable here)."""
         self._resolve()
@@ -134,9 +134,9 @@ class EvalResult:
         from evalbeam.values import metric_thresholds
 
         try:
-            from evalbeam.config import resolve
+            from evalbeam.config import resolve_config
 
-            plan = resolve(self.config)
+            plan = resolve_config(self.config)
         except Exception as e:  # noqa: BLE001 - e.g. a custom metric's module not importable
             text = getattr(e, "message", None) or str(e).strip()
             self._plan, self._plan_error = None, text.splitlines()[0] if text else type(e).__name__
