@@ -25,6 +25,7 @@ import math
 
 from google.protobuf import json_format
 
+from evalbeam.errors import InputError
 from evalbeam.io.artifacts import REGRESSIONS_FILE
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
@@ -165,7 +166,6 @@ def from_result(result) -> list:
         with FileSystems.open(path) as f:
             return json.loads(f.read().decode())
     from evalbeam.config import resolve_config
-    from evalbeam.errors import InputError
 
     plan = resolve_config(result.config)
     if plan.baseline is None:
