@@ -164,6 +164,7 @@ def _known_metric_class(mc, kwargs: dict, scope: _SpecScope, where: str):
 
 
 def _metric_config(mc, where: str) -> dict:
+    """The metric config's ``config``: a JSON object, its braces optional."""
     text = mc.config.strip()
     if not text:
         return {}
@@ -177,7 +178,6 @@ def _metric_config(mc, where: str) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: config must be a JSON object, got {mc.config!r}")
     return value
-
 
 
 def _query_top_k(spec, where_spec) -> list:

@@ -1,6 +1,7 @@
 """Read an EvalConfig: text proto or JSON (TFMA's ``eval_config.json`` too), from a file or text.
 
-Every problem is a :class:`~evalbeam.errors.ConfigError` naming the file and the position.
+Every problem is a :class:`~evalbeam.errors.ConfigError` naming the file and what is wrong with
+it (where, for a syntax error).
 """
 from __future__ import annotations
 
