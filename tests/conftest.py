@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from evalbeam.combine import FusedCombineFn, batch_partials, iter_slice_results, slice_results
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.queries import query_partials, split_by_query
 
 BASE = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }\n'
@@ -31,7 +31,7 @@ def table():
 
 
 def plan(body: str):
-    return resolve(parse_config(BASE + body))
+    return resolve_config(parse_config(BASE + body))
 
 
 def partials(eval_plan, batches) -> list:

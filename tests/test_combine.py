@@ -11,7 +11,7 @@ from conftest import BASE, accumulate, plan
 from evalbeam import combine, run_evaluation
 from evalbeam.cli import main
 from evalbeam.combine import SliceTableCoder, batch_partials, iter_slice_results, select_slices
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.errors import ConfigError
 from evalbeam.io.tfrecord import read_records
 from evalbeam.metrics.histogram import ConfusionMatrixPlot
@@ -134,7 +134,7 @@ def test_no_limit_and_no_plots():
     selection = select_slices(accumulate(no_plots, t.to_batches())[1], no_plots)
     assert selection.plot_slices == selection.plot_slices_cut == 0
     with pytest.raises(ConfigError, match="max_plot_slices must be at least 0"):
-        resolve(parse_config(BASE + METRICS + "options { max_plot_slices { value: -1 } }"))
+        resolve_config(parse_config(BASE + METRICS + "options { max_plot_slices { value: -1 } }"))
 
 
 def test_slices_below_min_slice_size_are_never_computed(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from evalbeam import run_evaluation
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.errors import ConfigError
 
 rng = np.random.default_rng(4)
@@ -45,9 +45,9 @@ def test_metrics_per_output_with_their_own_columns(tmp_path):
 ])
 def test_bad_output_configs(spec, match):
     with pytest.raises(ConfigError, match=match):
-        resolve(parse_config(spec + 'metrics_specs { metrics { class_name: "AUC" } }'))
+        resolve_config(parse_config(spec + 'metrics_specs { metrics { class_name: "AUC" } }'))
 
 
 def test_output_names_must_exist():
     with pytest.raises(ConfigError, match=r"output_names \['sell'\] are not outputs of model 'm'"):
-        resolve(parse_config(MODEL + 'metrics_specs { output_names: "sell" metrics { class_name: "AUC" } }'))
+        resolve_config(parse_config(MODEL + 'metrics_specs { output_names: "sell" metrics { class_name: "AUC" } }'))

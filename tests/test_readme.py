@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 SHELL = {"sh", "bash", "shell", "console"}
@@ -166,7 +166,7 @@ def test_config_snippet_parses(code, line):
     config = parse_config(_as_config(code), f"README line {line}")
     if config.model_specs and not any(m.is_baseline for m in config.model_specs) and \
             "module:" not in code:
-        resolve(config)  # a whole config also resolves
+        resolve_config(config)  # a whole config also resolves
 
 
 def test_the_custom_metric_as_written(folder):

@@ -26,7 +26,7 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
 from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
                               count_intervals, iter_slice_results, select_slices)
-from evalbeam.config import EvalPlan, config_path, read_config, resolve
+from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
@@ -37,6 +37,7 @@ from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write
 from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
+from evalbeam.plan import EvalPlan
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
 from evalbeam.validate import validate
@@ -51,9 +52,9 @@ def as_plan(config) -> EvalPlan:
     if isinstance(config, EvalPlan):
         return config
     if isinstance(config, config_pb2.EvalConfig):
-        return resolve(config)
+        return resolve_config(config)
     if isinstance(config, (str, os.PathLike)):
-        return resolve(read_config(config))
+        return resolve_config(read_config(config))
     raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
 
 

@@ -25,6 +25,7 @@ import math
 
 from google.protobuf import json_format
 
+from evalbeam.errors import InputError
 from evalbeam.io.artifacts import REGRESSIONS_FILE
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
@@ -164,10 +165,9 @@ def from_result(result) -> list:
     if FileSystems.exists(path):
         with FileSystems.open(path) as f:
             return json.loads(f.read().decode())
-    from evalbeam.config import resolve
-    from evalbeam.errors import InputError
+    from evalbeam.config import resolve_config
 
-    plan = resolve(result.config)
+    plan = resolve_config(result.config)
     if plan.baseline is None:
         raise InputError(f"{result.output_dir}: no model is the baseline (is_baseline), so there "
                          "is nothing to compare the candidate with")

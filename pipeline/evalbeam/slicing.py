@@ -67,7 +67,8 @@ def config_value(text: str):
         return text
 
 
-def resolve(spec_proto) -> SliceSpec:
+def resolve_slice_spec(spec_proto) -> SliceSpec:
+    """A slicing spec of the config, checked."""
     keys = tuple(spec_proto.feature_keys)
     values = tuple(sorted((c, config_value(v)) for c, v in spec_proto.feature_values.items()))
     overlap = set(keys) & {c for c, _ in values}

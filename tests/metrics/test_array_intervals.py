@@ -11,7 +11,7 @@ import pytest
 from conftest import BASE
 from evalbeam import run_evaluation
 from evalbeam.cli import main
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.extract import with_source
 from evalbeam.io.readers import IN_MEMORY
 from test_resampling import METHODS, by_hand_interval, draws
@@ -77,7 +77,7 @@ def slices_of(t):
 @pytest.mark.parametrize("method", ["jackknife", "bootstrap"])
 def test_each_value_of_an_array_metric_gets_the_interval_computed_by_hand(tmp_path, method, capsys):
     text = BASE + ARRAYS + METHODS[method]
-    eval_plan = resolve(parse_config(text))
+    eval_plan = resolve_config(parse_config(text))
     R = eval_plan.resampling.samples
     t = data()
     drawn = draws(eval_plan, as_read(t), method)
@@ -161,7 +161,7 @@ def test_the_artifacts_hold_an_array_metrics_bounds_as_tfma_writes_them(tmp_path
     from evalbeam.proto import metrics_for_slice_pb2
 
     text = BASE + ARRAYS + METHODS["bootstrap"]
-    R = resolve(parse_config(text)).resampling.samples
+    R = resolve_config(parse_config(text)).resampling.samples
     out = str(tmp_path / "out")
     result = run_evaluation(text, data(), out)
     seen = 0
@@ -191,7 +191,7 @@ def test_diffs_at_thresholds_get_intervals_from_paired_resamples(tmp_path):
     metrics_specs { metrics { class_name: "Precision" config: '"thresholds": [0.3, 0.5]' } }
     slicing_specs {}
     """ + METHODS["jackknife"]
-    eval_plan = resolve(parse_config(text))
+    eval_plan = resolve_config(parse_config(text))
     R = eval_plan.resampling.samples
     rng = np.random.default_rng(7)
     n = 400

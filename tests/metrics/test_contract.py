@@ -34,7 +34,7 @@ import evalbeam.metrics
 from conftest import partials, split_batches
 from evalbeam import combine
 from evalbeam.combine import FusedCombineFn, slice_results
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.keys import MetricKey
 from evalbeam.metrics import histogram, state
 from evalbeam.metrics.base import Family
@@ -251,7 +251,7 @@ def family_classes() -> list:
 
 
 def eval_plan_of(name: str):
-    return resolve(parse_config(CASES[name].text))
+    return resolve_config(parse_config(CASES[name].text))
 
 
 def test_every_family_has_a_case():

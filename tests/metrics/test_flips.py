@@ -9,7 +9,7 @@ import pytest
 
 from conftest import evaluate_in_process, first_spec_results, make_table, split_batches
 from evalbeam import run_evaluation
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.errors import ConfigError
 from evalbeam.extract import extract
 from evalbeam.keys import MetricKey
@@ -26,7 +26,7 @@ SLICES = ('slicing_specs {} slicing_specs { feature_keys: ["country"] } '
 
 
 def resolve_text(text):
-    return resolve(parse_config(text))
+    return resolve_config(parse_config(text))
 
 
 def flip_table(n=5000, seed=0):

@@ -7,7 +7,7 @@ from sklearn import metrics as skm
 
 from conftest import accumulate, first_spec_results, split_batches
 from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.errors import InputError
 from evalbeam.keys import MetricKey, SubKey
 
@@ -33,7 +33,7 @@ def make_table(n=4000, seed=0, dense=False, fixed=False):
 
 def run(body, table, seed=1):
     """{slice key: {MetricKey: value or plot}} of ``table`` (or a list of record batches)."""
-    eval_plan = resolve(parse_config(BASE + body))
+    eval_plan = resolve_config(parse_config(BASE + body))
     fn = FusedCombineFn(eval_plan)
     accumulators = {}
     batches = table if isinstance(table, list) else split_batches(table, seed)
@@ -211,7 +211,7 @@ def test_score_vector_metrics_on_a_binary_output_read_p_as_two_classes():
     body = ('model_specs { label_key: "label" prediction_key: "prediction" }\n'
             'metrics_specs { metrics { class_name: "SparseCategoricalAccuracy" } '
             'metrics { class_name: "BinaryAccuracy" } }')
-    eval_plan = resolve(parse_config(body))
+    eval_plan = resolve_config(parse_config(body))
     fn = FusedCombineFn(eval_plan)
     acc = fn.create_accumulator()
     for batch in table.to_batches(1000):
@@ -251,7 +251,7 @@ def test_multi_hot_labels_binarize_per_class():
 ])
 def test_bad_class_data_is_a_one_line_input_error(label, scores, body, match):
     table = pa.table({"label": label, "scores": scores, "weight": [1.0, 1.0]})
-    eval_plan = resolve(parse_config(BASE + 'metrics_specs { metrics { class_name: "Recall" } '
+    eval_plan = resolve_config(parse_config(BASE + 'metrics_specs { metrics { class_name: "Recall" } '
                                      + body + ' }'))
     with pytest.raises(InputError, match=match) as info:
         batch_partials(table.to_batches()[0], eval_plan)
@@ -266,7 +266,7 @@ def test_jackknife_of_a_pooled_view_leaves_out_whole_examples():
             'aggregate { micro_average: true class_weights { key: 0 value: 1 } '
             'class_weights { key: 1 value: 2 } } }\n'
             'options { compute_confidence_intervals { value: true } }')
-    eval_plan = resolve(parse_config(BASE + body))
+    eval_plan = resolve_config(parse_config(BASE + body))
     batch = table.to_batches()[0]
     (result,) = first_spec_results(eval_plan, [batch])
     part = eval_plan.resampling.partitions(next(iter(extract(batch, eval_plan).streams.values())))
@@ -407,7 +407,7 @@ def test_class_views_of_many_classes_are_made_part_by_part(monkeypatch):
             'binarize { class_ids { values: [1] } top_k_list { values: 2 } } '
             'aggregate { micro_average: true } }\n'
             'slicing_specs {} slicing_specs { feature_keys: ["country"] }')
-    eval_plan = resolve(parse_config(BASE + body))
+    eval_plan = resolve_config(parse_config(BASE + body))
     batches = table.to_batches(max_chunksize=1000)
     whole = accumulate(eval_plan, batches)
     monkeypatch.setattr(combine, "MAX_VIEW_ENTRIES", 700)  # pooled views of 5 classes, one class

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from conftest import evaluate_in_process, first_spec_results, plan
-from evalbeam.config import parse_config, resolve
+from evalbeam.config import parse_config, resolve_config
 from evalbeam.extract import extract
 from evalbeam.metrics.resampling import t_quantile_975
 
@@ -358,7 +358,7 @@ def test_a_diffs_bounds_stay_within_the_widest_difference():
     metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "MatthewsCorrelationCoefficient" } }
     slicing_specs {} slicing_specs { feature_keys: ["g"] }
     """ + CI % ""
-    eval_plan = resolve(parse_config(text))
+    eval_plan = resolve_config(parse_config(text))
     clipped = 0
     for seed in range(8):
         rng = np.random.default_rng(seed)

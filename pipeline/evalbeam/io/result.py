@@ -10,6 +10,7 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 
+from evalbeam.errors import ConfigError, InputError
 from evalbeam.io import convert
 from evalbeam.io.artifacts import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
 from evalbeam.io.tfrecord import read_records
@@ -117,13 +118,11 @@ class EvalResult:
         return self._slice_specs
 
     def eval_plan(self):
-        """The run's config resolved here (an :class:`evalbeam.config.EvalPlan`); a
+        """The run's config resolved here (an :class:`evalbeam.plan.EvalPlan`); a
         ConfigError saying why when it cannot be (e.g. a custom metric's module is not
         importable here)."""
         self._resolve()
         if self._plan is None:
-            from evalbeam.errors import ConfigError
-
             raise ConfigError(f"{self.output_dir}: its config cannot be resolved here "
                               f"({self._plan_error})")
         return self._plan
@@ -134,9 +133,9 @@ class EvalResult:
         from evalbeam.values import metric_thresholds
 
         try:
-            from evalbeam.config import resolve
+            from evalbeam.config import resolve_config
 
-            plan = resolve(self.config)
+            plan = resolve_config(self.config)
         except Exception as e:  # noqa: BLE001 - e.g. a custom metric's module not importable
             text = getattr(e, "message", None) or str(e).strip()
             self._plan, self._plan_error = None, text.splitlines()[0] if text else type(e).__name__
@@ -423,8 +422,6 @@ def _shard_records(output_dir: str, kind: str, summary: dict):
 
 
 def _check_is_directory(output_dir: str) -> None:
-    from evalbeam.errors import InputError
-
     if "://" not in output_dir:
         if not os.path.lexists(output_dir):
             raise InputError(f"{output_dir}: no such directory")
@@ -444,8 +441,6 @@ def load_result(output_dir: str) -> EvalResult:
     """Read an output directory written by evalbeam (or TFMA) into Python objects."""
     _check_is_directory(output_dir)
     if not FileSystems.exists(FileSystems.join(output_dir, SUMMARY_FILE)):
-        from evalbeam.errors import InputError
-
         raise InputError(f"{output_dir}: not an evalbeam output directory (no {SUMMARY_FILE})")
     validation = validation_result_pb2.ValidationResult.FromString(
         next(_records(FileSystems.join(output_dir, VALIDATIONS_FILE))))

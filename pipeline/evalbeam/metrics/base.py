@@ -12,7 +12,7 @@ one family instance (the planner fuses equal families), so each statistic is acc
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -243,46 +243,3 @@ def divide(num, den):
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-@dataclass
-class FusedFamilies:
-    """The fused families of a configuration and the metrics that read them."""
-
-    metrics: list
-    families: list = field(default_factory=list)
-    _index: dict = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, metrics: list, resampling=None) -> "FusedFamilies":
-        """Fuse the metrics' families; with ``resampling`` (confidence intervals) also a
-        replicated family for every family a metric with intervals reads."""
-        from evalbeam.metrics.resampling import Replicated
-
-        fused = cls(metrics)
-        for metric in metrics:
-            for family in metric.families():
-                fused._add(family)
-                if resampling is not None and metric.info.intervals and not metric.info.plot:
-                    fused._add(Replicated(family.for_replicates(), resampling))
-        return fused
-
-    def _add(self, family: Family) -> None:
-        key = family.group_key()
-        if key in self._index:
-            i = self._index[key]
-            self.families[i] = self.families[i].fuse(family)
-        else:
-            self._index[key] = len(self.families)
-            self.families.append(family)
-
-    def indexed_families(self, queries: bool) -> list:
-        """``[(index, family)]`` of the families over queries (``queries``) or over rows."""
-        return [(i, f) for i, f in enumerate(self.families) if bool(f.stream.query_key) == queries]
-
-    def family_index(self, family: Family) -> int:
-        return self._index[family.group_key()]
-
-    def state_specs(self) -> dict[str, StateSpec]:
-        return {f"{i}.{name}": spec for i, fam in enumerate(self.families)
-                for name, spec in fam.states().items()}
