@@ -161,6 +161,12 @@ class Family:
         """The family to accumulate per resample for confidence intervals (e.g. coarser)."""
         return self
 
+    def buckets_as(self, asked: "Family"):
+        """For a family made by :meth:`for_replicates` of ``asked``: each bucket of its sparse
+        states -> the bucket of ``asked``'s with the same left edge (increasing), so a metric
+        reads the resamples in the buckets it asked for; None when they are the same."""
+        return None
+
     def states(self) -> dict[str, StateSpec]:
         raise NotImplementedError
 

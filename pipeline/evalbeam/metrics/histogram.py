@@ -85,6 +85,11 @@ class Histogram(Family):
         # keep twenty replicates small.
         return Histogram(self.stream, min(self.num_buckets, REPLICATE_BUCKETS))
 
+    def buckets_as(self, asked: "Histogram"):
+        if self.num_buckets == asked.num_buckets:
+            return None
+        return coarse_buckets(asked.num_buckets)[first_fine_bucket(self.num_buckets)]
+
     def states(self):
         return {"hist": StateSpec("hist", (self.channels, self.nbk), sparse=True)}
 
