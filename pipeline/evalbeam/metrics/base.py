@@ -244,11 +244,16 @@ class Metric:
         raise NotImplementedError
 
 
-def divide(num, den):
-    """num / den elementwise, NaN where the denominator is not positive (empty slices)."""
+def divide(num, den, undefined: float = np.nan):
+    """num / den elementwise, ``undefined`` where the denominator is not positive.
+
+    The policy for undefined values: a metric whose denominator is 0 (an empty slice, a rate
+    of a class the slice lacks) is NaN, never a guessed 0 or 1. Only a curve's convention for
+    its end points passes another value (:func:`evalbeam.metrics.confusion.matrices`).
+    """
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), undefined)
 
 
 @dataclass
