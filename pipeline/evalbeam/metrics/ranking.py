@@ -162,6 +162,10 @@ class QuerySums(Family):
     def states(self):
         return {state_name(s): StateSpec(state_name(s)) for s in sorted(self.stats)}
 
+    def values(self, states: dict) -> dict:
+        """``{statistic: sums}`` of this family's statistics from (a fused family's) states."""
+        return by_statistic(states, self.stats)
+
     def add_batch(self, queries, codes, n_slices):
         out = {}
         for stat in sorted(self.stats):
@@ -211,7 +215,7 @@ class _QueryMetric(Metric):
 
     def sums(self, stats) -> dict:
         family = self.families()[0]
-        return by_statistic(stats(family), self.stats())
+        return family.values(stats(family))
 
 
 class _AtK(_QueryMetric):
@@ -352,8 +356,8 @@ class QueryStatistics(Metric):
                 QueryDocuments(self.stream)]
 
     def compute_table(self, stats):
-        sums, docs = (stats(f) for f in self.families())
-        sums = by_statistic(sums, [("weight", "", 0), ("documents", "", 0)])
+        queries, documents = self.families()
+        sums, docs = queries.values(stats(queries)), stats(documents)
         low, high = docs["min_documents"], docs["max_documents"]
         none = np.isinf(low)  # the identity of "min": the slice has no query
         return {self._key("total_queries"): sums[("weight", "", 0)],

@@ -77,7 +77,7 @@ class ScoreDistributionPlot(Metric):
         columns = matrices(np.round(thresholds.values, 6), fractional)
         zero = np.zeros(k)
         columns.update(true_positives=above, true_negatives=below, false_positives=zero,
-                        false_negatives=zero, precision=zero, recall=zero)
+                       false_negatives=zero, precision=zero, recall=zero)
         values = thresholds.values
         return {self.key: {
             "confusion_matrix_at_thresholds": columns,
