@@ -1,5 +1,5 @@
-"""Regression plots (PredictedVsTrue, ResidualHistogram, CalibrationPlot over a range) against
-a worked example and against numpy buckets on random data split into batches."""
+"""The range plots (PredictedVsTrue, ResidualHistogram, CalibrationPlot over [0, 1] or another
+range) against worked examples and against numpy buckets on random data split into batches."""
 import math
 
 import numpy as np
@@ -129,3 +129,20 @@ def test_regression_plots_written_and_read_back(tmp_path):
                                [0, 3, 1, 0, 5, 2])
     np.testing.assert_allclose(result.calibration()["total_weighted_label"],
                                [0, 5, 2, 0, 24, 0, 31])
+
+
+def test_calibration_plot_buckets_worked_example():
+    # [0, 0.001) holds 0.0005; [0.5, 0.501) holds 0.5 and 0.5004; [1, inf) holds 1.0.
+    t = pa.table({"label": [0, 1, 0, 1], "prediction": [0.0005, 0.5, 0.5004, 1.0],
+                  "weight": [1.0, 2.0, 3.0, 4.0]})
+    _, plots, _ = evaluate_in_process(
+        plan('metrics_specs { metrics { class_name: "CalibrationPlot" } }'), t.to_batches())
+    b = plots[()]["calibration_plot"]["calibration_histogram_buckets"]
+    assert len(b["num_weighted_examples"]) == 1002
+    assert (b["lower_threshold_inclusive"][1], b["upper_threshold_exclusive"][1]) == (0.0, 0.001)
+    assert b["num_weighted_examples"][1] == 1.0 and b["total_weighted_label"][1] == 0.0
+    assert b["num_weighted_examples"][501] == 5.0 and b["total_weighted_label"][501] == 2.0
+    assert b["total_weighted_refined_prediction"][501] == pytest.approx(2 * 0.5 + 3 * 0.5004)
+    assert b["lower_threshold_inclusive"][1001] == 1.0 and b["num_weighted_examples"][1001] == 4.0
+    assert b["num_weighted_examples"].sum() == 10.0
+

@@ -161,6 +161,12 @@ class Family:
         """The family to accumulate per resample for confidence intervals (e.g. coarser)."""
         return self
 
+    def buckets_as(self, asked: "Family"):
+        """For a family made by :meth:`for_replicates` of ``asked``: each bucket of its sparse
+        states -> the bucket of ``asked``'s with the same left edge (increasing), so a metric
+        reads the resamples in the buckets it asked for; None when they are the same."""
+        return None
+
     def states(self) -> dict[str, StateSpec]:
         raise NotImplementedError
 
@@ -238,8 +244,13 @@ class Metric:
         raise NotImplementedError
 
 
-def divide(num, den):
-    """num / den elementwise, NaN where the denominator is not positive (empty slices)."""
+def divide(num, den, undefined: float = np.nan):
+    """num / den elementwise, ``undefined`` where the denominator is not positive.
+
+    The policy for undefined values: a metric whose denominator is 0 (an empty slice, a rate
+    of a class the slice lacks) is NaN, never a guessed 0 or 1. Only a curve's convention for
+    its end points passes another value (:func:`evalbeam.metrics.confusion.matrices`).
+    """
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), undefined)

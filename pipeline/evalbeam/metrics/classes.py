@@ -27,7 +27,7 @@ import numpy as np
 from evalbeam.keys import SubKey
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Metric, MetricInfo, StreamArrays, divide
-from evalbeam.metrics.sums import _EPS, ExampleSums, Sums
+from evalbeam.metrics.sums import _EPS, LABEL, WEIGHT, ExampleSums, Sums
 
 
 def scores(a: StreamArrays) -> np.ndarray:
@@ -148,17 +148,17 @@ class ClassSums(ExampleSums):
     reads_classes = True
 
     @staticmethod
-    def quantity(stat: str):
-        if stat == "weight":
+    def quantity(stat: tuple):
+        if stat == WEIGHT:
             return None
-        kind, _, arg = stat.partition(":")
-        if kind == "accuracy":
+        kind, *args = stat
+        if kind == "accuracy" and not args:
             return lambda a: (scores(a).argmax(axis=1) == label_ids(a)).astype(np.float64)
-        if kind == "top_k_accuracy":
-            return lambda a: _in_top_k(a, int(arg))
-        if kind in ("cce", "scce"):
-            smoothing, logits = arg.split(":")
-            return lambda a: _crossentropy(a, kind == "scce", logits == "1", float(smoothing))
+        if kind == "top_k_accuracy" and len(args) == 1:  # (k,)
+            return lambda a: _in_top_k(a, *args)
+        if kind in ("cce", "scce") and len(args) == 2:  # (label_smoothing, from_logits)
+            smoothing, logits = args
+            return lambda a: _crossentropy(a, kind == "scce", logits, smoothing)
         raise ValueError(f"unknown statistic {stat!r}")
 
 
@@ -166,20 +166,21 @@ class _ClassMean(Metric):
     """sum(w * quantity) / sum(w) over examples, the quantity read from the score vector."""
 
     info = MetricInfo(per_class=False, higher_is_better=True, value_range=UNIT)
-    stat = ""
+    stat: tuple = ()
 
     def families(self):
-        return [ClassSums(self.stream, ("weight", self.stat))]
+        return [ClassSums(self.stream, (WEIGHT, self.stat))]
 
     def compute_table(self, stats):
-        s = stats(self.families()[0])
-        return {self.key: divide(s[self.stat], s["weight"])}
+        family = self.families()[0]
+        s = family.values(stats(family))
+        return {self.key: divide(s[self.stat], s[WEIGHT])}
 
 
 class SparseCategoricalAccuracy(_ClassMean):
     """Share of examples whose highest score is the labelled class (first highest on ties)."""
 
-    stat = "accuracy"
+    stat = ("accuracy",)
 
 
 class CategoricalAccuracy(SparseCategoricalAccuracy):
@@ -196,7 +197,7 @@ class TopKAccuracy(_ClassMean):
     def __init__(self, name, stream, config):
         super().__init__(name, stream, config)
         k = arguments.whole_number(config, "k", 5, low=1)
-        self.stat = f"top_k_accuracy:{k}"
+        self.stat = ("top_k_accuracy", k)
 
 
 class TopKCategoricalAccuracy(TopKAccuracy):
@@ -216,7 +217,7 @@ class _CategoricalCrossentropy(_ClassMean):
         super().__init__(name, stream, config)
         smoothing = arguments.number(config, "label_smoothing", 0.0, low=0.0, high=1.0)
         logits = arguments.flag(config, "from_logits")
-        self.stat = f"{'scce' if self.sparse else 'cce'}:{smoothing!r}:{int(logits)}"
+        self.stat = ("scce" if self.sparse else "cce", smoothing, logits)
 
 
 class CategoricalCrossentropy(_CategoricalCrossentropy):
@@ -254,7 +255,7 @@ class MacroAverage(Metric):
         return self.inner.class_name
 
     def _shares(self, metric):
-        return Sums(metric.stream, ("weight", "label"))
+        return Sums(metric.stream, (WEIGHT, LABEL))
 
     def families(self):
         out = [f for _, m in self.per_class for f in m.families()]
@@ -267,8 +268,9 @@ class MacroAverage(Metric):
         for weight, metric in self.per_class:
             value = metric.compute_table(stats)[metric.key]
             if self.weighted:
-                s = stats(self._shares(metric))
-                weight = weight * divide(s["label"], s["weight"])
+                shares = self._shares(metric)
+                s = shares.values(stats(shares))
+                weight = weight * divide(s[LABEL], s[WEIGHT])
                 weight = np.reshape(weight, weight.shape + (1,) * (value.ndim - 1))
             total = total + weight * value
             weights = weights + weight * np.ones_like(value)

@@ -3,7 +3,8 @@
 One :class:`Confusion` family per stream counts the weighted true/false positives/negatives
 at the union of every threshold the configured metrics ask for: an example is predicted
 positive at ``t`` iff ``prediction > t``. Each metric is a formula over those four counts;
-a formula whose denominator is not positive gives NaN.
+a formula whose denominator is not positive gives NaN (:func:`~evalbeam.metrics.base.divide`).
+A table of matrices (:func:`matrices`) is a curve, with TFMA's convention at its ends.
 """
 from __future__ import annotations
 
@@ -320,15 +321,28 @@ class ConfusionMatrixAtThresholds(ConfusionMetric):
 
     def compute(self, stats):
         tp, fp, tn, fn = self.counts(stats)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns = {"threshold": np.asarray(self.thresholds), "true_positives": tp,
-                       "false_positives": fp, "true_negatives": tn, "false_negatives": fn,
-                       "precision": divide(tp, tp + fp), "recall": divide(tp, tp + fn),
-                       "false_positive_rate": divide(fp, fp + tn),
-                       "false_omission_rate": divide(fn, fn + tn),
-                       "f1": divide(2 * tp, 2 * tp + fp + fn),
-                       "accuracy": divide(tp + tn, tp + fp + tn + fn)}
+        columns = matrices(np.asarray(self.thresholds), {"tp": tp, "fp": fp, "tn": tn, "fn": fn})
         return {self.key: {"confusion_matrix_at_thresholds": columns}}
+
+
+def matrices(thresholds: np.ndarray, cm: dict) -> dict:
+    """The confusion-matrix table at ``thresholds`` (TFMA's fields), from the weighted counts
+    ``cm`` (tp, fp, tn, fn over the thresholds); ConfusionMatrixAtThresholds and the plots.
+
+    Its rows are the points of the ROC and precision-recall curves, and follow TFMA's curve
+    convention at the ends: precision is 1 where nothing is predicted positive and recall 0
+    without positives (where the precision-recall curve starts). Its other rates are NaN where
+    undefined, as every metric value is.
+    """
+    tp, fp, tn, fn = cm["tp"], cm["fp"], cm["tn"], cm["fn"]
+    precision = divide(tp, tp + fp, undefined=1.0)
+    recall = divide(tp, tp + fn, undefined=0.0)
+    return {"threshold": thresholds, "true_positives": tp, "false_positives": fp,
+            "true_negatives": tn, "false_negatives": fn, "precision": precision,
+            "recall": recall, "false_positive_rate": divide(fp, fp + tn),
+            "false_omission_rate": divide(fn, fn + tn),
+            "f1": divide(2 * precision * recall, precision + recall),
+            "accuracy": divide(tp + tn, tp + fp + tn + fn)}
 
 
 class PPV(Precision):

@@ -21,6 +21,7 @@ import numpy as np
 
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
+from evalbeam.metrics.confusion import matrices
 from evalbeam.metrics.state import DENSE_CELLS, DENSE_PER_ROW, SparseColumn, StateSpec
 
 NUM_BUCKETS = 10000
@@ -84,6 +85,11 @@ class Histogram(Family):
         # Resampled curves only feed standard errors: 1,000 buckets (1e-3 quantisation)
         # keep twenty replicates small.
         return Histogram(self.stream, min(self.num_buckets, REPLICATE_BUCKETS))
+
+    def buckets_as(self, asked: "Histogram"):
+        if self.num_buckets == asked.num_buckets:
+            return None
+        return coarse_buckets(asked.num_buckets)[first_fine_bucket(self.num_buckets)]
 
     def states(self):
         return {"hist": StateSpec("hist", (self.channels, self.nbk), sparse=True)}
@@ -322,9 +328,8 @@ class _OperatingPoint(_HistogramMetric):
 
     @staticmethod
     def rates(tp, fp, P, N) -> dict:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return {"recall": tp / P, "specificity": (N - fp) / N, "precision": tp / (tp + fp),
-                    "false_positive_rate": fp / N}
+        return {"recall": divide(tp, P), "specificity": divide(N - fp, N),
+                "precision": divide(tp, tp + fp), "false_positive_rate": divide(fp, N)}
 
     def compute_table(self, stats):
         family = self.families()[0]
@@ -407,20 +412,6 @@ class AUCPrecisionRecall(AUC):
     default_curve = "PR"
 
 
-def plot_matrices(cm: dict, thresholds) -> dict:
-    """Confusion-matrix plot columns (TFMA's fields): precision is 1 and recall 0 when undefined."""
-    tp, fp, tn, fn = cm["tp"], cm["fp"], cm["tn"], cm["fn"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
-        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        return {"threshold": np.round(thresholds.values, 6),
-                "true_positives": tp, "false_positives": fp, "true_negatives": tn,
-                "false_negatives": fn, "precision": precision, "recall": recall,
-                "false_positive_rate": fp / (fp + tn), "false_omission_rate": fn / (fn + tn),
-                "f1": 2 * precision * recall / (precision + recall),
-                "accuracy": (tp + tn) / (tp + fp + tn + fn)}
-
-
 class ConfusionMatrixPlot(_HistogramMetric):
     """Confusion matrices at ``num_thresholds`` + 2 thresholds (-1e-6, 0, 1/n, ..., 1): the points
     of the ROC and precision-recall curves."""
@@ -435,4 +426,5 @@ class ConfusionMatrixPlot(_HistogramMetric):
 
     def compute(self, stats):
         cm = confusion_at(self.hist(stats), self.thresholds)
-        return {self.key: {"confusion_matrix_at_thresholds": plot_matrices(cm, self.thresholds)}}
+        columns = matrices(np.round(self.thresholds.values, 6), cm)
+        return {self.key: {"confusion_matrix_at_thresholds": columns}}

@@ -20,7 +20,7 @@ from evalbeam.hashing import mix64
 from evalbeam.keys import MetricKey, SubKey
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
-from evalbeam.metrics.state import DenseColumn, StateSpec
+from evalbeam.metrics.state import DenseColumn, StateSpec, by_statistic, state_name
 
 
 OWN_LABEL = ""  # the column name that stands for the stream's own label column
@@ -159,18 +159,18 @@ class QuerySums(Family):
     def fuse(self, other: "QuerySums") -> "QuerySums":
         return QuerySums(self.stream, self.stats | other.stats)
 
-    @staticmethod
-    def state_name(stat: tuple) -> str:
-        return ":".join(str(part) for part in stat)
-
     def states(self):
-        return {self.state_name(s): StateSpec(self.state_name(s)) for s in sorted(self.stats)}
+        return {state_name(s): StateSpec(state_name(s)) for s in sorted(self.stats)}
+
+    def values(self, states: dict) -> dict:
+        """``{statistic: sums}`` of this family's statistics from (a fused family's) states."""
+        return by_statistic(states, self.stats)
 
     def add_batch(self, queries, codes, n_slices):
         out = {}
         for stat in sorted(self.stats):
             values = queries.w * queries.derived(stat, _quantity(stat))
-            name = self.state_name(stat)
+            name = state_name(stat)
             out[name] = DenseColumn(StateSpec(name), np.bincount(codes, weights=values,
                                                                  minlength=n_slices))
         return out
@@ -215,7 +215,7 @@ class _QueryMetric(Metric):
 
     def sums(self, stats) -> dict:
         family = self.families()[0]
-        return {stat: stats(family)[QuerySums.state_name(stat)] for stat in self.stats()}
+        return family.values(stats(family))
 
 
 class _AtK(_QueryMetric):
@@ -356,10 +356,11 @@ class QueryStatistics(Metric):
                 QueryDocuments(self.stream)]
 
     def compute_table(self, stats):
-        sums, docs = (stats(f) for f in self.families())
+        queries, documents = self.families()
+        sums, docs = queries.values(stats(queries)), stats(documents)
         low, high = docs["min_documents"], docs["max_documents"]
         none = np.isinf(low)  # the identity of "min": the slice has no query
-        return {self._key("total_queries"): sums[QuerySums.state_name(("weight", "", 0))],
-                self._key("total_documents"): sums[QuerySums.state_name(("documents", "", 0))],
+        return {self._key("total_queries"): sums[("weight", "", 0)],
+                self._key("total_documents"): sums[("documents", "", 0)],
                 self._key("min_documents"): np.where(none, np.nan, low),
                 self._key("max_documents"): np.where(none, np.nan, high)}

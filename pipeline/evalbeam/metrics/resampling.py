@@ -183,8 +183,9 @@ class Replicated(Family):
 class _ResampledEntries:
     """A replicated sparse state presented as ``n * R`` virtual slices' histogram entries."""
 
-    def __init__(self, col: SparseColumn, resampling: Resampling, fine_bucket=None):
-        self.col, self.resampling, self.fine_bucket = col, resampling, fine_bucket
+    def __init__(self, col: SparseColumn, resampling: Resampling, buckets=None):
+        # ``buckets``: the replicated family's buckets -> the buckets the metric asked for
+        self.col, self.resampling, self.buckets = col, resampling, buckets
 
     def entries(self):
         # the column's units are the virtual slices, its entries sorted by (unit, bucket)
@@ -192,8 +193,8 @@ class _ResampledEntries:
         if self.resampling.method == JACKKNIFE:
             virtual, buckets, values = _left_out(virtual, buckets, values,
                                                  self.resampling.samples, self.col.buckets)
-        if self.fine_bucket is not None:  # coarse buckets -> fine buckets with the same edge
-            buckets = self.fine_bucket[buckets]  # (increasing: the order holds)
+        if self.buckets is not None:  # (increasing: the order holds)
+            buckets = self.buckets[buckets]
         return virtual, buckets, values
 
 
@@ -234,18 +235,14 @@ class ResampledStats:
         return self._memo[key]
 
     def __call__(self, family) -> dict:
-        from evalbeam.metrics.histogram import Histogram, first_fine_bucket
-
         replicated = self._replicated(family)
         fused = self._table.family(replicated)
-        fine = None
-        if isinstance(fused.inner, Histogram) and fused.inner.num_buckets != family.num_buckets:
-            fine = first_fine_bucket(fused.inner.num_buckets)
+        buckets = fused.inner.buckets_as(family)
         specs = fused.states()
         out = {}
         for name, state in self._table(replicated).items():
             if isinstance(state, SparseColumn):
-                out[name] = _ResampledEntries(state, self.resampling, fine)
+                out[name] = _ResampledEntries(state, self.resampling, buckets)
                 continue
             if self.resampling.method == JACKKNIFE:
                 state = leave_one_out(state, specs[name].reduce)

@@ -18,7 +18,8 @@ import numpy as np
 
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import Family, Metric, MetricInfo
-from evalbeam.metrics.histogram import HistogramThresholds, plot_matrices
+from evalbeam.metrics.confusion import matrices
+from evalbeam.metrics.histogram import HistogramThresholds
 from evalbeam.metrics.state import SparseColumn, StateSpec
 
 WEIGHT_SUM, LABEL_SUM, PREDICTION_SUM = 0, 1, 2
@@ -73,13 +74,13 @@ class ScoreDistributionPlot(Metric):
         positive_above = sums[PREDICTION_SUM].sum() - positive_below
         fractional = {"tp": positive_above, "fp": above - positive_above,
                       "fn": positive_below, "tn": below - positive_below}
-        matrices = plot_matrices(fractional, thresholds)
+        columns = matrices(np.round(thresholds.values, 6), fractional)
         zero = np.zeros(k)
-        matrices.update(true_positives=above, true_negatives=below, false_positives=zero,
-                        false_negatives=zero, precision=zero, recall=zero)
+        columns.update(true_positives=above, true_negatives=below, false_positives=zero,
+                       false_negatives=zero, precision=zero, recall=zero)
         values = thresholds.values
         return {self.key: {
-            "confusion_matrix_at_thresholds": matrices,
+            "confusion_matrix_at_thresholds": columns,
             "score_distribution": {
                 "lower_threshold_exclusive": np.concatenate([[-np.inf], values]),
                 "upper_threshold_inclusive": np.concatenate([values, [np.inf]]),

@@ -42,6 +42,17 @@ def leave_one_out(groups: np.ndarray, reduce: str) -> np.ndarray:
     return ufunc(before, after)
 
 
+def state_name(statistic: tuple) -> str:
+    """The state name of a statistic ``(kind, *arguments)``, e.g. ``("ndcg", "gain", 5)`` ->
+    ``"ndcg:gain:5"``: families that sum per-example quantities name their states so."""
+    return ":".join(str(part) for part in statistic)
+
+
+def by_statistic(states: dict, statistics) -> dict:
+    """``{statistic: state}`` of the ``statistics`` among ``states`` (keyed by state name)."""
+    return {stat: states[state_name(stat)] for stat in statistics}
+
+
 @dataclass(frozen=True)
 class StateSpec:
     """One per-slice state array: its name, per-slice shape and how two of them combine."""

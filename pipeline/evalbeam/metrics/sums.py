@@ -10,7 +10,7 @@ import numpy as np
 
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Family, Metric, MetricInfo, divide
-from evalbeam.metrics.state import DenseColumn, StateSpec
+from evalbeam.metrics.state import DenseColumn, StateSpec, by_statistic, state_name
 
 _EPS = 1e-7  # Keras' backend epsilon
 
@@ -41,31 +41,37 @@ def _ape(a) -> np.ndarray:
         return np.where(a.y != 0, 100.0 * np.abs((a.y - a.p) / a.y), 0.0)
 
 
-# Per-example quantities; each sum is sum(w * quantity).
+WEIGHT, LABEL, PREDICTION = ("weight",), ("label",), ("prediction",)
+
+# Per-example quantities by statistic ``(kind, *arguments)``; each sum is sum(w * quantity).
 _QUANTITIES = {
-    "weight": None,
-    "label": lambda a: a.y,
-    "prediction": lambda a: a.p,
-    "label_sq": lambda a: a.y * a.y,
-    "prediction_sq": lambda a: a.p * a.p,
-    "label_prediction": lambda a: a.y * a.p,
-    "squared_error": lambda a: (a.y - a.p) ** 2,
-    "absolute_error": lambda a: np.abs(a.y - a.p),
-    "ape": _ape,
-    "nonzero_label": lambda a: (a.y != 0).astype(np.float64),
+    WEIGHT: None,
+    LABEL: lambda a: a.y,
+    PREDICTION: lambda a: a.p,
+    ("label_sq",): lambda a: a.y * a.y,
+    ("prediction_sq",): lambda a: a.p * a.p,
+    ("label_prediction",): lambda a: a.y * a.p,
+    ("squared_error",): lambda a: (a.y - a.p) ** 2,
+    ("absolute_error",): lambda a: np.abs(a.y - a.p),
+    ("ape",): _ape,
+    ("nonzero_label",): lambda a: (a.y != 0).astype(np.float64),
 }
+# (kind, label_smoothing, from_logits)
+_CROSS_ENTROPIES = {"bce_keras": _keras_bce, "bce_exact": _exact_bce}
 
 
-def _quantity(stat: str):
+def _quantity(stat: tuple):
     if stat in _QUANTITIES:
         return _QUANTITIES[stat]
-    kind, smoothing, logits = stat.split(":")  # "bce_keras:0.0:0"
-    fn = {"bce_keras": _keras_bce, "bce_exact": _exact_bce}[kind]
-    return lambda a: fn(a, float(smoothing), logits == "1")
+    kind, *args = stat
+    if kind not in _CROSS_ENTROPIES or len(args) != 2:
+        raise ValueError(f"unknown statistic {stat!r}")
+    return lambda a: _CROSS_ENTROPIES[kind](a, *args)
 
 
 class Sums(Family):
-    """Weighted sums per slice; ``stats`` names the quantities summed."""
+    """Weighted sums per slice; ``stats`` names the quantities summed, each as a tuple
+    ``(kind, *arguments)``."""
 
     def __init__(self, stream, stats):
         super().__init__(stream)
@@ -74,7 +80,7 @@ class Sums(Family):
             self.quantity(stat)  # fail early on an unknown statistic
 
     @staticmethod
-    def quantity(stat: str):
+    def quantity(stat: tuple):
         """The per-example quantity summed as ``stat`` (None for the weight itself)."""
         return _quantity(stat)
 
@@ -82,20 +88,27 @@ class Sums(Family):
         return type(self)(self.stream, self.stats | other.stats)
 
     def states(self):
-        return {stat: StateSpec(stat) for stat in sorted(self.stats)}
+        return {state_name(s): StateSpec(state_name(s)) for s in sorted(self.stats, key=state_name)}
 
-    def _weighted(self, stat: str):
-        if stat == "weight":
+    def values(self, states: dict) -> dict:
+        """``{statistic: sums}`` of this family's statistics from (a fused family's) states."""
+        return by_statistic(states, self.stats)
+
+    def _weighted(self, stat: tuple):
+        if stat == WEIGHT:
             return lambda a: a.w
         q = self.quantity(stat)
-        return lambda a: a.w * a.derived("q:" + stat, q)
+        return lambda a: a.w * a.derived("q:" + state_name(stat), q)
 
     def add_batch(self, arrays, codes, n_slices):
+        specs = self.states()
         out = {}
-        for stat, spec in self.states().items():
-            values = arrays.derived("weighted " + stat, self._weighted(stat), weighted=True)
+        for stat in sorted(self.stats, key=state_name):
+            name = state_name(stat)
+            # named by the state: a family reading the same weighted values shares them
+            values = arrays.derived("weighted " + name, self._weighted(stat), weighted=True)
             sums = np.bincount(codes, weights=values, minlength=n_slices)
-            out[stat] = DenseColumn(spec, sums)
+            out[name] = DenseColumn(specs[name], sums)
         return out
 
 
@@ -113,10 +126,11 @@ class _SumsMetric(Metric):
         return [Sums(self.stream, self.stats)]
 
     def compute_table(self, stats):
-        return {self.key: self.value(stats(self.families()[0]))}
+        family = self.families()[0]
+        return {self.key: self.value(family.values(stats(family)))}
 
     def value(self, s) -> np.ndarray:
-        """The metric for every slice from the sums ``s`` (arrays over slices)."""
+        """The metric for every slice from the sums ``s`` (arrays over slices, by statistic)."""
         raise NotImplementedError
 
 
@@ -127,13 +141,13 @@ class ExampleCount(_SumsMetric):
 
     # no sampling interval (as TFMA); the same for every class view
     info = MetricInfo(intervals=False, per_class=False, query="allowed")
-    stats = ("weight",)
+    stats = (WEIGHT,)
 
     def families(self):
         return [ExampleSums(self.stream, self.stats)]
 
     def value(self, s):
-        return s["weight"]
+        return s[WEIGHT]
 
 
 class WeightedExampleCount(ExampleCount):
@@ -143,29 +157,29 @@ class WeightedExampleCount(ExampleCount):
 class MeanLabel(_SumsMetric):
     """sum(w*y) / sum(w)."""
 
-    stats = ("weight", "label")
+    stats = (WEIGHT, LABEL)
 
     def value(self, s):
-        return divide(s["label"], s["weight"])
+        return divide(s[LABEL], s[WEIGHT])
 
 
 class MeanPrediction(_SumsMetric):
     """sum(w*p) / sum(w)."""
 
-    stats = ("weight", "prediction")
+    stats = (WEIGHT, PREDICTION)
 
     def value(self, s):
-        return divide(s["prediction"], s["weight"])
+        return divide(s[PREDICTION], s[WEIGHT])
 
 
 class Calibration(_SumsMetric):
     """sum(w*p) / sum(w*y): 1 is perfectly calibrated on average. NaN when sum(w*y) is 0."""
 
-    stats = ("label", "prediction")
+    stats = (LABEL, PREDICTION)
 
     def value(self, s):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(s["label"] != 0, s["prediction"] / s["label"], np.nan)
+            return np.where(s[LABEL] != 0, s[PREDICTION] / s[LABEL], np.nan)
 
 
 class _CrossEntropy(_SumsMetric):
@@ -182,11 +196,11 @@ class _CrossEntropy(_SumsMetric):
             self.info = MetricInfo(config_keys=self.info.config_keys, binary_labels=True,
                                    default_name="binary_crossentropy", higher_is_better=False,
                                    value_range=NON_NEGATIVE)
-        self.stat = f"{self.kind}:{smoothing!r}:{int(logits)}"
-        self.stats = ("weight", self.stat)
+        self.stat = (self.kind, smoothing, logits)
+        self.stats = (WEIGHT, self.stat)
 
     def value(self, s):
-        return divide(s[self.stat], s["weight"])
+        return divide(s[self.stat], s[WEIGHT])
 
 
 class BinaryCrossentropy(_CrossEntropy):
@@ -209,10 +223,10 @@ class MeanSquaredError(_SumsMetric):
     """sum(w*(y-p)^2) / sum(w)."""
 
     info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
-    stats = ("weight", "squared_error")
+    stats = (WEIGHT, ("squared_error",))
 
     def value(self, s):
-        return divide(s["squared_error"], s["weight"])
+        return divide(s[("squared_error",)], s[WEIGHT])
 
 
 class RootMeanSquaredError(MeanSquaredError):
@@ -226,32 +240,32 @@ class MeanAbsoluteError(_SumsMetric):
     """sum(w*|y-p|) / sum(w)."""
 
     info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
-    stats = ("weight", "absolute_error")
+    stats = (WEIGHT, ("absolute_error",))
 
     def value(self, s):
-        return divide(s["absolute_error"], s["weight"])
+        return divide(s[("absolute_error",)], s[WEIGHT])
 
 
 class MeanAbsolutePercentageError(_SumsMetric):
     """100 * sum(w*|(y-p)/y|) / sum(w) over examples with y != 0 (others are skipped, as TFMA)."""
 
     info = MetricInfo(higher_is_better=False, value_range=NON_NEGATIVE)
-    stats = ("nonzero_label", "ape")
+    stats = (("nonzero_label",), ("ape",))
 
     def value(self, s):
-        return divide(s["ape"], s["nonzero_label"])
+        return divide(s[("ape",)], s[("nonzero_label",)])
 
 
 class SquaredPearsonCorrelation(_SumsMetric):
     """Weighted r^2 between labels and predictions; NaN unless both vary."""
 
     info = MetricInfo(higher_is_better=True, value_range=UNIT)
-    stats = ("weight", "label", "prediction", "label_sq", "prediction_sq", "label_prediction")
+    stats = (WEIGHT, LABEL, PREDICTION, ("label_sq",), ("prediction_sq",), ("label_prediction",))
 
     def value(self, s):
-        n = s["weight"]
+        n = s[WEIGHT]
         with np.errstate(divide="ignore", invalid="ignore"):
-            sx, sy = s["label"], s["prediction"]
-            den = (s["label_sq"] - sx * sx / n) * (s["prediction_sq"] - sy * sy / n)
-            num = (s["label_prediction"] - sx * sy / n) ** 2
+            sx, sy = s[LABEL], s[PREDICTION]
+            den = (s[("label_sq",)] - sx * sx / n) * (s[("prediction_sq",)] - sy * sy / n)
+            num = (s[("label_prediction",)] - sx * sy / n) ** 2
         return divide(num, np.where(n > 0, den, 0.0))

@@ -1,5 +1,5 @@
-"""The binary confusion-matrix family against references written here (numpy) and scikit-learn,
-per slice and weighted; operating-point metrics against a brute force over TFMA's thresholds."""
+"""The histogram metrics (AUC, AUC-PR, the operating points) against worked examples,
+scikit-learn and a brute force over TFMA's thresholds, per slice."""
 import math
 
 import numpy as np
@@ -8,61 +8,6 @@ import pytest
 from sklearn import metrics as skm
 
 from conftest import evaluate_in_process, plan, split_batches
-
-FAMILY = ["TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives", "TP", "FN",
-          "NegativePredictiveValue", "FalseDiscoveryRate", "FalseOmissionRate", "Prevalence",
-          "PredictedPositiveRate", "ThreatScore", "MatthewsCorrelationCoefficient",
-          "BalancedAccuracy", "Informedness", "Markedness", "FowlkesMallowsIndex",
-          "PrevalenceThreshold", "PositiveLikelihoodRatio", "NegativeLikelihoodRatio",
-          "DiagnosticOddsRatio", "MaxRecall", "PPV", "TPR", "TNR", "FPR", "FNR", "NPV"]
-
-
-def reference(y, p, w):
-    hard = p > 0.5
-    tp, fp = w[hard & (y == 1)].sum(), w[hard & (y == 0)].sum()
-    tn, fn = w[~hard & (y == 0)].sum(), w[~hard & (y == 1)].sum()
-    tpr, tnr, ppv, npv = tp / (tp + fn), tn / (tn + fp), tp / (tp + fp), tn / (tn + fn)
-    total = tp + fp + tn + fn
-    return {
-        "true_positives": tp, "true_negatives": tn, "false_positives": fp, "false_negatives": fn,
-        "tp": tp, "fn": fn, "negative_predictive_value": npv, "false_discovery_rate": fp / (fp + tp),
-        "false_omission_rate": fn / (fn + tn), "prevalence": (tp + fn) / total,
-        "predicted_positive_rate": (tp + fp) / total, "threat_score": tp / (tp + fn + fp),
-        "matthews_correlation_coefficient": skm.matthews_corrcoef(y, hard, sample_weight=w),
-        "balanced_accuracy": skm.balanced_accuracy_score(y, hard, sample_weight=w),
-        "informedness": tpr + tnr - 1, "markedness": ppv + npv - 1,
-        "fowlkes_mallows_index": math.sqrt(ppv * tpr),
-        "prevalence_threshold": (math.sqrt(tpr * (1 - tnr)) + tnr - 1) / (tpr + tnr - 1),
-        "positive_likelihood_ratio": tpr / (1 - tnr), "negative_likelihood_ratio": (1 - tpr) / tnr,
-        "diagnostic_odds_ratio": (tp / fn) / (fp / tn),
-        "max_recall": w[(p > 1e-12) & (y == 1)].sum() / w[y == 1].sum(),
-        "ppv": ppv, "tpr": tpr, "tnr": tnr, "fpr": 1 - tnr, "fnr": 1 - tpr, "npv": npv,
-    }
-
-
-def test_family_matches_reference_per_slice(table):
-    body = "metrics_specs { %s }\nslicing_specs {} slicing_specs { feature_keys: [\"country\"] }" % (
-        " ".join(f'metrics {{ class_name: "{c}" }}' for c in FAMILY))
-    metrics, _, _ = evaluate_in_process(plan(body), split_batches(table, sizes_seed=2))
-    y = table.column("label").to_numpy()
-    p = table.column("prediction").to_numpy().astype(float)
-    w = table.column("weight").to_numpy()
-    country = np.array(table.column("country").to_pylist())
-    for key, got in metrics.items():
-        mask = np.ones(len(y), bool) if not key else country == key[0][1]
-        for name, want in reference(y[mask], p[mask], w[mask]).items():
-            assert got[name] == pytest.approx(want, rel=1e-9), (key, name)
-
-
-def test_undefined_rates_are_nan_as_tfma():
-    # everything predicted positive: tn = fn = 0, so NLR (tnr = 0), DOR (fn = 0) and
-    # markedness (npv = 0/0) are undefined
-    t = pa.table({"label": [1, 0, 1], "prediction": [0.9, 0.8, 0.7], "weight": [1.0] * 3})
-    body = ('metrics_specs { metrics { class_name: "NegativeLikelihoodRatio" } '
-            'metrics { class_name: "DiagnosticOddsRatio" } metrics { class_name: "Markedness" } }')
-    got = evaluate_in_process(plan(body), t.to_batches())[0][()]
-    assert math.isnan(got["negative_likelihood_ratio"]) and math.isnan(got["diagnostic_odds_ratio"])
-    assert math.isnan(got["markedness"])
 
 
 def brute_force(y, p, w, thresholds):
@@ -172,3 +117,42 @@ def test_operating_points_are_nan_where_a_rate_they_read_is_undefined(class_name
         feasible = [r[rates[1]] for r in brute_force(y, p, w, thresholds)
                     if (r[rates[0]] <= bound if at_most else r[rates[0]] >= bound)]
         assert value == pytest.approx(np.nanmax(feasible) if feasible else 0.0, rel=1e-12), group
+
+
+def test_auc_equals_exact_auc_when_predictions_sit_on_the_bucket_grid():
+    # Predictions in the middle of well-separated buckets: the histogram loses nothing, and
+    # TFMA's thresholds put each distinct value on its own step, so ROC AUC is exact (ties 1/2).
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 3000)
+    p = (rng.integers(0, 100, 3000) / 100 + 0.00005) * (1 - 0.5 * (1 - y)) 
+    p = np.round(p * 1e4) / 1e4 + 0.00005
+    t = pa.table({"label": y, "prediction": p, "weight": rng.random(3000)})
+    metrics, _, _ = evaluate_in_process(plan('metrics_specs { metrics { class_name: "AUC" } }'),
+                                        t.to_batches())
+    assert metrics[()]["auc"] == pytest.approx(
+        skm.roc_auc_score(y, p, sample_weight=t.column("weight").to_numpy()), abs=1e-12)
+
+
+def test_pr_auc_worked_example():
+    # Two positives at 0.9 and 0.4, two negatives at 0.6 and 0.1 (distinct buckets, unit weights).
+    # Thresholds sweep the points (recall, precision): (0,·) -> (1/2,1) -> (1/2,1/2) -> (1,2/3)
+    # -> (1,1/2). Davis-Goadrich interpolation between consecutive points:
+    #  (1/2,1)->(1/2,1/2): no recall gained: 0. (1/2,1/2)->(1,2/3): tp 1->2 as p 2->3, slope 1,
+    #  area = int_{2}^{3} (x-1)/x dx / 2 = (1 - ln(3/2)) / 2. First step (0 -> 1/2 at precision 1):
+    #  1/2. Last step adds nothing (no tp gained).
+    t = pa.table({"label": [1, 1, 0, 0], "prediction": [0.9, 0.4, 0.6, 0.1], "weight": [1.0] * 4})
+    metrics, _, _ = evaluate_in_process(
+        plan('metrics_specs { metrics { class_name: "AUCPrecisionRecall" } }'), t.to_batches())
+    assert metrics[()]["auc_precision_recall"] == pytest.approx(0.5 + (1 - math.log(1.5)) / 2, rel=1e-12)
+
+
+def test_one_class_slices():
+    # Only positives: ROC undefined (NaN; TFMA says 0.0), PR area 1. Only negatives: both NaN.
+    config = plan('metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "AUCPrecisionRecall" } }')
+    positives = pa.table({"label": [1, 1, 1], "prediction": [0.2, 0.5, 0.9], "weight": [1.0, 2.0, 1.0]})
+    m = evaluate_in_process(config, positives.to_batches())[0][()]
+    assert math.isnan(m["auc"]) and m["auc_precision_recall"] == pytest.approx(1.0)
+    negatives = positives.set_column(0, "label", pa.array([0, 0, 0]))
+    m = evaluate_in_process(config, negatives.to_batches())[0][()]
+    assert math.isnan(m["auc"]) and math.isnan(m["auc_precision_recall"])
+
