@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from evalbeam.errors import InputError
 from evalbeam.arrays import PairedArrays, StreamArrays
+from evalbeam.errors import InputError
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -92,7 +92,7 @@ class Extracted:
     rows_read: int
     dropped: dict = field(default_factory=dict)  # reason -> rows
     kept: np.ndarray | None = None  # the rows kept, of those read (None: every row)
-    source: str = ""
+    source: str = ""  # where the rows came from (in messages, and in the resampling seed)
     seeded_by: tuple = ()  # the kept rows' arrays the resampling seed is made from
 
     def part(self, start: int, stop: int) -> "Extracted":

@@ -264,7 +264,7 @@ def test_every_family_has_a_case():
     assert not stale, f"FAMILY_CASES names families that no longer exist: {sorted(stale)}"
     for cls in classes:
         for case in FAMILY_CASES[_name(cls)]:
-            families = eval_plan_of(case).plan.families
+            families = eval_plan_of(case).fused.families
             assert any(type(f) is cls for f in families), \
                 f"case {case!r} does not use {_name(cls)}: {sorted({_name(type(f)) for f in families})}"
 
@@ -295,7 +295,7 @@ def test_intervals_replicate_dense_and_sparse_states_both_ways():
     and the bootstrap, weighting drawn examples or repeating them (a user's family)."""
     seen = set()
     for case in FAMILY_CASES["evalbeam.metrics.resampling.Replicated"]:
-        for f in eval_plan_of(case).plan.families:
+        for f in eval_plan_of(case).fused.families:
             if isinstance(f, Replicated):
                 sparse = any(s.sparse for s in f.inner.states().values())
                 seen.add((f.resampling.method, sparse, f.repeats, CASES[case].storage))
