@@ -1,9 +1,10 @@
 """The arrays families read, one set per stream of a batch, and the values derived from them.
 
-:class:`StreamArrays` holds a stream's examples (labels, predictions, weights), :class:`PairedArrays`
-a candidate's examples with the baseline model's predictions, :class:`QueryArrays` whole
-queries (documents grouped by query, :mod:`evalbeam.queries`). Each caches the values derived
-from it (:meth:`DerivedCache.derived`), so every family and slicing spec of a batch shares them.
+:class:`StreamArrays` holds a stream's examples (labels, predictions, weights),
+:class:`PairedArrays` a candidate's examples with the baseline model's predictions,
+:class:`QueryArrays` whole queries (documents grouped by query, :mod:`evalbeam.queries`). Each
+caches the values derived from it (:meth:`DerivedCache.derived`), so every family and slicing
+spec of a batch shares them.
 A value that reads the weights is declared ``weighted=True``: a copy of some examples under
 weights of its own (a resample, :meth:`DerivedCache.repeat`) makes those itself and gathers
 every other value from its source, so what does not depend on the weights is made once.

@@ -35,8 +35,9 @@ def spec_tables(eval_plan, families: list, arrays: dict, assignments, units: np.
     ``assignments`` gives per spec ``(keys, codes, rows)``: the slice code of each (example,
     slice) pair and its example (``rows``; None: pair i is example i). ``units`` holds each
     example's weight in :func:`weight_units` (None: the examples are not counted, as queries
-    are not when the row path counts the slices' rows). The first spec's table carries ``tally``; a spec without
-    slices has a table only to carry that or its ``null_rows`` (rows in none of its slices).
+    are not while the row path counts the slices' rows). The first spec's table carries
+    ``tally``; a spec without slices has a table only to carry that or its ``null_rows``
+    (rows in none of its slices).
     """
     specs = eval_plan.fused.state_specs()
     out = []
