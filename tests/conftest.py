@@ -4,8 +4,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from evalbeam.combine import FusedCombineFn, batch_partials, iter_slice_results, slice_results
+from evalbeam.combine import FusedCombineFn
+from evalbeam.compute import iter_slice_results, slice_results
 from evalbeam.config import parse_config, resolve_config
+from evalbeam.preagg import batch_partials
 from evalbeam.queries import query_partials, split_by_query
 
 BASE = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }\n'
@@ -23,6 +25,43 @@ def make_table(n=5000, seed=0):
         "device": rng.choice(["mobile", "desktop"], n),
         "age": rng.integers(18, 30, n),
     })
+
+
+# metrics and plots of the overall slice and a slice per user (users_table)
+USER_METRICS = """metrics_specs {
+  metrics { class_name: "ExampleCount" } metrics { class_name: "AUC" }
+  metrics { class_name: "MeanLabel" } metrics { class_name: "ConfusionMatrixPlot" }
+  metrics { class_name: "CalibrationPlot" }
+}
+slicing_specs {} slicing_specs { feature_keys: ["user"] }
+"""
+
+
+def users_table(seed=0):
+    """40 users with 1..30 rows each; weights make the weighted ranking differ from the row
+    count ranking. Users 7 and 3 get the same weighted count (a tie broken by key)."""
+    rng = np.random.default_rng(seed)
+    rows_per_user = rng.integers(1, 31, 40)
+    user = np.repeat(np.arange(40), rows_per_user)
+    weight = rng.choice([0.1, 0.2, 0.3, 1.0, 4.0], len(user))
+    for u in (3, 7):  # 20 rows of weight 0.7 each: 14.0 (above most users' total)
+        weight = np.concatenate([weight[user != u], np.full(20, 0.7)])
+        user = np.concatenate([user[user != u], np.full(20, u)])
+    order = rng.permutation(len(user))
+    user, weight = user[order], weight[order]
+    n = len(user)
+    label = rng.integers(0, 2, n)
+    return pa.table({"label": label, "prediction": rng.random(n) * 0.5 + 0.4 * label,
+                     "weight": weight, "user": user})
+
+
+def expected_plot_users(t, limit):
+    """The ``limit`` users of largest weighted count, ties to the smaller user id."""
+    user, w = t.column("user").to_numpy(), t.column("weight").to_numpy()
+    totals = np.bincount(user, weights=w)
+    present = np.flatnonzero(np.bincount(user))
+    ranked = sorted(present.tolist(), key=lambda u: (-round(totals[u], 9), u))
+    return ranked[:limit], totals
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
-from evalbeam.combine import (PARTIAL_TYPE, FusedCombineFn, SliceResult, batch_partials,
-                              count_intervals, iter_slice_results, select_slices)
+from evalbeam.combine import PARTIAL_TYPE, FusedCombineFn
+from evalbeam.compute import SliceResult, count_intervals, iter_slice_results, select_slices
 from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
@@ -38,6 +38,7 @@ from evalbeam.io.output_location import check_output
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.plan import EvalPlan
+from evalbeam.preagg import batch_partials
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
 from evalbeam.validate import validate

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrays import PairedArrays, StreamArrays
 from evalbeam.errors import InputError
-from evalbeam.metrics.base import PairedArrays, StreamArrays
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -91,6 +91,25 @@ class Extracted:
     streams: dict  # Stream -> StreamArrays; (candidate, baseline) Streams -> PairedArrays
     rows_read: int
     dropped: dict = field(default_factory=dict)  # reason -> rows
+    kept: np.ndarray | None = None  # the rows kept, of those read (None: every row)
+    source: str = ""  # where the rows came from (in messages, and in the resampling seed)
+    seeded_by: tuple = ()  # the kept rows' arrays the resampling seed is made from
+
+    def part(self, start: int, stop: int) -> "Extracted":
+        """The rows read at ``start:stop`` as if they were a batch of their own (their kept
+        rows, views of their arrays and the seed :func:`extract` gives that batch), without
+        what was dropped (the whole batch counts that)."""
+        stop = min(stop, self.rows_read)
+        if self.kept is None:
+            first, last, kept = start, stop, None
+        else:
+            first, last = np.searchsorted(self.kept, [start, stop]).tolist()
+            kept = self.kept[first:last] - start
+        seeded_by = tuple(a[first:last] for a in self.seeded_by)
+        seed = _seed(self.source, seeded_by)
+        streams = {s: a.part(first, last, seed) for s, a in self.streams.items()}
+        return Extracted(self.batch.slice(first, last - first), streams, stop - start, {}, kept,
+                         self.source, seeded_by)
 
 
 def _examples(values: np.ndarray, k: int = 3) -> str:
@@ -134,7 +153,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
     check_columns(batch.schema, eval_plan, source)
     rows_read = batch.num_rows
     dropped = {}
-    keep = None
+    keep = kept = None
     required = [(role, name) for head in eval_plan.heads()
                 for role, name in (("label", head.label_key), ("prediction", head.prediction_key),
                                    ("weight", head.example_weight_key)) if name]
@@ -150,6 +169,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             keep = valid if keep is None else keep & valid
     if keep is not None:
         batch = batch.filter(pa.array(keep))
+        kept = np.flatnonzero(keep)
 
     columns = {}
 
@@ -158,7 +178,11 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             columns[name] = to_float(batch.column(name), name, source)
         return columns[name]
 
-    streams, seed = {}, _seed(source, column, eval_plan)
+    seeded_by = ()
+    if eval_plan.resampling is not None and eval_plan.heads():
+        head = eval_plan.heads()[0]
+        seeded_by = (column(head.label_key), column(head.prediction_key))
+    streams, seed = {}, _seed(source, seeded_by)
     for stream in eval_plan.streams():
         if stream.query_key:
             continue  # queries are assembled after grouping (evalbeam.queries)
@@ -179,18 +203,17 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)
-    return Extracted(batch, streams, rows_read, dropped)
+    return Extracted(batch, streams, rows_read, dropped, kept, source, seeded_by)
 
 
-def _seed(source: str, column, eval_plan) -> int:
+def _seed(source: str, arrays: tuple) -> int:
     """A seed fixed by the batch's content and source (same data from the same place, same
-    resamples), when resampling."""
-    if eval_plan.resampling is None or not eval_plan.heads():
+    resamples): the first output's labels and predictions when resampling (0 without them)."""
+    if not arrays:
         return 0
-    head = eval_plan.heads()[0]
     crc = zlib.crc32(source.encode())
-    for name in (head.label_key, head.prediction_key):
-        crc = zlib.crc32(column(name).tobytes(), crc)
+    for values in arrays:
+        crc = zlib.crc32(values.tobytes(), crc)
     return crc
 
 

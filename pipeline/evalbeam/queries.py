@@ -10,9 +10,9 @@ only after the pipeline has brought them together (the ``GroupByQuery`` step of
    :data:`QUERY_BUCKETS`, never one per query or document.
 2. GroupByKey on the bucket: every document of a query is in one group.
 3. :func:`query_partials`, per bucket: documents sorted by query (``np.argsort``), per-query
-   values by ``np.*.reduceat`` (:class:`~evalbeam.metrics.ranking.QueryArrays`), then per
-   slicing spec one SliceTable over the slices of those queries, merged with the row path's
-   tables by the same FusedCombineFn.
+   values by ``np.*.reduceat`` (:class:`~evalbeam.arrays.QueryArrays`), then per slicing spec
+   one SliceTable over the slices of those queries (:func:`evalbeam.preagg.spec_tables`, as
+   for rows), merged with the row path's tables by the same FusedCombineFn.
 
 A query belongs to every slice one of its documents belongs to (TFMA merges the slice keys of
 a query's examples), and counts once there. Its weight is its documents' weight, which they
@@ -24,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrays import QueryArrays
 from evalbeam.errors import InputError
-from evalbeam.hashing import value_hashes
 from evalbeam.extract import source_of, to_float, with_source
-from evalbeam.metrics.ranking import OWN_LABEL, QueryArrays
-from evalbeam.metrics.state import SliceTable, weight_units
+from evalbeam.hashing import value_hashes
+from evalbeam.metrics.ranking import OWN_LABEL
+from evalbeam.metrics.state import weight_units
+from evalbeam.preagg import spec_tables
 from evalbeam.slicing import assign_slices, column_codes
 
 QUERY_BUCKETS = 64  # groups of queries that cross the shuffle (the parallelism of step 3)
@@ -149,27 +151,18 @@ def query_partials(batches, eval_plan) -> list:
 
     codes_of = column_codes(data)
 
-    specs = eval_plan.fused.state_specs()
-    families = eval_plan.fused.indexed_families(queries=True)
-    out = []
-    for index, spec in enumerate(eval_plan.slice_specs):
-        assignment = assign_slices(spec, codes_of, data.num_rows)
-        n_slices = len(assignment.keys)
-        if not n_slices:
-            continue
-        rows = query_of_row if assignment.rows is None else query_of_row[assignment.rows]
-        pairs = np.unique(rows * n_slices + assignment.codes)  # a query joins a slice once
-        query_rows, slice_codes = pairs // n_slices, pairs % n_slices
-        taken = {stream: a.take(query_rows) for stream, a in arrays.items()}
-        state = {}
-        for i, family in families:
-            for name, col in family.add_batch(taken[family.stream], slice_codes,
-                                              n_slices).items():
-                state[f"{i}.{name}"] = col
-        counts, weights = np.zeros(n_slices, np.int64), None  # the row path counts examples
-        if eval_plan.counts_queries:  # ... unless every metric reads queries
-            counts = np.bincount(slice_codes, minlength=n_slices)
-            weights = np.bincount(slice_codes, weight_units(query_weights[query_rows]), n_slices)
-        out.append((index, SliceTable.from_batch(specs, assignment.keys, counts, state,
-                                                 weights=weights)))
-    return out
+    def assignments():
+        for spec in eval_plan.slice_specs:
+            assignment = assign_slices(spec, codes_of, data.num_rows)
+            n_slices = len(assignment.keys)
+            if not n_slices:
+                yield assignment.keys, assignment.codes, None
+                continue
+            rows = query_of_row if assignment.rows is None else query_of_row[assignment.rows]
+            pairs = np.unique(rows * n_slices + assignment.codes)  # a query joins a slice once
+            yield assignment.keys, pairs % n_slices, pairs // n_slices
+
+    # the row path counts the slices' examples, unless every metric reads queries
+    units = weight_units(query_weights) if eval_plan.counts_queries else None
+    return spec_tables(eval_plan, eval_plan.fused.indexed_families(queries=True), arrays,
+                       assignments(), units)

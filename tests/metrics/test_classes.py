@@ -6,10 +6,12 @@ import pytest
 from sklearn import metrics as skm
 
 from conftest import accumulate, first_spec_results, split_batches
-from evalbeam.combine import FusedCombineFn, batch_partials, slice_results
+from evalbeam.combine import FusedCombineFn
+from evalbeam.compute import slice_results
 from evalbeam.config import parse_config, resolve_config
 from evalbeam.errors import InputError
 from evalbeam.keys import MetricKey, SubKey
+from evalbeam.preagg import batch_partials
 
 K = 5
 BASE = 'model_specs { label_key: "label" prediction_key: "scores" example_weight_key: "weight" }\n'
@@ -320,7 +322,7 @@ def test_a_batch_whose_rows_are_all_dropped_adds_nothing(scores_type):
 
 
 def test_class_views_of_many_classes_are_made_part_by_part(monkeypatch):
-    from evalbeam import combine
+    from evalbeam import preagg
     table, y, p, w = make_table(n=3000)
     label = table.column("label").to_numpy().astype(object)
     label[::7] = None  # dropped rows are counted once
@@ -333,10 +335,10 @@ def test_class_views_of_many_classes_are_made_part_by_part(monkeypatch):
     eval_plan = resolve_config(parse_config(BASE + body))
     batches = table.to_batches(max_chunksize=1000)
     whole = accumulate(eval_plan, batches)
-    monkeypatch.setattr(combine, "MAX_VIEW_ENTRIES", 700)  # pooled views of 5 classes, one class
+    monkeypatch.setattr(preagg, "MAX_VIEW_ENTRIES", 700)  # pooled views of 5 classes, one class
     calls = []
-    in_parts = combine._in_parts
-    monkeypatch.setattr(combine, "_in_parts", lambda *a: calls.append(a[2]) or in_parts(*a))
+    in_parts = preagg._in_parts
+    monkeypatch.setattr(preagg, "_in_parts", lambda *a: calls.append(a[2]) or in_parts(*a))
     parts = accumulate(eval_plan, batches)
     assert calls and max(calls) >= 2
     assert parts[0].tally == whole[0].tally and whole[0].tally["dropped:null label ('label')"] == 429

@@ -32,8 +32,9 @@ import pytest
 
 import evalbeam.metrics
 from conftest import partials, split_batches
-from evalbeam import combine
-from evalbeam.combine import FusedCombineFn, slice_results
+from evalbeam import compute
+from evalbeam.combine import FusedCombineFn
+from evalbeam.compute import slice_results
 from evalbeam.config import parse_config, resolve_config
 from evalbeam.keys import MetricKey
 from evalbeam.metrics import histogram, state
@@ -324,7 +325,7 @@ def use_storage(monkeypatch, kind: str) -> None:
                 self.densify_at = 48
 
         monkeypatch.setattr(state.SparseColumn, "__init__", densify_soon)
-        monkeypatch.setattr(combine, "CELLS_PER_PART", 1)  # metrics computed slice by slice
+        monkeypatch.setattr(compute, "CELLS_PER_PART", 1)  # metrics computed slice by slice
 
 
 @pytest.fixture

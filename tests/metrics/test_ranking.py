@@ -10,8 +10,8 @@ from sklearn.metrics import ndcg_score
 
 from conftest import BASE, evaluate_in_process, plan, split_batches
 from evalbeam import run_evaluation
-from evalbeam.combine import batch_partials
 from evalbeam.errors import ConfigError, InputError
+from evalbeam.preagg import batch_partials
 from evalbeam.queries import QUERY_BUCKETS, query_bucket
 from helpers_io import write
 
@@ -305,7 +305,7 @@ def test_gains_must_be_present_and_finite():
 def test_query_metric_intervals_resample_whole_queries_whatever_the_batching(queries, method):
     from conftest import first_spec_results
     from evalbeam.hashing import value_hashes
-    from evalbeam.metrics.ranking import QueryArrays
+    from evalbeam.arrays import QueryArrays
     body = ('metrics_specs { query_key: "qid" metrics { class_name: "PrecisionAtK" '
             'config: \'"top_k_list": [3]\' } metrics { class_name: "MinLabelPosition" } }\n'
             'options { compute_confidence_intervals { value: true } confidence_intervals { '

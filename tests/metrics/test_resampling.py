@@ -185,7 +185,7 @@ def test_small_slices_match_the_resampling_rule_by_hand(method):
     max: over the examples drawn at least once). Undefined resamples are left out and counted,
     bounds are clipped to the metric's range, and slices under 20 examples get no interval."""
     from conftest import accumulate
-    from evalbeam.combine import iter_slice_results
+    from evalbeam.compute import iter_slice_results
 
     eval_plan = plan(SMALL + METHODS[method])
     R = eval_plan.resampling.samples
@@ -350,7 +350,7 @@ def test_a_diffs_bounds_stay_within_the_widest_difference():
     """Paired jackknife resamples of candidate - baseline on 20-40 row slices, by hand: the
     bounds of an AUC or MCC diff are clipped to [-1, 1] and [-2, 2]."""
     from conftest import accumulate
-    from evalbeam.combine import iter_slice_results
+    from evalbeam.compute import iter_slice_results
 
     text = """
     model_specs { name: "base" label_key: "label" prediction_key: "p_base" is_baseline: true }
@@ -433,7 +433,7 @@ def test_many_slices_and_resamples_keep_partials_the_size_of_what_was_seen(monke
     batch of its own, giving what those batches give; the intervals follow the bootstrap rule
     by hand."""
     from conftest import accumulate
-    from evalbeam import combine
+    from evalbeam import compute, preagg
 
     eval_plan = plan(
         'metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "Precision" } }\n'
@@ -444,17 +444,17 @@ def test_many_slices_and_resamples_keep_partials_the_size_of_what_was_seen(monke
     # per (example, resample): a histogram entry of 4 words; per (slice, resample) a few sums;
     # the overall slice's dense histograms of 2 x 1,002 buckets per resample
     bound = 8 * (8 * n_rows * R + 16 * (n_users + 1) * R + 2 * 1002 * R)
-    for _, table in combine.batch_partials(batch, eval_plan)[1]:
+    for _, table in preagg.batch_partials(batch, eval_plan)[1]:
         assert table.nbytes() < bound, (table.nbytes(), bound)
 
-    monkeypatch.setattr(combine, "MAX_RESAMPLED_ENTRIES", n_rows * R // 3 + 1)
-    _, partials = combine.batch_partials(batch, eval_plan)
+    monkeypatch.setattr(preagg, "MAX_RESAMPLED_ENTRIES", n_rows * R // 3 + 1)
+    _, partials = preagg.batch_partials(batch, eval_plan)
     assert [index for index, _ in partials] == [0, 0, 0, 1, 1, 1]  # three parts
     step = -(-n_rows // 3)
     pieces = [batch.slice(start, step) for start in range(0, n_rows, step)]
-    got = {r.slice_key: r for r in combine.iter_slice_results(
+    got = {r.slice_key: r for r in compute.iter_slice_results(
         accumulate(eval_plan, [batch])[1], eval_plan)}
-    want = {r.slice_key: r for r in combine.iter_slice_results(
+    want = {r.slice_key: r for r in compute.iter_slice_results(
         accumulate(eval_plan, pieces)[1], eval_plan)}
     assert got.keys() == want.keys() and len(got) > n_users // 2
     for key, r in want.items():

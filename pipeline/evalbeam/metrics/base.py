@@ -11,11 +11,11 @@ one family instance (the planner fuses equal families), so each statistic is acc
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from evalbeam.arrays import StreamArrays
 from evalbeam.keys import MetricKey, SubKey
 from evalbeam.metrics.state import StateSpec
 
@@ -42,84 +42,6 @@ class Stream:
         if self.sub_key is None and self.micro_average is None:
             return self
         return Stream(self.model, self.output, self.weighted, query_key=self.query_key)
-
-
-class StreamArrays:
-    """Labels ``y``, predictions ``p`` and weights ``w`` (float64, 1-D) for one stream of a batch.
-
-    Derived per-example arrays are computed once per batch and shared by every slicing spec
-    and family through :meth:`derived`.
-    """
-
-    __slots__ = ("y", "p", "w", "seed", "per_row", "examples", "_cache", "_source", "_rows",
-                 "__weakref__")
-
-    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0,
-                 per_row: int = 1):
-        self.y, self.p, self.w = y, p, w
-        self.seed = seed  # fixed per batch: resampling draws from it, reproducibly
-        # entries per example: a pooled class view lays each example's classes out in a row
-        self.per_row = per_row
-        # for a class view, a weak reference to the arrays of whole examples it was made from:
-        # resampling draws per example there, so all classes of an example move together
-        self.examples = None
-        self._cache: dict = {}
-        self._source = self._rows = None
-
-    def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
-        """Uniform integers in [0, high), a leading axis per example, reproducible from the
-        batch's seed (``kind`` picks an independent sequence)."""
-        return np.random.default_rng([self.seed, kind]).integers(0, high, shape, dtype=dtype)
-
-    def derived(self, name: str, fn, *, weighted: bool = False):
-        """``fn(self)``, made once and cached under ``name``. A value that reads the weights
-        must say so (``weighted=True``): a :meth:`repeat` copy (a resample, under weights of
-        its own) makes those itself and gathers the others from its source's."""
-        value = self._cache.get(name)
-        if value is None:
-            if self._source is not None and not weighted:
-                value = self._source().derived(name, fn)[self._rows]
-            else:
-                value = fn(self)
-            self._cache[name] = value
-        return value
-
-    def _subset(self, rows: np.ndarray, w: np.ndarray) -> "StreamArrays":
-        """The examples ``rows`` under weights ``w``, with nothing derived yet."""
-        return StreamArrays(self.y[rows], self.p[rows], w, self.seed)
-
-    def repeat(self, rows: np.ndarray, w: np.ndarray) -> "StreamArrays":
-        """The examples ``rows`` (with repeats) under new weights ``w``."""
-        out = self._subset(rows, w)
-        # a weak reference: the source caches its copies, and a cycle would outlive the batch
-        out._source, out._rows = weakref.ref(self), rows
-        return out
-
-    def take(self, rows: np.ndarray) -> "StreamArrays":
-        taken = self._subset(rows, self.w[rows])
-        for name, value in self._cache.items():
-            if isinstance(value, np.ndarray):  # per-example arrays; the rest is made again
-                taken._cache[name] = value[rows]
-        return taken
-
-
-class PairedArrays(StreamArrays):
-    """A candidate's arrays with the baseline model's predictions ``base_p`` of the same
-    examples, for families that compare the two (``Family.baseline``). ``w`` holds the
-    baseline's weights, as TFMA weights such comparisons."""
-
-    __slots__ = ("base_p",)
-
-    def __init__(self, y, p, w, base_p, seed: int = 0):
-        super().__init__(y, p, w, seed)
-        self.base_p = base_p
-
-    @classmethod
-    def pair(cls, candidate: StreamArrays, baseline: StreamArrays) -> "PairedArrays":
-        return cls(candidate.y, candidate.p, baseline.w, baseline.p, candidate.seed)
-
-    def _subset(self, rows, w):
-        return PairedArrays(self.y[rows], self.p[rows], w, self.base_p[rows], self.seed)
 
 
 class Family:

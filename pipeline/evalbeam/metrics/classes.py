@@ -24,9 +24,10 @@ import weakref
 
 import numpy as np
 
+from evalbeam.arrays import StreamArrays
 from evalbeam.keys import SubKey
 from evalbeam.metrics import arguments
-from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Metric, MetricInfo, StreamArrays, divide
+from evalbeam.metrics.base import NON_NEGATIVE, UNIT, Metric, MetricInfo, divide
 from evalbeam.metrics.sums import _EPS, LABEL, WEIGHT, ExampleSums, Sums
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalbeam.hashing import mix64
+from evalbeam.arrays import QueryArrays
 from evalbeam.keys import MetricKey, SubKey
 from evalbeam.metrics import arguments
 from evalbeam.metrics.base import UNIT, Family, Metric, MetricInfo, divide
@@ -24,90 +24,6 @@ from evalbeam.metrics.state import DenseColumn, StateSpec, by_statistic, state_n
 
 
 OWN_LABEL = ""  # the column name that stands for the stream's own label column
-
-
-class QueryArrays:
-    """Whole queries of one stream, documents grouped by query.
-
-    ``prediction`` and ``docs(column)`` (``OWN_LABEL``: the stream's labels) are per-document
-    float64 arrays, sorted by query; query ``i`` has documents ``starts[i]:starts[i] +
-    sizes[i]`` (every query has at least one) and weight ``w[i]``. :meth:`take` selects
-    queries (with repeats: one per (query, slice) pair); per-query values come from
-    :meth:`derived`, computed once over all queries.
-    """
-
-    __slots__ = ("prediction", "starts", "sizes", "w", "hashes", "examples", "_docs", "_cache",
-                 "_source", "_rows")
-
-    def __init__(self, prediction, starts, sizes, w, docs, hashes=None):
-        self.prediction, self.starts, self.sizes, self.w = prediction, starts, sizes, w
-        self.hashes = hashes  # a stable 64-bit hash of each query's value
-        self.examples = None  # (the resampling contract: queries are whole examples)
-        self._docs = docs  # column name -> per-document values (a function, read on demand)
-        self._cache: dict = {}
-        self._source = self._rows = None
-
-    def docs(self, column: str) -> np.ndarray:
-        return self.derived(("docs", column), lambda q: q._docs(column))
-
-    def derived(self, name, fn, *, weighted: bool = False):
-        """A per-query value, made once over all queries; one that reads the weights
-        (``weighted=True``) is made for these queries themselves (as StreamArrays')."""
-        value = self._cache.get(name)
-        if value is None:
-            if self._source is not None and not weighted:
-                value = self._source.derived(name, fn)[self._rows]
-            else:
-                value = fn(self)
-            self._cache[name] = value
-        return value
-
-    def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
-        """Uniform integers in [0, high) per query (confidence intervals), drawn from the
-        query's value: the same in every run, however the documents were batched."""
-        width = int(np.prod(shape[1:], dtype=np.int64))
-        salt = mix64(np.arange(1, width + 1, dtype=np.uint64) + np.uint64(kind << 32))
-        x = mix64(self.hashes[:, None] ^ salt[None, :])
-        return (x % np.uint64(high)).astype(dtype).reshape(shape)
-
-    def take(self, rows: np.ndarray) -> "QueryArrays":
-        """The queries ``rows`` (per-query values only; documents stay with the source)."""
-        return self.repeat(rows, self.w[rows])
-
-    def repeat(self, rows: np.ndarray, w: np.ndarray) -> "QueryArrays":
-        """The queries ``rows`` (with repeats) under weights ``w``."""
-        out = QueryArrays(None, None, self.sizes[rows], w, None)
-        out._source, out._rows = self, rows
-        return out
-
-    # -- per-document helpers over all queries (the source) --------------------------------
-    def query_index(self) -> np.ndarray:
-        """The query of each document."""
-        return self.derived("query", lambda q: np.repeat(np.arange(len(q.starts)), q.sizes))
-
-    def position(self) -> np.ndarray:
-        """0-based rank of each document within its query (documents in ranked order)."""
-        return self.derived("position", lambda q: np.arange(len(q.prediction)) - np.repeat(
-            q.starts, q.sizes))
-
-    def ranked(self, column: str) -> np.ndarray:
-        """``column``'s values in ranked order: by query, prediction descending, then
-        ``column`` ascending (ties are ranked pessimistically)."""
-        def rank(q):
-            values = q.docs(column)
-            return values[np.lexsort((values, -q.prediction, q.query_index()))]
-        return self.derived(("ranked", column), rank)
-
-    def ideal(self, column: str) -> np.ndarray:
-        """``column``'s values sorted descending within each query (the ideal ranking)."""
-        def order(q):
-            values = q.docs(column)
-            return values[np.lexsort((-values, q.query_index()))]
-        return self.derived(("ideal", column), order)
-
-    def per_query(self, values: np.ndarray, ufunc=np.add) -> np.ndarray:
-        """``ufunc`` reduced over each query's documents."""
-        return ufunc.reduceat(values, self.starts) if len(self.starts) else values[:0]
 
 
 def _dcg(q: QueryArrays, values: np.ndarray, k: int) -> np.ndarray:

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalbeam.metrics.base import Family, StreamArrays
+from evalbeam.arrays import StreamArrays
+from evalbeam.metrics.base import Family
 from evalbeam.metrics.state import DenseColumn, SparseColumn, StateSpec, leave_one_out
 
 JACKKNIFE, POISSON_BOOTSTRAP = "jackknife", "poisson_bootstrap"
@@ -72,7 +73,7 @@ class Resampling:
 
     def summary(self, counts: dict) -> dict:
         """summary.json's ``intervals``: the rules applied and what became of the intervals of
-        the slices written (``counts`` from :func:`evalbeam.combine.count_intervals`)."""
+        the slices written (``counts`` from :func:`evalbeam.compute.count_intervals`)."""
         out = {"method": self.method, "num_samples": self.samples,
                "min_examples": self.min_examples, "min_defined_resamples": self.min_defined}
         for what in _COUNTED:

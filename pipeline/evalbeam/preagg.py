@@ -1,0 +1,167 @@
+"""Pre-aggregation: the examples of one batch (rows, or whole queries) -> per slicing spec, one
+:class:`~evalbeam.metrics.state.SliceTable` holding every configured family's state for all the
+spec's slices of that batch (one ``np.bincount`` per statistic over the slice codes).
+
+:func:`batch_partials` does it for a RecordBatch of rows; :func:`evalbeam.queries.query_partials`
+for the queries of one query bucket. Both go through :func:`spec_tables`, per slicing spec:
+slice codes -> each family's ``add_batch`` -> example counts and weights -> a SliceTable.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evalbeam.extract import extract, to_float
+from evalbeam.metrics.base import Stream
+from evalbeam.metrics.classes import binary_view, pools_classes
+from evalbeam.metrics.resampling import POISSON_BOOTSTRAP
+from evalbeam.metrics.state import SliceTable, weight_units
+from evalbeam.slicing import assign_slices, column_codes, rows_without_value
+
+
+# Values the class views of one batch may hold at once: a view of one class (or k) holds one
+# per row, a pooled view one per (row, class), and each has its derived arrays besides.
+MAX_VIEW_ENTRIES = 1 << 22
+# (Example, resample) pairs the Poisson bootstrap of one batch may hold at once: each drawn
+# pair is a weighted copy of the example (about 100 bytes with what is derived from it).
+MAX_RESAMPLED_ENTRIES = 1 << 23
+
+
+def spec_tables(eval_plan, families: list, arrays: dict, assignments, units: np.ndarray | None,
+                *, tally: dict | None = None, null_rows: list | None = None) -> list:
+    """``[(spec_index, SliceTable)]``: for each slicing spec, the state of ``families``
+    (``[(index, family)]``) for every slice of the examples in ``arrays`` (the arrays each
+    family reads, by ``family.source()``), and the slices' example counts and weights.
+
+    ``assignments`` gives per spec ``(keys, codes, rows)``: the slice code of each (example,
+    slice) pair and its example (``rows``; None: pair i is example i). ``units`` holds each
+    example's weight in :func:`weight_units` (None: the examples are not counted, as queries
+    are not while the row path counts the slices' rows). The first spec's table carries
+    ``tally``; a spec without slices has a table only to carry that or its ``null_rows``
+    (rows in none of its slices).
+    """
+    specs = eval_plan.fused.state_specs()
+    out = []
+    for index, (keys, codes, rows) in enumerate(assignments):
+        n_slices = len(keys)
+        first = tally if index == 0 else None
+        nulls = null_rows[index] if null_rows else 0
+        if not n_slices:
+            if first or nulls:
+                out.append((index, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {},
+                                                         first, null_rows=nulls)))
+            continue
+        taken = arrays if rows is None else {s: a.take(rows) for s, a in arrays.items()}
+        columns, entry_codes = {}, {1: codes}
+        for i, family in families:
+            examples = taken[family.source()]
+            if not (family.vectors or family.stream.query_key):  # (queries have no classes)
+                examples = binary_view(examples, family.stream)
+            if examples.per_row not in entry_codes:  # a pooled class view: an entry per class
+                entry_codes[examples.per_row] = np.repeat(codes, examples.per_row)
+            for name, col in family.add_batch(examples, entry_codes[examples.per_row],
+                                              n_slices).items():
+                columns[f"{i}.{name}"] = col
+        counts, weights = np.zeros(n_slices, np.int64), None
+        if units is not None:
+            counts = np.bincount(codes, minlength=n_slices)
+            weights = np.bincount(codes, minlength=n_slices,
+                                  weights=units if rows is None else units[rows])
+        out.append((index, SliceTable.from_batch(specs, keys, counts, columns, first, weights,
+                                                 nulls)))
+    return out
+
+
+def batch_partials(batch, eval_plan):
+    """``(extracted, [(spec_index, SliceTable), ...])`` for one RecordBatch (by spec; a batch
+    computed in parts, :func:`_in_parts`, has a table per part and spec).
+
+    The first spec's first table carries the batch's row tally. Every table counts the rows in
+    no slice of its spec for lack of a slicing value (``null_rows``).
+    """
+    extracted = extract(batch, eval_plan)
+    tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
+    tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
+    return extracted, _partials(extracted, eval_plan, tally)
+
+
+def _partials(extracted, eval_plan, tally: dict | None) -> list:
+    entries = _view_entries(extracted, eval_plan)
+    parts = max(-(-entries // MAX_VIEW_ENTRIES),
+                -(-_resampled_entries(extracted, eval_plan, entries) // MAX_RESAMPLED_ENTRIES))
+    if parts > 1 and extracted.rows_read > 1:
+        return _in_parts(extracted, eval_plan, parts, tally)
+    return _row_tables(extracted, eval_plan, tally)
+
+
+def _in_parts(extracted, eval_plan, parts: int, tally: dict | None) -> list:
+    """:func:`_partials` of the rows read cut into ``parts`` ranges: each range is a batch of
+    its own (its own resamples, drawn from its content: :meth:`Extracted.part`), and its
+    tables are partials of their own (the combine adds them up; merging them here would only
+    copy them once more)."""
+    step = -(-extracted.rows_read // parts)
+    tables = []
+    for start in range(0, extracted.rows_read, step):
+        tables.extend(_partials(extracted.part(start, start + step), eval_plan,
+                                tally if start == 0 else None))
+    return sorted(tables, key=lambda item: item[0])
+
+
+def _row_tables(extracted, eval_plan, tally: dict | None) -> list:
+    data = extracted.batch
+    column = column_codes(data)
+    null_rows = [rows_without_value(spec, column, data.num_rows) for spec in eval_plan.slice_specs]
+    families = eval_plan.fused.indexed_families(queries=False)
+    if not families:  # only query metrics (evalbeam.queries): the tally (and overall slice)
+        keys = [()] if eval_plan.slice_specs[0].is_overall else []
+        specs = eval_plan.fused.state_specs()
+        first = SliceTable.from_batch(specs, keys, np.zeros(len(keys), np.int64), {}, tally,
+                                      null_rows=null_rows[0])
+        return [(0, first)] + [
+            (index, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {}, null_rows=n))
+            for index, n in enumerate(null_rows) if index and n]
+
+    def assignments():
+        for spec in eval_plan.slice_specs:
+            assignment = assign_slices(spec, column, data.num_rows)
+            yield assignment.keys, assignment.codes, assignment.rows
+
+    return spec_tables(eval_plan, families, extracted.streams, assignments(),
+                       _weight_units(extracted, eval_plan), tally=tally, null_rows=null_rows)
+
+
+def _weight_units(extracted, eval_plan) -> np.ndarray:
+    """Each row's weight for ranking slices (:func:`evalbeam.compute.select_slices`): the first
+    model output's example weight (1 without one), in :func:`weight_units`."""
+    heads = eval_plan.heads()
+    n = extracted.batch.num_rows
+    if not heads or not heads[0].example_weight_key:
+        return weight_units(np.ones(n))
+    head = heads[0]
+    w = next((a.w for s, a in extracted.streams.items() if isinstance(s, Stream) and s.weighted
+              and (s.model, s.output) == (head.model, head.output)), None)
+    if w is None:
+        w = to_float(extracted.batch.column(head.example_weight_key))
+    return weight_units(w)
+
+
+def _view_entries(extracted, eval_plan) -> int:
+    """How many values the batch's class views of multi-class outputs hold."""
+    views = {(f.stream.base, f.stream.sub_key, f.stream.micro_average)
+             for _, f in eval_plan.fused.indexed_families(queries=False)
+             if not f.vectors and f.baseline is None}
+    total = 0
+    for base, sub_key, micro in views:
+        p = extracted.streams[base].p
+        if p.ndim == 2:
+            pooled = pools_classes(Stream(sub_key=sub_key, micro_average=micro))
+            total += p.size if pooled else len(p)
+    return total
+
+
+def _resampled_entries(extracted, eval_plan, view_entries: int) -> int:
+    """How many (example, resample) pairs the batch's Poisson bootstrap draws from (a pooled
+    class view's examples are its (row, class) entries)."""
+    resampling = eval_plan.resampling
+    if resampling is None or resampling.method != POISSON_BOOTSTRAP:
+        return 0
+    return resampling.samples * max(extracted.batch.num_rows, view_entries)
