@@ -253,7 +253,8 @@ def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
-    from evalbeam.io.artifacts import REPORT_FILE, plot_cut_lines
+    from evalbeam.io.artifacts import plot_cut_lines
+    from evalbeam.io.files import REPORT_FILE
     from evalbeam.run_facts import check_run_name, parse_span
 
     batch_size = args.batch_size or readers.DEFAULT_BATCH_SIZE

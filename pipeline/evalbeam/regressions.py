@@ -26,7 +26,7 @@ import math
 from google.protobuf import json_format
 
 from evalbeam.errors import InputError
-from evalbeam.io.artifacts import REGRESSIONS_FILE
+from evalbeam.io.files import REGRESSIONS_FILE
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
 from evalbeam.validate import Checks, applies, bounds_at, change_failures, check, numbers_of

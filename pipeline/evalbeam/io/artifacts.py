@@ -28,18 +28,16 @@ from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 
 from evalbeam.io import convert
+from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
+                               REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
+from evalbeam.io.output_location import put_in_place
+from evalbeam.io.result import load_result
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
 from evalbeam.proto import config_pb2
+from evalbeam.report import write_report
 from evalbeam.run_facts import now
 from evalbeam.values import flatten, is_class_matrix, label, metric_thresholds, not_flattened
-
-VALIDATIONS_FILE = "validations.tfrecord"
-CONFIG_FILE = "eval_config.json"
-SUMMARY_FILE = "summary.json"
-BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
-REGRESSIONS_FILE = "regressions.json"  # (evalbeam.regressions) with a baseline
-REPORT_FILE = "report.html"  # (evalbeam.report) the page, written after the artifacts
 
 
 def _version() -> str:
@@ -156,7 +154,6 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     _write_summary(staging, summary)
     if report:
         _add_report(staging, output_dir, summary)
-    from evalbeam.io.output_location import put_in_place
 
     put_in_place(staging, output_dir, summary["files"])
 
@@ -169,9 +166,6 @@ def _write_summary(staging: str, summary: dict) -> None:
 def _add_report(staging: str, output_dir: str, summary: dict) -> None:
     """The run's page, built from the staged artifacts, joins them and their manifest. A
     page that cannot be built does not cost the evaluation: summary.json says why."""
-    from evalbeam.io.result import load_result
-    from evalbeam.report import write_report
-
     try:
         write_report(load_result(staging), FileSystems.join(staging, REPORT_FILE),
                      shown_dirs=[output_dir])

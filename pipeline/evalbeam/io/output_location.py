@@ -24,7 +24,7 @@ import tempfile
 from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import OutputError
-from evalbeam.io.artifacts import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
+from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                    REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 
 _RESULT_NAMES = re.compile(

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from evalbeam.errors import ConfigError, InputError
 from evalbeam.io import convert
-from evalbeam.io.artifacts import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
+from evalbeam.io.files import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
 from evalbeam.io.tfrecord import read_records
 from evalbeam.keys import MetricKey, slice_name
 from evalbeam.proto import config_pb2, validation_result_pb2

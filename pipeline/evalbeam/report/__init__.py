@@ -5,7 +5,7 @@
 one from finished runs. The page reads only what the artifacts hold (:mod:`.data`)."""
 from __future__ import annotations
 
-from evalbeam.io.artifacts import REPORT_FILE
+from evalbeam.io.files import REPORT_FILE
 from evalbeam.report import data, page
 
 __all__ = ["REPORT_FILE", "build_report", "write_report"]
