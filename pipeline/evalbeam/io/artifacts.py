@@ -30,7 +30,7 @@ from google.protobuf import json_format
 from evalbeam.io import convert
 from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
-from evalbeam.io.output_location import put_in_place
+from evalbeam.io import output_location
 from evalbeam.io.result import load_result
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
@@ -155,7 +155,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     if report:
         _add_report(staging, output_dir, summary)
 
-    put_in_place(staging, output_dir, summary["files"])
+    output_location.put_in_place(staging, output_dir, summary["files"])
 
 
 def _write_summary(staging: str, summary: dict) -> None:
