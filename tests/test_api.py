@@ -109,15 +109,6 @@ def test_one_class_and_zero_weight_slices(tmp_path):
     assert result.value("auc") == pytest.approx(1 / 3)  # pairs: 0.9>0.4 (w 1), 0.2<0.4 (w 2)
 
 
-def test_null_labels_are_dropped_and_counted(tmp_path):
-    t = pa.table({"label": [1, None, 0, 1], "prediction": [0.9, 0.2, None, 0.6],
-                  "weight": [1.0, 1.0, 1.0, 1.0], "country": ["us"] * 4})
-    result = run_evaluation(CONFIG, t, str(tmp_path / "out"))
-    assert result.summary["rows_read"] == 4 and result.summary["rows_used"] == 2
-    assert result.summary["rows_dropped"] == {"null label ('label')": 1,
-                                              "null prediction ('prediction')": 1}
-
-
 def test_csv_typed_by_a_tensorflow_metadata_schema(tmp_path):
     # Without a schema "age" would be read as int64 and "zip" (digits) as int64 too; the schema
     # makes zip a string, so slice keys keep its leading zero.
