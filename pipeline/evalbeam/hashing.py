@@ -12,10 +12,19 @@ MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 def mix64(h: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: every input bit moves every output bit."""
+    return _mix_in_place(h ^ (h >> np.uint64(30)), first_done=True)
+
+
+def _mix_in_place(h: np.ndarray, first_done: bool = False) -> np.ndarray:
+    """:func:`mix64` of ``h`` (uint64), computed in ``h`` itself."""
     with np.errstate(over="ignore"):
-        h = (h ^ (h >> np.uint64(30))) * MIX[0]
-        h = (h ^ (h >> np.uint64(27))) * MIX[1]
-        return h ^ (h >> np.uint64(31))
+        if not first_done:
+            h ^= h >> np.uint64(30)
+        h *= MIX[0]
+        h ^= h >> np.uint64(27)
+        h *= MIX[1]
+        h ^= h >> np.uint64(31)
+    return h
 
 
 def hash_bytes(array: pa.Array) -> np.ndarray:
@@ -120,7 +129,7 @@ def row_hashes(columns: list) -> np.ndarray:
 def distinct(h: np.ndarray) -> np.ndarray:
     """``h`` with each repeat of a value made distinct by its order among the repeats (the
     first keeps the value): equal hashes become different ones, all others stay."""
-    order = np.argsort(h, kind="stable")
+    order = np.argsort(h)  # (deterministic: the same rows, the same order)
     ranked = h[order]
     repeat = ranked[1:] == ranked[:-1]
     if not repeat.any():
@@ -142,9 +151,10 @@ def draws(hashes: np.ndarray, kind: int, high: int, shape: tuple, dtype=np.int64
     lanes = high <= 1 << 16 and high & (high - 1) == 0
     words = -(-width // 4) if lanes else width
     salt = mix64(np.arange(1, words + 1, dtype=np.uint64) + np.uint64(kind << 32))
-    x = mix64(hashes[:, None] ^ salt[None, :])
-    if lanes:
-        shifts = np.arange(0, 64, 16, dtype=np.uint64)
-        x = ((x[:, :, None] >> shifts) & np.uint64(high - 1)).reshape(len(hashes), 4 * words)[:, :width]
-        return x.astype(dtype).reshape(shape)
+    x = _mix_in_place(hashes[:, None] ^ salt[None, :])
+    if lanes:  # (little-endian words, so that every machine reads the same lanes)
+        x = x.astype("<u8", copy=False).view("<u2")[:, :width]
+        if high < 1 << 16:
+            x = x & np.uint16(high - 1)
+        return x.astype(dtype, copy=False).reshape(shape)
     return (x % np.uint64(high)).astype(dtype).reshape(shape)
