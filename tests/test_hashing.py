@@ -4,30 +4,30 @@ their distributions with numpy)."""
 import numpy as np
 import pyarrow as pa
 
-from evalbeam.hashing import column_hashes, distinct, draws, number_hashes, row_hashes
+from evalbeam.hashing import value_hashes, distinct, draws, number_hashes, row_hashes
 from evalbeam.metrics.resampling import _POISSON_1
 
 
 def test_numbers_hash_by_value_whatever_the_type_and_nulls_elsewhere_in_the_batch():
-    as_ints = column_hashes(pa.array([1, 2, 3], pa.int32()))
-    assert (column_hashes(pa.array([1.0, 2.0, 3.0])) == as_ints).all()
-    assert (column_hashes(pa.array([True, False])) == column_hashes(pa.array([1, 0]))).all()
-    with_null = column_hashes(pa.array([1, None, 3]))
+    as_ints = value_hashes(pa.array([1, 2, 3], pa.int32()))
+    assert (value_hashes(pa.array([1.0, 2.0, 3.0])) == as_ints).all()
+    assert (value_hashes(pa.array([True, False])) == value_hashes(pa.array([1, 0]))).all()
+    with_null = value_hashes(pa.array([1, None, 3]))
     assert with_null[0] == as_ints[0] and with_null[2] == as_ints[2]
     assert with_null[1] not in as_ints
     assert (number_hashes(np.array([-0.0, 0.5])) == number_hashes(np.array([0.0, 0.5]))).all()
     assert number_hashes(np.array([0.5]))[0] != number_hashes(np.array([0.25]))[0]
-    assert column_hashes(pa.array([2 ** 62 + 1]))[0] != column_hashes(pa.array([2 ** 62]))[0]
+    assert value_hashes(pa.array([2 ** 62 + 1]))[0] != value_hashes(pa.array([2 ** 62]))[0]
 
 
 def test_strings_dictionaries_and_lists_hash_by_their_values():
-    plain = column_hashes(pa.array(["us", "de", None]))
-    assert (column_hashes(pa.array(["us", "de", None]).dictionary_encode()) == plain).all()
-    assert (column_hashes(pa.array([b"us", b"de", None])) == plain).all()
+    plain = value_hashes(pa.array(["us", "de", None]))
+    assert (value_hashes(pa.array(["us", "de", None]).dictionary_encode()) == plain).all()
+    assert (value_hashes(pa.array([b"us", b"de", None])) == plain).all()
     lists = pa.array([[1, 2], [2, 1], [], None, [1, 2]])
-    h = column_hashes(lists)
+    h = value_hashes(lists)
     assert h[0] == h[4] and len(set(h[:4].tolist())) == 4
-    assert (column_hashes(lists.slice(3)) == h[3:]).all()  # a slice hashes as the whole
+    assert (value_hashes(lists.slice(3)) == h[3:]).all()  # a slice hashes as the whole
 
 
 def test_rows_hash_by_all_their_columns_and_repeats_are_told_apart():

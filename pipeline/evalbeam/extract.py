@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from evalbeam.arrays import PairedArrays, StreamArrays
 from evalbeam.errors import InputError
-from evalbeam.hashing import column_hashes, distinct, number_hashes, row_hashes
+from evalbeam.hashing import value_hashes, distinct, number_hashes, row_hashes
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -214,7 +214,7 @@ def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:
     apart by their order within the batch (identical rows are drawn independently)."""
     id_column = eval_plan.resampling.id_column
     if id_column:
-        return column_hashes(batch.column(id_column))
+        return value_hashes(batch.column(id_column))
     names = dict.fromkeys(name for head in eval_plan.heads() for name in
                           (head.label_key, head.prediction_key, head.example_weight_key) if name)
     hashes = []

@@ -47,22 +47,6 @@ def hash_bytes(array: pa.Array) -> np.ndarray:
     return sums ^ lengths.astype(np.uint64)
 
 
-def value_hashes(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each value (numbers by their value, strings and bytes by their bytes),
-    the same in every process, file and run."""
-    typ = values.type
-    if pa.types.is_integer(typ) or pa.types.is_boolean(typ):
-        h = values.cast(pa.int64()).to_numpy(zero_copy_only=False).view(np.uint64)
-    elif pa.types.is_floating(typ):
-        f = values.cast(pa.float64()).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
-        h = f.view(np.uint64)
-    else:
-        if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
-            values = values.cast(pa.large_string())
-        h = hash_bytes(values)
-    return mix64(h)
-
-
 NULL = np.uint64(0x9E3779B97F4A7C15)  # a missing value's hash (before mixing)
 
 
@@ -75,7 +59,7 @@ def number_hashes(values: np.ndarray) -> np.ndarray:
     return mix64(np.where(whole, ints, f.view(np.uint64)))
 
 
-def column_hashes(array) -> np.ndarray:
+def value_hashes(array) -> np.ndarray:
     """A 64-bit hash of each value of an Arrow array: numbers by their value
     (:func:`number_hashes`, integers exactly), strings and bytes by their bytes, lists by
     their values in order, a null as :data:`NULL`; the same in every process, file and run."""
@@ -84,7 +68,7 @@ def column_hashes(array) -> np.ndarray:
     typ = array.type
     if pa.types.is_dictionary(typ):
         indices = pc.fill_null(array.indices, 0).to_numpy(zero_copy_only=False)
-        h = column_hashes(array.dictionary)[indices] if len(array.dictionary) else \
+        h = value_hashes(array.dictionary)[indices] if len(array.dictionary) else \
             np.zeros(len(array), np.uint64)
     elif pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
         h = _list_hashes(array)
@@ -105,7 +89,7 @@ def column_hashes(array) -> np.ndarray:
 def _list_hashes(array) -> np.ndarray:
     lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
     lengths = lengths.astype(np.int64)
-    values = column_hashes(pc.list_flatten(array))  # the values of the rows, in order
+    values = value_hashes(pc.list_flatten(array))  # the values of the rows, in order
     starts = np.cumsum(lengths) - lengths
     position = np.arange(len(values), dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
     with np.errstate(over="ignore"):

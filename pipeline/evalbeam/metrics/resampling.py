@@ -60,7 +60,7 @@ MIN_EXAMPLES = 20
 class Resampling:
     method: str = JACKKNIFE
     samples: int = 20
-    id_column: str = ""  # the column identifying each example ("": the columns read)
+    id_column: str = ""  # the column identifying each example (example_id_key; "": none)
 
     @property
     def min_examples(self) -> int:
