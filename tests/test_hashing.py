@@ -31,8 +31,10 @@ def test_strings_dictionaries_and_lists_hash_by_their_values():
 
 
 def test_rows_hash_by_all_their_columns_and_repeats_are_told_apart():
-    a, b = np.array([1, 1, 2], np.uint64), np.array([5, 6, 5], np.uint64)
+    a, b = np.array([1.0, 1.0, 2.0]), np.array([0.5, 0.25, 0.5])
     rows = row_hashes([a, b])
+    assert row_hashes([a, b])[0] != row_hashes([b, a])[0]  # the columns' order counts
+    assert (row_hashes([-0.0 * a]) == row_hashes([0.0 * a])).all()
     assert len(set(rows.tolist())) == 3
     assert row_hashes([a[:1], b[:1]])[0] == rows[0]  # a row hashes the same alone
     h = np.array([7, 9, 7, 7, 3], np.uint64)
@@ -44,7 +46,7 @@ def test_rows_hash_by_all_their_columns_and_repeats_are_told_apart():
 
 
 def test_draws_are_uniform_independent_and_poisson_counts_have_mean_and_variance_one():
-    hashes = row_hashes([number_hashes(np.arange(200_000) * 0.001)])
+    hashes = row_hashes([np.arange(200_000) * 0.001])
     parts = draws(hashes, 1, 20, (len(hashes),))
     share = np.bincount(parts, minlength=20) / len(parts)
     assert np.abs(share - 0.05).max() < 0.003  # (binomial sd: 0.0005)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from evalbeam.arrays import PairedArrays, StreamArrays
 from evalbeam.errors import InputError
-from evalbeam.hashing import value_hashes, distinct, number_hashes, row_hashes
+from evalbeam.hashing import distinct, row_hashes, value_hashes
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -217,11 +217,11 @@ def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:
         return value_hashes(batch.column(id_column))
     names = dict.fromkeys(name for head in eval_plan.heads() for name in
                           (head.label_key, head.prediction_key, head.example_weight_key) if name)
-    hashes = []
+    columns = []
     for name in names:
         values = column(name)
-        hashes += [number_hashes(v) for v in (values.T if values.ndim == 2 else [values])]
-    return distinct(row_hashes(hashes))
+        columns += list(values.T) if values.ndim == 2 else [values]
+    return distinct(row_hashes([np.ascontiguousarray(c) for c in columns]))
 
 
 def _check_values(head, column, eval_plan, source) -> None:

@@ -102,11 +102,14 @@ def _list_hashes(array) -> np.ndarray:
 
 
 def row_hashes(columns: list) -> np.ndarray:
-    """One 64-bit hash per row of the per-row hashes of some columns, in order."""
+    """One 64-bit hash per row of some float64 columns' values, in order (-0.0 as 0.0): one
+    mix per column."""
     h = np.zeros(len(columns[0]) if columns else 0, np.uint64)
     for i, column in enumerate(columns):
         with np.errstate(over="ignore"):
-            h = mix64(h * MIX[0] + column + np.uint64(i + 1))
+            h *= MIX[0]
+            h += (column + 0.0).view(np.uint64) + np.uint64(i + 1)
+        h = _mix_in_place(h)
     return h
 
 
