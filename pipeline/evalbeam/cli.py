@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import pathlib
 import sys
 import warnings
 
@@ -250,7 +251,6 @@ def main(argv=None) -> int:
 
 def _evaluate(args, beam_args) -> int:
     from evalbeam.api import run_evaluation
-    from evalbeam.config import load_config
     from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers
     from evalbeam.io.artifacts import plot_cut_lines
@@ -263,7 +263,9 @@ def _evaluate(args, beam_args) -> int:
     span = None if span is None else parse_span(span, "--data_span")
     with warnings.catch_warnings():  # said in one line each below
         warnings.simplefilter("ignore", EvalbeamWarning)
-        result = run_evaluation(load_config(args.config), args.data, args.output,
+        # --config is always a path (pathlib would mangle a URL's "//")
+        config = args.config if "://" in args.config else pathlib.Path(args.config)
+        result = run_evaluation(config, args.data, args.output,
                                 pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
