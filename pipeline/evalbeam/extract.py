@@ -221,6 +221,8 @@ def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:
     for name in names:
         values = column(name)
         columns += list(values.T) if values.ndim == 2 else [values]
+    if not columns:  # (no model output read: nothing is drawn from these)
+        return np.zeros(batch.num_rows, np.uint64)
     return distinct(row_hashes([np.ascontiguousarray(c) for c in columns]))
 
 
