@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from evalbeam.hashing import mix64
+from evalbeam.hashing import draws
 
 
 class DerivedCache:
@@ -70,13 +70,15 @@ class StreamArrays(DerivedCache):
     and family through :meth:`derived`.
     """
 
-    __slots__ = ("y", "p", "w", "seed", "per_row", "examples")
+    __slots__ = ("y", "p", "w", "hashes", "per_row", "examples")
 
-    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, seed: int = 0,
+    def __init__(self, y: np.ndarray, p: np.ndarray, w: np.ndarray, hashes=None,
                  per_row: int = 1):
         super().__init__()
         self.y, self.p, self.w = y, p, w
-        self.seed = seed  # fixed per batch: resampling draws from it, reproducibly
+        # a stable 64-bit identity of each example (:func:`evalbeam.extract.identities`):
+        # resampling draws from it, so an example's draws do not depend on the batching
+        self.hashes = hashes
         # entries per example: a pooled class view lays each example's classes out in a row
         self.per_row = per_row
         # for a class view, a weak reference to the arrays of whole examples it was made from:
@@ -84,26 +86,31 @@ class StreamArrays(DerivedCache):
         self.examples = None
 
     def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
-        """Uniform integers in [0, high), a leading axis per example, reproducible from the
-        batch's seed (``kind`` picks an independent sequence)."""
-        return np.random.default_rng([self.seed, kind]).integers(0, high, shape, dtype=dtype)
+        """Uniform integers in [0, high), a leading axis per example, drawn from each
+        example's identity (``kind`` picks an independent sequence): the same in every run,
+        however the examples were batched."""
+        return draws(self.hashes, kind, high, shape, dtype)
 
     def _subset(self, rows, w) -> "StreamArrays":
-        return StreamArrays(self.y[rows], self.p[rows], w, self.seed)
+        # (a resample's copy gathers its draws from its source: no identities of its own)
+        return StreamArrays(self.y[rows], self.p[rows], w)
 
     def take(self, rows: np.ndarray) -> "StreamArrays":
         """The examples ``rows``, with the per-example arrays derived so far."""
         taken = self._subset(rows, self.w[rows])
+        if self.hashes is not None:
+            taken.hashes = self.hashes[rows]
         for name, value in self._cache.items():
             if isinstance(value, np.ndarray):  # per-example arrays; the rest is made again
                 taken._cache[name] = value[rows]
         return taken
 
-    def part(self, start: int, stop: int, seed: int) -> "StreamArrays":
+    def part(self, start: int, stop: int) -> "StreamArrays":
         """The examples ``start:stop`` as arrays of a batch of their own (views, nothing
-        derived yet) whose resamples are drawn from ``seed``."""
+        derived yet)."""
         out = self._subset(slice(start, stop), self.w[start:stop])
-        out.seed = seed
+        if self.hashes is not None:
+            out.hashes = self.hashes[start:stop]
         return out
 
 
@@ -114,16 +121,16 @@ class PairedArrays(StreamArrays):
 
     __slots__ = ("base_p",)
 
-    def __init__(self, y, p, w, base_p, seed: int = 0):
-        super().__init__(y, p, w, seed)
+    def __init__(self, y, p, w, base_p, hashes=None):
+        super().__init__(y, p, w, hashes)
         self.base_p = base_p
 
     @classmethod
     def pair(cls, candidate: StreamArrays, baseline: StreamArrays) -> "PairedArrays":
-        return cls(candidate.y, candidate.p, baseline.w, baseline.p, candidate.seed)
+        return cls(candidate.y, candidate.p, baseline.w, baseline.p, candidate.hashes)
 
     def _subset(self, rows, w):
-        return PairedArrays(self.y[rows], self.p[rows], w, self.base_p[rows], self.seed)
+        return PairedArrays(self.y[rows], self.p[rows], w, self.base_p[rows])
 
 
 class QueryArrays(DerivedCache):
@@ -153,10 +160,7 @@ class QueryArrays(DerivedCache):
     def draws(self, kind: int, high: int, shape: tuple, dtype=np.int64) -> np.ndarray:
         """Uniform integers in [0, high) per query (confidence intervals), drawn from the
         query's value: the same in every run, however the documents were batched."""
-        width = int(np.prod(shape[1:], dtype=np.int64))
-        salt = mix64(np.arange(1, width + 1, dtype=np.uint64) + np.uint64(kind << 32))
-        x = mix64(self.hashes[:, None] ^ salt[None, :])
-        return (x % np.uint64(high)).astype(dtype).reshape(shape)
+        return draws(self.hashes, kind, high, shape, dtype)
 
     def _subset(self, rows, w) -> "QueryArrays":
         return QueryArrays(None, None, self.sizes[rows], w, None)

@@ -263,7 +263,9 @@ def _evaluate(args, beam_args) -> int:
     span = None if span is None else parse_span(span, "--data_span")
     with warnings.catch_warnings():  # said in one line each below
         warnings.simplefilter("ignore", EvalbeamWarning)
-        result = run_evaluation(pathlib.Path(args.config), args.data, args.output,
+        # --config is always a path (pathlib would mangle a URL's "//")
+        config = args.config if "://" in args.config else pathlib.Path(args.config)
+        result = run_evaluation(config, args.data, args.output,
                                 pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,

@@ -8,7 +8,6 @@ offending values.
 """
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 
 from evalbeam.arrays import PairedArrays, StreamArrays
 from evalbeam.errors import InputError
+from evalbeam.hashing import distinct, row_hashes, value_hashes
 from evalbeam.metrics.classes import needs_classes
 
 SOURCE_KEY = b"evalbeam.source"
@@ -64,6 +64,11 @@ def check_columns(schema: pa.Schema, eval_plan, source: str) -> None:
         if pa.types.is_nested(typ):
             raise InputError(f"{source}: column {query_key!r} (query_key) has type {typ}; "
                              "expected one value per row")
+    resampling = eval_plan.resampling
+    if resampling is not None and resampling.id_column and resampling.id_column not in present:
+        raise InputError(f"{source}: no column {resampling.id_column!r} "
+                         "(options.confidence_intervals.example_id_key); columns present: "
+                         f"{', '.join(present)}")
     for name in eval_plan.query_columns():
         if name not in present:
             raise InputError(f"{source}: no column {name!r} (read by a query metric); columns "
@@ -92,24 +97,21 @@ class Extracted:
     rows_read: int
     dropped: dict = field(default_factory=dict)  # reason -> rows
     kept: np.ndarray | None = None  # the rows kept, of those read (None: every row)
-    source: str = ""  # where the rows came from (in messages, and in the resampling seed)
-    seeded_by: tuple = ()  # the kept rows' arrays the resampling seed is made from
+    source: str = ""  # where the rows came from (in messages)
 
     def part(self, start: int, stop: int) -> "Extracted":
         """The rows read at ``start:stop`` as if they were a batch of their own (their kept
-        rows, views of their arrays and the seed :func:`extract` gives that batch), without
-        what was dropped (the whole batch counts that)."""
+        rows and views of their arrays), without what was dropped (the whole batch counts
+        that)."""
         stop = min(stop, self.rows_read)
         if self.kept is None:
             first, last, kept = start, stop, None
         else:
             first, last = np.searchsorted(self.kept, [start, stop]).tolist()
             kept = self.kept[first:last] - start
-        seeded_by = tuple(a[first:last] for a in self.seeded_by)
-        seed = _seed(self.source, seeded_by)
-        streams = {s: a.part(first, last, seed) for s, a in self.streams.items()}
+        streams = {s: a.part(first, last) for s, a in self.streams.items()}
         return Extracted(self.batch.slice(first, last - first), streams, stop - start, {}, kept,
-                         self.source, seeded_by)
+                         self.source)
 
 
 def _examples(values: np.ndarray, k: int = 3) -> str:
@@ -178,11 +180,8 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             columns[name] = to_float(batch.column(name), name, source)
         return columns[name]
 
-    seeded_by = ()
-    if eval_plan.resampling is not None and eval_plan.heads():
-        head = eval_plan.heads()[0]
-        seeded_by = (column(head.label_key), column(head.prediction_key))
-    streams, seed = {}, _seed(source, seeded_by)
+    hashes = identities(batch, eval_plan, column) if eval_plan.resampling is not None else None
+    streams = {}
     for stream in eval_plan.streams():
         if stream.query_key:
             continue  # queries are assembled after grouping (evalbeam.queries)
@@ -192,7 +191,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
             w = column(head.example_weight_key)
         else:
             w = np.ones(len(y))
-        streams[stream] = StreamArrays(y, p, w, seed)
+        streams[stream] = StreamArrays(y, p, w, hashes)
     for candidate, baseline in eval_plan.stream_pairs():
         for stream in (candidate, baseline):
             if streams[stream].p.ndim != 1:
@@ -203,18 +202,28 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)
-    return Extracted(batch, streams, rows_read, dropped, kept, source, seeded_by)
+    return Extracted(batch, streams, rows_read, dropped, kept, source)
 
 
-def _seed(source: str, arrays: tuple) -> int:
-    """A seed fixed by the batch's content and source (same data from the same place, same
-    resamples): the first output's labels and predictions when resampling (0 without them)."""
-    if not arrays:
-        return 0
-    crc = zlib.crc32(source.encode())
-    for values in arrays:
-        crc = zlib.crc32(values.tobytes(), crc)
-    return crc
+def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:
+    """A stable 64-bit identity of each row, which its resamples are drawn from: the hash of
+    its value in the ``example_id_key`` column (rows with the same id are resampled
+    together), or else of its labels, predictions and weights of every model output read
+    (numbers by value, as ``column(name)`` gives them to the metrics; slicing columns are left
+    out, so adding a slicing spec changes no interval), with rows equal in all of those told
+    apart by their order within the batch (identical rows are drawn independently)."""
+    id_column = eval_plan.resampling.id_column
+    if id_column:
+        return value_hashes(batch.column(id_column))
+    names = dict.fromkeys(name for head in eval_plan.heads() for name in
+                          (head.label_key, head.prediction_key, head.example_weight_key) if name)
+    columns = []
+    for name in names:
+        values = column(name)
+        columns += list(values.T) if values.ndim == 2 else [values]
+    if not columns:  # (no model output read: nothing is drawn from these)
+        return np.zeros(batch.num_rows, np.uint64)
+    return distinct(row_hashes([np.ascontiguousarray(c) for c in columns]))
 
 
 def _check_values(head, column, eval_plan, source) -> None:

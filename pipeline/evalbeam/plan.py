@@ -110,6 +110,8 @@ class EvalPlan:
         if self.query_key:
             cols.append(self.query_key)
         cols += self.query_columns()
+        if self.resampling is not None and self.resampling.id_column:
+            cols.append(self.resampling.id_column)
         return list(dict.fromkeys(cols))
 
     def query_columns(self) -> list:

@@ -94,10 +94,10 @@ def _partials(extracted, eval_plan, tally: dict | None) -> list:
 
 
 def _in_parts(extracted, eval_plan, parts: int, tally: dict | None) -> list:
-    """:func:`_partials` of the rows read cut into ``parts`` ranges: each range is a batch of
-    its own (its own resamples, drawn from its content: :meth:`Extracted.part`), and its
-    tables are partials of their own (the combine adds them up; merging them here would only
-    copy them once more)."""
+    """:func:`_partials` of the rows read cut into ``parts`` ranges (:meth:`Extracted.part`;
+    each example keeps its draws, which come from its identity), and their tables are
+    partials of their own (the combine adds them up; merging them here would only copy them
+    once more)."""
     step = -(-extracted.rows_read // parts)
     tables = []
     for start in range(0, extracted.rows_read, step):

@@ -429,9 +429,8 @@ def test_many_slices_and_resamples_keep_partials_the_size_of_what_was_seen(monke
     """A batch's partials hold about one value per (example, resample) drawn, whatever R and
     the number of slices: each resample's histogram keeps its own entries (they used to be
     widened to every resample's channels: 12 GB for 30,000 rows, 3,000 users and R = 200). A
-    batch with more (example, resample) pairs than one pass holds is computed in parts, each a
-    batch of its own, giving what those batches give; the intervals follow the bootstrap rule
-    by hand."""
+    batch with more (example, resample) pairs than one pass holds is computed in parts, giving
+    what the whole batch gives; the intervals follow the bootstrap rule by hand."""
     from conftest import accumulate
     from evalbeam import compute, preagg
 
@@ -447,15 +446,13 @@ def test_many_slices_and_resamples_keep_partials_the_size_of_what_was_seen(monke
     for _, table in preagg.batch_partials(batch, eval_plan)[1]:
         assert table.nbytes() < bound, (table.nbytes(), bound)
 
+    want = {r.slice_key: r for r in compute.iter_slice_results(
+        accumulate(eval_plan, [batch])[1], eval_plan)}
     monkeypatch.setattr(preagg, "MAX_RESAMPLED_ENTRIES", n_rows * R // 3 + 1)
     _, partials = preagg.batch_partials(batch, eval_plan)
     assert [index for index, _ in partials] == [0, 0, 0, 1, 1, 1]  # three parts
-    step = -(-n_rows // 3)
-    pieces = [batch.slice(start, step) for start in range(0, n_rows, step)]
     got = {r.slice_key: r for r in compute.iter_slice_results(
         accumulate(eval_plan, [batch])[1], eval_plan)}
-    want = {r.slice_key: r for r in compute.iter_slice_results(
-        accumulate(eval_plan, pieces)[1], eval_plan)}
     assert got.keys() == want.keys() and len(got) > n_users // 2
     for key, r in want.items():
         assert got[key].metrics == pytest.approx(r.metrics, rel=1e-12, nan_ok=True)
@@ -463,7 +460,7 @@ def test_many_slices_and_resamples_keep_partials_the_size_of_what_was_seen(monke
         for k, v in r.intervals.items():
             assert got[key].intervals[k] == pytest.approx(v, rel=1e-12, nan_ok=True)
 
-    counts = np.concatenate([draws(eval_plan, piece, "bootstrap") for piece in pieces])
+    counts = draws(eval_plan, batch, "bootstrap")
     y, p, w = (t.column(c).to_numpy().astype(float) for c in ("label", "prediction", "weight"))
     user = t.column("user").to_numpy()
     checked = 0

@@ -11,6 +11,7 @@ import os
 from google.protobuf import json_format, text_format
 
 from evalbeam.errors import ConfigError
+from evalbeam.io.paths import is_file, read_text
 from evalbeam.proto import config_pb2
 
 EvalConfig = config_pb2.EvalConfig
@@ -36,21 +37,13 @@ def parse_config(text: str, source: str = "config") -> config_pb2.EvalConfig:
 
 
 def load_config(path) -> config_pb2.EvalConfig:
-    """Read and parse the config file at ``path`` (a str or ``os.PathLike``)."""
+    """Read and parse the config file at ``path`` (a str or ``os.PathLike``; local or on any
+    Beam filesystem: gs://, s3://, ...)."""
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {path}: is a folder, not a file") from None
-    except PermissionError:
-        raise ConfigError(f"config file {path}: permission denied") from None
+        text = read_text(path, "config file")
     except OSError as e:
-        raise ConfigError(f"config file {path}: cannot be read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"config file {path}: not UTF-8 text (byte {e.start})") from None
+        raise ConfigError(str(e)) from None
     return parse_config(text, path)
 
 
@@ -72,7 +65,7 @@ def config_path(config) -> str | None:
     name = config.strip()
     if "\n" in name or "\0" in name:
         return None
-    if os.path.isfile(name) or name.lower().endswith(_CONFIG_EXTENSIONS):
+    if is_file(name) or name.lower().endswith(_CONFIG_EXTENSIONS):
         return name
     if any(sep in name for sep in {os.sep, "/"}) and not any(c in name for c in "{}"):
         return name

@@ -65,7 +65,7 @@ def _resampling(options) -> Resampling | None:
     samples = ci.num_samples or 20
     if samples < 2:
         raise ConfigError(f"options.confidence_intervals.num_samples must be at least 2, got {samples}")
-    return Resampling(method, samples)
+    return Resampling(method, samples, ci.example_id_key)
 
 
 def _slice_limits(options) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import InputError
 from evalbeam.extract import with_source
+from evalbeam.io.paths import read_text
 from evalbeam.io.tfexample import decode_examples
 from evalbeam.io.tfrecord import read_records
 
@@ -332,9 +333,10 @@ def csv_column_types(schema_path: str | None) -> dict:
 
     schema = schema_pb2.Schema()
     try:
-        with open(schema_path, encoding="utf-8") as f:
-            text_format.Parse(f.read(), schema)
-    except (OSError, text_format.ParseError) as e:
+        text_format.Parse(read_text(schema_path, "schema"), schema)
+    except OSError as e:
+        raise InputError(str(e)) from None
+    except text_format.ParseError as e:
         raise InputError(f"schema {schema_path}: {e}".replace("\n", " ")) from None
     types = {schema_pb2.INT: pa.int64(), schema_pb2.FLOAT: pa.float64(),
              schema_pb2.BYTES: pa.string()}

@@ -67,7 +67,7 @@ def binary_view(base: StreamArrays, stream) -> StreamArrays:
         return base  # a binary output read as it is
     if not len(base.w):  # no rows: no class to view (an empty list column has no width)
         empty = np.zeros(0)
-        return StreamArrays(empty, empty, empty, base.seed)
+        return StreamArrays(empty, empty, empty, base.hashes)
     name = f"view/{stream.sub_key!r}/{stream.micro_average!r}"
     return base.derived(name, lambda a: _make_view(a, stream.sub_key or SubKey(),
                                                    stream.micro_average), weighted=True)
@@ -78,11 +78,11 @@ def _make_view(a: StreamArrays, sub: SubKey, micro: tuple | None) -> StreamArray
     if sub.top_k is not None:
         p = np.where(top_k_mask(p, sub.top_k), p, -np.inf)
     if sub.class_id is not None:
-        out = StreamArrays(y[:, sub.class_id], p[:, sub.class_id], a.w, a.seed)
+        out = StreamArrays(y[:, sub.class_id], p[:, sub.class_id], a.w, a.hashes)
     elif sub.k is not None:
         pick = np.argsort(-p, axis=1, kind="stable")[:, sub.k - 1:sub.k]
         out = StreamArrays(np.take_along_axis(y, pick, 1)[:, 0],
-                           np.take_along_axis(p, pick, 1)[:, 0], a.w, a.seed)
+                           np.take_along_axis(p, pick, 1)[:, 0], a.w, a.hashes)
     else:  # every (example, class) pair, example-major
         n_classes = p.shape[1]
         class_weights = np.ones(n_classes)
@@ -91,7 +91,7 @@ def _make_view(a: StreamArrays, sub: SubKey, micro: tuple | None) -> StreamArray
             for class_id, weight in micro:
                 if class_id < n_classes:
                     class_weights[class_id] = weight
-        out = StreamArrays(y.ravel(), p.ravel(), (a.w[:, None] * class_weights).ravel(), a.seed,
+        out = StreamArrays(y.ravel(), p.ravel(), (a.w[:, None] * class_weights).ravel(), None,
                            per_row=n_classes)
     out.examples = weakref.ref(a)
     return out

@@ -14,8 +14,9 @@ work and merging stays a sum:
   sees each drawn example repeated as often as it was drawn, with its own weight: a max state
   of a resample is then the max over the examples drawn at least once.
 
-Draws come from a seed fixed per batch (:attr:`StreamArrays.seed`), so every model and output
-of an example lands in the same partition / gets the same counts: the resamples of a diff
+Draws come from each example's identity (:attr:`StreamArrays.hashes`), not from its batch, so
+intervals do not depend on the batching, and every model and output of an example lands in the
+same partition / gets the same counts: the resamples of a diff
 metric are differences of paired resamples. Metrics then compute their R resampled values per
 slice exactly as their point values (:class:`ResampledStats` presents the resamples as
 ``n_slices * R`` virtual slices); :func:`interval` turns them into TFMA's interval: mean of the
@@ -59,6 +60,7 @@ MIN_EXAMPLES = 20
 class Resampling:
     method: str = JACKKNIFE
     samples: int = 20
+    id_column: str = ""  # the column identifying each example (example_id_key; "": none)
 
     @property
     def min_examples(self) -> int:
