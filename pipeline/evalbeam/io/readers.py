@@ -508,12 +508,19 @@ def spilled(table: pa.Table, batch_size: int):
 
 def arrow_tasks(path: str):
     """One read task per record batch of a spilled table: (path, batch, its first row)."""
+    return [(p, index, start) for p, index, start, _ in _arrow_batches(path)]
+
+
+def _arrow_batches(path: str) -> list:
+    """[(path, batch, its first row, its rows)] of a spilled table ([(path, None, 0, 0)]
+    without any)."""
     reader = pa.ipc.open_file(pa.memory_map(path))
-    tasks, start = [], 0
+    batches, start = [], 0
     for i in range(reader.num_record_batches):
-        tasks.append((path, i, start))
-        start += reader.get_batch(i).num_rows
-    return tasks or [(path, None, 0)]
+        rows = reader.get_batch(i).num_rows
+        batches.append((path, i, start, rows))
+        start += rows
+    return batches or [(path, None, 0, 0)]
 
 
 def read_arrow_task(task):
@@ -524,6 +531,110 @@ def read_arrow_task(task):
         return
     batch = reader.get_batch(index)
     yield with_source(batch, f"{IN_MEMORY} (rows {start}-{start + batch.num_rows - 1})")
+
+
+# -- Read tasks -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadTask:
+    """A part of the input read by one worker in one go: a Parquet row group, a CSV or TFRecord
+    file, or a record batch of a spilled in-memory table (``part``: the row group's or batch's
+    index, None for a whole file). ``rows``: how many rows it holds, from the Parquet footer
+    or the Arrow file, estimated from the file's size for CSV and TFRecord (``estimated``)."""
+
+    path: str
+    format: str
+    part: int | None
+    rows: int
+    estimated: bool = False
+    start: int = 0  # the first row of a spilled table's batch
+
+
+def read_tasks(files, data_format: str) -> list:
+    """The read tasks of ``files``, listed now (Parquet footers are read, CSV and TFRecord
+    files sampled), so that a run knows its row count and can share the tasks out."""
+    tasks = []
+    for path in files:
+        if data_format == "parquet":
+            tasks += [ReadTask(path, "parquet", group, rows)
+                      for group, rows in _row_groups(path)]
+        elif data_format == _ARROW:
+            tasks += [ReadTask(p, _ARROW, index, rows, start=start)
+                      for p, index, start, rows in _arrow_batches(path)]
+        else:
+            tasks.append(ReadTask(path, data_format, None, estimated_rows(path, data_format),
+                                  estimated=True))
+    return tasks
+
+
+def _row_groups(path: str) -> list:
+    """[(row group, rows)] of a Parquet file ([(0, 0)] for a file of no row group)."""
+    try:
+        with _open(path) as f:
+            meta = pq.ParquetFile(f).metadata
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"{path}: not a readable Parquet file ({e})") from None
+    return [(i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)] or [(0, 0)]
+
+
+def read_task(task: ReadTask, columns, batch_size: int, column_types=None):
+    """The record batches of one read task."""
+    if task.format == "parquet":
+        return read_parquet_task((task.path, task.part), columns, batch_size)
+    if task.format == _ARROW:
+        return read_arrow_task((task.path, task.part, task.start))
+    if task.format == "csv":
+        return read_csv_file(task.path, columns, batch_size, column_types or CsvTypes({}))
+    return read_tfrecord_file(task.path, columns, batch_size)
+
+
+_SAMPLE_BYTES = 1 << 20  # of a CSV or TFRecord file, read to estimate its rows
+
+
+def estimated_rows(path: str, data_format: str) -> int:
+    """About how many rows a CSV file (lines after the header) or a TFRecord file (records)
+    holds: the rows in its first megabyte (decompressed), scaled by the file's size over the
+    bytes of the file they took. Exact for a file shorter than that."""
+    compression = _format_of(path)[1]
+    with _open(path) as raw:
+        stream = raw
+        if compression:
+            import bz2
+            import gzip
+            stream = (gzip.GzipFile(fileobj=raw) if compression == ".gz" else bz2.BZ2File(raw))
+        try:
+            sample = stream.read(_SAMPLE_BYTES)
+            whole = not stream.read(1)
+        except (OSError, EOFError) as e:
+            raise InputError(f"{path}: cannot be read: {_first_line(e)}") from None
+        consumed = raw.tell() if compression else len(sample)
+    if data_format == "csv":
+        header = sample.find(b"\n") + 1 or len(sample)
+        rows = sample.count(b"\n", header) + (whole and not sample.endswith(b"\n")
+                                               and len(sample) > header)
+        used = len(sample) - header
+    else:
+        rows, used = _whole_records(sample)
+    if whole or not rows:
+        return rows
+    size = _file_size(path)
+    return int(rows * (size * len(sample) / max(consumed, 1) - len(sample) + used) / used)
+
+
+def _whole_records(sample: bytes):
+    """(records, bytes they take) at the start of a TFRecord file's bytes."""
+    at, records = 0, 0
+    while at + 12 <= len(sample):
+        end = at + 16 + int.from_bytes(sample[at:at + 8], "little")
+        if end > len(sample):
+            break
+        at, records = end, records + 1
+    return records, at
+
+
+def _file_size(path: str) -> int:
+    if _is_local(path):
+        return os.path.getsize(path)
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
 
 
 class ReadRecordBatches(beam.PTransform):
