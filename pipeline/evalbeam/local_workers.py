@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-MIN_ROWS = 3_000_000
+MIN_ROWS = 2_000_000
 USER_FLAGS = ("runner", "direct_num_workers", "direct_running_mode")
 
 
@@ -38,8 +38,10 @@ def worker_count(rows: int, tasks: int, available: int | None = None) -> int:
 
 def user_chose(options) -> bool:
     """Whether the user's pipeline options name a runner or the direct runner's workers."""
-    given = options.get_all_options(drop_default=True)
-    return any(given.get(name) is not None for name in USER_FLAGS)
+    flags = {f.split("=", 1)[0].lstrip("-").replace("-", "_")
+             for f in getattr(options, "_flags", None) or []}
+    given = options.get_all_options(drop_default=True)  # (also keyword arguments)
+    return any(name in flags or given.get(name) is not None for name in USER_FLAGS)
 
 
 def runner(workers: int):
