@@ -26,9 +26,9 @@ def chosen(monkeypatch):
     asked = []
     real = local_workers.runner
 
-    def runner(workers):
+    def runner(workers, options):
         asked.append(workers)
-        return real(workers)
+        return real(workers, options)
 
     monkeypatch.setattr(local_workers, "runner", runner)
     return asked
@@ -72,14 +72,16 @@ def test_the_rule():
     assert local_workers.worker_count(10 * local_workers.MIN_ROWS, 10, 1) == 1
 
 
-def test_below_the_threshold_one_process(tmp_path, chosen, monkeypatch):
+def test_below_the_threshold_one_process(tmp_path, chosen, monkeypatch, worker_processes):
     path, table = _parquet(tmp_path, 4000)
     monkeypatch.setattr(local_workers, "MIN_ROWS", 4001)
     _check_counts(_evaluate(tmp_path, path), table)
     assert chosen == [1]
+    assert not worker_processes
 
 
-def test_above_the_threshold_every_core_quietly(tmp_path, chosen, monkeypatch, capfd):
+def test_above_the_threshold_every_core_quietly(tmp_path, chosen, monkeypatch, capfd,
+                                                worker_processes):
     """Two worker processes (the row groups are four, the cores two) and no INFO line on
     stderr, from evalbeam's process or the workers'."""
     path, table = _parquet(tmp_path, 4000, groups=4)
@@ -88,6 +90,7 @@ def test_above_the_threshold_every_core_quietly(tmp_path, chosen, monkeypatch, c
     capfd.readouterr()
     _check_counts(_evaluate(tmp_path, path), table)
     assert chosen == [2]
+    assert len(worker_processes) == 2
     err = capfd.readouterr().err
     assert "INFO" not in err, err
     assert err.strip() == "", err

@@ -398,8 +398,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
         if local and not local_workers.user_chose(options):  # every core, if it gains
-            runner = local_workers.runner(local_workers.worker_count(
-                sum(t.rows for t in tasks), len(tasks)))
+            runner, options = local_workers.runner(local_workers.worker_count(
+                sum(t.rows for t in tasks), len(tasks)), options)
         pipeline = beam.Pipeline(runner=runner, options=options)
         if tasks is None:
             batches = pipeline | "ReadBatches" >> beam.Create(

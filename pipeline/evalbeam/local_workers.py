@@ -12,6 +12,7 @@ that their start-up and INFO logging stays off stderr (warnings and errors still
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -44,21 +45,28 @@ def user_chose(options) -> bool:
     return any(name in flags or given.get(name) is not None for name in USER_FLAGS)
 
 
-def runner(workers: int):
-    """Beam's in-process runner, sharing its bundles out over ``workers`` worker processes
-    (in-process itself for one)."""
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+def runner(workers: int, options):
+    """(runner, options): Beam's in-process runner, sharing its bundles out over ``workers``
+    worker processes (none for one); the options are the caller's, or a copy of them saying
+    how many workers."""
+    from apache_beam.options.pipeline_options import DirectOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner, fn_runner
     from apache_beam.transforms import environments
 
     if workers <= 1:
-        return FnApiRunner()
+        return FnApiRunner(), options
+    options = copy.deepcopy(options)
+    options.view_as(DirectOptions).direct_num_workers = workers
+    # --direct_running_mode=multi_processing would start Beam's own worker command: the
+    # environment is given instead, and Beam's warning that the mode is not set is not said
+    logging.getLogger(fn_runner.__name__).addFilter(_mode_not_set)
     command = f"{sys.executable} -m evalbeam.local_workers"
-    fn_runner = FnApiRunner(
-        default_environment=environments.SubprocessSDKEnvironment.from_command_string(command))
-    # (with --direct_num_workers Beam would also want --direct_running_mode=multi_processing,
-    # which starts its own worker command: the count is set on the runner instead)
-    fn_runner._num_workers = workers
-    return fn_runner
+    return FnApiRunner(default_environment=environments.SubprocessSDKEnvironment
+                       .from_command_string(command)), options
+
+
+def _mode_not_set(record) -> bool:
+    return not str(record.msg).startswith("If direct_num_workers is not equal to 1")
 
 
 def main() -> None:

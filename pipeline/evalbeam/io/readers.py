@@ -1,7 +1,9 @@
-"""Files or an in-memory table -> PCollection of pyarrow.RecordBatch (at most ``batch_size`` rows).
+"""Files or an in-memory table -> read tasks -> record batches (at most ``batch_size`` rows).
 
-Parquet files are read by row group (one read task per row group, so workers share a large
-file), CSV files stream in blocks, TFRecord files of tf.train.Example are decoded in chunks.
+The read tasks are listed before the run, with their row counts (:func:`read_tasks`): a
+Parquet file is read by row group (one task per row group, so workers share a large file;
+rows from its footer), a CSV or TFRecord file is one task (rows estimated from its size). CSV
+files stream in blocks, TFRecord files of tf.train.Example are decoded in chunks.
 An in-memory table is written once to a temporary Arrow file and its batches memory-mapped
 back, so its rows never travel inside the pipeline graph. Each batch is tagged with its file
 for error messages. Only the columns the evaluation reads are loaded when they are known.
@@ -288,15 +290,6 @@ def _present(schema_names, columns):
 
 
 # -- Parquet ----------------------------------------------------------------------------------
-def parquet_tasks(path: str):
-    try:
-        with _open(path) as f:
-            n = pq.ParquetFile(f).num_row_groups
-    except (pa.ArrowInvalid, OSError) as e:
-        raise InputError(f"{path}: not a readable Parquet file ({e})") from None
-    return [(path, i) for i in range(max(n, 1))]
-
-
 def read_parquet_task(task, columns, batch_size):
     """Record batches of one row group, streamed (the row group is never whole in memory)."""
     path, group = task
@@ -506,11 +499,6 @@ def spilled(table: pa.Table, batch_size: int):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def arrow_tasks(path: str):
-    """One read task per record batch of a spilled table: (path, batch, its first row)."""
-    return [(p, index, start) for p, index, start, _ in _arrow_batches(path)]
-
-
 def _arrow_batches(path: str) -> list:
     """[(path, batch, its first row, its rows)] of a spilled table ([(path, None, 0, 0)]
     without any)."""
@@ -638,7 +626,8 @@ def _file_size(path: str) -> int:
 
 
 class ReadRecordBatches(beam.PTransform):
-    """Files of one format -> PCollection[pyarrow.RecordBatch]."""
+    """Files of one format -> PCollection[pyarrow.RecordBatch], a read task per row group or
+    file (:func:`read_tasks`), shared out over the workers."""
 
     def __init__(self, files, data_format, columns=None, batch_size=DEFAULT_BATCH_SIZE,
                  column_types=None):
@@ -650,27 +639,11 @@ class ReadRecordBatches(beam.PTransform):
 
     def expand(self, pbegin):
         columns, size, types = self.columns, self.batch_size, self.column_types
-        if self.format in ("parquet", _ARROW) and len(self.files) == 1:
-            # One file: its parts are known now, and need spreading only if there are several.
-            known = (parquet_tasks if self.format == "parquet" else arrow_tasks)(self.files[0])
-            tasks = pbegin | "ListRowGroups" >> beam.Create(known, reshuffle=False)
-            spread = len(known) > 1
-        else:
-            tasks = pbegin | "ListFiles" >> beam.Create(self.files, reshuffle=False)
-            if self.format == "parquet":
-                tasks = tasks | "RowGroups" >> beam.FlatMap(parquet_tasks)
-            spread = len(self.files) > 1
-        if spread:
-            tasks = tasks | "Distribute" >> beam.Reshuffle()
-        if self.format == "parquet":
-            read = lambda task: read_parquet_task(task, columns, size)  # noqa: E731
-        elif self.format == _ARROW:
-            read = read_arrow_task
-        elif self.format == "csv":
-            read = lambda path: read_csv_file(path, columns, size, types)  # noqa: E731
-        else:
-            read = lambda path: read_tfrecord_file(path, columns, size)  # noqa: E731
-        return tasks | "Read" >> beam.FlatMap(read)
+        tasks = read_tasks(self.files, self.format)
+        listed = pbegin | "ListTasks" >> beam.Create(tasks, reshuffle=False)
+        if len(tasks) > 1:
+            listed = listed | "Distribute" >> beam.Reshuffle()
+        return listed | "Read" >> beam.FlatMap(lambda task: read_task(task, columns, size, types))
 
 
 def read_schema(path: str, data_format: str, columns=None, column_types=None) -> pa.Schema:
