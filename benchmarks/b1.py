@@ -2,7 +2,7 @@
 """Benchmark B1: `evalbeam evaluate` (CLI, default runner) against a hand-written numpy
 floor computing the same numbers, in the same run.
 
-usage: python benchmarks/b1.py N [--workdir DIR] [--row_groups K] [-- extra evalbeam/Beam flags]
+usage: python benchmarks/b1.py [--workdir DIR] [--row_groups K] N [-- extra evalbeam/Beam flags]
 Prints the data size, both times, their ratio, the peak RSS summed over the CLI and its worker
 processes (sampled every 50 ms), and whether the numbers agree
 (relative 1e-6; AUC-PR 1e-3, since the floor takes the step-wise area and evalbeam TFMA's

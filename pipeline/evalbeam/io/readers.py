@@ -10,8 +10,10 @@ for error messages. Only the columns the evaluation reads are loaded when they a
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
 import csv
+import gzip
 import io
 import os
 import re
@@ -586,8 +588,6 @@ def estimated_rows(path: str, data_format: str) -> int:
     with _open(path) as raw:
         stream = raw
         if compression:
-            import bz2
-            import gzip
             stream = (gzip.GzipFile(fileobj=raw) if compression == ".gz" else bz2.BZ2File(raw))
         try:
             sample = stream.read(_SAMPLE_BYTES)
