@@ -18,6 +18,10 @@ import os
 import sys
 import warnings
 
+# Measured with B1 (benchmarks/b1.py) on 2 cores: two worker processes cost about 2 s of CPU
+# more than one process (interpreters, imports, the runner's data plane), about 1 s of wall
+# time; one million rows cost about 2.9 s of CPU. Two workers break even near 0.7 million rows
+# on an idle machine; 2 million leaves room for a busy one.
 MIN_ROWS = 2_000_000
 USER_FLAGS = ("runner", "direct_num_workers", "direct_running_mode")
 
