@@ -165,3 +165,36 @@ def _dismiss_alert(d):
         d.switch_to.alert.dismiss()
     except NoAlertPresentException:
         pass
+
+
+@pytest.fixture
+def worker_processes():
+    """The ids of the evalbeam worker processes seen (sampled every 20 ms) while the test
+    runs."""
+    import os
+    import threading
+    import time
+
+    import psutil
+
+    seen, done = set(), threading.Event()
+
+    def watch():
+        me = psutil.Process(os.getpid())
+        while not done.is_set():
+            try:
+                for child in me.children(recursive=True):
+                    try:
+                        if child.cmdline()[1:3] == ["-m", "evalbeam.local_workers"]:
+                            seen.add(child.pid)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    yield seen
+    done.set()
+    watcher.join()

@@ -30,7 +30,7 @@ from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, pipeline_flags, regressions, run_facts
+from evalbeam import cross_slices, local_workers, pipeline_flags, regressions, run_facts
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -41,6 +41,7 @@ from evalbeam.plan import EvalPlan
 from evalbeam.preagg import batch_partials
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
+from evalbeam.read_partials import ReadAndPreAggregate, TaskPartials
 from evalbeam.validate import validate
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
@@ -88,6 +89,9 @@ class _ComputePartials(beam.DoFn):
             self._rows.append(element)
             if len(self._rows) >= ROWS_PER_BATCH:
                 yield from self._compute(self._gathered())
+            return
+        if isinstance(element, TaskPartials):  # read and pre-aggregated where it was read
+            yield from element.tables
             return
         if isinstance(element, pa.Table):
             batches = element.to_batches()
@@ -375,28 +379,36 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     runner = pipeline_flags.create_runner(options)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # loaded by now
 
+    local = isinstance(runner, FnApiRunner)
     with contextlib.ExitStack() as cleanup:
-        pipeline = beam.Pipeline(runner=runner, options=options)
+        column_types = None
         if in_memory is not None:
             table, full_schema = in_memory
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
             location = [readers.in_memory_description(data)]
-            if isinstance(runner, FnApiRunner):  # local: memory-mapped from a temporary file
-                path = cleanup.enter_context(readers.spilled(table, batch_size))
-                batches = pipeline | "ReadTable" >> readers.ReadRecordBatches(
-                    [path], "arrow", columns, batch_size)
-            else:  # a remote runner's workers cannot see local files: the rows travel along
-                batches = pipeline | "ReadBatches" >> beam.Create(
-                    [with_source(b, readers.IN_MEMORY) for b in
-                     table.combine_chunks().to_batches(max_chunksize=batch_size)]
-                    or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
+            # local: memory-mapped from a temporary file; a remote runner's workers cannot
+            # see local files, so there the rows travel along
+            tasks = readers.read_tasks(
+                [cleanup.enter_context(readers.spilled(table, batch_size))], "arrow") \
+                if local else None
         else:
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             check_columns(readers.read_schema(files[0], fmt, columns, column_types),
                           eval_plan, files[0])
             location = readers.as_patterns(data)
-            batches = pipeline | "ReadFiles" >> readers.ReadRecordBatches(
-                files, fmt, columns, batch_size, column_types)
+            tasks = readers.read_tasks(files, fmt)
+        if local and not local_workers.user_chose(options):  # every core, if it gains
+            runner, options = local_workers.runner(local_workers.worker_count(
+                sum(t.rows for t in tasks), len(tasks)), options)
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        if tasks is None:
+            batches = pipeline | "ReadBatches" >> beam.Create(
+                [with_source(b, readers.IN_MEMORY) for b in
+                 table.combine_chunks().to_batches(max_chunksize=batch_size)]
+                or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
+        else:
+            batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
+                tasks, eval_plan, columns, batch_size, column_types)
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:

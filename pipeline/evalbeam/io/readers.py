@@ -1,15 +1,19 @@
-"""Files or an in-memory table -> PCollection of pyarrow.RecordBatch (at most ``batch_size`` rows).
+"""Files or an in-memory table -> read tasks -> record batches (at most ``batch_size`` rows).
 
-Parquet files are read by row group (one read task per row group, so workers share a large
-file), CSV files stream in blocks, TFRecord files of tf.train.Example are decoded in chunks.
+The read tasks are listed before the run, with their row counts (:func:`read_tasks`): a
+Parquet file is read by row group (one task per row group, so workers share a large file;
+rows from its footer), a CSV or TFRecord file is one task (rows estimated from its size). CSV
+files stream in blocks, TFRecord files of tf.train.Example are decoded in chunks.
 An in-memory table is written once to a temporary Arrow file and its batches memory-mapped
 back, so its rows never travel inside the pipeline graph. Each batch is tagged with its file
 for error messages. Only the columns the evaluation reads are loaded when they are known.
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
 import csv
+import gzip
 import io
 import os
 import re
@@ -289,15 +293,6 @@ def _present(schema_names, columns):
 
 
 # -- Parquet ----------------------------------------------------------------------------------
-def parquet_tasks(path: str):
-    try:
-        with _open(path) as f:
-            n = pq.ParquetFile(f).num_row_groups
-    except (pa.ArrowInvalid, OSError) as e:
-        raise InputError(f"{path}: not a readable Parquet file ({e})") from None
-    return [(path, i) for i in range(max(n, 1))]
-
-
 def read_parquet_task(task, columns, batch_size):
     """Record batches of one row group, streamed (the row group is never whole in memory)."""
     path, group = task
@@ -508,14 +503,16 @@ def spilled(table: pa.Table, batch_size: int):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def arrow_tasks(path: str):
-    """One read task per record batch of a spilled table: (path, batch, its first row)."""
+def _arrow_batches(path: str) -> list:
+    """[(path, batch, its first row, its rows)] of a spilled table ([(path, None, 0, 0)]
+    without any)."""
     reader = pa.ipc.open_file(pa.memory_map(path))
-    tasks, start = [], 0
+    batches, start = [], 0
     for i in range(reader.num_record_batches):
-        tasks.append((path, i, start))
-        start += reader.get_batch(i).num_rows
-    return tasks or [(path, None, 0)]
+        rows = reader.get_batch(i).num_rows
+        batches.append((path, i, start, rows))
+        start += rows
+    return batches or [(path, None, 0, 0)]
 
 
 def read_arrow_task(task):
@@ -528,8 +525,111 @@ def read_arrow_task(task):
     yield with_source(batch, f"{IN_MEMORY} (rows {start}-{start + batch.num_rows - 1})")
 
 
+# -- Read tasks -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadTask:
+    """A part of the input read by one worker in one go: a Parquet row group, a CSV or TFRecord
+    file, or a record batch of a spilled in-memory table (``part``: the row group's or batch's
+    index, None for a whole file). ``rows``: how many rows it holds, from the Parquet footer
+    or the Arrow file, estimated from the file's size for CSV and TFRecord (``estimated``)."""
+
+    path: str
+    format: str
+    part: int | None
+    rows: int
+    estimated: bool = False
+    start: int = 0  # the first row of a spilled table's batch
+
+
+def read_tasks(files, data_format: str) -> list:
+    """The read tasks of ``files``, listed now (Parquet footers are read, CSV and TFRecord
+    files sampled), so that a run knows its row count and can share the tasks out."""
+    tasks = []
+    for path in files:
+        if data_format == "parquet":
+            tasks += [ReadTask(path, "parquet", group, rows)
+                      for group, rows in _row_groups(path)]
+        elif data_format == _ARROW:
+            tasks += [ReadTask(p, _ARROW, index, rows, start=start)
+                      for p, index, start, rows in _arrow_batches(path)]
+        else:
+            tasks.append(ReadTask(path, data_format, None, estimated_rows(path, data_format),
+                                  estimated=True))
+    return tasks
+
+
+def _row_groups(path: str) -> list:
+    """[(row group, rows)] of a Parquet file ([(0, 0)] for a file of no row group)."""
+    try:
+        with _open(path) as f:
+            meta = pq.ParquetFile(f).metadata
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"{path}: not a readable Parquet file ({e})") from None
+    return [(i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)] or [(0, 0)]
+
+
+def read_task(task: ReadTask, columns, batch_size: int, column_types=None):
+    """The record batches of one read task."""
+    if task.format == "parquet":
+        return read_parquet_task((task.path, task.part), columns, batch_size)
+    if task.format == _ARROW:
+        return read_arrow_task((task.path, task.part, task.start))
+    if task.format == "csv":
+        return read_csv_file(task.path, columns, batch_size, column_types or CsvTypes({}))
+    return read_tfrecord_file(task.path, columns, batch_size)
+
+
+_SAMPLE_BYTES = 1 << 20  # of a CSV or TFRecord file, read to estimate its rows
+
+
+def estimated_rows(path: str, data_format: str) -> int:
+    """About how many rows a CSV file (lines after the header) or a TFRecord file (records)
+    holds: the rows in its first megabyte (decompressed), scaled by the file's size over the
+    bytes of the file they took. Exact for a file shorter than that."""
+    compression = _format_of(path)[1]
+    with _open(path) as raw:
+        stream = raw
+        if compression:
+            stream = (gzip.GzipFile(fileobj=raw) if compression == ".gz" else bz2.BZ2File(raw))
+        try:
+            sample = stream.read(_SAMPLE_BYTES)
+            whole = not stream.read(1)
+        except (OSError, EOFError) as e:
+            raise InputError(f"{path}: cannot be read: {_first_line(e)}") from None
+        consumed = raw.tell() if compression else len(sample)
+    if data_format == "csv":
+        header = sample.find(b"\n") + 1 or len(sample)
+        rows = sample.count(b"\n", header) + (whole and not sample.endswith(b"\n")
+                                               and len(sample) > header)
+        used = len(sample) - header
+    else:
+        rows, used = _whole_records(sample)
+    if whole or not rows:
+        return rows
+    size = _file_size(path)
+    return int(rows * (size * len(sample) / max(consumed, 1) - len(sample) + used) / used)
+
+
+def _whole_records(sample: bytes):
+    """(records, bytes they take) at the start of a TFRecord file's bytes."""
+    at, records = 0, 0
+    while at + 12 <= len(sample):
+        end = at + 16 + int.from_bytes(sample[at:at + 8], "little")
+        if end > len(sample):
+            break
+        at, records = end, records + 1
+    return records, at
+
+
+def _file_size(path: str) -> int:
+    if _is_local(path):
+        return os.path.getsize(path)
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+
+
 class ReadRecordBatches(beam.PTransform):
-    """Files of one format -> PCollection[pyarrow.RecordBatch]."""
+    """Files of one format -> PCollection[pyarrow.RecordBatch], a read task per row group or
+    file (:func:`read_tasks`), shared out over the workers."""
 
     def __init__(self, files, data_format, columns=None, batch_size=DEFAULT_BATCH_SIZE,
                  column_types=None):
@@ -541,27 +641,11 @@ class ReadRecordBatches(beam.PTransform):
 
     def expand(self, pbegin):
         columns, size, types = self.columns, self.batch_size, self.column_types
-        if self.format in ("parquet", _ARROW) and len(self.files) == 1:
-            # One file: its parts are known now, and need spreading only if there are several.
-            known = (parquet_tasks if self.format == "parquet" else arrow_tasks)(self.files[0])
-            tasks = pbegin | "ListRowGroups" >> beam.Create(known, reshuffle=False)
-            spread = len(known) > 1
-        else:
-            tasks = pbegin | "ListFiles" >> beam.Create(self.files, reshuffle=False)
-            if self.format == "parquet":
-                tasks = tasks | "RowGroups" >> beam.FlatMap(parquet_tasks)
-            spread = len(self.files) > 1
-        if spread:
-            tasks = tasks | "Distribute" >> beam.Reshuffle()
-        if self.format == "parquet":
-            read = lambda task: read_parquet_task(task, columns, size)  # noqa: E731
-        elif self.format == _ARROW:
-            read = read_arrow_task
-        elif self.format == "csv":
-            read = lambda path: read_csv_file(path, columns, size, types)  # noqa: E731
-        else:
-            read = lambda path: read_tfrecord_file(path, columns, size)  # noqa: E731
-        return tasks | "Read" >> beam.FlatMap(read)
+        tasks = read_tasks(self.files, self.format)
+        listed = pbegin | "ListTasks" >> beam.Create(tasks, reshuffle=False)
+        if len(tasks) > 1:
+            listed = listed | "Distribute" >> beam.Reshuffle()
+        return listed | "Read" >> beam.FlatMap(lambda task: read_task(task, columns, size, types))
 
 
 def read_schema(path: str, data_format: str, columns=None, column_types=None) -> pa.Schema:
