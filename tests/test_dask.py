@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-distributed = pytest.importorskip("distributed")
+import distributed
 
-from evalbeam import Evaluate, load_result, run_evaluation  # noqa: E402
-from evalbeam.demo import CONFIG as B1, generate  # noqa: E402
-from evalbeam.errors import InputError  # noqa: E402
+from evalbeam import Evaluate, load_result, run_evaluation
+from evalbeam.demo import CONFIG as B1, generate
+from evalbeam.errors import InputError
 
 ROWS, FILES, ROW_GROUP = 36_000, 3, 4_000  # 3 files x 3 row groups: 9 read tasks
 QUERIES = 2_500
@@ -195,3 +195,16 @@ def test_dask_runner_by_its_short_name_in_run_evaluation(data, cluster, tmp_path
     assert max(partitions.values()) == 3 + 1, partitions
     assert got.summary["rows_read"] == 3_000
     _same(got.metrics, local.metrics, "metrics")
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(data, tmp_path, capsys):
+    from evalbeam.cli import main
+
+    paths, config, _ = data
+    code = main(["evaluate", "--config", config, "--data", paths[0], "--output",
+                 str(tmp_path / "out"), "--runner=DaskRunner",
+                 "--dask_client_address=127.0.0.1:1", "--dask_connection_timeout=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "no Dask scheduler answers at 127.0.0.1:1 (--dask_client_address)" in err
+    assert not os.listdir(tmp_path)  # nothing written, no staging left

@@ -416,14 +416,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 files, fmt, columns, batch_size, column_types)
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
-        if on_dask.is_dask(runner):
-            on_dask.set_partitions(pipeline)
         try:
-            run = pipeline.run()
-            try:
-                run.wait_until_finish()
-            finally:
-                on_dask.close(run)
+            if on_dask.is_dask(runner):
+                on_dask.run(pipeline)
+            else:
+                pipeline.run().wait_until_finish()
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)

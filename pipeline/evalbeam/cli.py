@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import pathlib
 import sys
 import warnings
@@ -206,6 +207,9 @@ def main(argv=None) -> int:
     # Beam logs the traceback of an exception raised in a step before re-raising it; the
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+    # a Dask cluster the run starts (--runner=DaskRunner without an address) logs at INFO in
+    # every process it starts; warnings and errors only, unless the environment says otherwise
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser()
     typo = _unknown_reader_flag(argv, commands)

@@ -1,5 +1,5 @@
-"""What a run on Beam's DaskRunner needs besides the pipeline: its partitioning, and its client
-closed afterwards.
+"""What a run on Beam's DaskRunner needs besides the pipeline: its partitioning, a clear error
+when the scheduler does not answer, and its client closed afterwards.
 
 The DaskRunner ignores ``Reshuffle`` and puts up to 128 elements of a ``Create`` in one Dask
 partition, which one worker computes: the read tasks would all land on one worker. Unless the
@@ -9,6 +9,8 @@ largest ``Create`` (the read tasks) its own partition.
 from __future__ import annotations
 
 import apache_beam as beam
+
+from evalbeam.errors import EvalbeamError
 
 RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
@@ -53,9 +55,21 @@ def set_partitions(pipeline) -> None:
     options.view_as(DaskOptions).npartitions = read_tasks(pipeline)
 
 
-def close(run) -> None:
-    """Close the client a DaskRunner run opened (and the local cluster it started, if any),
-    so nothing reports a lost connection when the process exits."""
-    client = getattr(run, "client", None)
-    if client is not None:
-        client.close()
+def run(pipeline) -> None:
+    """Run ``pipeline`` on the DaskRunner and wait for it: partitioned by read task (see
+    :func:`set_partitions`), a scheduler that does not answer is a one-line error, and the
+    client (and a local cluster it started) is closed afterwards, so nothing reports a lost
+    connection when the process exits."""
+    set_partitions(pipeline)
+    try:
+        result = pipeline.run()
+    except OSError as e:  # distributed's "Timed out trying to connect to tcp://..."
+        address = pipeline.options.get_all_options().get("address")
+        said = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise EvalbeamError(f"no Dask scheduler answers at {address} (--dask_client_address): "
+                            f"{said}; is it running? (--dask_connection_timeout=SECONDS waits "
+                            "longer)") from None
+    try:
+        result.wait_until_finish()
+    finally:
+        result.client.close()
