@@ -44,6 +44,9 @@ Flags evalbeam does not define go to Beam, e.g. --runner=DataflowRunner,
 --direct_num_workers=2 --direct_running_mode=multi_processing, --runner=PortableRunner
 --job_endpoint=HOST:PORT (a job service that does not answer within {} s, or
 --job_server_timeout=SECONDS, stops the run). A flag neither defines is an error.
+--runner=DaskRunner --dask_client_address=HOST:PORT runs on that Dask cluster (pip install
+evalbeam[dask]); without an address Dask starts a local cluster for the run and stops it
+after. Each read task gets its own Dask partition unless --dask_npartitions says otherwise.
 
 """ + EXIT_CODES
 
