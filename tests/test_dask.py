@@ -21,6 +21,7 @@ from evalbeam.errors import InputError
 
 ROWS, FILES, ROW_GROUP = 36_000, 3, 4_000  # 3 files x 3 row groups: 9 read tasks
 QUERIES = 2_500
+DROPPED = 37  # rows without a label
 CONFIG = """
 model_specs { name: "candidate" label_key: "label" prediction_key: "prediction"
               example_weight_key: "weight" }
@@ -67,6 +68,11 @@ def data(tmp_path_factory):
     prediction = table.column("prediction").to_numpy()
     table = table.set_column(table.schema.get_field_index("weight"), "weight",
                              pa.array(rng.choice([0.5, 1.0, 2.0], QUERIES)[qid]))
+    label = table.column("label").to_numpy()
+    unlabelled = np.zeros(ROWS, bool)
+    unlabelled[rng.choice(ROWS, DROPPED, replace=False)] = True  # dropped: no label
+    table = table.set_column(table.schema.get_field_index("label"), "label",
+                             pa.array(label, mask=unlabelled))
     table = (table.append_column("base_prediction", pa.array(
                  np.clip(prediction + rng.normal(scale=0.2, size=ROWS), 0, 1)))
              .append_column("qid", pa.array(qid))
@@ -131,7 +137,8 @@ def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
     dask = load_result(str(tmp_path / "dask"))
 
     # an independent check of the numbers both runs agree on
-    w, y = table.column("weight").to_numpy(), table.column("label").to_numpy()
+    kept = table.filter(table.column("label").is_valid())
+    w, y = kept.column("weight").to_numpy(), kept.column("label").to_numpy()
     overall = dask.metrics[()]
     by_name = {(k.name, k.model_name, k.is_diff): v for k, v in overall.items()}
     assert by_name["weighted_example_count", "candidate", False] == pytest.approx(w.sum(), rel=1e-12)
@@ -139,7 +146,9 @@ def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
                                                                         rel=1e-12)
     assert any(k.is_diff for k in overall) and dask.intervals[()], "no diffs or intervals"
 
-    assert dask.summary["rows_read"] == ROWS and dask.summary["rows_used"] == ROWS
+    # the row accounting travels in the data (the DaskRunner has no Beam metrics)
+    assert dask.summary["rows_read"] == ROWS and dask.summary["rows_used"] == ROWS - DROPPED
+    assert sum(dask.summary["rows_dropped"].values()) == DROPPED, dask.summary["rows_dropped"]
     _same(dask.metrics, local.metrics, "metrics")
     _same(dask.plots, local.plots, "plots")
     _same(dask.intervals, local.intervals, "intervals")
@@ -208,3 +217,17 @@ def test_a_scheduler_that_does_not_answer_is_one_line(data, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1, err
     assert "no Dask scheduler answers at 127.0.0.1:1 (--dask_client_address)" in err
     assert not os.listdir(tmp_path)  # nothing written, no staging left
+
+
+@pytest.mark.parametrize("flag, said", [
+    ("--runner=DaskRuner", "unknown runner 'DaskRuner' for --runner (did you mean DaskRunner?)"),
+    ("--dask_npartition=3", "unknown flag --dask_npartition (did you mean --dask_npartitions?)"),
+])
+def test_dask_flags_are_checked_before_any_work(data, tmp_path, capsys, flag, said):
+    from evalbeam.cli import main
+
+    paths, config, _ = data
+    code = main(["evaluate", "--config", config, "--data", paths[0], "--output",
+                 str(tmp_path / "out"), "--runner=DaskRunner", flag])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and err.count("\n") == 1, err
