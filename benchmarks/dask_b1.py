@@ -6,9 +6,9 @@ and the numpy floor of benchmarks/b1.py, all in the same run.
 usage: python benchmarks/dask_b1.py N [--workdir DIR] [--row_groups K]
 The data is B1 written in K row groups (default 10: the DaskRunner spreads read tasks, one per
 row group, over its workers). Prints the cluster's start-up, both CLI times (each including the
-interpreter's start-up and imports), the floor's, their ratios to it, peak RSS (the CLI's, and
-each worker's), and whether the numbers agree (Dask vs local: every value within 1e-12
-relative; both vs the floor as in b1.py).
+interpreter's start-up and imports), the floor's, their ratios to it, peak RSS (the local CLI's;
+the dask CLI's and each worker's), and whether the numbers agree (Dask vs local: every value
+within 1e-12 relative; Dask vs the floor as in b1.py).
 """
 import argparse
 import json
@@ -30,10 +30,15 @@ def _peak_rss_mb():
 
 
 def _timed_cli(args):
+    """(seconds, peak RSS MB) of one `evalbeam evaluate` process (not its cluster's workers)."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "evalbeam.cli", "evaluate", *args], check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen([sys.executable, "-m", "evalbeam.cli", "evaluate", *args],
+                            stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"evaluate {' '.join(args)} exited with {proc.returncode}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
 
 
 def _shown(out):
@@ -63,11 +68,10 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         up = time.perf_counter() - t0
-        dask_s = _timed_cli([*common, "--output", out_dask, "--runner=DaskRunner",
-                             f"--dask_client_address={cluster.scheduler_address}"])
+        dask_s, driver_mb = _timed_cli([*common, "--output", out_dask, "--runner=DaskRunner",
+                                        f"--dask_client_address={cluster.scheduler_address}"])
         workers_mb = sorted(client.run(_peak_rss_mb).values())
-    local_s = _timed_cli([*common, "--output", out_local])
-    cli_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    local_s, local_mb = _timed_cli([*common, "--output", out_local])
     reference, floor_s = floor(data)
 
     dask_text, dask_values = _shown(out_dask)
@@ -80,7 +84,8 @@ def main():
     print(f"B1 rows={a.n} row groups={a.row_groups}  LocalCluster(2 x 1 thread) up {up:.2f}s  "
           f"dask CLI {dask_s:.2f}s (ratio {dask_s / floor_s:.2f})  local CLI {local_s:.2f}s "
           f"(ratio {local_s / floor_s:.2f})  numpy floor {floor_s:.2f}s  "
-          f"peak RSS: CLI {cli_mb:.0f} MB, workers {' + '.join(f'{m:.0f}' for m in workers_mb)} MB")
+          f"peak RSS: local CLI {local_mb:.0f} MB; dask CLI {driver_mb:.0f} MB + workers "
+          f"{' + '.join(f'{m:.0f}' for m in workers_mb)} MB")
     print(f"dask vs local: {len(local_values)} values, same keys {same_keys}, worst rel diff "
           f"{worst:.1e}; dask vs floor: parity {n - len(bad)}/{n} (worst rel err "
           f"{worst_floor:.1e} excl. AUC-PR)")

@@ -19,8 +19,8 @@ from evalbeam import Evaluate, load_result, run_evaluation
 from evalbeam.demo import CONFIG as B1, generate
 from evalbeam.errors import InputError
 
-ROWS, FILES, ROW_GROUP = 36_000, 3, 4_000  # 3 files x 3 row groups: 9 read tasks
-QUERIES = 2_500
+ROWS, FILES, ROW_GROUP = 24_000, 3, 4_000  # 3 files x 2 row groups: 6 read tasks
+QUERIES = 1_600
 DROPPED = 37  # rows without a label
 CONFIG = """
 model_specs { name: "candidate" label_key: "label" prediction_key: "prediction"
@@ -34,7 +34,7 @@ metrics_specs {
   metrics { class_name: "Calibration" }
   metrics { class_name: "BinaryAccuracy" }
   metrics { class_name: "AUC" config: '"num_thresholds": 10000'
-            threshold { value_threshold { lower_bound { value: 0.6 } }
+            threshold { value_threshold { lower_bound { value: 0.99 } }
                         change_threshold { direction: HIGHER_IS_BETTER
                                            absolute { value: -0.001 } } } }
   metrics { class_name: "ConfusionMatrixPlot" }
@@ -154,7 +154,7 @@ def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
     _same(dask.intervals, local.intervals, "intervals")
     assert dask.omitted == local.omitted
     assert dask.validation == local.validation
-    assert not dask.validation.validation_ok  # the baseline is close: a change threshold fails
+    assert not dask.validation.validation_ok  # no slice has an AUC of 0.99
     skip = {"evaluated_at", "files"}  # when it ran; the file listing is checked below
     _same({k: v for k, v in dask.summary.items() if k not in skip},
           {k: v for k, v in local.summary.items() if k not in skip}, "summary")
