@@ -101,7 +101,7 @@ def _same(got, want, where):
         assert isinstance(got, dict) and got.keys() == want.keys(), where
         for k in want:
             _same(got[k], want[k], f"{where}/{k}")
-    elif where.startswith("intervals") and isinstance(want, tuple) and len(want) == 2:
+    elif where.startswith("intervals") and isinstance(want, (tuple, list)) and len(want) == 2:
         # (lower, upper): a bound near 0 is the difference of two larger numbers (mean and
         # t x standard error), so both bounds are compared on the interval's scale
         scale = np.max(np.abs(np.concatenate([np.ravel(want[0]), np.ravel(want[1])])))
@@ -117,6 +117,22 @@ def _same(got, want, where):
         assert got == pytest.approx(want, rel=1e-12, abs=0, nan_ok=True), where
     else:
         assert got == want, where
+
+
+def _same_metrics(got, want):
+    """_same, but a diff (candidate - baseline) within 1e-12 of the values it subtracts: two
+    equal values may differ by one rounding, in either run, and their diff then by 1e-16."""
+    assert got.keys() == want.keys()
+    for slice_key, values in want.items():
+        assert got[slice_key].keys() == values.keys(), slice_key
+        for key, value in values.items():
+            where = f"metrics/{slice_key}/{key}"
+            if key.is_diff and isinstance(value, float) and value == value:
+                scale = max(abs(v) for k, v in values.items() if not k.is_diff and
+                            isinstance(v, float) and (k.name, k.sub_key) == (key.name, key.sub_key))
+                assert abs(got[slice_key][key] - value) <= 1e-12 * scale, where
+            else:
+                _same(got[slice_key][key], value, where)
 
 
 def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
@@ -149,7 +165,7 @@ def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
     # the row accounting travels in the data (the DaskRunner has no Beam metrics)
     assert dask.summary["rows_read"] == ROWS and dask.summary["rows_used"] == ROWS - DROPPED
     assert sum(dask.summary["rows_dropped"].values()) == DROPPED, dask.summary["rows_dropped"]
-    _same(dask.metrics, local.metrics, "metrics")
+    _same_metrics(dask.metrics, local.metrics)
     _same(dask.plots, local.plots, "plots")
     _same(dask.intervals, local.intervals, "intervals")
     assert dask.omitted == local.omitted
@@ -203,7 +219,7 @@ def test_dask_runner_by_its_short_name_in_run_evaluation(data, cluster, tmp_path
                                      and "shuffle" not in t["key"][0])
     assert max(partitions.values()) == 3 + 1, partitions
     assert got.summary["rows_read"] == 3_000
-    _same(got.metrics, local.metrics, "metrics")
+    _same_metrics(got.metrics, local.metrics)
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line(data, tmp_path, capsys):
