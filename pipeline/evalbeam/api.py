@@ -30,7 +30,7 @@ from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, local_workers, pipeline_flags, regressions, run_facts
+from evalbeam import cross_slices, local_workers, on_dask, pipeline_flags, regressions, run_facts
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -60,7 +60,10 @@ def as_plan(config) -> EvalPlan:
     raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
 
 
-_DOCUMENTS = "documents"  # the tagged output of documents by query bucket
+# with query metrics, ComputePartials' elements say what they are: (_PARTIALS, partial) or
+# (_DOCUMENTS, (query bucket, documents)); one output, selected downstream (no tagged outputs,
+# which Beam's DaskRunner mixes into the main one)
+_PARTIALS, _DOCUMENTS = "partials", "documents"
 
 
 ROWS_PER_BATCH = 1 << 16  # rows given as dicts are gathered into batches of this many
@@ -68,11 +71,14 @@ ROWS_PER_BATCH = 1 << 16  # rows given as dicts are gathered into batches of thi
 
 class _ComputePartials(beam.DoFn):
     """Record batches (or tables) -> partials; rows given as dicts (``beam.io.ReadFromParquet``)
-    are gathered into record batches of ``ROWS_PER_BATCH`` first."""
+    are gathered into record batches of ``ROWS_PER_BATCH`` first, in ``finish_bundle`` for
+    the last ones: ``gathers_rows=False`` (a runner that drops what ``finish_bundle`` emits)
+    refuses them instead."""
 
-    def __init__(self, eval_plan):
+    def __init__(self, eval_plan, gathers_rows=True):
         self.eval_plan = eval_plan
         self.queries = bool(eval_plan.query_key)
+        self.gathers_rows = gathers_rows
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
         self._rows = []  # rows given as dicts, not yet gathered into a batch
@@ -82,6 +88,11 @@ class _ComputePartials(beam.DoFn):
 
     def process(self, element, window=beam.DoFn.WindowParam):
         if isinstance(element, dict):
+            if not self.gathers_rows:
+                raise InputError("Evaluate cannot gather rows given as dicts on this runner "
+                                 "(it drops what a DoFn emits at the end of a bundle); give it "
+                                 "record batches (beam.io.ReadFromParquetBatched, or "
+                                 "pyarrow.RecordBatch.from_pylist) instead")
             if not isinstance(window, GlobalWindow):
                 raise InputError("Evaluate gathers rows given as dicts only in the global "
                                  "window; give it record batches (beam.BatchElements and "
@@ -107,11 +118,7 @@ class _ComputePartials(beam.DoFn):
     def finish_bundle(self):
         if self._rows:
             for out in self._compute(self._gathered()):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(
-                        out.tag, GlobalWindows.windowed_value_at_end_of_window(out.value))
-                else:
-                    yield GlobalWindows.windowed_value_at_end_of_window(out)
+                yield GlobalWindows.windowed_value_at_end_of_window(out)
 
     def _gathered(self) -> pa.RecordBatch:
         rows, self._rows = self._rows, []
@@ -125,10 +132,18 @@ class _ComputePartials(beam.DoFn):
         extracted, partials = batch_partials(batch, self.eval_plan)
         self.rows_read.inc(extracted.rows_read)
         self.rows_dropped.inc(sum(extracted.dropped.values()))
-        yield from partials
-        if self.queries:
-            for keyed in split_by_query(extracted.batch, self.eval_plan):
-                yield beam.pvalue.TaggedOutput(_DOCUMENTS, keyed)
+        if not self.queries:
+            yield from partials
+            return
+        for partial in partials:
+            yield _PARTIALS, partial
+        for keyed in split_by_query(extracted.batch, self.eval_plan):
+            yield _DOCUMENTS, keyed
+
+
+def _select(element, kind):
+    """The value of a ComputePartials element of this kind, else nothing."""
+    return [element[1]] if element[0] == kind else []
 
 
 @dataclass
@@ -272,28 +287,30 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
-        compute = beam.ParDo(_ComputePartials(plan)).with_output_types(PARTIAL_TYPE)
+        compute = beam.ParDo(_ComputePartials(
+            plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
         if plan.query_key:
             # a query's documents may be in any batch: group them before computing per query
-            outputs = batches | "ComputePartials" >> compute.with_outputs(_DOCUMENTS,
-                                                                          main="partials")
-            whole_queries = (outputs[_DOCUMENTS]
+            outputs = batches | "ComputePartials" >> compute
+            row_partials = outputs | "SelectPartials" >> beam.FlatMap(_select, _PARTIALS)
+            whole_queries = (outputs
+                             | "SelectDocuments" >> beam.FlatMap(_select, _DOCUMENTS)
                              | "GroupByQuery" >> beam.GroupByKey()
                              | "ComputeQueryPartials" >> beam.FlatMapTuple(
                                  lambda _, docs: query_partials(docs, plan)
                              ).with_output_types(PARTIAL_TYPE))
-            partials = ((_typed(outputs.partials), _typed(whole_queries))
+            partials = ((_typed(row_partials), _typed(whole_queries))
                         | "JoinPartials" >> beam.Flatten())
         else:
-            partials = batches | "ComputePartials" >> compute
+            partials = batches | "ComputePartials" >> compute.with_output_types(PARTIAL_TYPE)
         combined = _typed(partials) | "CombinePerSlicingSpec" >> beam.CombinePerKey(
             FusedCombineFn(plan))
         shards = (_typed(combined)
                   | "ComputeAndWriteShards" >> beam.Map(_write_shard, plan, self.staging)
                   | "KeyShards" >> beam.Map(lambda shard: (None, shard)))
         # one element even without data, so an empty input still gets its (empty) artifacts
-        start = (batches.pipeline | "Start" >> beam.Impulse()
-                 | "KeyStart" >> beam.Map(lambda _: (None, None)))
+        # (a Create: Beam's DaskRunner cannot start from a bare Impulse)
+        start = batches.pipeline | "Start" >> beam.Create([(None, None)], reshuffle=False)
         where = (self.staging, self.output_dir, self.data_location, self.file_format,
                  self.input_warnings, self.facts, self.report)
         return ((start, shards)
@@ -412,7 +429,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:
-            pipeline.run().wait_until_finish()
+            if on_dask.is_dask(runner):
+                on_dask.run(pipeline)
+            else:
+                pipeline.run().wait_until_finish()
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)

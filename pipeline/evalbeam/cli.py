@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import pathlib
 import sys
 import warnings
@@ -47,6 +48,9 @@ Flags evalbeam does not define go to Beam and win over that choice, e.g.
 --direct_num_workers=1 (one process), --runner=DataflowRunner, --runner=PortableRunner
 --job_endpoint=HOST:PORT (a job service that does not answer within {0} s, or
 --job_server_timeout=SECONDS, stops the run). A flag neither defines is an error.
+--runner=DaskRunner --dask_client_address=HOST:PORT runs on that Dask cluster (pip install
+evalbeam[dask]); without an address Dask starts a local cluster for the run and stops it
+after. Each read task gets its own Dask partition unless --dask_npartitions says otherwise.
 
 """ + EXIT_CODES
 
@@ -211,6 +215,9 @@ def main(argv=None) -> int:
     # Beam logs the traceback of an exception raised in a step before re-raising it; the
     # exception reaches us and is reported in one line below (or, if unexpected, in full).
     logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+    # a Dask cluster the run starts (--runner=DaskRunner without an address) logs at INFO in
+    # every process it starts; warnings and errors only, unless the environment says otherwise
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser()
     typo = _unknown_reader_flag(argv, commands)

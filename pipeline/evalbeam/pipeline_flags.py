@@ -14,6 +14,10 @@ JOB_ENDPOINT_TIMEOUT = 30  # seconds to wait for a job service, unless --job_ser
 _LOCAL = ("DirectRunner", "FnApiRunner")
 # options classes Beam defines outside pipeline_options, registered when their module loads
 _OPTION_MODULES = ("apache_beam.runners.dask.dask_runner",)
+# runners Beam has but does not know by a short name
+_RUNNERS = {"daskrunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+_EXTRAS = {"dataflow": "DataflowRunner needs apache-beam[gcp]",
+           "dask": "DaskRunner needs evalbeam[dask], i.e. dask[distributed]"}
 
 
 def _flags_of_beam() -> dict:
@@ -99,10 +103,10 @@ def runner_class(name: str):
     from apache_beam.options.pipeline_options import StandardOptions
     from apache_beam.runners import runner as beam_runner
 
-    path = beam_runner._RUNNER_MAP.get(name.lower(),
-                                       beam_runner._RUNNER_MAP.get(name.lower() + "runner", name))
+    runners = {**beam_runner._RUNNER_MAP, **_RUNNERS}
+    path = runners.get(name.lower(), runners.get(name.lower() + "runner", name))
     if "." not in path:
-        known = StandardOptions.KNOWN_RUNNER_NAMES
+        known = [*StandardOptions.KNOWN_RUNNER_NAMES, "DaskRunner"]
         raise EvalbeamError(f"unknown runner {name!r} for --runner{_suggest(name, known)}; "
                             f"known: {', '.join(known)}, or the module path of a "
                             "PipelineRunner subclass")
@@ -110,7 +114,7 @@ def runner_class(name: str):
     try:
         return getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError) as e:
-        hint = " (DataflowRunner needs apache-beam[gcp])" if "dataflow" in path.lower() else ""
+        hint = next((f" ({h})" for word, h in _EXTRAS.items() if word in path.lower()), "")
         raise EvalbeamError(f"runner {name!r} cannot be loaded: {e}{hint}") from None
 
 
