@@ -92,8 +92,10 @@ class StreamArrays(DerivedCache):
         return StreamArrays(self.y[rows], self.p[rows], w, self.seed)
 
     def take(self, rows: np.ndarray) -> "StreamArrays":
-        """The examples ``rows``, with the per-example arrays derived so far."""
-        taken = self._subset(rows, self.w[rows])
+        """The examples ``rows``, with the per-example arrays derived so far; a value derived
+        later that does not read the weights is made over every example and gathered (so an
+        example's resample draws are the same whichever examples are taken with it)."""
+        taken = self._gathering(rows, self.w[rows], weak=False)
         for name, value in self._cache.items():
             if isinstance(value, np.ndarray):  # per-example arrays; the rest is made again
                 taken._cache[name] = value[rows]
