@@ -249,9 +249,9 @@ def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
     if space <= 4 * len(codes) + 4096:
         present = np.bincount(codes, minlength=space) > 0
         occurring = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        codes = remap[codes]
+        if len(occurring) < space:  # (else every code is its own slice's)
+            codes = (np.cumsum(present) - 1)[codes]
     else:
         occurring, codes = np.unique(codes, return_inverse=True)
     keys = slice_keys(occurring, radix, spec.feature_values)
-    return SliceAssignment(rows, codes.astype(np.int64), keys, radix, occurring)
+    return SliceAssignment(rows, codes.astype(np.int64, copy=False), keys, radix, occurring)
