@@ -5,17 +5,19 @@ spec's slices of that batch (one ``np.bincount`` per statistic over the slice co
 :func:`batch_partials` does it for a RecordBatch of rows; :func:`evalbeam.queries.query_partials`
 for the queries of one query bucket. Both go through :func:`spec_tables`, per slicing spec:
 slice codes -> each family's ``add_batch`` -> example counts and weights -> a SliceTable.
+A spec whose slices are unions of a finer spec's takes its row tables from that spec's
+(:mod:`evalbeam.rollup`) instead.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from evalbeam import rollup
 from evalbeam.extract import extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
 from evalbeam.metrics.resampling import POISSON_BOOTSTRAP
 from evalbeam.metrics.state import SliceTable, weight_units
-from evalbeam import rollup
 from evalbeam.slicing import assign_slices, column_codes, rows_without_value
 
 
