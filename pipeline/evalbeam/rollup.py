@@ -1,6 +1,6 @@
 """Roll-up: a coarse slicing spec's partial table of a batch made from a finer spec's table of
-the same batch, instead of counting the rows again (B1's overall and ``country`` slices from
-``country x device``).
+the same batch, instead of counting the rows again (B1's ``country`` slices from ``country x
+device``, its overall slice from ``age``).
 
 Spec C rolls up from spec F (:func:`rolls_up`) when every slice of C is a union of slices of
 F: C slices by some of F's ``feature_keys`` and may fix the value of others of them
