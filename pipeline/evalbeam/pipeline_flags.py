@@ -20,11 +20,13 @@ _EXTRAS = {"dataflow": "DataflowRunner needs apache-beam[gcp]",
            "dask": "DaskRunner needs evalbeam[dask], i.e. dask[distributed]"}
 
 
-def _flags_of_beam() -> dict:
-    """{flag spelling: whether it takes a value} of every registered PipelineOptions class."""
+def _flags_of_beam(every_module: bool = True) -> dict:
+    """{flag spelling: whether it takes a value} of every registered PipelineOptions class;
+    ``every_module``: also of those :data:`_OPTION_MODULES` register (loading the Dask runner
+    takes most of a second: only for a flag the others do not know)."""
     from apache_beam.options import pipeline_options as po
 
-    for module in _OPTION_MODULES:
+    for module in _OPTION_MODULES if every_module else ():
         try:
             importlib.import_module(module)
         except ImportError:  # its runner's extra is not installed: its flags are not known
@@ -86,7 +88,9 @@ def check(flags: list, own=()) -> None:
     runner = _value(flags, "--runner")
     if runner:
         runner_class(runner)  # importing a runner's module registers its options
-    known = _flags_of_beam()
+    known = _flags_of_beam(every_module=False)
+    if any(f.startswith("--") and f.split("=", 1)[0] not in known for f in flags):
+        known = _flags_of_beam()
     i = 0
     while i < len(flags):
         flag = flags[i]

@@ -5,11 +5,14 @@ spec's slices of that batch (one ``np.bincount`` per statistic over the slice co
 :func:`batch_partials` does it for a RecordBatch of rows; :func:`evalbeam.queries.query_partials`
 for the queries of one query bucket. Both go through :func:`spec_tables`, per slicing spec:
 slice codes -> each family's ``add_batch`` -> example counts and weights -> a SliceTable.
+A spec whose slices are unions of a finer spec's takes its row tables from that spec's
+(:mod:`evalbeam.rollup`) instead.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from evalbeam import rollup
 from evalbeam.extract import extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
@@ -32,16 +35,16 @@ def spec_tables(eval_plan, families: list, arrays: dict, assignments, units: np.
     (``[(index, family)]``) for every slice of the examples in ``arrays`` (the arrays each
     family reads, by ``family.source()``), and the slices' example counts and weights.
 
-    ``assignments`` gives per spec ``(keys, codes, rows)``: the slice code of each (example,
-    slice) pair and its example (``rows``; None: pair i is example i). ``units`` holds each
-    example's weight in :func:`weight_units` (None: the examples are not counted, as queries
-    are not while the row path counts the slices' rows). The first spec's table carries
-    ``tally``; a spec without slices has a table only to carry that or its ``null_rows``
-    (rows in none of its slices).
+    ``assignments`` gives ``(spec_index, keys, codes, rows)`` per spec: the slice code of each
+    (example, slice) pair and its example (``rows``; None: pair i is example i). ``units``
+    holds each example's weight in :func:`weight_units` (None: the examples are not counted,
+    as queries are not while the row path counts the slices' rows). The first spec's table
+    carries ``tally``; a spec without slices has a table only to carry that or its
+    ``null_rows`` (by spec index: rows in none of its slices).
     """
     specs = eval_plan.fused.state_specs()
     out = []
-    for index, (keys, codes, rows) in enumerate(assignments):
+    for index, keys, codes, rows in assignments:
         n_slices = len(keys)
         first = tally if index == 0 else None
         nulls = null_rows[index] if null_rows else 0
@@ -120,13 +123,36 @@ def _row_tables(extracted, eval_plan, tally: dict | None) -> list:
             (index, SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {}, null_rows=n))
             for index, n in enumerate(null_rows) if index and n]
 
-    def assignments():
-        for spec in eval_plan.slice_specs:
-            assignment = assign_slices(spec, column, data.num_rows)
-            yield assignment.keys, assignment.codes, assignment.rows
-
-    return spec_tables(eval_plan, families, extracted.streams, assignments(),
-                       _weight_units(extracted, eval_plan), tally=tally, null_rows=null_rows)
+    units = _weight_units(extracted, eval_plan)
+    specs = eval_plan.slice_specs
+    rolled = {} if eval_plan.query_key else rollup.sources(tuple(specs))
+    assigned = {i: assign_slices(spec, column, data.num_rows)
+                for i, spec in enumerate(specs) if i not in rolled}
+    ways = {}  # rolled-up spec -> how its slices come from its source's (rollup.roll_up)
+    for i, source in rolled.items():
+        way = rollup.roll_up(specs[i], specs[source], assigned[source], column, data.num_rows)
+        if way is None:  # this batch counts the spec's examples directly
+            assigned[i] = assign_slices(specs[i], column, data.num_rows)
+        else:
+            ways[i] = way
+    tables = dict(spec_tables(eval_plan, families, extracted.streams,
+                              [(i, a.keys, a.codes, a.rows) for i, a in sorted(assigned.items())],
+                              units, tally=tally, null_rows=null_rows))
+    for i, (keys, group, rest) in ways.items():
+        source = tables.get(rolled[i])
+        table = source.reduce_slices(group, keys) if source is not None and len(source) else None
+        if rest is not None:  # the examples in none of the source's slices, counted directly
+            (_, counted), = spec_tables(eval_plan, families, extracted.streams,
+                                        [(i, keys, *rest)], units)
+            table = counted if table is None else table.merge(counted)
+        first = tally if i == 0 else None
+        if table is None and (first or null_rows[i]):
+            table = SliceTable.from_batch(eval_plan.fused.state_specs(), [],
+                                          np.zeros(0, np.int64), {})
+        if table is not None:
+            table.tally, table.null_rows = dict(first or {}), null_rows[i]
+            tables[i] = table
+    return sorted(tables.items(), key=lambda item: item[0])
 
 
 def _weight_units(extracted, eval_plan) -> np.ndarray:

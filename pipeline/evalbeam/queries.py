@@ -152,15 +152,15 @@ def query_partials(batches, eval_plan) -> list:
     codes_of = column_codes(data)
 
     def assignments():
-        for spec in eval_plan.slice_specs:
+        for index, spec in enumerate(eval_plan.slice_specs):
             assignment = assign_slices(spec, codes_of, data.num_rows)
             n_slices = len(assignment.keys)
             if not n_slices:
-                yield assignment.keys, assignment.codes, None
+                yield index, assignment.keys, assignment.codes, None
                 continue
             rows = query_of_row if assignment.rows is None else query_of_row[assignment.rows]
             pairs = np.unique(rows * n_slices + assignment.codes)  # a query joins a slice once
-            yield assignment.keys, pairs % n_slices, pairs // n_slices
+            yield index, assignment.keys, pairs % n_slices, pairs // n_slices
 
     # the row path counts the slices' examples, unless every metric reads queries
     units = weight_units(query_weights) if eval_plan.counts_queries else None

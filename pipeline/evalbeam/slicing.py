@@ -13,7 +13,8 @@ null or empty value puts it in no slice of that spec.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -158,6 +159,10 @@ class SliceAssignment:
     rows: np.ndarray | None  # rows of each (row, slice) pair; None = every row once, in order
     codes: np.ndarray
     keys: list
+    # (column, code -> value) of the spec's feature_keys, outermost first, and each slice's
+    # combined code over them (``((code_0 * width_1 + code_1) * width_2 + ...)``)
+    radix: list = field(default_factory=list)
+    combined: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
 
 
 def column_codes(batch: pa.RecordBatch):
@@ -187,10 +192,10 @@ def rows_without_value(spec: SliceSpec, column, n_rows: int) -> int:
     return 0 if has_value is None else n_rows - int(np.count_nonzero(has_value))
 
 
-def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
-    """Slice codes of one batch for ``spec``; ``column(name)`` gives a cached :class:`ColumnCodes`."""
-    if spec.is_overall:
-        return SliceAssignment(None, np.zeros(n_rows, np.int64), [()])
+def slice_pairs(spec: SliceSpec, column, n_rows: int):
+    """``(rows, combined, radix)``: the (row, slice) pairs of one batch for ``spec``, each
+    slice as its combined code over ``radix`` (see :class:`SliceAssignment`); ``rows`` None
+    means every row once, in order."""
     rows, codes = None, np.zeros(n_rows, np.int64)
     radix = []  # (column, values) in the order their codes were combined
     for name in spec.feature_keys:
@@ -199,8 +204,7 @@ def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
         radix.append((name, col.values))
     for name, wanted in spec.feature_values:
         col = column(name)
-        hit = np.array([_matches(v, wanted) for v in col.values], dtype=bool)
-        pair_hit = hit[col.codes] if len(hit) else np.zeros(len(col.codes), bool)
+        pair_hit = value_hits(col, wanted)[col.codes]
         keep_rows = np.zeros(n_rows, bool)
         keep_rows[col.pair_rows()[pair_hit]] = True
         if rows is None:
@@ -209,24 +213,45 @@ def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
         else:
             mask = keep_rows[rows]
             rows, codes = rows[mask], codes[mask]
+    return rows, codes, radix
+
+
+def value_hits(col: ColumnCodes, wanted) -> np.ndarray:
+    """Per code of ``col``: whether its value is ``wanted`` (a ``feature_values`` value)."""
+    return np.array([_matches(v, wanted) for v in col.values], dtype=bool)
+
+
+def radix_widths(radix: list) -> list:
+    return [max(len(values), 1) for _, values in radix]
+
+
+def slice_keys(combined: np.ndarray, radix: list, fixed) -> list:
+    """The slice key of each combined code over ``radix``, with the spec's ``fixed``
+    ``feature_values`` entries, entries sorted by column."""
+    fixed = list(fixed)
+    keys = []
+    for code in combined.tolist():
+        entries = []
+        for (name, values), width in zip(reversed(radix), reversed(radix_widths(radix))):
+            code, digit = divmod(code, width)
+            entries.append((name, values[digit]))
+        keys.append(tuple(sorted(entries + fixed, key=lambda e: e[0])))
+    return keys
+
+
+def assign_slices(spec: SliceSpec, column, n_rows: int) -> SliceAssignment:
+    """Slice codes of one batch for ``spec``; ``column(name)`` gives a cached :class:`ColumnCodes`."""
+    if spec.is_overall:
+        return SliceAssignment(None, np.zeros(n_rows, np.int64), [()])
+    rows, codes, radix = slice_pairs(spec, column, n_rows)
     # keep only the combinations that occur
-    space = 1
-    for _, values in radix:
-        space *= max(len(values), 1)
+    space = math.prod(radix_widths(radix))
     if space <= 4 * len(codes) + 4096:
         present = np.bincount(codes, minlength=space) > 0
         occurring = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        codes = remap[codes]
+        if len(occurring) < space:  # (else every code is its own slice's)
+            codes = (np.cumsum(present) - 1)[codes]
     else:
         occurring, codes = np.unique(codes, return_inverse=True)
-    fixed = list(spec.feature_values)
-    keys = []
-    for combined in occurring.tolist():
-        entries = []
-        for name, values in reversed(radix):
-            width = max(len(values), 1)
-            combined, code = divmod(combined, width)
-            entries.append((name, values[code]))
-        keys.append(tuple(sorted(entries + fixed, key=lambda e: e[0])))
-    return SliceAssignment(rows, codes.astype(np.int64), keys)
+    keys = slice_keys(occurring, radix, spec.feature_values)
+    return SliceAssignment(rows, codes.astype(np.int64, copy=False), keys, radix, occurring)

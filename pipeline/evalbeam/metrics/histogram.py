@@ -109,18 +109,19 @@ class Histogram(Family):
         channels, nbk = self.channels, self.nbk
         if n_slices * nbk <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
             # One bincount straight into the (slice, channel, bucket) layout: the label picks
-            # the NEG/POS channel; the PRED channel gets w*p. The within-slice cell is the same
-            # for every slicing spec: made once per batch.
+            # the NEG/POS channel (the within-slice cell is the same for every slicing spec:
+            # made once per batch); one more for the PRED channel's w*p.
             cell = arrays.derived(f"cell/{nbk}", lambda a: self._bucket(a) + nbk * a.derived(
                 "label_int", lambda b: b.y.astype(np.int64)))
-            offset = codes * (channels * nbk)
-            index, weights = offset + cell, arrays.w
+            hist = np.bincount(codes * (2 * nbk) + cell, weights=arrays.w,
+                               minlength=n_slices * 2 * nbk).reshape(n_slices, 2, nbk)
             if self.with_predictions:
                 wp = arrays.derived("weighted prediction", lambda a: a.w * a.p, weighted=True)
-                index = np.concatenate([index, offset + (bucket + PRED * nbk)])
-                weights = np.concatenate([weights, wp])
-            hist = np.bincount(index, weights=weights, minlength=n_slices * channels * nbk)
-            return {"hist": SparseColumn.from_dense(spec, hist.reshape(n_slices, channels, nbk))}
+                by_label, hist = hist, np.empty((n_slices, channels, nbk))
+                hist[:, :PRED] = by_label
+                hist[:, PRED] = np.bincount(codes * nbk + bucket, weights=wp,
+                                            minlength=n_slices * nbk).reshape(n_slices, nbk)
+            return {"hist": SparseColumn.from_dense(spec, hist)}
         cell = codes * nbk + bucket
         uniq, inverse = np.unique(cell, return_inverse=True)
         wy = arrays.derived("weighted label", lambda a: a.w * a.y, weighted=True)

@@ -103,6 +103,15 @@ class DenseColumn:
     def row(self, i: int) -> np.ndarray:
         return self.data[i]
 
+    def reduce_rows(self, group: np.ndarray, n: int) -> "DenseColumn":
+        """``n`` rows, row ``g`` the reduction of this column's rows ``i`` with ``group[i] ==
+        g`` (none: the identity); rows of group -1 are left out."""
+        out = DenseColumn(self.spec, self._fill(n))
+        order, starts, targets = _groups(group)
+        if len(order):
+            out.data[targets] = _reduce_groups(_REDUCE[self.spec.reduce], self.data, order, starts)
+        return out
+
     def compact(self) -> None:
         self.data = self.data[: self.n].copy()
 
@@ -282,6 +291,30 @@ class SparseColumn:
         self._pending, self._kept = 0, len(units)
         self._sorted = True
 
+    def reduce_rows(self, group: np.ndarray, n: int) -> "SparseColumn":
+        """``n`` rows, row ``g`` the sum of this column's rows ``i`` with ``group[i] == g``
+        (block by block); rows of group -1 are left out. A unit dense here makes its target
+        dense; entries stay entries (added up by :meth:`compact`)."""
+        B = self.blocks
+        out = SparseColumn(self.spec)
+        out.reserve(n)
+
+        def target(units):  # -1 for units of rows left out
+            g = group[units // B]
+            return np.where(g >= 0, g * B + units % B, -1)
+
+        dense_units = np.flatnonzero(self.slot[: self.n * B] >= 0)
+        order, starts, targets = _groups(target(dense_units))
+        if len(order):
+            out.dense = _reduce_groups(np.add, self.dense, self.slot[dense_units[order]], starts)
+            out.n_dense = len(targets)
+            out.slot[targets] = np.arange(len(targets))
+        for units, buckets, values in zip(self._rows, self._buckets, self._values):
+            units = target(units)
+            kept = units >= 0
+            out._append(units[kept], buckets[kept], values[kept])
+        return out
+
     def row(self, i: int) -> np.ndarray:
         if not self._sorted:
             self.compact()
@@ -382,6 +415,37 @@ class SparseColumn:
         for name in ("_rows", "_buckets"):
             state[name] = [a.astype(np.int64) for a in state[name]]
         self.__dict__.update(state)
+
+
+def _groups(group: np.ndarray):
+    """``(order, starts, targets)``: the positions of ``group``'s non-negative values sorted
+    by group (stably), where each group starts in that order, and the groups."""
+    kept = np.flatnonzero(group >= 0)
+    order = kept[np.argsort(group[kept], kind="stable")]
+    sorted_groups = group[order]
+    if not len(order):
+        return order, order, order
+    starts = np.flatnonzero(np.concatenate([[True], sorted_groups[1:] != sorted_groups[:-1]]))
+    return order, starts, sorted_groups[starts]
+
+
+def _reduce_groups(ufunc, data: np.ndarray, rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``ufunc`` over each group of ``data[rows]``, group ``g`` starting at ``starts[g]``:
+    the rows of a group combined one after the other, in order."""
+    if data[0].size <= 64:  # (reduceat walks a long row's cells one at a time)
+        return ufunc.reduceat(data[rows], starts, axis=0)
+    if len(starts) == 1:
+        block = data[rows[0]:rows[-1] + 1] if _is_range(rows) else data[rows]
+        return ufunc.reduce(block, axis=0, keepdims=True)
+    sizes = np.diff(np.append(starts, len(rows)))
+    out = data[rows[starts]]
+    for k in range(1, int(sizes.max())):  # the k-th row of every group that has one
+        longer = np.flatnonzero(sizes > k)
+        if len(longer) == len(starts):
+            ufunc(out, data[rows[starts + k]], out=out)
+        else:
+            out[longer] = ufunc(out[longer], data[rows[starts[longer] + k]])
+    return out
 
 
 def _is_range(a: np.ndarray) -> bool:
@@ -501,6 +565,19 @@ class SliceTable:
         """Per-slice state arrays by state name."""
         i = self.index[key]
         return {name: col.row(i) for name, col in self.columns.items()}
+
+    def reduce_slices(self, group: np.ndarray, keys: list) -> "SliceTable":
+        """A table of the slices ``keys`` (without the tally and null rows): slice ``g``
+        holds the reduction of this table's slices ``i`` with ``group[i] == g``, by each
+        state's reduction, and the sum of their example counts and weights; slices of group
+        -1 are left out."""
+        n, kept = len(keys), group >= 0
+        counts = np.bincount(group[kept], weights=self.counts[kept], minlength=n)
+        weights = np.bincount(group[kept], weights=self.weights[kept], minlength=n)
+        return SliceTable.from_batch(
+            self.specs, keys, counts.astype(np.int64),
+            {name: col.reduce_rows(group, n) for name, col in self.columns.items()},
+            weights=weights)
 
     def take(self, rows: np.ndarray) -> "SliceTable":
         """The slices at ``rows`` (ascending) as a table of their own (without the tally)."""
