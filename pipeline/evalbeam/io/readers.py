@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from evalbeam import progress
 from evalbeam.errors import InputError
 from evalbeam.extract import with_source
 from evalbeam.io.tfexample import decode_examples
@@ -559,7 +560,7 @@ class ReadRecordBatches(beam.PTransform):
             read = lambda path: read_csv_file(path, columns, size, types)  # noqa: E731
         else:
             read = lambda path: read_tfrecord_file(path, columns, size)  # noqa: E731
-        return tasks | "Read" >> beam.FlatMap(read)
+        return tasks | "Read" >> beam.FlatMap(lambda task: progress.counted(read(task)))
 
 
 def read_schema(path: str, data_format: str, columns=None, column_types=None) -> pa.Schema:

@@ -1,0 +1,230 @@
+"""The progress line ``evaluate`` draws on a terminal: rows read of the total, rows per second,
+elapsed time and ETA.
+
+The count travels through a file. Before the pipeline runs, the command creates an empty file
+and names it in the environment (``EVALBEAM_PROGRESS``); the processes that read the data (the
+command itself, or the local runner's worker processes, which inherit its environment) append
+one line ``ROWS\\n`` to it per record batch read. An append to a file opened with ``O_APPEND``
+is one atomic write, so processes and threads never mix their lines. A thread of the command
+reads what was appended four times a second and redraws the line. A process without the
+variable, or on a machine without the file (a remote worker), counts nothing.
+
+The total comes from the Parquet footers, or is estimated from the file sizes and the rows in
+the first mebibyte of the first file (CSV, TFRecord: drawn with ``~``).
+"""
+from __future__ import annotations
+
+import bz2
+import contextlib
+import os
+import struct
+import sys
+import tempfile
+import threading
+import zlib
+
+ENV = "EVALBEAM_PROGRESS"
+POLL = 0.25  # seconds between redraws
+DELAY = 0.5  # seconds before the line first shows (a run failing at once draws nothing)
+SAMPLE = 1 << 20  # bytes of the first CSV / TFRecord file read to estimate rows per byte
+_CHUNK = 1 << 12  # compressed bytes fed at a time while sampling
+
+
+# -- Counting (where batches are read) --------------------------------------------------------
+def counted(batches):
+    """The batches, each counted into the progress file when the command draws a line."""
+    path = os.environ.get(ENV)
+    for batch in batches:
+        if path:
+            _append(path, batch.num_rows)
+        yield batch
+
+
+def _append(path: str, rows: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)  # never created: a missing file is a no-op
+    except OSError:
+        return
+    try:
+        os.write(fd, b"%d\n" % rows)
+    finally:
+        os.close(fd)
+
+
+# -- The total --------------------------------------------------------------------------------
+def _opened(path: str):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    if "://" not in path:
+        return open(path, "rb")
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def _size(path: str) -> int:
+    if "://" not in path:
+        return os.path.getsize(path)
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+
+
+def _sample(path: str):
+    """(about SAMPLE bytes from the start of the file, decompressed; the stored bytes they came
+    from; whether that is the whole file)."""
+    name = path.lower()
+    with _opened(path) as raw:
+        if not name.endswith((".gz", ".bz2")):
+            data = raw.read(SAMPLE)
+            return data, len(data), len(data) < SAMPLE
+        unpack = bz2.BZ2Decompressor() if name.endswith(".bz2") else \
+            zlib.decompressobj(wbits=31)
+        pieces, size, fed, stored = [], 0, 0, 0
+        while size < SAMPLE:
+            chunk = raw.read(_CHUNK)
+            if not chunk:
+                return b"".join(pieces), fed, True
+            fed += len(chunk)
+            piece = unpack.decompress(chunk)
+            if piece:  # output comes by blocks: these stored bytes gave it
+                pieces.append(piece)
+                size, stored = size + len(piece), fed
+        return b"".join(pieces), stored, False
+
+
+def _rows_per_byte(path: str, data_format: str):
+    """Rows per stored byte at the start of the file, or None when none is seen."""
+    data, stored, whole = _sample(path)
+    if data_format == "csv":
+        rows = data.count(b"\n") - 1 + (whole and not data.endswith(b"\n"))  # less the header
+    else:  # TFRecord: uint64 length, crc, data, crc
+        rows, at = 0, 0
+        while at + 12 <= len(data):
+            (length,) = struct.unpack_from("<Q", data, at)
+            at += 16 + length
+            if at > len(data):
+                break
+            rows += 1
+    return rows / stored if rows > 0 and stored else None
+
+
+def total_rows(data, data_format):
+    """(rows, exact) the data holds: exact from Parquet metadata, else estimated from the file
+    sizes; None when it cannot be told."""
+    from evalbeam.io import readers
+
+    files, fmt = readers.match_files(data, data_format)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        rows = 0
+        for path in files:
+            with _opened(path) as f:
+                rows += pq.ParquetFile(f).metadata.num_rows
+        return rows, True
+    per_byte = _rows_per_byte(files[0], fmt)
+    if per_byte is None:
+        return None
+    return round(per_byte * sum(_size(p) for p in files)), False
+
+
+# -- The line ---------------------------------------------------------------------------------
+_UNKNOWN = "evalbeam: read {n:,} rows | {rate_fmt} | {elapsed} elapsed"
+_KNOWN = ("evalbeam: read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
+          "{elapsed} elapsed, ETA {remaining}")
+_READ = "evalbeam: read {n:,} of {total:,} rows (100%) | {elapsed} elapsed; computing"
+_DONE = "evalbeam: read {n:,} rows in {elapsed} ({rate_fmt})"
+
+
+class _Line:
+    """A thread redrawing the line from the progress file until stopped."""
+
+    def __init__(self, stream, data, data_format, path):
+        from tqdm import tqdm
+
+        self.path, self.offset, self.pending = path, 0, b""
+        self.bar = tqdm(total=None, file=stream, bar_format=_UNKNOWN, unit=" rows",
+                        unit_scale=True, delay=DELAY, mininterval=0, miniters=1,
+                        dynamic_ncols=True)
+        self.exact = None  # True: Parquet's total; False: an estimate; None: not known yet
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(data, data_format),
+                                       name="evalbeam-progress", daemon=True)
+        self.thread.start()
+
+    def _run(self, data, data_format):
+        try:
+            found = total_rows(data, data_format)
+        except Exception:  # noqa: BLE001 - the run itself says what is wrong with the data
+            found = None
+        if found is not None:
+            self.bar.total, self.exact = found
+            self.bar.bar_format = _KNOWN % ("" if self.exact else "~")
+        while not self.stopping.wait(POLL):
+            self._poll()
+
+    def _poll(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            new = f.read()
+        self.offset += len(new)
+        lines = (self.pending + new).split(b"\n")
+        self.pending = lines.pop()  # a line still being written
+        rows = sum(int(line) for line in lines)
+        if self.exact is False and self.bar.n + rows > self.bar.total:
+            self.bar.total = self.bar.n + rows  # more rows than estimated
+        if self.exact and self.bar.n + rows >= self.bar.total:
+            self.bar.bar_format = _READ  # what is left is computing and writing
+        if rows:
+            self.bar.update(rows)
+        elif self.bar._time() >= self.bar.start_t + DELAY:
+            self.bar.refresh()  # the elapsed time goes on
+
+    def stop(self, succeeded: bool):
+        """Stop redrawing; leave the final count on success, clear the line otherwise."""
+        self.stopping.set()
+        self.thread.join()
+        if succeeded:
+            self._poll()
+            self.bar.bar_format = _DONE
+        else:
+            self.bar.leave = False
+        self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def shown(data, data_format, beam_flags, quiet: bool = False, stream=None):
+    """Draw the progress line on ``stream`` (stderr) while the block runs an evaluation of
+    ``data``: only on a terminal, without ``quiet``, and for the local runner (a remote
+    runner's workers cannot reach the file)."""
+    from evalbeam.pipeline_flags import local_runner
+
+    stream = sys.stderr if stream is None else stream
+    if quiet or not _is_terminal(stream) or not local_runner(beam_flags):
+        yield
+        return
+    fd, path = tempfile.mkstemp(prefix="evalbeam-progress-")
+    os.close(fd)
+    before = os.environ.get(ENV)
+    os.environ[ENV] = path
+    succeeded = False
+    try:
+        line = _Line(stream, data, data_format, path)
+        try:
+            yield
+            succeeded = True
+        finally:
+            line.stop(succeeded)
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+        os.remove(path)
