@@ -1,6 +1,5 @@
 """The progress line of ``evaluate``: the CLI runs with its stderr on a pseudo-terminal."""
 import fcntl
-import gzip
 import os
 import pty
 import re
@@ -17,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import BASE, make_table
-from helpers_io import write_tfrecord
 
 from evalbeam import progress
 
@@ -253,22 +251,6 @@ def test_a_failed_run_clears_the_line_and_says_its_error(data):
     assert "negative weight" in screen[-1]
     assert not any("evalbeam: read" in line for line in screen)  # cleared
     assert not (data / "out_bad").exists()
-
-
-# -- The total, estimated without the CLI -------------------------------------------------------
-def test_estimate_for_tfrecord_and_compressed_csv(tmp_path):
-    table = make_table(20_000, seed=5)
-    write_tfrecord(table, str(tmp_path / "a.tfrecord"))
-    write_tfrecord(table.slice(0, 5000), str(tmp_path / "b.tfrecord"))
-    rows, exact = progress.total_rows([str(tmp_path / "*.tfrecord")], None)
-    assert not exact and abs(rows - 25_000) / 25_000 < 0.05
-    big = pa.concat_tables([table] * 10)  # 200,000 rows: more than the sample holds
-    pcsv.write_csv(big, tmp_path / "c.csv")
-    with open(tmp_path / "c.csv", "rb") as f, gzip.open(tmp_path / "c.csv.gz", "wb") as g:
-        g.write(f.read())
-    for name in ("c.csv", "c.csv.gz"):
-        rows, exact = progress.total_rows([str(tmp_path / name)], None)
-        assert not exact and abs(rows - 200_000) / 200_000 < 0.05, (name, rows)
 
 
 def test_counts_go_nowhere_without_the_file(tmp_path, monkeypatch):

@@ -260,7 +260,7 @@ def _evaluate(args, beam_args) -> int:
     from evalbeam import progress
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
-    from evalbeam.io import readers
+    from evalbeam.io import readers, row_counts
     from evalbeam.io.artifacts import plot_cut_lines
     from evalbeam.io.files import REPORT_FILE
     from evalbeam.run_facts import check_run_name, parse_span
@@ -269,8 +269,8 @@ def _evaluate(args, beam_args) -> int:
     run_name = check_run_name(getattr(args, "run_name", None), "--run_name")
     span = getattr(args, "data_span", None)
     span = None if span is None else parse_span(span, "--data_span")
-    with warnings.catch_warnings(), progress.shown(args.data, args.format, beam_args,
-                                                   args.quiet):
+    total = lambda: row_counts.total_rows(args.data, args.format)  # noqa: E731
+    with warnings.catch_warnings(), progress.shown(total, beam_args, args.quiet):
         warnings.simplefilter("ignore", EvalbeamWarning)  # said in one line each below
         result = run_evaluation(pathlib.Path(args.config), args.data, args.output,
                                 pipeline_options=beam_args,

@@ -9,25 +9,20 @@ is one atomic write, so processes and threads never mix their lines. A thread of
 reads what was appended four times a second and redraws the line. A process without the
 variable, or on a machine without the file (a remote worker), counts nothing.
 
-The total comes from the Parquet footers, or is estimated from the file sizes and the rows in
-the first mebibyte of the first file (CSV, TFRecord: drawn with ``~``).
+The total comes from the caller (:func:`evalbeam.io.row_counts.total_rows`: exact for Parquet,
+an estimate drawn with ``~`` for CSV and TFRecord).
 """
 from __future__ import annotations
 
-import bz2
 import contextlib
 import os
-import struct
 import sys
 import tempfile
 import threading
-import zlib
 
 ENV = "EVALBEAM_PROGRESS"
 POLL = 0.25  # seconds between redraws
 DELAY = 0.5  # seconds before the line first shows (a run failing at once draws nothing)
-SAMPLE = 1 << 20  # bytes of the first CSV / TFRecord file read to estimate rows per byte
-_CHUNK = 1 << 12  # compressed bytes fed at a time while sampling
 
 
 # -- Counting (where batches are read) --------------------------------------------------------
@@ -51,83 +46,6 @@ def _append(path: str, rows: int) -> None:
         os.close(fd)
 
 
-# -- The total --------------------------------------------------------------------------------
-def _opened(path: str):
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    if "://" not in path:
-        return open(path, "rb")
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
-def _size(path: str) -> int:
-    if "://" not in path:
-        return os.path.getsize(path)
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-
-
-def _sample(path: str):
-    """(about SAMPLE bytes from the start of the file, decompressed; the stored bytes they came
-    from; whether that is the whole file)."""
-    name = path.lower()
-    with _opened(path) as raw:
-        if not name.endswith((".gz", ".bz2")):
-            data = raw.read(SAMPLE)
-            return data, len(data), len(data) < SAMPLE
-        unpack = bz2.BZ2Decompressor() if name.endswith(".bz2") else \
-            zlib.decompressobj(wbits=31)
-        pieces, size, fed, stored = [], 0, 0, 0
-        while size < SAMPLE:
-            chunk = raw.read(_CHUNK)
-            if not chunk:
-                return b"".join(pieces), fed, True
-            fed += len(chunk)
-            piece = unpack.decompress(chunk)
-            if piece:  # output comes by blocks: these stored bytes gave it
-                pieces.append(piece)
-                size, stored = size + len(piece), fed
-        return b"".join(pieces), stored, False
-
-
-def _rows_per_byte(path: str, data_format: str):
-    """Rows per stored byte at the start of the file, or None when none is seen."""
-    data, stored, whole = _sample(path)
-    if data_format == "csv":
-        rows = data.count(b"\n") - 1 + (whole and not data.endswith(b"\n"))  # less the header
-    else:  # TFRecord: uint64 length, crc, data, crc
-        rows, at = 0, 0
-        while at + 12 <= len(data):
-            (length,) = struct.unpack_from("<Q", data, at)
-            at += 16 + length
-            if at > len(data):
-                break
-            rows += 1
-    return rows / stored if rows > 0 and stored else None
-
-
-def total_rows(data, data_format):
-    """(rows, exact) the data holds: exact from Parquet metadata, else estimated from the file
-    sizes; None when it cannot be told."""
-    from evalbeam.io import readers
-
-    files, fmt = readers.match_files(data, data_format)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        rows = 0
-        for path in files:
-            with _opened(path) as f:
-                rows += pq.ParquetFile(f).metadata.num_rows
-        return rows, True
-    per_byte = _rows_per_byte(files[0], fmt)
-    if per_byte is None:
-        return None
-    return round(per_byte * sum(_size(p) for p in files)), False
-
-
 # -- The line ---------------------------------------------------------------------------------
 _UNKNOWN = "evalbeam: read {n:,} rows | {rate_fmt} | {elapsed} elapsed"
 _KNOWN = ("evalbeam: read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
@@ -139,7 +57,7 @@ _DONE = "evalbeam: read {n:,} rows in {elapsed} ({rate_fmt})"
 class _Line:
     """A thread redrawing the line from the progress file until stopped."""
 
-    def __init__(self, stream, data, data_format, path):
+    def __init__(self, stream, total, path):
         from tqdm import tqdm
 
         self.path, self.offset, self.pending = path, 0, b""
@@ -148,13 +66,13 @@ class _Line:
                         dynamic_ncols=True)
         self.exact = None  # True: Parquet's total; False: an estimate; None: not known yet
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(data, data_format),
+        self.thread = threading.Thread(target=self._run, args=(total,),
                                        name="evalbeam-progress", daemon=True)
         self.thread.start()
 
-    def _run(self, data, data_format):
+    def _run(self, total):
         try:
-            found = total_rows(data, data_format)
+            found = total()
         except Exception:  # noqa: BLE001 - the run itself says what is wrong with the data
             found = None
         if found is not None:
@@ -200,10 +118,11 @@ def _is_terminal(stream) -> bool:
 
 
 @contextlib.contextmanager
-def shown(data, data_format, beam_flags, quiet: bool = False, stream=None):
-    """Draw the progress line on ``stream`` (stderr) while the block runs an evaluation of
-    ``data``: only on a terminal, without ``quiet``, and for the local runner (a remote
-    runner's workers cannot reach the file)."""
+def shown(total, beam_flags, quiet: bool = False, stream=None):
+    """Draw the progress line on ``stream`` (stderr) while the block runs an evaluation: only
+    on a terminal, without ``quiet``, and for the local runner (a remote runner's workers
+    cannot reach the file). ``total()``: (rows, exact) or None, called on the line's thread
+    (its errors are left to the run to say)."""
     from evalbeam.pipeline_flags import local_runner
 
     stream = sys.stderr if stream is None else stream
@@ -216,7 +135,7 @@ def shown(data, data_format, beam_flags, quiet: bool = False, stream=None):
     os.environ[ENV] = path
     succeeded = False
     try:
-        line = _Line(stream, data, data_format, path)
+        line = _Line(stream, total, path)
         try:
             yield
             succeeded = True
