@@ -47,11 +47,12 @@ def _append(path: str, rows: int) -> None:
 
 
 # -- The line ---------------------------------------------------------------------------------
-_UNKNOWN = "evalbeam: read {n:,} rows | {rate_fmt} | {elapsed} elapsed"
-_KNOWN = ("evalbeam: read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
+# at most 80 columns up to 9,999,999 rows (a narrower terminal cuts the end off)
+_UNKNOWN = "read {n:,} rows | {rate_fmt} | {elapsed} elapsed"
+_KNOWN = ("read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
           "{elapsed} elapsed, ETA {remaining}")
-_READ = "evalbeam: read {n:,} of {total:,} rows (100%) | {elapsed} elapsed; computing"
-_DONE = "evalbeam: read {n:,} rows in {elapsed} ({rate_fmt})"
+_READ = "read all {n:,} rows | {elapsed} elapsed; computing the metrics"
+_DONE = "read {n:,} rows in {elapsed} ({rate_fmt})"
 
 
 class _Line:
@@ -60,10 +61,10 @@ class _Line:
     def __init__(self, stream, total, path):
         from tqdm import tqdm
 
-        self.path, self.offset, self.pending = path, 0, b""
+        self.stream, self.path, self.offset, self.pending = stream, path, 0, b""
         self.bar = tqdm(total=None, file=stream, bar_format=_UNKNOWN, unit=" rows",
                         unit_scale=True, delay=DELAY, mininterval=0, miniters=1,
-                        dynamic_ncols=True)
+                        ncols=_width(stream), nrows=20)  # one line: rows do not matter
         self.exact = None  # True: Parquet's total; False: an estimate; None: not known yet
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(total,),
@@ -93,6 +94,7 @@ class _Line:
             self.bar.total = self.bar.n + rows  # more rows than estimated
         if self.exact and self.bar.n + rows >= self.bar.total:
             self.bar.bar_format = _READ  # what is left is computing and writing
+        self.bar.ncols = _width(self.stream)  # the terminal may have been resized
         if rows:
             self.bar.update(rows)
         elif self.bar._time() >= self.bar.start_t + DELAY:
@@ -108,6 +110,16 @@ class _Line:
         else:
             self.bar.leave = False
         self.bar.close()
+
+
+def _width(stream):
+    """The columns the line may fill (the last one left free, so it never wraps); None
+    (never cut) when the terminal does not say (0: some pseudo-terminals)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return None
+    return columns - 1 if columns > 1 else None
 
 
 def _is_terminal(stream) -> bool:
