@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 ENV = "EVALBEAM_PROGRESS"
 POLL = 0.25  # seconds between redraws
@@ -53,73 +54,95 @@ _KNOWN = ("read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
           "{elapsed} elapsed, ETA {remaining}")
 _READ = "read all {n:,} rows | {elapsed} elapsed; computing the metrics"
 _DONE = "read {n:,} rows in {elapsed} ({rate_fmt})"
+_NONE = "read no rows in {elapsed}"
 
 
 class _Line:
-    """A thread redrawing the line from the progress file until stopped."""
+    """Threads finding the total and redrawing the line from the progress file until
+    stopped; the line shows DELAY seconds after the start."""
 
     def __init__(self, stream, total, path):
-        from tqdm import tqdm
-
         self.stream, self.path, self.offset, self.pending = stream, path, 0, b""
-        self.bar = tqdm(total=None, file=stream, bar_format=_UNKNOWN, unit=" rows",
-                        unit_scale=True, delay=DELAY, mininterval=0, miniters=1,
-                        ncols=_width(stream), nrows=20)  # one line: rows do not matter
-        self.exact = None  # True: Parquet's total; False: an estimate; None: not known yet
+        self.rows, self.total, self.found, self.exact, self.bar = 0, None, None, None, None
+        self.started = time.time()
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(total,),
-                                       name="evalbeam-progress", daemon=True)
+        threading.Thread(target=self._find, args=(total,), name="evalbeam-total",
+                         daemon=True).start()
+        self.thread = threading.Thread(target=self._run, name="evalbeam-progress", daemon=True)
         self.thread.start()
 
-    def _run(self, total):
+    def _find(self, total):
         try:
-            found = total()
+            self.found = total()
         except Exception:  # noqa: BLE001 - the run itself says what is wrong with the data
-            found = None
-        if found is not None:
-            self.bar.total, self.exact = found
-            self.bar.bar_format = _KNOWN % ("" if self.exact else "~")
-        while not self.stopping.wait(POLL):
-            self._poll()
+            pass
 
-    def _poll(self):
+    def _run(self):
+        try:
+            while not self.stopping.wait(POLL):
+                self._draw()
+        except (OSError, ValueError):  # the file is gone: the run is over
+            pass
+
+    def _count(self):
+        """Add the rows appended since the last look."""
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             new = f.read()
         self.offset += len(new)
         lines = (self.pending + new).split(b"\n")
         self.pending = lines.pop()  # a line still being written
-        rows = sum(int(line) for line in lines)
-        if self.exact is False and self.bar.n + rows > self.bar.total:
-            self.bar.total = self.bar.n + rows  # more rows than estimated
-        if self.exact and self.bar.n + rows >= self.bar.total:
-            self.bar.bar_format = _READ  # what is left is computing and writing
-        self.bar.ncols = _width(self.stream)  # the terminal may have been resized
-        if rows:
-            self.bar.update(rows)
-        elif self.bar._time() >= self.bar.start_t + DELAY:
-            self.bar.refresh()  # the elapsed time goes on
+        self.rows += sum(int(line) for line in lines)
+
+    def _draw(self):
+        self._count()
+        if self.bar is None and time.time() < self.started + DELAY:
+            return
+        if self.found is not None and self.exact is None:
+            self.total, self.exact = self.found
+        if self.exact is False:
+            self.total = max(self.total, self.rows)  # more rows than estimated
+        layout = _UNKNOWN if self.exact is None else _KNOWN % ("" if self.exact else "~")
+        if self.exact and self.rows >= self.total:
+            layout = _READ  # what is left is computing and writing
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, file=self.stream, bar_format=layout,
+                            unit=" rows", unit_scale=True, mininterval=0, miniters=1,
+                            ncols=_width(self.stream), nrows=20)  # one line: rows do not matter
+            self.bar.start_t = self.bar.last_print_t = self.started
+        bar = self.bar
+        bar.total, bar.bar_format = self.total, layout
+        bar.ncols = _width(self.stream)  # the terminal may have been resized
+        if self.rows > bar.n:
+            bar.update(self.rows - bar.n)
+        else:
+            bar.refresh()  # the elapsed time goes on
 
     def stop(self, succeeded: bool):
         """Stop redrawing; leave the final count on success, clear the line otherwise."""
         self.stopping.set()
         self.thread.join()
+        if self.bar is None:  # a run shorter than DELAY: nothing was drawn
+            return
         if succeeded:
-            self._poll()
-            self.bar.bar_format = _DONE
+            self._count()
+            self.bar.n = self.rows
+            self.bar.bar_format = _DONE if self.rows else _NONE  # the rate over the whole run
         else:
             self.bar.leave = False
         self.bar.close()
 
 
 def _width(stream):
-    """The columns the line may fill (the last one left free, so it never wraps); None
-    (never cut) when the terminal does not say (0: some pseudo-terminals)."""
+    """The columns the line may fill (the last one left free, so it never wraps); when the
+    terminal does not say (0: some pseudo-terminals), so many that it is never cut."""
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError):
-        return None
-    return columns - 1 if columns > 1 else None
+        columns = 0
+    return columns - 1 if columns > 1 else 1 << 16
 
 
 def _is_terminal(stream) -> bool:
@@ -141,7 +164,11 @@ def shown(total, beam_flags, quiet: bool = False, stream=None):
     if quiet or not _is_terminal(stream) or not local_runner(beam_flags):
         yield
         return
-    fd, path = tempfile.mkstemp(prefix="evalbeam-progress-")
+    try:
+        fd, path = tempfile.mkstemp(prefix="evalbeam-progress-")
+    except OSError:  # no writable temporary folder: no line
+        yield
+        return
     os.close(fd)
     before = os.environ.get(ENV)
     os.environ[ENV] = path
