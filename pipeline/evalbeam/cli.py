@@ -257,7 +257,7 @@ def main(argv=None) -> int:
 
 
 def _evaluate(args, beam_args) -> int:
-    from evalbeam import progress
+    from evalbeam import pipeline_flags, progress
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
     from evalbeam.io import readers, row_counts
@@ -270,7 +270,9 @@ def _evaluate(args, beam_args) -> int:
     span = getattr(args, "data_span", None)
     span = None if span is None else parse_span(span, "--data_span")
     total = lambda: row_counts.total_rows(args.data, args.format)  # noqa: E731
-    with warnings.catch_warnings(), progress.shown(total, beam_args, args.quiet):
+    # a remote runner's workers cannot report to the line
+    line = not args.quiet and pipeline_flags.local_runner(beam_args)
+    with warnings.catch_warnings(), progress.shown(total, line):
         warnings.simplefilter("ignore", EvalbeamWarning)  # said in one line each below
         result = run_evaluation(pathlib.Path(args.config), args.data, args.output,
                                 pipeline_options=beam_args,

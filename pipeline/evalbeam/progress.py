@@ -48,7 +48,7 @@ def _append(path: str, rows: int) -> None:
 
 
 # -- The line ---------------------------------------------------------------------------------
-# at most 80 columns up to 9,999,999 rows (a narrower terminal cuts the end off)
+# about 80 columns for millions of rows (a narrower terminal cuts the end off)
 _UNKNOWN = "read {n:,} rows | {rate_fmt} | {elapsed} elapsed"
 _KNOWN = ("read {n:,} of %s{total:,} rows ({percentage:.0f}%%) | {rate_fmt} | "
           "{elapsed} elapsed, ETA {remaining}")
@@ -153,15 +153,12 @@ def _is_terminal(stream) -> bool:
 
 
 @contextlib.contextmanager
-def shown(total, beam_flags, quiet: bool = False, stream=None):
-    """Draw the progress line on ``stream`` (stderr) while the block runs an evaluation: only
-    on a terminal, without ``quiet``, and for the local runner (a remote runner's workers
-    cannot reach the file). ``total()``: (rows, exact) or None, called on the line's thread
-    (its errors are left to the run to say)."""
-    from evalbeam.pipeline_flags import local_runner
-
+def shown(total, wanted: bool = True, stream=None):
+    """Draw the progress line on ``stream`` (stderr) while the block runs an evaluation, if
+    ``wanted`` and the stream is a terminal. ``total()``: (rows, exact) or None, called on a
+    thread of its own (its errors are left to the run to say)."""
     stream = sys.stderr if stream is None else stream
-    if quiet or not _is_terminal(stream) or not local_runner(beam_flags):
+    if not wanted or not _is_terminal(stream):
         yield
         return
     try:
@@ -169,7 +166,7 @@ def shown(total, beam_flags, quiet: bool = False, stream=None):
     except OSError:  # no writable temporary folder: no line
         yield
         return
-    os.close(fd)
+    os.close(fd)  # appended to by path
     before = os.environ.get(ENV)
     os.environ[ENV] = path
     succeeded = False
