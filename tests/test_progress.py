@@ -264,3 +264,13 @@ def test_counts_go_nowhere_without_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv(progress.ENV, str(path))
     list(progress.counted([batch, batch]))
     assert path.read_bytes() == b"3\n3\n"
+
+
+def test_nothing_for_a_remote_runner(data):
+    # its workers could not report: no line, not even while waiting for its job service
+    code, out, err, chunks = _run(_args(data, "data.parquet", "out_remote",
+                                        "--runner=PortableRunner", "--job_endpoint=localhost:9",
+                                        "--job_server_timeout=2"), data)
+    assert code == 2, err
+    assert "rows" not in err, err
+    assert _screen(err)[-1].startswith("evalbeam: error: no job service answers at localhost:9")
