@@ -20,8 +20,8 @@ from conftest import BASE, make_table
 from evalbeam import progress
 
 ROWS = 60_000
-BATCH = "1000"  # 60 batches, each read DELAY seconds late: about 3 s of reading
-DELAY = 0.05
+BATCH = "1000"  # 60 batches: about 3 s of reading
+READ_DELAY = 0.05  # seconds each batch is read late
 # loaded by every Python process of the run (the worker processes too): reading slowed down
 SLOW_READING = """import os
 if os.environ.get("SLOW_READ_SECONDS"):
@@ -63,7 +63,7 @@ def data(tmp_path_factory):
 
 def _env(data):
     path = os.pathsep.join([str(data / "site"), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path, "SLOW_READ_SECONDS": str(DELAY)}
+    return {**os.environ, "PYTHONPATH": path, "SLOW_READ_SECONDS": str(READ_DELAY)}
 
 
 def _number(text: str) -> float:
