@@ -36,7 +36,8 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
-                         [--run_name NAME] [--data_span START..END] [beam flags ...]"""
+                         [--run_name NAME] [--data_span START..END] [--quiet]
+                         [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
 (which the new one replaces once complete); anything else is refused and left untouched.
 
@@ -53,6 +54,10 @@ evalbeam[dask]); without an address Dask starts a local cluster for the run and 
 after. Each read task gets its own Dask partition unless --dask_npartitions says otherwise.
 
 """ + EXIT_CODES
+
+
+QUIET_HELP = ("no progress line (otherwise drawn on stderr when it is a terminal and the "
+              "runner is local)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,6 +120,7 @@ def _parser():
                "(2026-11-01..2026-11-07), kept in summary.json; history orders runs by it")
     _flag(ev, "--no_report", action="store_true",
           help="do not write report.html (the result's page) beside the artifacts")
+    _flag(ev, "--quiet", action="store_true", help=QUIET_HELP)
     show = sub.add_parser("show", help="print the metrics and validation outcome of a result",
                           description="Print the metrics per slice and the validation outcome "
                                       "of an output directory.", epilog=SHOW_EXIT_CODES)
@@ -178,6 +184,7 @@ def _parser():
                       help="folder for data and result (default: %(default)s)")
     demo.add_argument("--rows", type=int, default=100_000, metavar="N",
                       help="example rows to generate (default: %(default)s)")
+    demo.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     report = sub.add_parser("report", help="build the HTML report of one or several results",
                             description="Build one self-contained HTML page from finished "
                                         "results (several: with a metrics-over-time view). It "
@@ -262,9 +269,10 @@ def main(argv=None) -> int:
 
 
 def _evaluate(args, beam_args) -> int:
+    from evalbeam import pipeline_flags, progress
     from evalbeam.api import run_evaluation
     from evalbeam.errors import EvalbeamWarning
-    from evalbeam.io import readers
+    from evalbeam.io import readers, row_counts
     from evalbeam.io.artifacts import plot_cut_lines
     from evalbeam.io.files import REPORT_FILE
     from evalbeam.run_facts import check_run_name, parse_span
@@ -273,8 +281,11 @@ def _evaluate(args, beam_args) -> int:
     run_name = check_run_name(getattr(args, "run_name", None), "--run_name")
     span = getattr(args, "data_span", None)
     span = None if span is None else parse_span(span, "--data_span")
-    with warnings.catch_warnings():  # said in one line each below
-        warnings.simplefilter("ignore", EvalbeamWarning)
+    total = lambda: row_counts.total_rows(args.data, args.format)  # noqa: E731
+    # a remote runner's workers cannot report to the line
+    line = not args.quiet and pipeline_flags.local_runner(beam_args)
+    with warnings.catch_warnings(), progress.shown(total, line):
+        warnings.simplefilter("ignore", EvalbeamWarning)  # said in one line each below
         # --config is always a path (pathlib would mangle a URL's "//")
         config = args.config if "://" in args.config else pathlib.Path(args.config)
         result = run_evaluation(config, args.data, args.output,
@@ -325,7 +336,8 @@ def _demo(args, beam_args) -> int:
     generate(args.rows, data)
     print(f"wrote {args.rows} example rows to {data}; config {CONFIG}")
     ns = argparse.Namespace(config=CONFIG, data=[data], output=result_dir, format="parquet",
-                            schema=None, batch_size=None, baseline_result=None, no_report=False)
+                            schema=None, batch_size=None, baseline_result=None, no_report=False,
+                            quiet=args.quiet)
     code = _evaluate(ns, beam_args)
     print()
     _show(argparse.Namespace(dir=result_dir, json=False))

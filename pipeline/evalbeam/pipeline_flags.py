@@ -122,13 +122,23 @@ def runner_class(name: str):
         raise EvalbeamError(f"runner {name!r} cannot be loaded: {e}{hint}") from None
 
 
+def _is_local(name) -> bool:
+    return name is None or name in _LOCAL or name.lower() in ("direct", "directrunner")
+
+
+def local_runner(flags) -> bool:
+    """Whether the flags leave the run to Beam's in-process runner (whose worker processes,
+    if any, run on this machine)."""
+    return _is_local(_value(list(flags or []), "--runner"))
+
+
 def create_runner(options):
     """The runner for ``options``: Beam's in-process FnApiRunner for local runs (never Prism,
     which downloads a binary), else the one named, once its job service answers."""
     from apache_beam.options.pipeline_options import StandardOptions
 
     name = options.view_as(StandardOptions).runner
-    if name is None or name in _LOCAL or name.lower() in ("direct", "directrunner"):
+    if _is_local(name):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
         return FnApiRunner()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from evalbeam import progress
 from evalbeam.io import readers
 from evalbeam.preagg import batch_partials
 
@@ -34,7 +35,8 @@ class _ReadAndPreAggregate(beam.DoFn):
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
     def process(self, task):
-        batches = readers.read_task(task, self.columns, self.batch_size, self.column_types)
+        batches = progress.counted(
+            readers.read_task(task, self.columns, self.batch_size, self.column_types))
         if self.eval_plan.query_key:
             yield from batches
             return

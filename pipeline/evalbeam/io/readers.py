@@ -13,12 +13,12 @@ from __future__ import annotations
 import bz2
 import contextlib
 import csv
-import gzip
 import io
 import os
 import re
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from evalbeam import progress
 from evalbeam.errors import InputError
 from evalbeam.extract import with_source
 from evalbeam.io.paths import read_text
@@ -586,17 +587,11 @@ def estimated_rows(path: str, data_format: str) -> int:
     """About how many rows a CSV file (lines after the header) or a TFRecord file (records)
     holds: the rows in its first megabyte (decompressed), scaled by the file's size over the
     bytes of the file they took. Exact for a file shorter than that."""
-    compression = _format_of(path)[1]
     with _open(path) as raw:
-        stream = raw
-        if compression:
-            stream = (gzip.GzipFile(fileobj=raw) if compression == ".gz" else bz2.BZ2File(raw))
         try:
-            sample = stream.read(_SAMPLE_BYTES)
-            whole = not stream.read(1)
-        except (OSError, EOFError) as e:
+            sample, consumed, whole = _sample(raw, _format_of(path)[1])
+        except (OSError, EOFError, zlib.error) as e:
             raise InputError(f"{path}: cannot be read: {_first_line(e)}") from None
-        consumed = raw.tell() if compression else len(sample)
     if data_format == "csv":
         header = sample.find(b"\n") + 1 or len(sample)
         rows = sample.count(b"\n", header) + (whole and not sample.endswith(b"\n")
@@ -608,6 +603,27 @@ def estimated_rows(path: str, data_format: str) -> int:
         return rows
     size = _file_size(path)
     return int(rows * (size * len(sample) / max(consumed, 1) - len(sample) + used) / used)
+
+
+def _sample(raw, compression):
+    """(about ``_SAMPLE_BYTES`` from the start of a file, decompressed; the stored bytes they
+    came from; whether that is the whole file). Compressed bytes are fed a few kilobytes at a
+    time, so the stored bytes behind the sample are known (a decompressing reader reads ahead)."""
+    if not compression:
+        data = raw.read(_SAMPLE_BYTES)
+        return data, len(data), not raw.read(1)
+    unpack = bz2.BZ2Decompressor() if compression == ".bz2" else zlib.decompressobj(wbits=31)
+    pieces, size, fed, stored = [], 0, 0, 0
+    while size < _SAMPLE_BYTES:
+        chunk = raw.read(1 << 12)
+        if not chunk:
+            return b"".join(pieces), fed, True
+        fed += len(chunk)
+        piece = unpack.decompress(chunk)
+        if piece:  # output comes by blocks: these stored bytes gave it
+            pieces.append(piece)
+            size, stored = size + len(piece), fed
+    return b"".join(pieces), stored, False
 
 
 def _whole_records(sample: bytes):
@@ -645,7 +661,8 @@ class ReadRecordBatches(beam.PTransform):
         listed = pbegin | "ListTasks" >> beam.Create(tasks, reshuffle=False)
         if len(tasks) > 1:
             listed = listed | "Distribute" >> beam.Reshuffle()
-        return listed | "Read" >> beam.FlatMap(lambda task: read_task(task, columns, size, types))
+        return listed | "Read" >> beam.FlatMap(
+            lambda task: progress.counted(read_task(task, columns, size, types)))
 
 
 def read_schema(path: str, data_format: str, columns=None, column_types=None) -> pa.Schema:
