@@ -63,7 +63,10 @@ def _check_counts(out, table):
             w[country == c].sum(), rel=1e-12)
 
 
-def test_the_rule():
+def test_the_rule(monkeypatch):
+    assert local_workers.MIN_ROWS is None  # off: no input size is measured to gain yet
+    assert local_workers.worker_count(10 ** 9, 10, 8) == 1
+    monkeypatch.setattr(local_workers, "MIN_ROWS", 2_000_000)
     below = local_workers.MIN_ROWS - 1
     assert local_workers.worker_count(below, 10, 8) == 1
     assert local_workers.worker_count(local_workers.MIN_ROWS, 10, 8) == 8

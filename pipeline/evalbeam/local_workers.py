@@ -2,7 +2,8 @@
 
 The rule: every core (the cores this process may run on) when the input holds at least
 ``MIN_ROWS`` rows and has at least two read tasks (row groups, files), one process below that
-(starting worker processes costs more than it gains on a small input). The row count comes
+(starting worker processes costs more than it gains on a small input). ``MIN_ROWS`` is None
+for now: no input size has been measured to gain (see its comment), so runs stay in one process. The row count comes
 from the Parquet footers, or is estimated from the file sizes for CSV and TFRecord
 (:func:`evalbeam.io.readers.read_tasks`). A runner flag given by the user (``--runner``,
 ``--direct_num_workers``, ``--direct_running_mode``) always wins.
@@ -18,11 +19,13 @@ import os
 import sys
 import warnings
 
-# Measured with B1 (benchmarks/b1.py) on 2 cores: two worker processes cost about 2 s of CPU
-# more than one process (interpreters, imports, the runner's data plane), about 1 s of wall
-# time; one million rows cost about 2.9 s of CPU. Two workers break even near 0.7 million rows
-# on an idle machine; 2 million leaves room for a busy one.
-MIN_ROWS = 2_000_000
+# The input size from which a worker per core gains, or None: no size is known to gain yet, so
+# every run stays in one process. Measured with B1 10M rows in 10 row groups on 2 cores
+# (benchmarks/b1.py, the floor in the same run, three alternated pairs on a quiet machine):
+# two worker processes 6.89-9.17 s (1.35-1.46x the floor) and 1.46-1.48 GB summed, one process
+# 6.50-8.55 s (1.16-1.31x) and 0.48-0.49 GB: the workers' start-up and the partials they send
+# cost more than the second core saves once coarse specs are rolled up (evalbeam.rollup).
+MIN_ROWS = None
 USER_FLAGS = ("runner", "direct_num_workers", "direct_running_mode")
 
 
@@ -36,7 +39,7 @@ def cores() -> int:
 def worker_count(rows: int, tasks: int, available: int | None = None) -> int:
     """Processes for a run of ``rows`` rows in ``tasks`` read tasks (1: in-process)."""
     available = cores() if available is None else available
-    if rows < MIN_ROWS or tasks < 2:
+    if MIN_ROWS is None or rows < MIN_ROWS or tasks < 2:
         return 1
     return max(1, min(available, tasks))
 
