@@ -3,8 +3,9 @@
 The rule: every core (the cores this process may run on) when the input holds at least
 ``MIN_ROWS`` rows and has at least two read tasks (row groups, files), one process below that
 (starting worker processes costs more than it gains on a small input). ``MIN_ROWS`` is None
-for now: no input size has been measured to gain (see its comment), so runs stay in one process. The row count comes
-from the Parquet footers, or is estimated from the file sizes for CSV and TFRecord
+for now: no input size has been measured to gain (see its comment), so runs stay in one
+process. The row count comes from the Parquet footers, or is estimated from the file sizes
+for CSV and TFRecord
 (:func:`evalbeam.io.readers.read_tasks`). A runner flag given by the user (``--runner``,
 ``--direct_num_workers``, ``--direct_running_mode``) always wins.
 
