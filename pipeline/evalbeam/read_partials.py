@@ -35,24 +35,35 @@ class _ReadAndPreAggregate(beam.DoFn):
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
     def process(self, task):
-        batches = progress.counted(
-            readers.read_task(task, self.columns, self.batch_size, self.column_types))
         if self.eval_plan.query_key:
-            yield from batches
+            yield from progress.counted(readers.read_task(
+                task, self.columns, self.batch_size, self.column_types,
+                self.eval_plan.slicing_only_columns()))
             return
-        merged = {}
-        for batch in batches:
-            extracted, partials = batch_partials(batch, self.eval_plan)
-            self.rows_read.inc(extracted.rows_read)
-            self.rows_dropped.inc(sum(extracted.dropped.values()))
-            for index, table in partials:
-                if index in merged:
-                    merged[index].merge(table)
-                else:
-                    merged[index] = table
-        for table in merged.values():
-            table.compact()
-        yield TaskPartials(sorted(merged.items(), key=lambda item: item[0]))
+        partials, read, dropped = task_partials(task, self.eval_plan, self.columns,
+                                                self.batch_size, self.column_types)
+        self.rows_read.inc(read)
+        self.rows_dropped.inc(dropped)
+        yield partials
+
+
+def task_partials(task, eval_plan, columns, batch_size, column_types):
+    """``(TaskPartials, rows read, rows dropped)`` of one read task."""
+    batches = progress.counted(readers.read_task(task, columns, batch_size, column_types,
+                                                 eval_plan.slicing_only_columns()))
+    merged, read, dropped = {}, 0, 0
+    for batch in batches:
+        extracted, partials = batch_partials(batch, eval_plan)
+        read += extracted.rows_read
+        dropped += sum(extracted.dropped.values())
+        for index, table in partials:
+            if index in merged:
+                merged[index].merge(table)
+            else:
+                merged[index] = table
+    for table in merged.values():
+        table.compact()
+    return TaskPartials(sorted(merged.items(), key=lambda item: item[0])), read, dropped
 
 
 class ReadAndPreAggregate(beam.PTransform):
