@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from evalbeam import progress
+from evalbeam import progress, worker_pool
 from evalbeam.io import readers
 from evalbeam.preagg import batch_partials
 
@@ -49,21 +49,47 @@ class _ReadAndPreAggregate(beam.DoFn):
 
 def task_partials(task, eval_plan, columns, batch_size, column_types):
     """``(TaskPartials, rows read, rows dropped)`` of one read task."""
-    batches = progress.counted(readers.read_task(task, columns, batch_size, column_types,
-                                                 eval_plan.slicing_only_columns()))
+    return tasks_partials(iter([task, None]).__next__, eval_plan, columns, batch_size,
+                          column_types)
+
+
+def tasks_partials(take, eval_plan, columns, batch_size, column_types):
+    """``(TaskPartials, rows read, rows dropped)`` of the read tasks ``take()`` gives until it
+    gives None, merged."""
     merged, read, dropped = {}, 0, 0
-    for batch in batches:
-        extracted, partials = batch_partials(batch, eval_plan)
-        read += extracted.rows_read
-        dropped += sum(extracted.dropped.values())
-        for index, table in partials:
-            if index in merged:
-                merged[index].merge(table)
-            else:
-                merged[index] = table
+    for task in iter(take, None):
+        for batch in progress.counted(readers.read_task(
+                task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
+            extracted, partials = batch_partials(batch, eval_plan)
+            read += extracted.rows_read
+            dropped += sum(extracted.dropped.values())
+            for index, table in partials:
+                if index in merged:
+                    merged[index].merge(table)
+                else:
+                    merged[index] = table
     for table in merged.values():
         table.compact()
     return TaskPartials(sorted(merged.items(), key=lambda item: item[0])), read, dropped
+
+
+class _ReadInProcesses(_ReadAndPreAggregate):
+    """Every read task (one element: their list), shared out over ``processes`` local
+    processes (:mod:`evalbeam.worker_pool`): one ``TaskPartials`` per process."""
+
+    def __init__(self, eval_plan, columns, batch_size, column_types, processes):
+        super().__init__(eval_plan, columns, batch_size, column_types)
+        self.processes = processes
+
+    def process(self, tasks):
+        def work(take):
+            return tasks_partials(take, self.eval_plan, self.columns, self.batch_size,
+                                  self.column_types)
+
+        for partials, read, dropped in worker_pool.share_out(tasks, work, self.processes):
+            self.rows_read.inc(read)
+            self.rows_dropped.inc(dropped)
+            yield partials
 
 
 class ReadAndPreAggregate(beam.PTransform):
@@ -71,14 +97,20 @@ class ReadAndPreAggregate(beam.PTransform):
     :class:`evalbeam.api.Evaluate`."""
 
     def __init__(self, tasks, eval_plan, columns=None, batch_size=readers.DEFAULT_BATCH_SIZE,
-                 column_types=None):
+                 column_types=None, processes=1):
         super().__init__()
+        self.processes = processes
         # largest first, dealt in turn: the runner gives grouped keys to its workers in turn
         self.tasks = sorted(tasks, key=lambda t: -t.rows)
         self.eval_plan, self.columns = eval_plan, columns
         self.batch_size, self.column_types = batch_size, column_types
 
     def expand(self, pbegin):
+        if self.processes > 1 and len(self.tasks) > 1 and not self.eval_plan.query_key:
+            return (pbegin | "ListTasks" >> beam.Create([self.tasks], reshuffle=False)
+                    | "ReadAndPreAggregate" >> beam.ParDo(_ReadInProcesses(
+                        self.eval_plan, self.columns, self.batch_size, self.column_types,
+                        self.processes)))
         tasks = pbegin | "ListTasks" >> beam.Create(list(enumerate(self.tasks)),
                                                     reshuffle=False)
         if len(self.tasks) > 1:
