@@ -50,8 +50,8 @@ def _check_counts(out, table):
 
 
 def test_the_rule(monkeypatch):
-    assert local_workers.MIN_ROWS is None  # off: no input size is measured to gain yet
-    assert local_workers.worker_count(10 ** 9, 10, 8) == 1
+    assert local_workers.worker_count(local_workers.MIN_ROWS - 1, 10, 8) == 1
+    assert local_workers.worker_count(local_workers.MIN_ROWS, 10, 8) == 8
     monkeypatch.setattr(local_workers, "MIN_ROWS", 2_000_000)
     below = local_workers.MIN_ROWS - 1
     assert local_workers.worker_count(below, 10, 8) == 1

@@ -2,11 +2,9 @@
 
 The rule: every core (the cores this process may run on) when the input holds at least
 ``MIN_ROWS`` rows and has at least two read tasks (row groups, files), one process below that
-(starting worker processes costs more than it gains on a small input). ``MIN_ROWS`` is None
-for now: no input size has been measured to gain (see its comment), so runs stay in one
-process. The row count comes from the Parquet footers, or is estimated from the file sizes
-for CSV and TFRecord
-(:func:`evalbeam.io.readers.read_tasks`). A runner flag given by the user (``--runner``,
+(a small input is done before a second process would gain anything; see ``MIN_ROWS``). The
+row count comes from the Parquet footers, or is estimated from the file sizes for CSV and
+TFRecord (:func:`evalbeam.io.readers.read_tasks`). A runner flag given by the user (``--runner``,
 ``--direct_num_workers``, ``--direct_running_mode``) always wins.
 
 The workers are processes forked from the command's own (:mod:`evalbeam.worker_pool`) that
@@ -19,13 +17,11 @@ import os
 
 from evalbeam import worker_pool
 
-# The input size from which a worker per core gains, or None: no size is known to gain yet, so
-# every run stays in one process. Measured with B1 10M rows in 10 row groups on 2 cores
-# (benchmarks/b1.py, the floor in the same run, three alternated pairs on a quiet machine):
-# two worker processes 6.89-9.17 s (1.35-1.46x the floor) and 1.46-1.48 GB summed, one process
-# 6.50-8.55 s (1.16-1.31x) and 0.48-0.49 GB: the workers' start-up and the partials they send
-# cost more than the second core saves once coarse specs are rolled up (evalbeam.rollup).
-MIN_ROWS = None
+# The input size from which a process per core gains. Measured on 2 cores (B1, benchmarks/b1.py
+# with the floor in the same run, runs alternated, at real-time priority so that other load did
+# not count): 10M rows in 10 row groups took 3.74-4.07 s in two processes against 4.83-6.50 s in
+# one; 1M rows in 4 row groups 2.55-2.72 s against 2.61-3.17 s (no slower, start-up dominates).
+MIN_ROWS = 1_000_000
 USER_FLAGS = ("runner", "direct_num_workers", "direct_running_mode")
 
 

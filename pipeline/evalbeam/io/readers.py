@@ -36,7 +36,7 @@ from evalbeam.io.tfexample import decode_examples
 from evalbeam.io.tfrecord import read_records
 
 FORMATS = ("parquet", "csv", "tfrecord")
-DEFAULT_BATCH_SIZE = 1 << 20
+DEFAULT_BATCH_SIZE = 1 << 19
 IN_MEMORY = "in-memory table"
 _ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
