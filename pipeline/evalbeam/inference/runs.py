@@ -76,10 +76,10 @@ def given(models) -> dict:
     return {"": models}
 
 
-def attach(config: config_pb2.EvalConfig, models: dict, flag: str = "models"):
+def attach(config: config_pb2.EvalConfig, models: dict, flag: str = "--model / models"):
     """(the config with a prediction column for every model spec given a model, [ModelRun]).
 
-    ``flag`` names the setting in messages (``--model`` on the command line)."""
+    ``flag`` names the setting in messages."""
     config = config_pb2.EvalConfig.FromString(config.SerializeToString())
     specs = {ms.name: ms for ms in config.model_specs}
     runs = []
@@ -193,14 +193,19 @@ def check_sample(batch: pa.RecordBatch, prepared: list, eval_plan) -> None:
     and predictions run on them: an output that does not fit the config (class scores for
     fewer classes than the labels hold, scores outside [0, 1] where probabilities are needed)
     is said now, naming the model."""
-    from evalbeam.extract import extract
+    from evalbeam.extract import extract, source_of, to_float
+    from evalbeam.inference.handler import joined, prediction_array
 
     batch = batch.slice(0, SAMPLE_ROWS)
     for run, loaded in prepared:
-        handler = run.handler()
-        values = handler.predict(batch, loaded)
-        from evalbeam.inference.handler import joined, prediction_array
-
+        values = run.handler().predict(batch, loaded)
+        label = eval_plan.head(run.name, "").label_key
+        labels = to_float(batch.column(label).drop_null(), label, source_of(batch))
+        if values.ndim == 2 and labels.ndim == 1 and len(labels) and \
+                labels.max() >= values.shape[1]:
+            raise InputError(f"{source_of(batch)}: {run.describe()} gives {values.shape[1]} "
+                             f"class scores, but column {label!r} (label_key) holds class ids "
+                             f"up to {labels.max():g} (in its first rows)")
         batch = joined(batch, run.column, prediction_array(values))
     try:
         extract(batch, eval_plan)
