@@ -39,17 +39,17 @@ def feature_matrix(batch: pa.RecordBatch, features) -> np.ndarray:
     return X
 
 
-def scores(output, rows: int, where: str) -> np.ndarray:
+def scores(output, rows: int, where: str, pairs: bool = False) -> np.ndarray:
     """A model's output for ``rows`` examples -> ``(rows,)`` scores or ``(rows, k)`` class
-    scores: one column is taken as the scores, two as the scores of classes 0 and 1 (the
-    second is the positive class's)."""
+    scores: one column is taken as the scores; with ``pairs`` (a user's handler, whose kind is
+    not known), two as the scores of classes 0 and 1 (the second is the positive class's)."""
     try:
         values = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise InputError(f"{where}: its output is not numbers ({str(e).splitlines()[0]})") from None
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    elif values.ndim == 2 and values.shape[1] == 2:
+    elif values.ndim == 2 and values.shape[1] == 2 and pairs:
         values = values[:, 1]
     if values.ndim not in (1, 2) or len(values) != rows:
         raise InputError(f"{where}: gave an output of shape {values.shape} for {rows} rows; "
@@ -106,7 +106,7 @@ class RecordBatchModelHandler(ModelHandler):
                 raise
             except Exception as e:  # noqa: BLE001 - the model's own failure, in one line
                 raise InputError(f"{where} failed to predict: {_first_line(e)}") from None
-        return scores(output, batch.num_rows, where)
+        return scores(output, batch.num_rows, where, pairs=self.user is not None)
 
     def run_inference(self, batch, model, inference_args=None):
         values = self.predict(batch, model, inference_args)

@@ -96,16 +96,26 @@ def predictor_of(model, source: str, loader: str) -> Predictor:
     n_features = getattr(model, "n_features_in_", None)
     n_features = int(n_features) if n_features is not None else (len(names) if names else None)
     if not _is_classifier(model):
-        predict = _quiet(model.predict)
-        return Predictor(source, loader, "regressor",
-                         lambda X: np.asarray(predict(X), dtype=np.float64),
-                         names, n_features)
+        regress = _quiet(model.predict)
+
+        def predict(X):
+            values = np.asarray(regress(X), dtype=np.float64)
+            if values.ndim == 2 and values.shape[1] == 1:
+                return values[:, 0]
+            if values.ndim != 1:
+                raise InputError(f"{source}: the regressor gives {values.shape[1:]} values per "
+                                 "row; evalbeam evaluates one")
+            return values
+        return Predictor(source, loader, "regressor", predict, names, n_features)
     kind = type(model).__qualname__
     if not callable(getattr(model, "predict_proba", None)):
         raise InputError(f"{source}: the classifier ({kind}) has no predict_proba; evalbeam "
                          "reads class scores (probabilities) of classifiers")
     classes = np.asarray(getattr(model, "classes_", []))
     ids = np.arange(len(classes))
+    if len(classes) == 1:
+        raise InputError(f"{source}: the classifier was fitted on one class ({classes[0]}); "
+                         "it gives no scores to compare classes by")
     if not len(classes) or classes.dtype.kind not in "biuf" or not np.array_equal(classes, ids):
         shown = ", ".join(map(str, classes[:5])) + (", ..." if len(classes) > 5 else "")
         raise InputError(f"{source}: the classifier's classes are [{shown}]; evalbeam reads "
