@@ -1,7 +1,6 @@
 """Bad input with models, said in one line before the pipeline runs (CLI exit 2): a feature
 column missing or of the wrong type, a model file that does not load, an output that does not
 fit the config, a --model name the config does not have."""
-import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
