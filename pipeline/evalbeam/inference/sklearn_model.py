@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from evalbeam.errors import InputError
+from evalbeam.inference.loading import first_line
 from evalbeam.inference.predictor import Predictor
 
 EXTRA = "pip install 'evalbeam[sklearn]'"
@@ -41,10 +42,6 @@ def _read(path: str, loader: str):
         return joblib.load(f)
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
-
 
 def load_sklearn(path) -> Predictor:
     """The model in a joblib or pickle file, as a Predictor: a classifier's ``predict_proba``
@@ -61,7 +58,7 @@ def load_sklearn(path) -> Predictor:
         raise InputError(f"{path}: cannot load the model with {loader}: it needs the module "
                          f"{e.name!r}, which is not installed{hint}") from None
     except Exception as e:  # noqa: BLE001 - whatever unpickling raised, said in one line
-        raise InputError(f"{path}: cannot load the model with {loader}: {_first_line(e)}") from None
+        raise InputError(f"{path}: cannot load the model with {loader}: {first_line(e)}") from None
     return predictor_of(model, path, loader)
 
 
