@@ -30,7 +30,8 @@ from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, local_workers, on_dask, pipeline_flags, regressions, run_facts
+from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regressions,
+                      run_facts, worker_deaths)
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -432,9 +433,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             if on_dask.is_dask(runner):
                 on_dask.run(pipeline)
             else:
-                pipeline.run().wait_until_finish()
+                with worker_deaths.noticed():
+                    pipeline.run().wait_until_finish()
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
+            import sys; print("DEBUG", type(e), repr(e)[:300], type(e.__cause__), type(e.__context__), file=sys.stderr)
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)
             if message is None:
                 raise

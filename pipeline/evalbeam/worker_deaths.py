@@ -1,0 +1,146 @@
+"""A local worker process that dies stops the run at once, with one line, instead of leaving it
+waiting forever.
+
+Beam's in-process runner (FnApiRunner) with worker processes (evalbeam's worker per core, or
+``--direct_num_workers=N --direct_running_mode=multi_processing``) starts each worker as a
+subprocess and waits for its answer to every bundle it sends it. When a worker dies (``kill
+-9``, the out-of-memory killer), Beam prints its exit code from a thread of its own and the
+run waits forever: for the dead worker's answers, and then for the other workers, whose
+bundles wait for input that no longer comes (Beam watches its Docker workers for that, not its
+subprocess workers). While :func:`noticed` is in force, the death of a worker fails the bundles
+it held with :class:`~evalbeam.errors.WorkerDied`, and the other workers are stopped with the
+run.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import threading
+
+from evalbeam.errors import WorkerDied
+
+STOP_WAIT = 5  # seconds a worker gets to end once the run is stopped by another's death
+_SHELL_SYNTAX = re.compile(r"[;&|<>()$`\n]")
+
+
+def _how(returncode: int) -> str:
+    """How a worker ended, from its exit code (a shell reports a signal as 128 + its number)."""
+    number = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
+    try:
+        name = signal.Signals(number).name if number else None
+    except ValueError:
+        name = None
+    if name is None:
+        return f"exited with code {returncode}"
+    hint = " (kill -9, or the out-of-memory killer?)" if name == "SIGKILL" else ""
+    return f"was killed by {name}{hint}"
+
+
+def _classes(died: threading.Event):
+    import grpc
+    from apache_beam.runners.portability import local_job_service
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    from google.protobuf import json_format, text_format
+    from apache_beam.portability.api import endpoints_pb2
+
+    class Worker(local_job_service.SubprocessSdkWorker):
+        """Beam's subprocess worker (its ``run``, with the process kept in ``process``)."""
+
+        process = None
+
+        def run(self):
+            from apache_beam.portability.api import beam_fn_api_pb2_grpc
+            from apache_beam.utils import thread_pool_executor
+
+            logging_server = grpc.server(thread_pool_executor.shared_unbounded_instance(),
+                                         options=[("grpc.http2.max_pings_without_data", 0),
+                                                  ("grpc.http2.max_ping_strikes", 0)])
+            logging_port = logging_server.add_insecure_port("[::]:0")
+            logging_server.start()
+            beam_fn_api_pb2_grpc.add_BeamFnLoggingServicer_to_server(
+                local_job_service.BeamFnLoggingServicer(), logging_server)
+            descriptor = lambda url: text_format.MessageToString(  # noqa: E731
+                endpoints_pb2.ApiServiceDescriptor(url=url))
+            env = dict(os.environ, CONTROL_API_SERVICE_DESCRIPTOR=descriptor(self._control_address),
+                       LOGGING_API_SERVICE_DESCRIPTOR=descriptor(f"localhost:{logging_port}"),
+                       PIPELINE_OPTIONS=json_format.MessageToJson(
+                           self._provision_info.provision_info.pipeline_options))
+            if self._worker_id:
+                env["WORKER_ID"] = self._worker_id
+            command = self._worker_command_line
+            if not _SHELL_SYNTAX.search(command):  # the worker itself, not a shell above it
+                command = f"exec {command}"
+            try:
+                with worker_handlers.SUBPROCESS_LOCK:
+                    self.process = subprocess.Popen(command, shell=True, env=env)
+                return self.process.wait()
+            finally:
+                if self.process is not None and self.process.poll() is None:
+                    self.process.kill()
+                logging_server.stop(0)
+
+    class Watched(worker_handlers.SubprocessSdkWorkerHandler):
+        """Beam's subprocess worker handler, failing what the run waits for when its worker
+        ends before the runner stopped it, and stopping its worker once another died."""
+
+        stopping = False
+
+        def start_worker(self):
+            conn = self.control_conn  # its reading thread is not started yet: quiet it
+
+            def read():
+                try:
+                    conn._read()
+                except grpc.RpcError:  # the worker's end of the stream went with it
+                    if not died.is_set():
+                        raise
+
+            conn._read_thread = threading.Thread(name="beam_control_read", target=read)
+            worker = self.worker = Worker(self._worker_command_line, self.control_address,
+                                          self.provision_info, self.worker_id)
+
+            def run():
+                code = worker.run()
+                if code and not self.stopping:
+                    death = WorkerDied(f"a worker process of the run {_how(code)}")
+                    died.set()
+                    # the runner waits for the bundle's answer and for its output data: both
+                    # fail now (the data channel raises what it holds within a second)
+                    self.control_conn.abort(death)
+                    self.data_conn._exception = death
+
+            self.worker_thread = threading.Thread(name="run_worker", target=run, daemon=True)
+            self.worker_thread.start()
+
+        def close(self):
+            self.stopping = True
+            process = self.worker.process
+            if died.is_set() and process is not None and process.poll() is None:
+                process.terminate()  # its bundles would wait forever for what the dead one held
+                self.worker_thread.join(STOP_WAIT)
+                if process.poll() is None:
+                    process.kill()
+            if isinstance(self.data_conn._exception, WorkerDied):
+                self.data_conn._exception = None  # the run has raised it already
+            super().close()
+
+    return Watched
+
+
+@contextlib.contextmanager
+def noticed():
+    """Within the block, a local run's worker process that dies stops the run."""
+    from apache_beam.portability import python_urns
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    registry = worker_handlers.WorkerHandler._registered_environments
+    urn = python_urns.SUBPROCESS_SDK
+    beams = registry[urn]
+    registry[urn] = (_classes(threading.Event()), beams[1])
+    try:
+        yield
+    finally:
+        registry[urn] = beams
