@@ -14,6 +14,7 @@ run.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -39,7 +40,7 @@ def _how(returncode: int) -> str:
     return f"was killed by {name}{hint}"
 
 
-def _classes(died: threading.Event):
+def _classes(deaths: list):
     import grpc
     from apache_beam.runners.portability import local_job_service
     from apache_beam.runners.portability.fn_api_runner import worker_handlers
@@ -84,47 +85,65 @@ def _classes(died: threading.Event):
 
     class Watched(worker_handlers.SubprocessSdkWorkerHandler):
         """Beam's subprocess worker handler, failing what the run waits for when its worker
-        ends before the runner stopped it, and stopping its worker once another died."""
+        ends before the runner stopped it, and stopping its worker once another died. The
+        streams of a dead worker break: that is said once, by the run's error."""
 
         stopping = False
 
         def start_worker(self):
-            conn = self.control_conn  # its reading thread is not started yet: quiet it
-
-            def read():
-                try:
-                    conn._read()
-                except grpc.RpcError:  # the worker's end of the stream went with it
-                    if not died.is_set():
-                        raise
-
-            conn._read_thread = threading.Thread(name="beam_control_read", target=read)
+            control, data = self.control_conn, self.data_conn  # neither reads yet
+            control._read_thread = threading.Thread(
+                name="beam_control_read", target=lambda: self._quiet(control._read))
+            read_inputs, close = data._read_inputs, data.close
+            data._read_inputs = lambda elements: self._quiet(read_inputs,
+                                                             self._until_death(elements))
+            data.close = lambda: self._quiet(close)
             worker = self.worker = Worker(self._worker_command_line, self.control_address,
                                           self.provision_info, self.worker_id)
 
             def run():
                 code = worker.run()
                 if code and not self.stopping:
-                    death = WorkerDied(f"a worker process of the run {_how(code)}")
-                    died.set()
+                    deaths.append(WorkerDied(f"a worker process of the run {_how(code)}"))
                     # the runner waits for the bundle's answer and for its output data: both
                     # fail now (the data channel raises what it holds within a second)
-                    self.control_conn.abort(death)
-                    self.data_conn._exception = death
+                    control.abort(deaths[0])
+                    data._exception = deaths[0]
 
             self.worker_thread = threading.Thread(name="run_worker", target=run, daemon=True)
             self.worker_thread.start()
 
+        def _until_death(self, elements):
+            """The worker's data elements; if they break off because a worker died (this one:
+            known once its process is reaped), the death is what the data channel holds."""
+            try:
+                yield from elements
+            except grpc.RpcError:
+                self.worker_thread.join(STOP_WAIT)
+                if deaths:
+                    raise deaths[0] from None
+                raise
+
+        def _quiet(self, step, *args):
+            """A step on a stream of the worker; the death of a worker, said once by the run's
+            error, ends it quietly."""
+            try:
+                step(*args)
+            except grpc.RpcError:
+                self.worker_thread.join(STOP_WAIT)
+                if not deaths:
+                    raise
+            except WorkerDied:
+                pass
+
         def close(self):
             self.stopping = True
             process = self.worker.process
-            if died.is_set() and process is not None and process.poll() is None:
+            if deaths and process is not None and process.poll() is None:
                 process.terminate()  # its bundles would wait forever for what the dead one held
                 self.worker_thread.join(STOP_WAIT)
                 if process.poll() is None:
                     process.kill()
-            if isinstance(self.data_conn._exception, WorkerDied):
-                self.data_conn._exception = None  # the run has raised it already
             super().close()
 
     return Watched
@@ -139,8 +158,16 @@ def noticed():
     registry = worker_handlers.WorkerHandler._registered_environments
     urn = python_urns.SUBPROCESS_SDK
     beams = registry[urn]
-    registry[urn] = (_classes(threading.Event()), beams[1])
+    registry[urn] = (_classes([]), beams[1])
+    data_plane = logging.getLogger("apache_beam.runners.worker.data_plane")
+    data_plane.addFilter(_not_a_death)
     try:
         yield
     finally:
         registry[urn] = beams
+        data_plane.removeFilter(_not_a_death)
+
+
+def _not_a_death(record) -> bool:
+    """Whether a log record is not the data channel's report of a death the run says."""
+    return not (record.exc_info and isinstance(record.exc_info[1], WorkerDied))

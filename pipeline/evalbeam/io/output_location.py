@@ -35,6 +35,11 @@ _RESULT_NAMES = re.compile(
 _WANTED = "give a new or empty directory, or an earlier evalbeam result to replace"
 
 
+def result_name(name: str) -> bool:
+    """Whether a file's name is one evalbeam gives the files of a result."""
+    return bool(_RESULT_NAMES.match(name))
+
+
 def _remote(path: str) -> bool:
     return "://" in path
 
