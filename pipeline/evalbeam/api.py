@@ -443,8 +443,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
             if isinstance(e, WorkerDied):
-                raise WorkerDied(f"{e.message}; the run was stopped and {output_dir} left as "
-                                 "it was (running it again may succeed)") from None
+                raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
+                                 f"{output_dir} (running it again may succeed)") from None
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)
             if message is None:
                 raise
