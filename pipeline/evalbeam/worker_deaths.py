@@ -25,6 +25,7 @@ from evalbeam.errors import WorkerDied
 
 STOP_WAIT = 5  # seconds a worker gets to end once the run is stopped by another's death
 _SHELL_SYNTAX = re.compile(r"[;&|<>()$`\n]")
+_BEAMS = {}  # Beam's own worker handler, by environment
 
 
 def _how(returncode: int) -> str:
@@ -42,10 +43,11 @@ def _how(returncode: int) -> str:
 
 def _classes(deaths: list):
     import grpc
+    from apache_beam.portability.api import beam_fn_api_pb2_grpc, endpoints_pb2
     from apache_beam.runners.portability import local_job_service
     from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    from apache_beam.utils import thread_pool_executor
     from google.protobuf import json_format, text_format
-    from apache_beam.portability.api import endpoints_pb2
 
     class Worker(local_job_service.SubprocessSdkWorker):
         """Beam's subprocess worker (its ``run``, with the process kept in ``process``)."""
@@ -53,9 +55,6 @@ def _classes(deaths: list):
         process = None
 
         def run(self):
-            from apache_beam.portability.api import beam_fn_api_pb2_grpc
-            from apache_beam.utils import thread_pool_executor
-
             logging_server = grpc.server(thread_pool_executor.shared_unbounded_instance(),
                                          options=[("grpc.http2.max_pings_without_data", 0),
                                                   ("grpc.http2.max_ping_strikes", 0)])
@@ -157,7 +156,7 @@ def noticed():
 
     registry = worker_handlers.WorkerHandler._registered_environments
     urn = python_urns.SUBPROCESS_SDK
-    beams = registry[urn]
+    beams = _BEAMS.setdefault(urn, registry[urn])  # (also when another run's is in force)
     registry[urn] = (_classes([]), beams[1])
     data_plane = logging.getLogger("apache_beam.runners.worker.data_plane")
     data_plane.addFilter(_not_a_death)

@@ -14,7 +14,8 @@ Read back by :mod:`evalbeam.io.result`. Everything is written into a hidden sibl
 directory (the shards by the workers that compute them, the run-level files last, summary.json
 with the list of the run's files at the very end) that takes the output's place once complete
 (:mod:`evalbeam.io.output_location`), so a failed run never leaves a directory that looks
-complete.
+complete. Its owner record beside it lets the next run clear what a killed one left
+(:mod:`evalbeam.io.staging`).
 """
 from __future__ import annotations
 

@@ -230,6 +230,8 @@ def _put_remote(staging: str, output_dir: str, files: list) -> None:
     summary = FileSystems.join(output_dir, SUMMARY_FILE)
     if SUMMARY_FILE in old:
         FileSystems.delete([summary])
+    # eval_config.json first: a run killed while moving leaves a place the next run may replace
+    files = sorted(files, key=lambda n: n != CONFIG_FILE)
     FileSystems.rename([FileSystems.join(staging, n) for n in files],
                        [FileSystems.join(output_dir, n) for n in files])
     FileSystems.rename([FileSystems.join(staging, SUMMARY_FILE)], [summary])
