@@ -338,7 +338,7 @@ def _workers(process) -> list:
         except psutil.Error:
             continue
         if len(command) > 2 and command[1] == "-m" and command[2] in (
-                "evalbeam.local_workers", "apache_beam.runners.worker.sdk_worker_main"):
+                "evalbeam.local_workers", "evalbeam.worker_deaths"):
             found.append(child)
     return found
 
@@ -371,4 +371,29 @@ def test_a_killed_worker_stops_the_run_with_one_line(big, tmp_path, capsys, mode
 
     # and the same place takes the run again (in one process here), complete
     _evaluate(capsys, data, config, str(out))
+    _check(str(out), expected)
+
+
+@pytest.mark.parametrize("mode", ["evalbeam", "beam"])
+def test_a_killed_run_takes_its_workers_with_it(big, tmp_path, capsys, mode):
+    """kill -9 of a multi-process run: its workers end too (Beam's would wait forever for
+    bundles that no longer come), and the next run clears the staging."""
+    data, config, expected = big
+    out = tmp_path / "out"
+    flags = [] if mode == "evalbeam" else ["--direct_num_workers=2",
+                                           "--direct_running_mode=multi_processing"]
+    run = _start(["evaluate", "--config", config, "--data", data, "--output", str(out), *flags],
+                 auto_workers=mode == "evalbeam")
+    _wait_for(lambda: len(_workers(run)) == 2, run, "two worker processes")
+    workers = _workers(run)
+    time.sleep(1.0)
+    run.send_signal(signal.SIGKILL)
+    assert _finish(run)[0] == -signal.SIGKILL
+    deadline = time.time() + 10
+    while [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]:
+        assert time.time() < deadline, "a worker outlived the run by 10 s"
+        time.sleep(0.1)
+    assert not out.exists() and _left(tmp_path)
+    _evaluate(capsys, data, config, str(out))
+    assert _left(tmp_path) == []
     _check(str(out), expected)

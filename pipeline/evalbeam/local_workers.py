@@ -89,6 +89,10 @@ def main() -> None:
     warnings.simplefilter("ignore")
     from apache_beam.runners.worker import sdk_worker_main
 
+    from evalbeam.worker_deaths import end_with_the_run
+
+    end_with_the_run()
+
     sdk_worker_main.main(sys.argv)
 
 

@@ -133,8 +133,8 @@ def local_runner(flags) -> bool:
 
 
 def runs_here(runner) -> bool:
-    """Whether ``runner`` runs a pipeline in this process and worker processes of its own
-    (which end with it), not on a cluster or a job service."""
+    """Whether ``runner`` runs a pipeline in this process and worker processes of its own on
+    this machine, not on a cluster or a job service (whose work may outlive this process)."""
     names = {cls.__name__ for cls in type(runner).__mro__}
     return bool(names & {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"})
 

@@ -9,16 +9,19 @@ run waits forever: for the dead worker's answers, and then for the other workers
 bundles wait for input that no longer comes (Beam watches its Docker workers for that, not its
 subprocess workers). While :func:`noticed` is in force, the death of a worker fails the bundles
 it held with :class:`~evalbeam.errors.WorkerDied`, and the other workers are stopped with the
-run.
+run. The workers also end with the run's process when that is killed (Linux:
+:func:`end_with_the_run`), where Beam's would be left waiting.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 
 from evalbeam.errors import WorkerDied
@@ -26,6 +29,11 @@ from evalbeam.errors import WorkerDied
 STOP_WAIT = 5  # seconds a worker gets to end once the run is stopped by another's death
 _SHELL_SYNTAX = re.compile(r"[;&|<>()$`\n]")
 _BEAMS = {}  # Beam's own worker handler, by environment
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when the thread that started it ends
+RUN_PID = "EVALBEAM_RUN_PID"  # a worker's environment: the pid of the run it works for
+# Beam's own worker (--direct_running_mode=multi_processing), started through this module's
+# main so that it ends with the run too
+_BEAMS_WORKER = re.compile(r"^(\S+) -m apache_beam\.runners\.worker\.sdk_worker_main$")
 
 
 def _how(returncode: int) -> str:
@@ -39,6 +47,20 @@ def _how(returncode: int) -> str:
         return f"exited with code {returncode}"
     hint = " (kill -9, or the out-of-memory killer?)" if name == "SIGKILL" else ""
     return f"was killed by {name}{hint}"
+
+
+def end_with_the_run() -> None:
+    """Make this worker process end when the run's process dies (``kill -9`` of the run: a
+    worker left behind would wait forever for bundles that no longer come). Linux only."""
+    run = os.environ.get(RUN_PID)
+    if not run or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(run):  # the run died before that was said
+        os._exit(1)
 
 
 def _classes(deaths: list):
@@ -70,7 +92,8 @@ def _classes(deaths: list):
                            self._provision_info.provision_info.pipeline_options))
             if self._worker_id:
                 env["WORKER_ID"] = self._worker_id
-            command = self._worker_command_line
+            env[RUN_PID] = str(os.getpid())
+            command = _BEAMS_WORKER.sub(r"\1 -m evalbeam.worker_deaths", self._worker_command_line)
             if not _SHELL_SYNTAX.search(command):  # the worker itself, not a shell above it
                 command = f"exec {command}"
             try:
@@ -170,3 +193,11 @@ def noticed():
 def _not_a_death(record) -> bool:
     """Whether a log record is not the data channel's report of a death the run says."""
     return not (record.exc_info and isinstance(record.exc_info[1], WorkerDied))
+
+
+if __name__ == "__main__":  # Beam's worker, ending with the run
+    import runpy
+
+    end_with_the_run()
+    runpy.run_module("apache_beam.runners.worker.sdk_worker_main", run_name="__main__",
+                     alter_sys=True)

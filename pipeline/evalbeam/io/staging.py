@@ -171,7 +171,11 @@ def clear_stale(output_dir: str) -> None:
             _say(f"left {staging}: the staging of a run on a remote runner started by {who} "
                  "(gone), whose workers may still write there; remove it once that job is over")
         else:
-            foreign = _clear(staging, output_dir)
+            try:
+                foreign = _clear(staging, output_dir)
+            except OSError as e:  # e.g. a file that appeared meanwhile, or no permission
+                _say(f"left {staging}: a dead run's staging that cannot be removed ({e})")
+                continue
             if foreign:
                 _say(f"left {staging}: a dead run's staging, but it holds files evalbeam does "
                      f"not write ({', '.join(foreign[:3])})")
