@@ -282,9 +282,9 @@ def test_what_is_left_and_what_goes(tmp_path, capsys):
         said = {k for k, p in planted.items() if any(p.name + ":" in line for line in lines)}
         assert said == {"other_host", "remote_runner", "foreign_file", "no_record",
                         "unreadable"}, err
-        assert len(lines) == len(said) and all(l.startswith("evalbeam: note: left ") for l in lines)
-        assert "elsewhere.example" in next(l for l in lines if "000000000005" in l)
-        assert "notes.txt" in next(l for l in lines if "000000000007" in l)
+        assert len(lines) == len(said) and all(line.startswith("evalbeam: note: left ") for line in lines)
+        assert "elsewhere.example" in next(line for line in lines if "000000000005" in line)
+        assert "notes.txt" in next(line for line in lines if "000000000007" in line)
     finally:
         sleeper.kill()
         sleeper.wait()
