@@ -28,13 +28,15 @@ from evalbeam.combine import PARTIAL_TYPE, FusedCombineFn
 from evalbeam.compute import SliceResult, count_intervals, iter_slice_results, select_slices
 from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
-                             user_error_message)
+                             WorkerDied, user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, local_workers, on_dask, pipeline_flags, regressions, run_facts
+from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regressions,
+                      run_facts, worker_deaths)
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
 from evalbeam.io.output_location import check_output
+from evalbeam.io.staging import claim, clear_stale
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.plan import EvalPlan
@@ -287,6 +289,10 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
+        # what dead runs into the same place left goes; this run's staging is owned by this
+        # process, which waits for its workers when the runner is local
+        clear_stale(self.output_dir)
+        claim(self.staging, local=pipeline_flags.runs_here(batches.pipeline.runner))
         compute = beam.ParDo(_ComputePartials(
             plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
         if plan.query_key:
@@ -464,9 +470,13 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             if on_dask.is_dask(runner):
                 on_dask.run(pipeline)
             else:
-                pipeline.run().wait_until_finish()
+                with worker_deaths.noticed():
+                    pipeline.run().wait_until_finish()
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
+            if isinstance(e, WorkerDied):
+                raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
+                                 f"{output_dir} (running it again may succeed)") from None
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)
             if message is None:
                 raise

@@ -2,7 +2,8 @@
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
 validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
-traceback, then a line saying so).
+traceback, then a line saying so); 4 a worker process of a local run died (one line; nothing was
+written).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import warnings
 
 EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
 1 validation failed, 2 bad input, configuration or flags (one line on stderr),
-3 internal error (a traceback)"""
+3 internal error (a traceback), 4 a worker process died (killed, out of memory?): the run was
+stopped and wrote nothing; running it again may succeed (one line on stderr)"""
 READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
 3 internal error (a traceback)"""
 HISTORY_EXIT_CODES = """exit codes: 0 shown (with --fail_on_alert: the latest run violates no value

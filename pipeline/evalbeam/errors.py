@@ -37,6 +37,13 @@ class OutputError(EvalbeamError):
     the current directory, a place that cannot be written)."""
 
 
+class WorkerDied(EvalbeamError):
+    """A worker process of a local run died (killed, or out of memory): the run was stopped and
+    wrote nothing (CLI exit code 4: running it again may succeed)."""
+
+    exit_code = 4
+
+
 class EvalbeamWarning(UserWarning):
     """The run succeeded, but its result needs a second look (e.g. the input had no rows)."""
 

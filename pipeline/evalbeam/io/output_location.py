@@ -35,6 +35,11 @@ _RESULT_NAMES = re.compile(
 _WANTED = "give a new or empty directory, or an earlier evalbeam result to replace"
 
 
+def result_name(name: str) -> bool:
+    """Whether a file's name is one evalbeam gives the files of a result."""
+    return bool(_RESULT_NAMES.match(name))
+
+
 def _remote(path: str) -> bool:
     return "://" in path
 
@@ -220,6 +225,8 @@ def _put_remote(staging: str, output_dir: str, files: list) -> None:
     summary = FileSystems.join(output_dir, SUMMARY_FILE)
     if SUMMARY_FILE in old:
         FileSystems.delete([summary])
+    # eval_config.json first: a run killed while moving leaves a place the next run may replace
+    files = sorted(files, key=lambda n: n != CONFIG_FILE)
     FileSystems.rename([FileSystems.join(staging, n) for n in files],
                        [FileSystems.join(output_dir, n) for n in files])
     FileSystems.rename([FileSystems.join(staging, SUMMARY_FILE)], [summary])
