@@ -5,10 +5,9 @@ floor computing the same numbers, in the same run.
 usage: python benchmarks/b1.py [--workdir DIR] [--row_groups K] N [-- extra evalbeam/Beam flags]
 The data is generated once per N and kept under DIR (benchmarks/b1_data.py: one file up to 10M
 rows, above that a folder of 10M-row part files, never whole in memory).
-Prints the data size, both times, their ratio, the peak RSS summed over the CLI and its worker
-processes (sampled every 50 ms), and whether the numbers agree
-(relative 1e-6; AUC-PR 1e-3, since the floor takes the step-wise area and evalbeam TFMA's
-interpolated one).
+Prints the data size, both times, their ratio, both CPU times, the peak RSS summed over the CLI
+and its worker processes (sampled every 50 ms), and whether the numbers agree (relative 1e-6;
+AUC-PR 1e-3, since the floor takes the step-wise area and evalbeam TFMA's interpolated one).
 """
 import argparse
 import json
@@ -135,9 +134,10 @@ def compare(show_jsonl, reference):
 
 
 def run_sampled(command, every=0.05):
-    """Run ``command``; return the peak, sampled every ``every`` s, of the RSS summed over it
+    """Run ``command``; return (the peak, sampled every ``every`` s, of the RSS summed over it
     and all its descendants (worker processes included), or the command's own peak RSS (its
-    rusage) if that is higher."""
+    rusage) if that is higher; the CPU seconds, user and system, of it and the descendants it
+    waited for)."""
     import psutil
 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -160,7 +160,7 @@ def run_sampled(command, every=0.05):
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return max(peak, usage.ru_maxrss * 1024)
+    return max(peak, usage.ru_maxrss * 1024), usage.ru_utime + usage.ru_stime
 
 
 def measure(n, workdir, intervals=None, row_groups=None, extra=()):
@@ -176,21 +176,24 @@ def measure(n, workdir, intervals=None, row_groups=None, extra=()):
             handle.write(f.read() + "options { compute_confidence_intervals { value: true } "
                       f"confidence_intervals {{ method: {intervals} }} }}\n")
     t0 = time.perf_counter()
-    rss = run_sampled([cli, "evaluate", "--config", config, "--data", data,
+    rss, cpu = run_sampled([cli, "evaluate", "--config", config, "--data", data,
                        "--output", out, *extra])
     pipeline = time.perf_counter() - t0
     shown = subprocess.run([cli, "show", out, "--json"], check=True, capture_output=True, text=True)
+    floor_cpu = time.process_time()
     reference, floor_s = floor(data)
+    floor_cpu = time.process_time() - floor_cpu
     checked, bad, worst = compare(shown.stdout, reference)
     return {"n": n, "intervals": intervals, "slices": len(reference), "evalbeam_s": pipeline,
-            "floor_s": floor_s, "rss_mb": rss / 2 ** 20, "checked": checked, "bad": bad,
-            "worst": worst}
+            "floor_s": floor_s, "evalbeam_cpu_s": cpu, "floor_cpu_s": floor_cpu,
+            "rss_mb": rss / 2 ** 20, "checked": checked, "bad": bad, "worst": worst}
 
 
 def summary(r):
     return (f"B1{' + ' + r['intervals'] if r['intervals'] else ''} rows={r['n']} "
             f"slices={r['slices']}  evalbeam CLI {r['evalbeam_s']:.2f}s (incl. start-up)  "
             f"numpy floor {r['floor_s']:.2f}s  ratio {r['evalbeam_s'] / r['floor_s']:.2f}  "
+            f"(CPU {r['evalbeam_cpu_s']:.1f}s / {r['floor_cpu_s']:.1f}s)  "
             f"peak RSS {r['rss_mb']:.0f} MB (summed)  parity {r['checked'] - len(r['bad'])}/"
             f"{r['checked']} (worst rel err {r['worst']:.1e} excl. AUC-PR)")
 

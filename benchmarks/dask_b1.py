@@ -93,7 +93,8 @@ def main():
                  for k, v in local_values.items() if isinstance(v, float) and v == v
                  and k in dask_values), default=0.0)
     n, bad, worst_floor = compare(dask_text, reference)
-    print(f"B1 rows={a.n} row groups={a.row_groups or 'of 2**20 rows'}  LocalCluster(2 x 1 thread) up {up:.2f}s, "
+    groups = a.row_groups or "of 2**20 rows"
+    print(f"B1 rows={a.n} row groups={groups}  LocalCluster(2 x 1 thread) up {up:.2f}s, "
           f"its workers' imports {warm:.2f}s  "
           f"dask CLI {dask_s:.2f}s (ratio {dask_s / floor_s:.2f})  local CLI {local_s:.2f}s "
           f"(ratio {local_s / floor_s:.2f})  numpy floor {floor_s:.2f}s  "
