@@ -36,6 +36,7 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
+                         [--model [NAME=]PATH ...]
                          [--run_name NAME] [--data_span START..END] [--quiet]
                          [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
@@ -93,11 +94,11 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"evalbeam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
-    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files (or models)",
                         usage=EVALUATE_USAGE,
                         epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
-                        description="Evaluate predictions stored in files and write the "
-                                    "artifacts to a directory.")
+                        description="Evaluate predictions stored in files, or models run on "
+                                    "them (--model), and write the artifacts to a directory.")
     _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig file (text proto or JSON)")
     _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
@@ -111,6 +112,11 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
+          help="a model file (.joblib, .pkl, .pickle, .onnx) run in the pipeline for the "
+               "config's model spec NAME (repeat for several; no NAME: the only model spec); "
+               "its predictions replace stored ones. joblib and pickle files run code when "
+               "loaded: give only files you trust")
     _flag(ev, "--run_name", metavar="NAME",
           help="a name for this run, kept in summary.json (history and reports show it)")
     _flag(ev, "--data_span", metavar="START..END",
@@ -254,7 +260,7 @@ def main(argv=None) -> int:
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except BrokenPipeError:
         return 0
     except Exception:  # noqa: BLE001 - anything else is a bug or a failed environment
@@ -290,7 +296,8 @@ def _evaluate(args, beam_args) -> int:
                                 pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
-                                report=not args.no_report, run_name=run_name, data_span=span)
+                                report=not args.no_report, run_name=run_name, data_span=span,
+                                models=_models(getattr(args, "model", [])))
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
@@ -301,6 +308,25 @@ def _evaluate(args, beam_args) -> int:
     if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
+
+
+def _models(values) -> dict | None:
+    """``--model [NAME=]PATH`` values -> ``{NAME: PATH}`` ("" for an unnamed one). A NAME holds
+    no path separator, so a path with "=" in a folder name stays a path."""
+    from evalbeam.errors import ConfigError
+
+    models = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or "/" in name or os.sep in name:
+            name, path = "", value
+        if not path:
+            raise ConfigError(f"--model {value!r}: expected PATH or NAME=PATH")
+        if name in models:
+            said = f"model spec {name!r}" if name else "the model spec (no NAME)"
+            raise ConfigError(f"--model: two models for {said}")
+        models[name] = path
+    return models or None
 
 
 def _report_path(output_dir: str) -> str:

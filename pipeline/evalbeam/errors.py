@@ -14,6 +14,8 @@ MARKER = "evalbeam error: "
 class EvalbeamError(ValueError):
     """A problem with the user's input or configuration (CLI exit code 2)."""
 
+    exit_code = 2
+
     def __init__(self, message: str):
         # Beam re-raises an error from a step as type(e)(e.args[0] + " [while running ...]"):
         # keep the message ours (one marker, no step name).
@@ -55,3 +57,9 @@ def user_error_message(exc: BaseException) -> str | None:
             return match.group(1).rstrip("'\" ")
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def first_line(e: BaseException) -> str:
+    """An exception in one line, for messages: its type and the first line of its text."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__

@@ -23,7 +23,7 @@ import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 
-from evalbeam.errors import OutputError
+from evalbeam.errors import OutputError, first_line
 from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                    REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 
@@ -51,13 +51,8 @@ def _remote_entries(path: str):
     try:
         found = FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
-        raise OutputError(f"output {path}: cannot list it ({_first_line(e)})") from None
+        raise OutputError(f"output {path}: cannot list it ({first_line(e)})") from None
     return [(m.path[len(prefix):], "/" not in m.path[len(prefix):]) for m in found]
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 def _json(path: str):
@@ -182,7 +177,7 @@ def _check_remote(output_dir: str) -> None:
         FileSystems.create(probe).close()
         FileSystems.delete([probe])
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
-        raise OutputError(f"output {output_dir} cannot be written ({_first_line(e)})") from None
+        raise OutputError(f"output {output_dir} cannot be written ({first_line(e)})") from None
 
 
 def put_in_place(staging: str, output_dir: str, files: list) -> None:
