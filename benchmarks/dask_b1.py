@@ -9,8 +9,9 @@ row group, over its workers; above 10M rows, b1_data.py's part files of 2**20-ro
 The workers import Beam and evalbeam before the timed run, as a cluster's workers have after
 its first run (the time it takes is printed beside the cluster's start-up). Prints both CLI
 times (each including the interpreter's start-up and imports), the floor's, their ratios to it,
-peak RSS (the local CLI's; the dask CLI's and each worker's), and whether the numbers agree
-(Dask vs local: every value within 1e-12 relative; Dask vs the floor as in b1.py).
+peak RSS (the local CLI's, summed over its processes; the dask CLI's and each worker's), and
+whether the numbers agree (Dask vs local: every value within 1e-12 relative; Dask vs the floor
+as in b1.py).
 """
 import argparse
 import json
@@ -21,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from b1 import compare, floor  # noqa: E402
+from b1 import compare, floor, run_sampled  # noqa: E402
 from b1_data import PART_ROWS, b1_data  # noqa: E402
 
 from evalbeam.demo import CONFIG  # noqa: E402
@@ -40,15 +41,11 @@ def _import_evalbeam():
 
 
 def _timed_cli(args):
-    """(seconds, peak RSS MB) of one `evalbeam evaluate` process (not its cluster's workers)."""
+    """(seconds, peak RSS MB summed over it and the processes it starts) of one `evalbeam
+    evaluate` (not its cluster's workers)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "evalbeam.cli", "evaluate", *args],
-                            stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"evaluate {' '.join(args)} exited with {proc.returncode}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    rss, _ = run_sampled([sys.executable, "-m", "evalbeam.cli", "evaluate", *args])
+    return time.perf_counter() - t0, rss / 2 ** 20
 
 
 def _shown(out):
