@@ -1,0 +1,235 @@
+"""load_onnx: scikit-learn models trained here, converted with skl2onnx, give scikit-learn's
+own scores; models it cannot run say why in one line.
+
+skl2onnx models take float32 features (load_onnx feeds the dtype the model declares), so their
+scores match scikit-learn's float64 ones to float32 precision; a model converted with double
+inputs matches to float64 precision.
+"""
+import sys
+import threading
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from skl2onnx import to_onnx
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+
+from evalbeam.errors import InputError
+from evalbeam.inference import onnx_model
+from evalbeam.inference.onnx_model import load_onnx
+
+F32 = dict(rtol=1e-5, atol=1e-6)  # float32 arithmetic against scikit-learn's float64
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 4))
+    z = X @ [1.0, -0.7, 0.4, 0.0] + rng.normal(scale=0.8, size=len(X))
+    return X, (z > 0).astype(int), np.digitize(z, [-0.6, 0.6]), z
+
+
+def save(tmp_path, model, name, X=None, **kw):
+    onx = model if isinstance(model, onnx.ModelProto) else to_onnx(
+        model, X[:1].astype(np.float32) if X is not None else None, **kw)
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(onx.SerializeToString())
+    return str(path)
+
+
+@pytest.mark.parametrize("zipmap", [False, True], ids=["tensor", "zipmap"])
+@pytest.mark.parametrize("make", [lambda: LogisticRegression(),
+                                  lambda: GradientBoostingClassifier(n_estimators=20, max_depth=3,
+                                                                     random_state=0)],
+                         ids=["logistic", "boosting"])
+def test_binary_classifier_gives_the_positive_class_probability(tmp_path, data, make, zipmap):
+    X, y, _, _ = data
+    model = make().fit(X, y)
+    path = save(tmp_path, model, "binary", X, options=None if zipmap else {"zipmap": False})
+    p = load_onnx(path)
+    assert (p.kind, p.n_classes, p.n_features, p.feature_names, p.loader, p.source) == (
+        "classifier", 2, 4, None, "onnxruntime", path)
+    got = p.predict(X)
+    assert got.shape == (len(X),) and got.dtype == np.float64
+    np.testing.assert_allclose(got, model.predict_proba(X)[:, 1], **F32)
+
+
+@pytest.mark.parametrize("zipmap", [False, True], ids=["tensor", "zipmap"])
+def test_three_classes_give_the_class_scores(tmp_path, data, zipmap):
+    X, _, y3, _ = data
+    labels = np.array(["low", "mid", "high"])[y3]  # string classes: ZipMap's string keys
+    model = LogisticRegression().fit(X, labels)
+    path = save(tmp_path, model, "three", X, options=None if zipmap else {"zipmap": False})
+    p = load_onnx(path)
+    assert (p.kind, p.n_classes, p.n_features) == ("classifier", 3, 4)
+    got = p.predict(X)
+    assert got.shape == (len(X), 3)
+    np.testing.assert_allclose(got, model.predict_proba(X), **F32)
+
+
+def test_regressor_gives_predict(tmp_path, data):
+    X, _, _, z = data
+    model = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, z)
+    p = load_onnx(save(tmp_path, model, "regressor", X))
+    assert (p.kind, p.n_classes, p.n_features) == ("regressor", None, 4)
+    got = p.predict(X)
+    assert got.shape == (len(X),)
+    np.testing.assert_allclose(got, model.predict(X), **F32)
+
+
+def test_double_input_model_runs_in_float64(tmp_path, data):
+    X, y, _, _ = data
+    model = LogisticRegression().fit(X, y)
+    path = tmp_path / "double.onnx"
+    path.write_bytes(to_onnx(model, X[:1], options={"zipmap": False}).SerializeToString())
+    got = load_onnx(str(path)).predict(X)
+    np.testing.assert_allclose(got, model.predict_proba(X)[:, 1], rtol=1e-12)
+
+
+def test_one_input_per_feature_names_the_features(tmp_path, data):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    X, y, _, _ = data
+    names = ["age", "income", "tenure", "visits"]
+    pipe = make_pipeline(ColumnTransformer([("all", "passthrough", [0, 1, 2, 3])]),
+                         LogisticRegression()).fit(X, y)
+    onx = to_onnx(pipe, initial_types=[(n, FloatTensorType([None, 1])) for n in names],
+                  options={id(pipe.steps[-1][1]): {"zipmap": False}})
+    p = load_onnx(save(tmp_path, onx, "columns"))
+    assert (p.feature_names, p.n_features, p.kind, p.n_classes) == (names, 4, "classifier", 2)
+    np.testing.assert_allclose(p.predict(X), pipe.predict_proba(X)[:, 1], **F32)
+
+
+def test_output_name_picks_the_output(tmp_path, data):
+    X, y, _, _ = data
+    model = LogisticRegression().fit(X, y)
+    path = save(tmp_path, model, "named", X, options={"zipmap": False})
+    p = load_onnx(path, input_name="X", output_name="probabilities")
+    np.testing.assert_allclose(p.predict(X), model.predict_proba(X)[:, 1], **F32)
+    with pytest.raises(InputError, match=r"output 'label' is tensor\(int64\), not scores"):
+        load_onnx(path, output_name="label")
+
+
+def test_one_session_per_process_shared_by_threads(tmp_path, data):
+    X, y, _, _ = data
+    model = LogisticRegression().fit(X, y)
+    path = save(tmp_path, model, "shared", X, options={"zipmap": False})
+    p = load_onnx(path)
+    assert load_onnx(path) is p
+    want, got = model.predict_proba(X)[:, 1], [None] * 8
+
+    def run(i):
+        got[i] = p.predict(X[i * 50:(i + 1) * 50])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_allclose(np.concatenate(got), want, **F32)
+
+
+def test_empty_batch(tmp_path, data):
+    X, y, _, _ = data
+    p = load_onnx(save(tmp_path, LogisticRegression().fit(X, y), "empty", X))
+    assert p.predict(np.zeros((0, 4))).shape == (0,)
+
+
+def graph(tmp_path, name, inputs, outputs, nodes):
+    """A hand-made ONNX model: inputs/outputs as (name, element type, shape)."""
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info(*i) for i in inputs],
+                          [helper.make_tensor_value_info(*o) for o in outputs])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return save(tmp_path, model, name)
+
+
+def one_line(excinfo, path, why):
+    message = excinfo.value.message
+    assert "\n" not in message
+    assert message.startswith(f"model {path} (onnxruntime): "), message
+    assert why in message, message
+
+
+def test_not_a_model(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"PK\x03\x04 a zip, not a model")
+    with pytest.raises(InputError) as e:
+        load_onnx(str(path))
+    one_line(e, path, "not an ONNX model")
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nowhere.onnx"
+    with pytest.raises(InputError) as e:
+        load_onnx(str(path))
+    one_line(e, path, "cannot read it (No such file or directory)")
+
+
+def test_no_float_input(tmp_path):
+    path = graph(tmp_path, "strings", [("city", TensorProto.STRING, [None, 1])],
+                 [("y", TensorProto.STRING, [None, 1])], [helper.make_node("Identity", ["city"], ["y"])])
+    with pytest.raises(InputError) as e:
+        load_onnx(path)
+    one_line(e, path, "no float input (inputs: city tensor(string) [N, 1])")
+
+
+def test_two_matrix_inputs_need_a_name(tmp_path):
+    path = graph(tmp_path, "two", [("a", TensorProto.FLOAT, [None, 3]),
+                                   ("b", TensorProto.FLOAT, [None, 2])],
+                 [("y", TensorProto.FLOAT, [None, 5])],
+                 [helper.make_node("Concat", ["a", "b"], ["y"], axis=1)])
+    with pytest.raises(InputError) as e:
+        load_onnx(path)
+    one_line(e, path, "2 inputs, not one per feature (inputs: a tensor(float) [N, 3], "
+                      "b tensor(float) [N, 2]); give the one to feed (input_name)")
+    with pytest.raises(InputError) as e:
+        load_onnx(path, input_name="a")
+    one_line(e, path, "the model needs other inputs besides 'a'")
+    with pytest.raises(InputError) as e:
+        load_onnx(path, input_name="c")
+    one_line(e, path, "no input named 'c' (inputs: a tensor(float) [N, 3], b tensor(float) [N, 2])")
+
+
+def test_unknown_output_name_lists_the_outputs(tmp_path, data):
+    X, y, _, _ = data
+    path = save(tmp_path, LogisticRegression().fit(X, y), "outputs", X, options={"zipmap": False})
+    with pytest.raises(InputError) as e:
+        load_onnx(path, output_name="scores")
+    one_line(e, path, "no output named 'scores' (outputs: label tensor(int64) [N], "
+                      "probabilities tensor(float) [N, 2])")
+
+
+def test_several_float_outputs_need_a_name(tmp_path):
+    path = graph(tmp_path, "outs", [("x", TensorProto.FLOAT, [None, 2])],
+                 [("u", TensorProto.FLOAT, [None, 2]), ("v", TensorProto.FLOAT, [None, 2])],
+                 [helper.make_node("Identity", ["x"], ["u"]), helper.make_node("Neg", ["x"], ["v"])])
+    with pytest.raises(InputError) as e:
+        load_onnx(path)
+    one_line(e, path, "several float outputs (outputs: u tensor(float) [N, 2], "
+                      "v tensor(float) [N, 2]); give the one to read (output_name)")
+    p = load_onnx(path, output_name="v")
+    X = np.array([[0.25, 0.75], [0.5, 0.5]])
+    np.testing.assert_array_equal(p.predict(X), -X[:, 1])  # 2 columns: the second's score
+
+
+def test_wrong_feature_count_at_predict(tmp_path, data):
+    X, y, _, _ = data
+    path = save(tmp_path, LogisticRegression().fit(X, y), "width", X)
+    with pytest.raises(InputError) as e:
+        load_onnx(path).predict(X[:, :3])
+    one_line(e, path, "the model takes 4 feature columns; got an array of shape (400, 3)")
+
+
+def test_missing_onnxruntime_names_the_extra(tmp_path, data, monkeypatch):
+    X, y, _, _ = data
+    path = save(tmp_path, LogisticRegression().fit(X, y), "noruntime", X)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    monkeypatch.setattr(onnx_model, "_SESSIONS", {})
+    with pytest.raises(InputError) as e:
+        load_onnx(path)
+    one_line(e, path, "onnxruntime is not installed: pip install 'evalbeam[onnx]'")
