@@ -25,12 +25,14 @@ from evalbeam.demo import CONFIG, generate
 NB = 10000
 
 
-def floor(path):
-    """One numpy pass: every B1 metric for every slice. Returns ({slice json: {metric: v}}, s)."""
+def floor(path, prediction=None):
+    """One numpy pass: every B1 metric for every slice. Returns ({slice json: {metric: v}}, s).
+    ``prediction``: the scores, when not the file's prediction column (a model's)."""
     t0 = time.perf_counter()
-    t = pq.read_table(path, columns=["label", "prediction", "weight", "country", "age", "device"])
+    t = pq.read_table(path, columns=["label", "weight", "country", "age", "device"] +
+                      (["prediction"] if prediction is None else []))
     y = t.column("label").to_numpy().astype(np.float64)
-    p = t.column("prediction").to_numpy().astype(np.float64)
+    p = (t.column("prediction").to_numpy() if prediction is None else prediction).astype(np.float64)
     w = t.column("weight").to_numpy().astype(np.float64)
     b = np.clip((p * NB + 1).astype(np.int64), 0, NB + 1)
     pc_ = np.clip(p, 1e-7, 1 - 1e-7)
