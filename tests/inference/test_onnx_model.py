@@ -133,6 +133,19 @@ def test_one_session_per_process_shared_by_threads(tmp_path, data):
     np.testing.assert_allclose(np.concatenate(got), want, **F32)
 
 
+def test_a_file_on_beams_file_systems(data):
+    import memory_filesystem
+
+    X, y, _, _ = data
+    model = LogisticRegression().fit(X, y)
+    path = "memstore://bucket/model.onnx"
+    memory_filesystem.OBJECTS[path] = to_onnx(model, X[:1].astype(np.float32)).SerializeToString()
+    np.testing.assert_allclose(load_onnx(path).predict(X), model.predict_proba(X)[:, 1], **F32)
+    with pytest.raises(InputError) as e:
+        load_onnx("memstore://bucket/other.onnx")
+    one_line(e, "memstore://bucket/other.onnx", "cannot read it: ")
+
+
 def test_empty_batch(tmp_path, data):
     X, y, _, _ = data
     p = load_onnx(save(tmp_path, LogisticRegression().fit(X, y), "empty", X))
@@ -148,10 +161,10 @@ def graph(tmp_path, name, inputs, outputs, nodes):
     return save(tmp_path, model, name)
 
 
-def one_line(excinfo, path, why):
+def one_line(excinfo, path, why, prefix="cannot load the model with onnxruntime: "):
     message = excinfo.value.message
     assert "\n" not in message
-    assert message.startswith(f"model {path} (onnxruntime): "), message
+    assert message.startswith(f"{path}: {prefix}"), message
     assert why in message, message
 
 
@@ -167,7 +180,7 @@ def test_missing_file(tmp_path):
     path = tmp_path / "nowhere.onnx"
     with pytest.raises(InputError) as e:
         load_onnx(str(path))
-    one_line(e, path, "cannot read it (No such file or directory)")
+    one_line(e, path, "no such file")
 
 
 def test_no_float_input(tmp_path):
@@ -222,7 +235,8 @@ def test_wrong_feature_count_at_predict(tmp_path, data):
     path = save(tmp_path, LogisticRegression().fit(X, y), "width", X)
     with pytest.raises(InputError) as e:
         load_onnx(path).predict(X[:, :3])
-    one_line(e, path, "the model takes 4 feature columns; got an array of shape (400, 3)")
+    one_line(e, path, "takes 4 feature columns; got an array of shape (400, 3)",
+             prefix="the model (onnxruntime) ")
 
 
 def test_missing_onnxruntime_names_the_extra(tmp_path, data, monkeypatch):

@@ -42,16 +42,22 @@ _LOCK = threading.Lock()
 
 def load_onnx(path: str, input_name: Optional[str] = None, output_name: Optional[str] = None,
               threads: int = 1) -> Predictor:
-    """The ONNX model at ``path`` as a :class:`Predictor`; ``input_name`` / ``output_name``
+    """The ONNX model at ``path`` (a local path or one of Beam's file systems) as a
+    :class:`Predictor`; ``input_name`` / ``output_name``
     pick the input fed and the output read when the model's own shape does not say;
     ``threads`` is onnxruntime's intra-op thread count per session. Raises
     :class:`~evalbeam.errors.InputError` (one line: the file, the loader, why)."""
-    try:
-        stat = os.stat(path)
-    except OSError as e:
-        raise _error(path, f"cannot read it ({e.strerror})") from None
-    key = (os.getpid(), os.path.realpath(path), stat.st_mtime_ns, stat.st_size, input_name,
-           output_name, threads)
+    path = os.fspath(path)
+    if "://" in path:  # a file system of Beam's (gs://, s3://, ...): read once per process
+        version = None
+    else:
+        try:
+            stat = os.stat(path)
+        except OSError as e:
+            why = "no such file" if isinstance(e, FileNotFoundError) else e.strerror
+            raise _error(path, why) from None
+        version = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+    key = (os.getpid(), path, version, input_name, output_name, threads)
     with _LOCK:
         if key not in _SESSIONS:
             _SESSIONS[key] = _load(path, input_name, output_name, threads)
@@ -63,8 +69,7 @@ def _load(path, input_name, output_name, threads) -> Predictor:
         import onnxruntime as ort
     except ImportError:
         raise _error(path, "onnxruntime is not installed: pip install 'evalbeam[onnx]'") from None
-    with open(path, "rb") as f:
-        model = f.read()
+    model = _read(path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -95,17 +100,29 @@ def _load(path, input_name, output_name, threads) -> Predictor:
     def predict(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2 or (n_features is not None and X.shape[1] != n_features):
-            raise _error(path, f"the model takes {n_features} feature columns; got an array of "
-                               f"shape {X.shape}")
+            raise _run_error(path, f"takes {n_features} feature columns; got an array of "
+                                   f"shape {X.shape}")
         try:
             scores = sess.run([fetch], {name: take(X) for name, take in feeds})[0]
         except Exception as e:
-            raise _error(path, f"onnxruntime failed on a batch of shape {X.shape}: "
-                               f"{_why(e)}") from None
+            raise _run_error(path, f"failed on a batch of shape {X.shape}: {_why(e)}") from None
         return _scores(path, np.asarray(scores, dtype=np.float64), len(X), kind)
 
     return Predictor(source=str(path), loader=LOADER, kind=kind, predict=predict,
                      feature_names=feature_names, n_features=n_features, n_classes=n_classes)
+
+
+def _read(path) -> bytes:
+    try:
+        if "://" in path:
+            from apache_beam.io.filesystems import FileSystems
+
+            with FileSystems.open(path) as f:
+                return f.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except Exception as e:  # noqa: BLE001 - whatever the file system raised, in one line
+        raise _error(path, f"cannot read it: {_why(e)}") from None
 
 
 def _inputs(path, inputs, input_name):
@@ -210,7 +227,7 @@ def _without_zipmap(path, model_bytes, name):
 def _scores(path, scores, n, kind):
     if kind == "regressor" or (scores.ndim == 2 and scores.shape[1] == 1) or scores.ndim == 1:
         if scores.size != n:
-            raise _error(path, f"the model gave {scores.shape} values for {n} rows")
+            raise _run_error(path, f"gave {scores.shape} values for {n} rows")
         return scores.reshape(n)
     if scores.shape[1] == 2:
         return scores[:, 1]
@@ -240,4 +257,10 @@ def _why(e):
 
 
 def _error(path, why):
-    return InputError(f"model {path} ({LOADER}): {why}")
+    """A model that cannot be loaded: the file, the loader, why."""
+    return InputError(f"{path}: cannot load the model with {LOADER}: {why}")
+
+
+def _run_error(path, why):
+    """A model that cannot run on a batch."""
+    return InputError(f"{path}: the model ({LOADER}) {why}")
