@@ -60,14 +60,25 @@ def test_binary_classifier_gives_the_positive_class_probability(tmp_path, data, 
 @pytest.mark.parametrize("zipmap", [False, True], ids=["tensor", "zipmap"])
 def test_three_classes_give_the_class_scores(tmp_path, data, zipmap):
     X, _, y3, _ = data
-    labels = np.array(["low", "mid", "high"])[y3]  # string classes: ZipMap's string keys
-    model = LogisticRegression().fit(X, labels)
+    model = LogisticRegression().fit(X, y3)
     path = save(tmp_path, model, "three", X, options=None if zipmap else {"zipmap": False})
     p = load_onnx(path)
     assert (p.kind, p.n_classes, p.n_features) == ("classifier", 3, 4)
     got = p.predict(X)
     assert got.shape == (len(X), 3)
     np.testing.assert_allclose(got, model.predict_proba(X), **F32)
+
+
+@pytest.mark.parametrize("zipmap", [False, True], ids=["tensor", "zipmap"])
+@pytest.mark.parametrize("classes", [["high", "low", "mid"], [1, 2, 3]], ids=["strings", "from1"])
+def test_classes_other_than_class_ids(tmp_path, data, classes, zipmap):
+    X, _, y3, _ = data
+    model = LogisticRegression().fit(X, np.array(classes)[y3])
+    path = save(tmp_path, model, "named", X, options=None if zipmap else {"zipmap": False})
+    with pytest.raises(InputError) as e:
+        load_onnx(path)
+    one_line(e, path, f"the classifier's classes are [{', '.join(map(str, classes))}]; evalbeam "
+                      "reads labels as class ids 0..2 (fit it on those)")
 
 
 def test_regressor_gives_predict(tmp_path, data):

@@ -83,7 +83,7 @@ def _load(path, input_name, output_name, threads) -> Predictor:
         except Exception as e:  # onnxruntime's own error classes, one per status code
             if type(e).__name__ == "InvalidProtobuf":
                 raise _error(path, "not an ONNX model (it does not parse)") from None
-            raise _error(path, f"onnxruntime cannot load it: {_why(e)}") from None
+            raise _error(path, _why(e)) from None
 
     sess = session(model)
     feeds, n_features, feature_names = _inputs(path, sess.get_inputs(), input_name)
@@ -94,6 +94,8 @@ def _load(path, input_name, output_name, threads) -> Predictor:
         sess = session(model)
     else:
         fetch = output.name
+    if kind == "classifier":
+        _check_classes(path, model)
     if n_classes == 1:  # one score column: the positive class's
         n_classes = 2
 
@@ -222,6 +224,24 @@ def _without_zipmap(path, model_bytes, name):
         graph.output.append(onnx.helper.make_tensor_value_info(
             scores, onnx.TensorProto.FLOAT, [None, n_classes]))
     return model.SerializeToString(), scores, n_classes
+
+
+def _check_classes(path, model_bytes):
+    """The class labels the model's classifier records (ONNX-ML classifiers' and ZipMap's
+    ``classlabels_*``), when the onnx package is there to read them, must be the class ids
+    0..C-1 that evalbeam reads labels as: the score columns are in the labels' order."""
+    try:
+        import onnx
+    except ImportError:
+        return
+    found = {tuple(a.ints) if a.ints else tuple(s.decode() for s in a.strings)
+             for n in onnx.load_from_string(model_bytes).graph.node for a in n.attribute
+             if a.name in ("classlabels_ints", "classlabels_int64s", "classlabels_strings")}
+    for labels in found:
+        if list(labels) != list(range(len(labels))):
+            shown = ", ".join(map(str, labels[:5])) + (", ..." if len(labels) > 5 else "")
+            raise _error(path, f"the classifier's classes are [{shown}]; evalbeam reads labels "
+                               f"as class ids 0..{max(len(labels), 2) - 1} (fit it on those)")
 
 
 def _scores(path, scores, n, kind):
