@@ -55,6 +55,8 @@ def test_binary_classifier_gives_the_positive_class_probability(tmp_path, data, 
     got = p.predict(X)
     assert got.shape == (len(X),) and got.dtype == np.float64
     np.testing.assert_allclose(got, model.predict_proba(X)[:, 1], **F32)
+    # the pipeline's feature arrays are built a column at a time (Fortran order)
+    np.testing.assert_array_equal(p.predict(np.asfortranarray(X)), got)
 
 
 @pytest.mark.parametrize("zipmap", [False, True], ids=["tensor", "zipmap"])
@@ -113,6 +115,7 @@ def test_one_input_per_feature_names_the_features(tmp_path, data):
     p = load_onnx(save(tmp_path, onx, "columns"))
     assert (p.feature_names, p.n_features, p.kind, p.n_classes) == (names, 4, "classifier", 2)
     np.testing.assert_allclose(p.predict(X), pipe.predict_proba(X)[:, 1], **F32)
+    np.testing.assert_allclose(p.predict(np.asfortranarray(X)), pipe.predict_proba(X)[:, 1], **F32)
 
 
 def test_output_name_picks_the_output(tmp_path, data):

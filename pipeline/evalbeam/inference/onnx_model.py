@@ -150,12 +150,12 @@ def _inputs(path, inputs, input_name):
         (only,) = inputs
         dtype, rank = _DTYPES[only.type], len(only.shape)
         if rank == 1:
-            return [(only.name, lambda X: X[:, 0].astype(dtype))], 1, None
+            return [(only.name, lambda X: np.asarray(X[:, 0], dtype))], 1, None
         if rank != 2:
             raise _error(path, f"input '{only.name}' has shape{_shape(only)}; evalbeam feeds a "
                                "2-D feature matrix [rows, features]")
         width = only.shape[1] if isinstance(only.shape[1], int) else None
-        return [(only.name, lambda X: X.astype(dtype, copy=False))], width, None
+        return [(only.name, lambda X: np.asarray(X, dtype, order="C"))], width, None
     wide = [i for i in inputs if not _one_column(i)]
     if wide:
         raise _error(path, f"{len(inputs)} inputs, not one per feature (inputs: {names}); give "
@@ -166,8 +166,8 @@ def _inputs(path, inputs, input_name):
 
 def _column(j, dtype, rank):
     if rank == 1:
-        return lambda X: X[:, j].astype(dtype)
-    return lambda X: X[:, j:j + 1].astype(dtype)
+        return lambda X: np.asarray(X[:, j], dtype)
+    return lambda X: np.asarray(X[:, j:j + 1], dtype, order="C")
 
 
 def _one_column(node):
