@@ -36,6 +36,7 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
+                         [--model [NAME=]PATH ...]
                          [--run_name NAME] [--data_span START..END] [--quiet]
                          [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
@@ -111,6 +112,11 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
+          help="a model file (.joblib, .pkl, .pickle, .onnx) run in the pipeline for the "
+               "config's model spec NAME (repeat for several; no NAME: the only model spec); "
+               "its predictions replace stored ones. joblib and pickle files run code when "
+               "loaded: give only files you trust")
     _flag(ev, "--run_name", metavar="NAME",
           help="a name for this run, kept in summary.json (history and reports show it)")
     _flag(ev, "--data_span", metavar="START..END",
@@ -290,7 +296,8 @@ def _evaluate(args, beam_args) -> int:
                                 pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
-                                report=not args.no_report, run_name=run_name, data_span=span)
+                                report=not args.no_report, run_name=run_name, data_span=span,
+                                models=_models(args.model))
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
@@ -301,6 +308,25 @@ def _evaluate(args, beam_args) -> int:
     if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
+
+
+def _models(values) -> dict | None:
+    """``--model [NAME=]PATH`` values -> ``{NAME: PATH}`` ("" for an unnamed one). A NAME holds
+    no path separator, so a path with "=" in a folder name stays a path."""
+    from evalbeam.errors import ConfigError
+
+    models = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or "/" in name or os.sep in name:
+            name, path = "", value
+        if not path:
+            raise ConfigError(f"--model {value!r}: expected PATH or NAME=PATH")
+        if name in models:
+            said = f"model spec {name!r}" if name else "the model spec (no NAME)"
+            raise ConfigError(f"--model: two models for {said}")
+        models[name] = path
+    return models or None
 
 
 def _report_path(output_dir: str) -> str:

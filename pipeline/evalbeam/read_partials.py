@@ -5,8 +5,9 @@ a batch of an in-memory table) are listed before the run and shared out over the
 by one in turn, largest first. Each task's record batches are read and pre-aggregated
 (:func:`evalbeam.preagg.batch_partials`) where it is read, and their partials merged there, so
 what leaves a worker is one small table per (task, spec), never the rows or a table per batch.
-With query metrics a query's documents may be in any task: the batches go on to
-:class:`evalbeam.api.Evaluate` as they are.
+With query metrics a query's documents may be in any task, and models
+(:mod:`evalbeam.inference`) add their predictions to the batches first: then the batches go on
+as they are (``batches_only``).
 """
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ class TaskPartials:
 
 
 class _ReadAndPreAggregate(beam.DoFn):
-    def __init__(self, eval_plan, columns, batch_size, column_types):
+    def __init__(self, eval_plan, columns, batch_size, column_types, batches_only=False):
         self.eval_plan, self.columns = eval_plan, columns
+        self.batches_only = batches_only or bool(eval_plan.query_key)
         self.batch_size, self.column_types = batch_size, column_types
         self.rows_read = Metrics.counter("evalbeam", "rows_read")
         self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
@@ -37,7 +39,7 @@ class _ReadAndPreAggregate(beam.DoFn):
     def process(self, task):
         batches = progress.counted(
             readers.read_task(task, self.columns, self.batch_size, self.column_types))
-        if self.eval_plan.query_key:
+        if self.batches_only:
             yield from batches
             return
         merged = {}
@@ -56,12 +58,13 @@ class _ReadAndPreAggregate(beam.DoFn):
 
 
 class ReadAndPreAggregate(beam.PTransform):
-    """Read tasks -> ``TaskPartials`` (or record batches, with query metrics), for
-    :class:`evalbeam.api.Evaluate`."""
+    """Read tasks -> ``TaskPartials`` (or record batches, with query metrics or
+    ``batches_only``), for :class:`evalbeam.api.Evaluate`."""
 
     def __init__(self, tasks, eval_plan, columns=None, batch_size=readers.DEFAULT_BATCH_SIZE,
-                 column_types=None):
+                 column_types=None, batches_only=False):
         super().__init__()
+        self.batches_only = batches_only
         # largest first, dealt in turn: the runner gives grouped keys to its workers in turn
         self.tasks = sorted(tasks, key=lambda t: -t.rows)
         self.eval_plan, self.columns = eval_plan, columns
@@ -77,4 +80,4 @@ class ReadAndPreAggregate(beam.PTransform):
         else:
             tasks = tasks | "Task" >> beam.MapTuple(lambda _, task: task)
         return tasks | "ReadAndPreAggregate" >> beam.ParDo(_ReadAndPreAggregate(
-            self.eval_plan, self.columns, self.batch_size, self.column_types))
+            self.eval_plan, self.columns, self.batch_size, self.column_types, self.batches_only))
