@@ -261,3 +261,32 @@ def test_missing_onnxruntime_names_the_extra(tmp_path, data, monkeypatch):
     with pytest.raises(InputError) as e:
         load_onnx(path)
     one_line(e, path, "onnxruntime is not installed: pip install 'evalbeam[onnx]'")
+
+
+def test_zipmap_removed_and_the_rest_of_the_model_kept(data):
+    from evalbeam.inference import onnx_graph
+
+    X, _, y3, _ = data
+    original = to_onnx(LogisticRegression().fit(X, y3), X[:1].astype(np.float32))
+    graph = onnx_graph.parse(original.SerializeToString())
+    assert onnx_graph.class_labels(graph) == [[0, 1, 2], [0, 1, 2]]  # the classifier's, ZipMap's
+    assert onnx_graph.without_zipmap(graph, "output_probability") == ("probabilities", 3)
+    edited = onnx.load_from_string(graph.SerializeToString())
+    onnx.checker.check_model(edited, full_check=True)
+    assert [n for n in original.graph.node if n.op_type != "ZipMap"] == list(edited.graph.node)
+    assert [o.name for o in edited.graph.output] == ["output_label", "probabilities"]
+    assert (edited.graph.input, edited.graph.initializer, edited.opset_import) == (
+        original.graph.input, original.graph.initializer, original.opset_import)
+    assert onnx_graph.without_zipmap(graph, "output_probability") is None
+
+
+def test_loading_imports_neither_onnx_nor_skl2onnx(tmp_path, data):
+    import subprocess
+
+    X, y, _, _ = data
+    path = save(tmp_path, LogisticRegression().fit(X, y), "imports", X)  # with its ZipMap
+    code = ("import sys, numpy as np; from evalbeam.inference.onnx_model import load_onnx; "
+            f"p = load_onnx({path!r}); print(p.predict(np.zeros((2, 4))).shape, "
+            "sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'skl2onnx')))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split("\n")[0] == "(2,) []"

@@ -7,7 +7,8 @@ What is supported:
   model's order). Several inputs of another shape: ``input_name`` says which one to feed, and
   the model may then have no other input.
 - outputs: a classifier's class scores (a float tensor ``[N, C]``, or scikit-learn
-  converters' ZipMap output, a sequence of maps, read as the tensor that feeds the ZipMap),
+  converters' ZipMap output, a sequence of maps, read as the tensor that feeds the ZipMap:
+  :mod:`~evalbeam.inference.onnx_graph` removes the ZipMap from the graph),
   or a regressor's ``[N]`` / ``[N, 1]`` output. Without ``output_name``, an output whose name
   holds "prob" or that is a sequence of maps is taken, else the only float output. It is a
   classifier's when it is a sequence of maps, its name holds "prob", the model also has an
@@ -31,6 +32,7 @@ from typing import Optional
 import numpy as np
 
 from evalbeam.errors import InputError
+from evalbeam.inference import onnx_graph
 from evalbeam.inference.predictor import Predictor
 
 LOADER = "onnxruntime"
@@ -88,16 +90,20 @@ def _load(path, input_name, output_name, threads) -> Predictor:
     sess = session(model)
     feeds, n_features, feature_names = _inputs(path, sess.get_inputs(), input_name)
     output, kind = _output(path, sess.get_outputs(), output_name)
-    n_classes = _width(output) if kind == "classifier" else None
-    if output.type.startswith("seq(map"):
-        model, fetch, n_classes = _without_zipmap(path, model, output.name)
-        sess = session(model)
-    else:
-        fetch = output.name
+    fetch, n_classes = output.name, None
     if kind == "classifier":
-        _check_classes(path, model)
-    if n_classes == 1:  # one score column: the positive class's
-        n_classes = 2
+        graph = onnx_graph.parse(model)
+        _check_classes(path, onnx_graph.class_labels(graph))
+        n_classes = _width(output)
+        if output.type.startswith("seq(map"):
+            zipped = onnx_graph.without_zipmap(graph, output.name)
+            if zipped is None:
+                raise _error(path, f"output '{output.name}' is a sequence of maps not made by a "
+                                   "ZipMap; evalbeam reads class scores from a tensor")
+            fetch, n_classes = zipped
+            sess = session(graph.SerializeToString())
+        if n_classes == 1:  # one score column: the positive class's
+            n_classes = 2
 
     def predict(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
@@ -199,49 +205,14 @@ def _output(path, outputs, output_name):
     return output, "classifier" if classifier else "regressor"
 
 
-def _without_zipmap(path, model_bytes, name):
-    """The model with the ZipMap that makes output ``name`` removed and its input tensor (the
-    class scores, [N, C]) made the output: (model bytes, that tensor's name, C)."""
-    try:
-        import onnx
-    except ImportError:
-        raise _error(path, f"output '{name}' is a sequence of maps (a ZipMap); reading it needs "
-                           "the onnx package: pip install 'evalbeam[onnx]'") from None
-    model = onnx.load_from_string(model_bytes)
-    graph = model.graph
-    zipmap = next((n for n in graph.node if n.op_type == "ZipMap" and name in n.output), None)
-    if zipmap is None:
-        raise _error(path, f"output '{name}' is a sequence of maps not made by a ZipMap; "
-                           "evalbeam reads class scores from a tensor")
-    labels = next(a for a in zipmap.attribute if a.name.startswith("classlabels"))
-    n_classes = len(labels.ints) or len(labels.strings)
-    scores = zipmap.input[0]
-    graph.node.remove(zipmap)
-    kept = [o for o in graph.output if o.name != name]
-    del graph.output[:]
-    graph.output.extend(kept)
-    if scores not in [o.name for o in kept]:
-        graph.output.append(onnx.helper.make_tensor_value_info(
-            scores, onnx.TensorProto.FLOAT, [None, n_classes]))
-    return model.SerializeToString(), scores, n_classes
-
-
-def _check_classes(path, model_bytes):
-    """The class labels the model's classifier records (ONNX-ML classifiers' and ZipMap's
-    ``classlabels_*``), when the onnx package is there to read them, must be the class ids
-    0..C-1 that evalbeam reads labels as: the score columns are in the labels' order."""
-    try:
-        import onnx
-    except ImportError:
-        return
-    found = {tuple(a.ints) if a.ints else tuple(s.decode() for s in a.strings)
-             for n in onnx.load_from_string(model_bytes).graph.node for a in n.attribute
-             if a.name in ("classlabels_ints", "classlabels_int64s", "classlabels_strings")}
-    for labels in found:
-        if list(labels) != list(range(len(labels))):
-            shown = ", ".join(map(str, labels[:5])) + (", ..." if len(labels) > 5 else "")
+def _check_classes(path, labels):
+    """The class labels the model records must be the class ids 0..C-1 that evalbeam reads
+    labels as (the score columns are in the labels' order)."""
+    for found in labels:
+        if found != list(range(len(found))):
+            shown = ", ".join(map(str, found[:5])) + (", ..." if len(found) > 5 else "")
             raise _error(path, f"the classifier's classes are [{shown}]; evalbeam reads labels "
-                               f"as class ids 0..{max(len(labels), 2) - 1} (fit it on those)")
+                               f"as class ids 0..{max(len(found), 2) - 1} (fit it on those)")
 
 
 def _scores(path, scores, n, kind):
