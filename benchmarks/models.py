@@ -6,10 +6,11 @@ same run: one numpy predict over the data (read the features, X @ coef + b, a si
 benchmarks/b1.py's numpy floor of the metrics on those predictions.
 
 usage: python benchmarks/models.py [N] [--workdir DIR] [--repeats R] [-- extra evalbeam flags]
-Runs joblib, ONNX, the same predictions stored in the data (B1's config, no model) and the
-floor R times, alternated (each first in turn), and prints the medians: each CLI's time
-(including the interpreter's start-up and imports) and its peak RSS, the floor's two parts,
-the ratios (target: at most 1.3), and whether each run's numbers agree with the floor's (as in b1.py; the ONNX model computes in float32, so its scores are within
+Runs joblib, ONNX, the same predictions stored in the data (B1's config, no model), that on
+1000 rows (evalbeam's start-up) and the floor R times, alternated (each first in turn), and
+prints the medians: each CLI's time (including the interpreter's start-up and imports) and its
+peak RSS, the floor's two parts, the ratios (target: at most 1.3; and without the start-up),
+and whether each run's numbers agree with the floor's (as in b1.py; the ONNX model computes in float32, so its scores are within
 about 1e-7 of the floor's and so are its metrics), and the model's own cost: the CLI with the
 model less the CLI on the stored predictions, beside numpy's read-and-predict.
 """
@@ -90,6 +91,12 @@ def store_predictions(data, model, path):
     return path
 
 
+def head(data, rows):
+    path = data.replace(".parquet", f"_head{rows}.parquet")
+    pq.write_table(pq.read_table(data).slice(0, rows), path)
+    return path
+
+
 def numpy_predict(data, model):
     return 1 / (1 + np.exp(-(features(data) @ model.coef_[0] + model.intercept_[0])))
 
@@ -132,6 +139,7 @@ def main():
     cfg = config(a.workdir)
     args = {fmt: ["--config", cfg, "--data", data, "--model", path] for fmt, path in paths.items()}
     args["stored"] = ["--config", CONFIG, "--data", stored]
+    args["start-up"] = ["--config", CONFIG, "--data", head(stored, 1000)]
     outs = {fmt: os.path.join(a.workdir, f"out_models_{a.n}_{fmt}") for fmt in args}
     runs = {fmt: [] for fmt in [*args, "floor"]}
     order = list(runs)
@@ -149,7 +157,9 @@ def main():
           f"repeats={a.repeats} load={os.getloadavg()[0]:.2f}  numpy floor {floor_s:.2f}s "
           f"(predict {predict_s:.2f}s + metrics {metrics_s:.2f}s)")
     failed, cli_s = False, {}
-    for fmt in args:
+    startup = statistics.median(s for s, _ in runs.pop("start-up"))
+    print(f"  evalbeam's start-up (the CLI on 1000 rows of stored predictions) {startup:.2f}s")
+    for fmt in [*paths, "stored"]:
         cli_s[fmt] = seconds = statistics.median(s for s, _ in runs[fmt])
         rss = max(m for _, m in runs[fmt])
         shown = subprocess.run([sys.executable, "-m", "evalbeam.cli", "show", outs[fmt], "--json"],
@@ -158,7 +168,8 @@ def main():
         failed |= bool(bad)
         print(f"  {fmt:6s} evalbeam CLI {seconds:.2f}s (incl. start-up; runs "
               f"{', '.join(f'{s:.2f}' for s, _ in runs[fmt])})  ratio {seconds / floor_s:.2f} "
-              f"(target <= 1.3)  peak RSS {rss:.0f} MB  parity {n - len(bad)}/{n} "
+              f"(target <= 1.3; {(seconds - startup) / floor_s:.2f} without the start-up)  "
+              f"peak RSS {rss:.0f} MB  parity {n - len(bad)}/{n} "
               f"(worst rel err {worst:.1e} excl. AUC-PR)")
         for item in bad[:5]:
             print("    mismatch:", item)
