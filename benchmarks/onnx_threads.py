@@ -4,7 +4,8 @@
 threads at once (Beam runs a step's bundles in several threads), for load_onnx's sessions
 (threads=1 and 2, no spin-waiting) and onnxruntime's defaults (a pool of one thread per core
 that spin-waits). Alternated runs (each
-configuration first in turn); medians of wall and CPU time (the process's, all threads).
+configuration first in turn, a pause after each so that a spinning pool does not slow the next);
+medians of wall and CPU time (the process's, all threads).
 
 usage: python benchmarks/onnx_threads.py [--rows N] [--batch B] [--repeats R]
 """
@@ -70,6 +71,7 @@ def main():
         floor.append(time.perf_counter() - t0)
         for name, n in order[r % len(order):] + order[:r % len(order)]:  # each goes first once
             times[name, n].append(run(configs[name], n))
+            time.sleep(0.2)  # a spinning pool's threads stop spinning before the next run
     print(f"rows={a.rows} batch={a.batch} cores={os.cpu_count()} load={os.getloadavg()[0]:.2f}  "
           f"numpy predict floor {statistics.median(floor):.3f}s")
     for (name, n), got in times.items():
