@@ -290,3 +290,23 @@ def test_loading_imports_neither_onnx_nor_skl2onnx(tmp_path, data):
             "sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'skl2onnx')))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split("\n")[0] == "(2,) []"
+
+
+def test_weights_stored_beside_the_model(tmp_path):
+    from onnx import numpy_helper
+
+    W = np.array([[0.5], [-1.0], [2.0], [0.25]], dtype=np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "external",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+                          initializer=[numpy_helper.from_array(W, "W")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = str(tmp_path / "external.onnx")
+    onnx.save_model(model, path, save_as_external_data=True, location="external.weights",
+                    size_threshold=0)
+    assert (tmp_path / "external.weights").exists()
+    p = load_onnx(path)
+    X = np.arange(12, dtype=np.float64).reshape(3, 4)
+    assert (p.kind, p.n_features) == ("regressor", 4)
+    np.testing.assert_allclose(p.predict(X), (X @ W)[:, 0], rtol=1e-6)

@@ -71,7 +71,9 @@ def _load(path, input_name, output_name, threads) -> Predictor:
         import onnxruntime as ort
     except ImportError:
         raise _error(path, "onnxruntime is not installed: pip install 'evalbeam[onnx]'") from None
-    model = _read(path)
+    # a local file is opened by path, so that onnxruntime finds tensors stored beside it
+    # (models over 2 GB keep them in other files); another file system's is read into memory
+    model = _read(path) if "://" in path else path
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -79,9 +81,9 @@ def _load(path, input_name, output_name, threads) -> Predictor:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
 
-    def session(model_bytes):
+    def session(model):
         try:
-            return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime's own error classes, one per status code
             if type(e).__name__ == "InvalidProtobuf":
                 raise _error(path, "not an ONNX model (it does not parse)") from None
@@ -92,7 +94,7 @@ def _load(path, input_name, output_name, threads) -> Predictor:
     output, kind = _output(path, sess.get_outputs(), output_name)
     fetch, n_classes = output.name, None
     if kind == "classifier":
-        graph = onnx_graph.parse(model)
+        graph = onnx_graph.parse(model if isinstance(model, bytes) else _read(path))
         _check_classes(path, onnx_graph.class_labels(graph))
         n_classes = _width(output)
         if output.type.startswith("seq(map"):
