@@ -10,9 +10,10 @@ Runs joblib, ONNX, the same predictions stored in the data (B1's config, no mode
 1000 rows (evalbeam's start-up) and the floor R times, alternated (each first in turn), and
 prints the medians: each CLI's time (including the interpreter's start-up and imports) and its
 peak RSS, the floor's two parts, the ratios (target: at most 1.3; and without the start-up),
-and whether each run's numbers agree with the floor's (as in b1.py; the ONNX model computes in float32, so its scores are within
-about 1e-7 of the floor's and so are its metrics), and the model's own cost: the CLI with the
-model less the CLI on the stored predictions, beside numpy's read-and-predict.
+and whether each run's numbers agree with the floor's (as in b1.py; the ONNX model computes
+in float32, so its scores are within about 1e-7 of the floor's and so are its metrics), and
+the model's own cost: the CLI with the model less the CLI on the stored predictions, beside
+numpy's read-and-predict.
 """
 import argparse
 import os
@@ -47,7 +48,8 @@ def config(workdir):
     two unused columns) and no prediction column: the model gives the predictions."""
     with open(CONFIG) as f:
         text = f.read()
-    spec = 'model_specs { label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }'
+    spec = ('model_specs { label_key: "label" prediction_key: "prediction" '
+            'example_weight_key: "weight" }')
     assert spec in text
     keys = ", ".join(f'"{name}"' for name in FEATURES)
     path = os.path.join(workdir, "models.textproto")
@@ -173,7 +175,7 @@ def main():
               f"(worst rel err {worst:.1e} excl. AUC-PR)")
         for item in bad[:5]:
             print("    mismatch:", item)
-    print(f"  the model's cost (CLI with the model - CLI on the same predictions stored): "
+    print("  the model's cost (CLI with the model - CLI on the same predictions stored): "
           + ", ".join(f"{fmt} {cli_s[fmt] - cli_s['stored']:.2f}s" for fmt in paths)
           + f"; numpy's (read the features and predict) {predict_s:.2f}s")
     return 1 if failed else 0

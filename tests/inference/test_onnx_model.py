@@ -199,7 +199,8 @@ def test_missing_file(tmp_path):
 
 def test_no_float_input(tmp_path):
     path = graph(tmp_path, "strings", [("city", TensorProto.STRING, [None, 1])],
-                 [("y", TensorProto.STRING, [None, 1])], [helper.make_node("Identity", ["city"], ["y"])])
+                 [("y", TensorProto.STRING, [None, 1])],
+                 [helper.make_node("Identity", ["city"], ["y"])])
     with pytest.raises(InputError) as e:
         load_onnx(path)
     one_line(e, path, "no float input (inputs: city tensor(string) [N, 1])")
@@ -234,7 +235,8 @@ def test_unknown_output_name_lists_the_outputs(tmp_path, data):
 def test_several_float_outputs_need_a_name(tmp_path):
     path = graph(tmp_path, "outs", [("x", TensorProto.FLOAT, [None, 2])],
                  [("u", TensorProto.FLOAT, [None, 2]), ("v", TensorProto.FLOAT, [None, 2])],
-                 [helper.make_node("Identity", ["x"], ["u"]), helper.make_node("Neg", ["x"], ["v"])])
+                 [helper.make_node("Identity", ["x"], ["u"]),
+                  helper.make_node("Neg", ["x"], ["v"])])
     with pytest.raises(InputError) as e:
         load_onnx(path)
     one_line(e, path, "several float outputs (outputs: u tensor(float) [N, 2], "

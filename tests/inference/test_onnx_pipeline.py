@@ -64,7 +64,6 @@ def test_cli_onnx_model_gives_scikit_learns_metrics_per_slice(tmp_path, capsys):
 
 def test_one_input_per_feature_orders_the_columns_by_the_models_names(tmp_path):
     df = frame(3000, seed=12)
-    X = df[FEATURES].to_numpy()
     names = ["f2", "f0", "f3", "f1"]  # the model's order, not the data's
     pipe = make_pipeline(ColumnTransformer([("all", "passthrough", [0, 1, 2, 3])]),
                          GradientBoostingClassifier(n_estimators=20, random_state=0))
