@@ -380,19 +380,19 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     run_name = run_facts.check_run_name(run_name, "run_name")
     if data_span is not None:
         data_span = run_facts.parse_span(data_span, "data_span")
-    runs = []
+    stage = None  # the models run in the pipeline (evalbeam.inference), if any
     if models:
-        from evalbeam.inference import runs as model_runs
+        from evalbeam.inference.runs import ModelStage
 
-        proto = config.config if isinstance(config, EvalPlan) else \
-            config if isinstance(config, config_pb2.EvalConfig) else read_config(config)
-        proto, runs = model_runs.attach(proto, model_runs.given(models))
-        eval_plan = resolve_config(proto)
+        stage = ModelStage(config.config if isinstance(config, EvalPlan) else config
+                           if isinstance(config, config_pb2.EvalConfig) else read_config(config),
+                           models)
+        eval_plan = resolve_config(stage.config)
     else:
         eval_plan = as_plan(config)
     options = _pipeline_options(pipeline_options)
     # with models, every column may be a feature: they are chosen once the schema is known
-    columns = None if runs else eval_plan.input_columns()
+    columns = None if stage else eval_plan.input_columns()
     in_memory = readers.in_memory_table(data, columns)
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
@@ -403,7 +403,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         if eval_plan.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has "
                               "is_baseline: true")
-        if any(r.name == eval_plan.baseline for r in runs):
+        if stage and any(r.name == eval_plan.baseline for r in stage.runs):
             raise ConfigError(f"a model was given for the baseline {eval_plan.baseline!r}, and "
                               "a baseline result stands for it: give one or the other")
         eval_plan = eval_plan.with_baseline_metrics(
@@ -417,11 +417,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         column_types = None
         if in_memory is not None:
             table, full_schema = in_memory
-            if runs:
-                runs, columns, sample = _prepare_models(runs, eval_plan, full_schema,
-                                                        readers.IN_MEMORY)
+            if stage:
+                columns = stage.prepare(eval_plan, full_schema, readers.IN_MEMORY)
                 table = table.select([c for c in columns if c in table.column_names])
-            check_columns(_with_predictions(full_schema, runs), eval_plan, readers.IN_MEMORY)
+                full_schema = stage.schema(full_schema)
+            check_columns(full_schema, eval_plan, readers.IN_MEMORY)
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
             # see local files, so there the rows travel along
@@ -431,17 +431,18 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         else:
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             file_schema = readers.read_schema(files[0], fmt, columns, column_types)
-            if runs:
-                runs, columns, sample = _prepare_models(runs, eval_plan, file_schema, files[0])
-            check_columns(_with_predictions(file_schema, runs), eval_plan, files[0])
+            if stage:
+                columns = stage.prepare(eval_plan, file_schema, files[0])
+                file_schema = stage.schema(file_schema)
+            check_columns(file_schema, eval_plan, files[0])
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
-        if runs:  # each model predicts on the first rows: its output is checked now
-            sample([with_source(b, readers.IN_MEMORY) for b in
-                    table.slice(0, model_runs.SAMPLE_ROWS).combine_chunks().to_batches()]
-                   if in_memory is not None
-                   else readers.read_task(tasks[0], columns, model_runs.SAMPLE_ROWS,
-                                          column_types))
+        if stage:  # each model predicts on the first rows: its output is checked now
+            rows = stage.sample_rows
+            stage.check([with_source(b, readers.IN_MEMORY) for b in
+                         table.slice(0, rows).combine_chunks().to_batches()]
+                        if in_memory is not None
+                        else readers.read_task(tasks[0], columns, rows, column_types))
         if local and not local_workers.user_chose(options):  # every core, if it gains
             runner, options = local_workers.runner(local_workers.worker_count(
                 sum(t.rows for t in tasks), len(tasks)), options)
@@ -453,9 +454,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
         else:
             batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
-                tasks, eval_plan, columns, batch_size, column_types, batches_only=bool(runs))
-        if runs:
-            batches = batches | "Predict" >> model_runs.Predict(runs)
+                tasks, eval_plan, columns, batch_size, column_types,
+                batches_only=stage is not None)
+        if stage:
+            batches = batches | "Predict" >> stage.transform()
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:
@@ -473,30 +475,6 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
     return result
-
-
-def _prepare_models(runs, eval_plan, schema, source):
-    """(the runs with their features, the columns to read, a check of the models on a few
-    rows: given the record batches of the first read task)."""
-    from evalbeam.inference import runs as model_runs
-
-    prepared = model_runs.prepare(runs, eval_plan, schema, source)
-    runs = [run for run, _ in prepared]
-
-    def sample(batches):
-        first = next(iter(batches), None)
-        if first is not None and first.num_rows:
-            model_runs.check_sample(first, prepared, eval_plan)
-
-    return runs, model_runs.read_columns(eval_plan, runs), sample
-
-
-def _with_predictions(schema, runs):
-    if not runs:
-        return schema
-    from evalbeam.inference.runs import with_predictions
-
-    return with_predictions(schema, runs)
 
 
 def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,

@@ -94,11 +94,11 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"evalbeam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
-    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files (or models)",
                         usage=EVALUATE_USAGE,
                         epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
-                        description="Evaluate predictions stored in files and write the "
-                                    "artifacts to a directory.")
+                        description="Evaluate predictions stored in files, or models run on "
+                                    "them (--model), and write the artifacts to a directory.")
     _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig file (text proto or JSON)")
     _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
@@ -297,7 +297,7 @@ def _evaluate(args, beam_args) -> int:
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
                                 report=not args.no_report, run_name=run_name, data_span=span,
-                                models=_models(args.model))
+                                models=_models(getattr(args, "model", [])))
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())

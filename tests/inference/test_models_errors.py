@@ -1,7 +1,6 @@
 """Bad input with models, said in one line before the pipeline runs (CLI exit 2): a feature
 column missing or of the wrong type, a model file that does not load, an output that does not
 fit the config, a --model name the config does not have."""
-import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
@@ -120,3 +119,17 @@ def test_model_names_that_the_config_does_not_have(setup, capsys):
     _one_line(capsys, "--model: two models for model spec 'new'")
     assert _evaluate(tmp, data, str(tmp / "m.onnx.gz")) == 2
     _one_line(capsys, "m.onnx.gz: unknown model format (suffix '.gz')")
+
+
+def test_a_model_that_fails_inside_the_pipeline_says_where_in_one_line(setup, capsys):
+    """A null feature far past the first rows: LogisticRegression refuses NaN while the
+    pipeline runs; the run stops with the batch's file, the model and the model's reason."""
+    df, tmp = setup
+    df = frame(3000, seed=5)
+    model = save(LogisticRegression().fit(df[FEATURES], df["label"]), tmp / "m.joblib")
+    df.loc[2500, "f3"] = None
+    data = write(df, tmp / "d.parquet", row_group_size=1000)
+    assert _evaluate(tmp, data, f"new={model}") == 2
+    _one_line(capsys, "d.parquet (row group 2): model 'new' (", "m.joblib) failed to predict: "
+              "ValueError: Input X contains NaN")
+    assert not (tmp / "out").exists()

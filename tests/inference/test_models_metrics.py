@@ -2,6 +2,7 @@
 predict of the same rows, and a candidate and a baseline model file give the same comparison
 as their predictions stored in the data."""
 import numpy as np
+import pyarrow as pa
 import pytest
 from sklearn import metrics as skm
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
@@ -142,3 +143,31 @@ def test_candidate_and_baseline_model_files_compare_as_stored_predictions(tmp_pa
         for key, value in values.items():
             assert got.metrics[slice_key][key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
     assert got.validation == want.validation
+
+
+def test_the_model_replaces_a_stored_prediction_column_and_reads_only_what_it_needs(tmp_path):
+    """prediction_key names a column of the data: with a model it is not read (it holds
+    nonsense here), the model's predictions stand in its place. In memory and from CSV."""
+    from evalbeam.config import parse_config, resolve_config
+    from evalbeam.inference import runs
+
+    df = frame(2000, seed=9)
+    model = LogisticRegression().fit(df[FEATURES], df["label"])
+    path = save(model, tmp_path / "m.joblib")
+    stored = df.assign(prediction=7.5, notes="free text")  # neither fits a metric or a model
+    config = BINARY.replace('example_weight_key: "weight"',
+                            'example_weight_key: "weight" prediction_key: "prediction"')
+    p, y, w = model.predict_proba(df[FEATURES])[:, 1], df["label"], df["weight"]
+    want = skm.log_loss(y, p, sample_weight=w)
+    csv = tmp_path / "d.csv"
+    stored.to_csv(csv, index=False)
+    for data, name in ((stored, "frame"), (str(csv), "csv")):
+        result = run_evaluation(config, data, str(tmp_path / name), models=path)
+        assert _values(result)["binary_crossentropy"] == pytest.approx(want, rel=1e-9), name
+
+    # the columns read: the config's (not the replaced prediction) and the model's features
+    proto, model_runs = runs.attach(parse_config(config), {"": path})
+    plan = resolve_config(proto)
+    prepared = runs.prepare(model_runs, plan, pa.Schema.from_pandas(stored), "d")
+    assert runs.read_columns(plan, [r for r, _ in prepared]) == [
+        "label", "weight", "country", *FEATURES]

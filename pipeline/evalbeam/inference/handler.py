@@ -22,6 +22,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from evalbeam.errors import EvalbeamError, InputError
 from evalbeam.extract import source_of, to_float
+from evalbeam.inference.loading import first_line, load_model
 
 if base.resource is None:  # Beam imports it with a module that needs torch, and else logs a
     import resource        # warning at every model load instead of measuring its memory
@@ -39,17 +40,17 @@ def feature_matrix(batch: pa.RecordBatch, features) -> np.ndarray:
     return X
 
 
-def scores(output, rows: int, where: str) -> np.ndarray:
+def scores(output, rows: int, where: str, pairs: bool = False) -> np.ndarray:
     """A model's output for ``rows`` examples -> ``(rows,)`` scores or ``(rows, k)`` class
-    scores: one column is taken as the scores, two as the scores of classes 0 and 1 (the
-    second is the positive class's)."""
+    scores: one column is taken as the scores; with ``pairs`` (a user's handler, whose kind is
+    not known), two as the scores of classes 0 and 1 (the second is the positive class's)."""
     try:
         values = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise InputError(f"{where}: its output is not numbers ({str(e).splitlines()[0]})") from None
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    elif values.ndim == 2 and values.shape[1] == 2:
+    elif values.ndim == 2 and values.shape[1] == 2 and pairs:
         values = values[:, 1]
     if values.ndim not in (1, 2) or len(values) != rows:
         raise InputError(f"{where}: gave an output of shape {values.shape} for {rows} rows; "
@@ -90,8 +91,6 @@ class RecordBatchModelHandler(ModelHandler):
     def load_model(self):
         if self.user is not None:
             return self.user.load_model(self.describe)
-        from evalbeam.inference.loading import load_model
-
         return load_model(self.model, **self.options)
 
     def predict(self, batch: pa.RecordBatch, model, inference_args=None) -> np.ndarray:
@@ -105,8 +104,8 @@ class RecordBatchModelHandler(ModelHandler):
             except EvalbeamError:
                 raise
             except Exception as e:  # noqa: BLE001 - the model's own failure, in one line
-                raise InputError(f"{where} failed to predict: {_first_line(e)}") from None
-        return scores(output, batch.num_rows, where)
+                raise InputError(f"{where} failed to predict: {first_line(e)}") from None
+        return scores(output, batch.num_rows, where, pairs=self.user is not None)
 
     def run_inference(self, batch, model, inference_args=None):
         values = self.predict(batch, model, inference_args)
@@ -132,10 +131,6 @@ class RecordBatchModelHandler(ModelHandler):
         return self.user.handler.model_copies() if self.user is not None else 1
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
-
 
 class UserHandler:
     """A user's Beam ``ModelHandler`` run on feature arrays: it loads its model as it would in
@@ -153,7 +148,7 @@ class UserHandler:
             raise
         except Exception as e:  # noqa: BLE001
             raise InputError(f"{describe}: its ModelHandler failed to load the model: "
-                             f"{_first_line(e)}") from None
+                             f"{first_line(e)}") from None
 
     def predict(self, X: np.ndarray, model, inference_args, where: str):
         try:
@@ -163,7 +158,7 @@ class UserHandler:
             raise
         except Exception as e:  # noqa: BLE001
             raise InputError(f"{where}: its ModelHandler failed to predict: "
-                             f"{_first_line(e)}") from None
+                             f"{first_line(e)}") from None
         if isinstance(results, np.ndarray):
             return results
         if len(results) == 1 and len(X) != 1:  # one array for the whole batch

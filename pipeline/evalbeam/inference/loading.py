@@ -13,6 +13,12 @@ SKLEARN_SUFFIXES = (".joblib", ".pkl", ".pickle")
 ONNX_SUFFIXES = (".onnx",)
 
 
+def first_line(e: BaseException) -> str:
+    """An exception in one line, for messages: its type and the first line of its text."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
 def load_model(path, **options) -> Predictor:
     """The model at ``path``; ``options`` go to the loader (ONNX: ``input_name``,
     ``output_name``)."""

@@ -219,6 +219,38 @@ def check_sample(batch: pa.RecordBatch, prepared: list, eval_plan) -> None:
         raise
 
 
+class ModelStage:
+    """The models of one run, planned in the order the run learns what it needs: the config
+    (:attr:`config`, with the models' prediction columns), then the data's schema
+    (:meth:`prepare`: features, the columns to read), then its first rows (:meth:`check`);
+    :meth:`transform` is the step that runs them."""
+
+    sample_rows = SAMPLE_ROWS
+
+    def __init__(self, config: config_pb2.EvalConfig, models):
+        self.config, self.runs = attach(config, given(models))
+        self.prepared = []
+
+    def prepare(self, eval_plan, schema: pa.Schema, source: str) -> list:
+        """Load the models, find their features in ``schema``; the columns to read."""
+        self.eval_plan = eval_plan
+        self.prepared = prepare(self.runs, eval_plan, schema, source)
+        self.runs = [run for run, _ in self.prepared]
+        return read_columns(eval_plan, self.runs)
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        return with_predictions(schema, self.runs)
+
+    def check(self, batches) -> None:
+        """Each model on the first rows of the first of ``batches``."""
+        first = next(iter(batches), None)
+        if first is not None and first.num_rows:
+            check_sample(first, self.prepared, self.eval_plan)
+
+    def transform(self) -> beam.PTransform:
+        return Predict(self.runs)
+
+
 class Predict(beam.PTransform):
     """PCollection[RecordBatch] -> the same batches with each model's predictions as a column:
     Beam ``RunInference`` per model, one after the other."""

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from evalbeam.errors import InputError
+from evalbeam.inference.loading import first_line
 from evalbeam.inference.predictor import Predictor
 
 EXTRA = "pip install 'evalbeam[sklearn]'"
@@ -41,10 +42,6 @@ def _read(path: str, loader: str):
         return joblib.load(f)
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
-
 
 def load_sklearn(path) -> Predictor:
     """The model in a joblib or pickle file, as a Predictor: a classifier's ``predict_proba``
@@ -61,7 +58,7 @@ def load_sklearn(path) -> Predictor:
         raise InputError(f"{path}: cannot load the model with {loader}: it needs the module "
                          f"{e.name!r}, which is not installed{hint}") from None
     except Exception as e:  # noqa: BLE001 - whatever unpickling raised, said in one line
-        raise InputError(f"{path}: cannot load the model with {loader}: {_first_line(e)}") from None
+        raise InputError(f"{path}: cannot load the model with {loader}: {first_line(e)}") from None
     return predictor_of(model, path, loader)
 
 
@@ -96,16 +93,26 @@ def predictor_of(model, source: str, loader: str) -> Predictor:
     n_features = getattr(model, "n_features_in_", None)
     n_features = int(n_features) if n_features is not None else (len(names) if names else None)
     if not _is_classifier(model):
-        predict = _quiet(model.predict)
-        return Predictor(source, loader, "regressor",
-                         lambda X: np.asarray(predict(X), dtype=np.float64),
-                         names, n_features)
+        regress = _quiet(model.predict)
+
+        def predict(X):
+            values = np.asarray(regress(X), dtype=np.float64)
+            if values.ndim == 2 and values.shape[1] == 1:
+                return values[:, 0]
+            if values.ndim != 1:
+                raise InputError(f"{source}: the regressor gives {values.shape[1:]} values per "
+                                 "row; evalbeam evaluates one")
+            return values
+        return Predictor(source, loader, "regressor", predict, names, n_features)
     kind = type(model).__qualname__
     if not callable(getattr(model, "predict_proba", None)):
         raise InputError(f"{source}: the classifier ({kind}) has no predict_proba; evalbeam "
                          "reads class scores (probabilities) of classifiers")
     classes = np.asarray(getattr(model, "classes_", []))
     ids = np.arange(len(classes))
+    if len(classes) == 1:
+        raise InputError(f"{source}: the classifier was fitted on one class ({classes[0]}); "
+                         "it gives no scores to compare classes by")
     if not len(classes) or classes.dtype.kind not in "biuf" or not np.array_equal(classes, ids):
         shown = ", ".join(map(str, classes[:5])) + (", ..." if len(classes) > 5 else "")
         raise InputError(f"{source}: the classifier's classes are [{shown}]; evalbeam reads "
