@@ -9,7 +9,8 @@ usage: python benchmarks/models.py [N] [--workdir DIR] [--repeats R] [-- extra e
 Runs joblib, ONNX, the same predictions stored in the data (B1's config, no model), that on
 1000 rows (evalbeam's start-up) and the floor R times, alternated (each first in turn), and
 prints the medians: each CLI's time (including the interpreter's start-up and imports) and its
-peak RSS, the floor's two parts, the ratios (target: at most 1.3; and without the start-up),
+peak RSS, the floor's two parts, the ratios (the median of each round's CLI time over that
+round's floor; target: at most 1.3; and without that round's start-up),
 and whether each run's numbers agree with the floor's (as in b1.py; the ONNX model computes
 in float32, so its scores are within about 1e-7 of the floor's and so are its metrics), and
 the model's own cost: the CLI with the model less the CLI on the stored predictions, beside
@@ -154,29 +155,37 @@ def main():
                 runs[what].append(timed_cli([*args[what], "--output", outs[what], *a.extra]))
     predict_s = statistics.median(p for p, _ in runs["floor"])
     metrics_s = statistics.median(m for _, m in runs["floor"])
-    floor_s = statistics.median(p + m for p, m in runs["floor"])
+    floors = [p + m for p, m in runs.pop("floor")]
+    startups = [s for s, _ in runs.pop("start-up")]
+    times = {fmt: [s for s, _ in runs[fmt]] for fmt in runs}
+
+    def per_round(values, less=None, over=None):
+        """The median over the rounds of a round's value, less ``less``'s, over ``over``'s:
+        each compared within its round, as the machine's load drifts between rounds."""
+        return statistics.median((v - (less[i] if less else 0)) / (over[i] if over else 1)
+                                 for i, v in enumerate(values))
+
     print(f"models rows={a.n} features={len(FEATURES)} slices={len(reference)} "
-          f"repeats={a.repeats} load={os.getloadavg()[0]:.2f}  numpy floor {floor_s:.2f}s "
-          f"(predict {predict_s:.2f}s + metrics {metrics_s:.2f}s)")
-    failed, cli_s = False, {}
-    startup = statistics.median(s for s, _ in runs.pop("start-up"))
-    print(f"  evalbeam's start-up (the CLI on 1000 rows of stored predictions) {startup:.2f}s")
-    for fmt in [*paths, "stored"]:
-        cli_s[fmt] = seconds = statistics.median(s for s, _ in runs[fmt])
-        rss = max(m for _, m in runs[fmt])
+          f"repeats={a.repeats} load={os.getloadavg()[0]:.2f}  numpy floor "
+          f"{statistics.median(floors):.2f}s (predict {predict_s:.2f}s + metrics {metrics_s:.2f}s)"
+          f"  evalbeam's start-up (the CLI on 1000 rows of stored predictions) "
+          f"{statistics.median(startups):.2f}s")
+    failed = False
+    for fmt in times:
         shown = subprocess.run([sys.executable, "-m", "evalbeam.cli", "show", outs[fmt], "--json"],
                                check=True, capture_output=True, text=True).stdout
         n, bad, worst = compare(shown, reference)
         failed |= bool(bad)
-        print(f"  {fmt:6s} evalbeam CLI {seconds:.2f}s (incl. start-up; runs "
-              f"{', '.join(f'{s:.2f}' for s, _ in runs[fmt])})  ratio {seconds / floor_s:.2f} "
-              f"(target <= 1.3; {(seconds - startup) / floor_s:.2f} without the start-up)  "
-              f"peak RSS {rss:.0f} MB  parity {n - len(bad)}/{n} "
+        print(f"  {fmt:6s} evalbeam CLI {statistics.median(times[fmt]):.2f}s (incl. start-up; "
+              f"runs {', '.join(f'{s:.2f}' for s in times[fmt])})  ratio "
+              f"{per_round(times[fmt], over=floors):.2f} (target <= 1.3; "
+              f"{per_round(times[fmt], startups, floors):.2f} without the start-up)  peak RSS "
+              f"{max(m for _, m in runs[fmt]):.0f} MB  parity {n - len(bad)}/{n} "
               f"(worst rel err {worst:.1e} excl. AUC-PR)")
         for item in bad[:5]:
             print("    mismatch:", item)
     print("  the model's cost (CLI with the model - CLI on the same predictions stored): "
-          + ", ".join(f"{fmt} {cli_s[fmt] - cli_s['stored']:.2f}s" for fmt in paths)
+          + ", ".join(f"{fmt} {per_round(times[fmt], times['stored']):.2f}s" for fmt in paths)
           + f"; numpy's (read the features and predict) {predict_s:.2f}s")
     return 1 if failed else 0
 
