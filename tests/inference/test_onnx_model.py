@@ -312,3 +312,43 @@ def test_weights_stored_beside_the_model(tmp_path):
     X = np.arange(12, dtype=np.float64).reshape(3, 4)
     assert (p.kind, p.n_features) == ("regressor", 4)
     np.testing.assert_allclose(p.predict(X), (X @ W)[:, 0], rtol=1e-6)
+
+
+def sigmoid_scores(tmp_path, name="scores"):
+    """Two [N, 1] sigmoid outputs of x [N, 4] (a network's, named neither 'prob' nor labelled)."""
+    from onnx import numpy_helper
+
+    Wa = np.array([[1.0], [-1.0], [0.5], [0.0]], dtype=np.float32)
+    Wb = np.array([[0.2], [0.7], [-1.5], [1.0]], dtype=np.float32)
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "Wa"], ["za"]),
+         helper.make_node("Sigmoid", ["za"], ["a"]),
+         helper.make_node("MatMul", ["x", "Wb"], ["zb"]),
+         helper.make_node("Sigmoid", ["zb"], ["b"])],
+        name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [None, 1]) for o in ("a", "b")],
+        initializer=[numpy_helper.from_array(Wa, "Wa"), numpy_helper.from_array(Wb, "Wb")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return save(tmp_path, model, name), Wb[:, 0].astype(np.float64)
+
+
+def test_kind_says_what_a_one_column_output_is(tmp_path, data):
+    X = data[0]
+    path, Wb = sigmoid_scores(tmp_path)
+    assert load_onnx(path, output_name="b").kind == "regressor"  # nothing says otherwise
+    p = load_onnx(path, output_name="b", kind="classifier")
+    assert (p.kind, p.n_classes) == ("classifier", 2)
+    np.testing.assert_allclose(p.predict(X), 1 / (1 + np.exp(-(X @ Wb))), **F32)
+    with pytest.raises(InputError) as e:
+        load_onnx(path, output_name="b", kind="binary")
+    one_line(e, path, "kind 'binary': expected 'classifier' or 'regressor'")
+
+
+def test_kind_regressor_refuses_class_scores(tmp_path, data):
+    X, y, _, _ = data
+    path = save(tmp_path, LogisticRegression().fit(X, y), "lr", X, options={"zipmap": False})
+    with pytest.raises(InputError) as e:
+        load_onnx(path, kind="regressor")
+    one_line(e, path, "output 'probabilities' is tensor(float) [N, 2]: class scores, not a "
+                      "regressor's values")

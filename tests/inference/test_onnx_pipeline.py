@@ -126,3 +126,13 @@ def test_onnx_candidate_against_a_joblib_baseline_compares_as_stored_predictions
         for key, value in values.items():
             # the candidate's scores are float32's: values within 1e-5, diffs within 1e-6
             assert got.metrics[slice_key][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_loader_options_pick_the_output_and_its_kind(tmp_path):
+    from test_onnx_model import sigmoid_scores
+
+    df = frame(3000, seed=15)
+    path, Wb = sigmoid_scores(tmp_path)
+    result = run_evaluation(BINARY % KEYS, write(df, tmp_path / "d.parquet"), str(tmp_path / "o"),
+                            models=(path, {"output_name": "b", "kind": "classifier"}))
+    _check_binary(result, df, 1 / (1 + np.exp(-(df[FEATURES].to_numpy() @ Wb))))

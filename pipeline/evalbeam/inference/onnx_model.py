@@ -12,7 +12,7 @@ What is supported:
   or a regressor's ``[N]`` / ``[N, 1]`` output. Without ``output_name``, an output whose name
   holds "prob" or that is a sequence of maps is taken, else the only float output. It is a
   classifier's when it is a sequence of maps, its name holds "prob", the model also has an
-  integer or string label output, or it has more than one column.
+  integer or string label output, or it has more than one column, or when ``kind`` says so.
 
 The features are fed in the dtype the model declares: skl2onnx models take float32 by default,
 so their scores agree with scikit-learn's to float32 precision (about 1e-7 relative), not
@@ -43,13 +43,16 @@ _LOCK = threading.Lock()
 
 
 def load_onnx(path: str, input_name: Optional[str] = None, output_name: Optional[str] = None,
-              threads: int = 1) -> Predictor:
+              kind: Optional[str] = None, threads: int = 1) -> Predictor:
     """The ONNX model at ``path`` (a local path or one of Beam's file systems) as a
-    :class:`Predictor`; ``input_name`` / ``output_name``
-    pick the input fed and the output read when the model's own shape does not say;
-    ``threads`` is onnxruntime's intra-op thread count per session. Raises
+    :class:`Predictor`; ``input_name`` / ``output_name`` pick the input fed and the output
+    read when the model's own shape does not say; ``kind`` ("classifier" or "regressor") says
+    what the output is when its shape and name do not (a binary classifier's one score column
+    named otherwise); ``threads`` is onnxruntime's intra-op thread count per session. Raises
     :class:`~evalbeam.errors.InputError` (one line: the file, the loader, why)."""
     path = os.fspath(path)
+    if kind not in (None, "classifier", "regressor"):
+        raise _error(path, f"kind {kind!r}: expected 'classifier' or 'regressor'")
     if "://" in path:  # a file system of Beam's (gs://, s3://, ...): read once per process
         version = None
     else:
@@ -59,14 +62,14 @@ def load_onnx(path: str, input_name: Optional[str] = None, output_name: Optional
             why = "no such file" if isinstance(e, FileNotFoundError) else e.strerror
             raise _error(path, why) from None
         version = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
-    key = (os.getpid(), path, version, input_name, output_name, threads)
+    key = (os.getpid(), path, version, input_name, output_name, kind, threads)
     with _LOCK:
         if key not in _SESSIONS:
-            _SESSIONS[key] = _load(path, input_name, output_name, threads)
+            _SESSIONS[key] = _load(path, input_name, output_name, kind, threads)
         return _SESSIONS[key]
 
 
-def _load(path, input_name, output_name, threads) -> Predictor:
+def _load(path, input_name, output_name, kind, threads) -> Predictor:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -91,7 +94,11 @@ def _load(path, input_name, output_name, threads) -> Predictor:
 
     sess = session(model)
     feeds, n_features, feature_names = _inputs(path, sess.get_inputs(), input_name)
-    output, kind = _output(path, sess.get_outputs(), output_name)
+    output, seen = _output(path, sess.get_outputs(), output_name)
+    if kind == "regressor" and (output.type.startswith("seq(map") or (_width(output) or 1) > 1):
+        raise _error(path, f"output '{output.name}' is {output.type}{_shape(output)}: class "
+                           "scores, not a regressor's values")
+    kind = kind or seen
     fetch, n_classes = output.name, None
     if kind == "classifier":
         graph = onnx_graph.parse(model if isinstance(model, bytes) else _read(path))
