@@ -52,11 +52,13 @@ class _SpecSums:
         self.neg[rows] += neg
 
 
-def _row_group_sums(t, specs):
+def _row_group_sums(t, specs, prediction=None):
     """Adds one row group's (a pyarrow Table's) sums into ``specs`` (one _SpecSums per spec:
-    overall, country, age, country x device)."""
+    overall, country, age, country x device); ``prediction``: its rows' scores, when not the
+    table's prediction column (a model's)."""
     y = t.column("label").to_numpy().astype(np.float64)
-    p = t.column("prediction").to_numpy().astype(np.float64)
+    p = (t.column("prediction").to_numpy() if prediction is None else prediction).astype(
+        np.float64)
     w = t.column("weight").to_numpy().astype(np.float64)
     b = np.clip((p * NB + 1).astype(np.int64), 0, NB + 1)
     pc_ = np.clip(p, 1e-7, 1 - 1e-7)
@@ -82,18 +84,24 @@ def _row_group_sums(t, specs):
         sums.add(keys, s, pos, neg)
 
 
-def floor(path):
+def floor(path, prediction=None):
     """Every B1 metric for every slice, by hand in numpy, streaming: one row group (about a
     million rows) of one file at a time is read and bincounted, and the bincounts, which add
     up, are summed over row groups and files; the metrics come from the sums. Memory is one
-    row group's whatever the size of the data (a file, or a folder of part files). Returns
-    ({slice json: {metric: v}}, seconds)."""
+    row group's whatever the size of the data (a file, or a folder of part files).
+    ``prediction``: the scores of every row in file order, when not the files' prediction
+    column (a model's). Returns ({slice json: {metric: v}}, seconds)."""
     t0 = time.perf_counter()
     specs = [_SpecSums() for _ in range(4)]
+    columns = COLUMNS if prediction is None else [c for c in COLUMNS if c != "prediction"]
+    at = 0
     for name in parquet_files(path):
         f = pq.ParquetFile(name)
         for group in range(f.num_row_groups):
-            _row_group_sums(f.read_row_group(group, columns=COLUMNS), specs)
+            t = f.read_row_group(group, columns=columns)
+            _row_group_sums(t, specs, None if prediction is None
+                            else prediction[at:at + t.num_rows])
+            at += t.num_rows
     out = {}
     for spec in specs:
         for i, key in enumerate(spec.keys):
