@@ -1,5 +1,6 @@
-"""Shared fixtures: random weighted evaluation data, an in-process evaluator (no Beam) and a
-headless browser for the HTML report."""
+"""Shared fixtures: random weighted evaluation data, an in-process evaluator (no Beam), a
+headless browser for the HTML report, and the other runners: Beam's local job service (the
+portable runner's), a Dask cluster of two worker processes."""
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -198,3 +199,50 @@ def worker_processes():
     yield seen
     done.set()
     watcher.join()
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def job_service():
+    """The endpoint (``localhost:PORT``) of Beam's local job service, one per test module."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m",
+                             "apache_beam.runners.portability.local_job_service_main",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("local job service did not start")
+    yield f"localhost:{port}"
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """``(cluster, client)``: a distributed.LocalCluster of two single-threaded worker
+    processes, one per test module."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield cluster, client

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
@@ -30,7 +29,8 @@ from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
                              user_error_message)
 from evalbeam.extract import check_columns, with_source
-from evalbeam import cross_slices, local_workers, on_dask, pipeline_flags, regressions, run_facts
+from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regressions,
+                      row_counters, run_facts)
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -79,8 +79,6 @@ class _ComputePartials(beam.DoFn):
         self.eval_plan = eval_plan
         self.queries = bool(eval_plan.query_key)
         self.gathers_rows = gathers_rows
-        self.rows_read = Metrics.counter("evalbeam", "rows_read")
-        self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
         self._rows = []  # rows given as dicts, not yet gathered into a batch
 
     def start_bundle(self):
@@ -130,8 +128,7 @@ class _ComputePartials(beam.DoFn):
 
     def _compute(self, batch):
         extracted, partials = batch_partials(batch, self.eval_plan)
-        self.rows_read.inc(extracted.rows_read)
-        self.rows_dropped.inc(sum(extracted.dropped.values()))
+        row_counters.count(extracted)
         if not self.queries:
             yield from partials
             return

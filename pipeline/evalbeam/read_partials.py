@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
-from evalbeam import progress
+from evalbeam import progress, row_counters
 from evalbeam.io import readers
 from evalbeam.preagg import batch_partials
 
@@ -31,8 +30,6 @@ class _ReadAndPreAggregate(beam.DoFn):
     def __init__(self, eval_plan, columns, batch_size, column_types):
         self.eval_plan, self.columns = eval_plan, columns
         self.batch_size, self.column_types = batch_size, column_types
-        self.rows_read = Metrics.counter("evalbeam", "rows_read")
-        self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
     def process(self, task):
         batches = progress.counted(
@@ -43,8 +40,7 @@ class _ReadAndPreAggregate(beam.DoFn):
         merged = {}
         for batch in batches:
             extracted, partials = batch_partials(batch, self.eval_plan)
-            self.rows_read.inc(extracted.rows_read)
-            self.rows_dropped.inc(sum(extracted.dropped.values()))
+            row_counters.count(extracted)
             for index, table in partials:
                 if index in merged:
                     merged[index].merge(table)
