@@ -246,3 +246,24 @@ def dask_cluster():
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         yield cluster, client
+
+
+def runner_options(runner, request, monkeypatch):
+    """The pipeline options of a run on ``runner``: "in process", "worker processes"
+    (evalbeam's rule made to choose two), "portable" (the module's job service) or "dask" (the
+    module's cluster); the job service or cluster is started when first needed."""
+    if runner == "worker processes":
+        from evalbeam import local_workers
+
+        monkeypatch.setattr(local_workers, "MIN_ROWS", 1)
+        monkeypatch.setattr(local_workers, "cores", lambda: 2)
+        return None
+    if runner == "portable":
+        return ["--runner=PortableRunner",
+                f"--job_endpoint={request.getfixturevalue('job_service')}",
+                "--environment_type=LOOPBACK"]
+    if runner == "dask":
+        cluster, _ = request.getfixturevalue("dask_cluster")
+        return ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"]
+    assert runner == "in process", runner
+    return None
