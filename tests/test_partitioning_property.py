@@ -1,6 +1,6 @@
 """The same answer whatever the partitioning, for partitionings hypothesis draws: the rows
-shuffled or not, cut into one to four Parquet files (an empty one among them), each written in
-row groups of its own size, read in batches of any size, give the artifacts of the run on one
+shuffled or not, cut into one to four Parquet files (empty ones too), each written in row
+groups of its own size (20 rows up), read in batches of any size (20 rows up), give the artifacts of the run on one
 file of one row group read in one batch (partitioning_cases: metrics, plots, validations,
 intervals by the jackknife and the Poisson bootstrap, row accounting; floats within 1e-12
 relative).
@@ -9,7 +9,7 @@ Row order is drawn too: nothing in these configs depends on it. Each example's r
 come from its identity (its labels, predictions and weights; a query's from its query value),
 never from its position, and sums are added in any order; ranking ties are broken by relevance,
 not arrival. Rows alike in all of those would be told apart by their order within a batch
-(README, "Confidence intervals"), so the data has none (checked below).
+(README, "Is the difference real?"), so the data has none (checked below).
 
 ``HYPOTHESIS_PROFILE=thorough`` draws 100 partitionings per case instead of CI's few.
 """
