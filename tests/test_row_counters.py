@@ -31,8 +31,11 @@ COUNTERS["queries"] = {**COUNTERS["rows"], "rows_used": N - 100, "rows_dropped":
 
 
 def _counters(result) -> dict:
-    found = result.metrics().query(MetricsFilter().with_namespace("evalbeam"))["counters"]
-    return {c.key.metric.name: c.committed for c in found}
+    """The run's evalbeam counters by name, summed over the steps that count."""
+    out = {}
+    for c in result.metrics().query(MetricsFilter().with_namespace("evalbeam"))["counters"]:
+        out[c.key.metric.name] = out.get(c.key.metric.name, 0) + c.committed
+    return out
 
 
 def _summary(output_dir) -> dict:

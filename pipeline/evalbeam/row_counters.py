@@ -26,8 +26,9 @@ def dropped_counter(reason: str) -> str:
 
 def count(extracted) -> None:
     """Add one batch's rows (an :class:`~evalbeam.extract.Extracted`) to the counters."""
+    dropped = sum(extracted.dropped.values())
     Metrics.counter(NAMESPACE, "rows_read").inc(extracted.rows_read)
-    Metrics.counter(NAMESPACE, "rows_used").inc(extracted.batch.num_rows)
-    Metrics.counter(NAMESPACE, "rows_dropped").inc(sum(extracted.dropped.values()))
+    Metrics.counter(NAMESPACE, "rows_used").inc(extracted.rows_read - dropped)
+    Metrics.counter(NAMESPACE, "rows_dropped").inc(dropped)
     for reason, rows in extracted.dropped.items():
         Metrics.counter(NAMESPACE, dropped_counter(reason)).inc(rows)
