@@ -168,37 +168,32 @@ def _dismiss_alert(d):
         pass
 
 
+class _Asked(list):
+    used: list
+
+
 @pytest.fixture
-def worker_processes():
-    """The ids of the evalbeam worker processes seen (sampled every 20 ms) while the test
-    runs."""
-    import os
-    import threading
-    import time
+def chosen(monkeypatch):
+    """The process counts the every-core rule gave (nothing: not asked), and ``.used``, how
+    many processes each run's read step was shared out over."""
+    from evalbeam import local_workers, worker_pool
 
-    import psutil
+    asked, used = _Asked(), []
+    rule, share_out = local_workers.worker_count, worker_pool.share_out
 
-    seen, done = set(), threading.Event()
+    def worker_count(*args, **kwargs):
+        asked.append(rule(*args, **kwargs))
+        return asked[-1]
 
-    def watch():
-        me = psutil.Process(os.getpid())
-        while not done.is_set():
-            try:
-                for child in me.children(recursive=True):
-                    try:
-                        if child.cmdline()[1:3] == ["-m", "evalbeam.local_workers"]:
-                            seen.add(child.pid)
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
-            time.sleep(0.02)
+    def shared_out(items, work, processes):
+        results = share_out(items, work, processes)
+        used.append(len(results))
+        return results
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    yield seen
-    done.set()
-    watcher.join()
+    monkeypatch.setattr(local_workers, "worker_count", worker_count)
+    monkeypatch.setattr(worker_pool, "share_out", shared_out)
+    asked.used = used
+    return asked
 
 
 def _free_port():

@@ -76,14 +76,14 @@ def test_counter_names():
     ("worker processes", "rows"), ("portable", "queries"),
 ])
 def test_run_evaluation_counts_rows_by_reason(tmp_path, pipeline_results, request, monkeypatch,
-                                              worker_processes, runner, config):
+                                              chosen, runner, config):
     rows, _ = dropped_rows.data()
     data = str(tmp_path / "data.parquet")
     pq.write_table(rows, data, row_group_size=500)  # three read tasks
     out = str(tmp_path / "out")
     run_evaluation(dropped_rows.CONFIGS[config], data, out, batch_size=200, report=False,
                    pipeline_options=runner_options(runner, request, monkeypatch))
-    assert bool(worker_processes) == (runner == "worker processes")
+    assert chosen.used == ([2] if runner == "worker processes" else [])
     (result,) = pipeline_results
     assert _counters(result) == COUNTERS[config]
     assert _as_counters(_summary(out)) == COUNTERS[config]

@@ -128,7 +128,7 @@ class _ComputePartials(beam.DoFn):
 
     def _compute(self, batch):
         extracted, partials = batch_partials(batch, self.eval_plan)
-        row_counters.count(extracted)
+        row_counters.count(extracted.rows_read, extracted.dropped)
         if not self.queries:
             yield from partials
             return
@@ -411,9 +411,9 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                           eval_plan, files[0])
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
-        if local and not local_workers.user_chose(options):  # every core, if it gains
-            runner, options = local_workers.runner(local_workers.worker_count(
-                sum(t.rows for t in tasks), len(tasks)), options)
+        processes = 1
+        if local and tasks and not local_workers.user_chose(options):  # every core, if it gains
+            processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
         pipeline = beam.Pipeline(runner=runner, options=options)
         if tasks is None:
             batches = pipeline | "ReadBatches" >> beam.Create(
@@ -422,7 +422,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
         else:
             batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
-                tasks, eval_plan, columns, batch_size, column_types)
+                tasks, eval_plan, columns, batch_size, column_types, processes)
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:

@@ -254,7 +254,7 @@ def main(argv=None) -> int:
         return _diff(args) if args.command == "diff" else _show(args)
     except EvalbeamError as e:
         print(f"evalbeam: error: {e.message}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except BrokenPipeError:
         return 0
     except Exception:  # noqa: BLE001 - anything else is a bug or a failed environment

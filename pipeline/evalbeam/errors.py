@@ -14,6 +14,8 @@ MARKER = "evalbeam error: "
 class EvalbeamError(ValueError):
     """A problem with the user's input or configuration (CLI exit code 2)."""
 
+    exit_code = 2
+
     def __init__(self, message: str):
         # Beam re-raises an error from a step as type(e)(e.args[0] + " [while running ...]"):
         # keep the message ours (one marker, no step name).

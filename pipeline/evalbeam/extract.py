@@ -229,15 +229,19 @@ def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:
 def _check_values(head, column, eval_plan, source) -> None:
     roles = [("label_key", head.label_key), ("prediction_key", head.prediction_key),
              ("example_weight_key", head.example_weight_key)]
+    ranges = {}  # (min, max) of each column, NaN if it holds one: most batches pass on these
     for role, name in roles:
         if not name:
             continue
         values = column(name)
+        ranges[name] = _range(values)
+        if np.isfinite(ranges[name]).all():
+            continue
         bad = ~np.isfinite(values)
         if bad.any():
             raise InputError(f"{source}: column {name!r} ({role}) has {int(bad.sum())} NaN or "
                              f"infinite value(s) of {len(values)}; expected finite numbers")
-    if head.example_weight_key:
+    if head.example_weight_key and ranges[head.example_weight_key][0] < 0:
         w = column(head.example_weight_key)
         if (w < 0).any():
             neg = w[w < 0]
@@ -247,7 +251,7 @@ def _check_values(head, column, eval_plan, source) -> None:
     y, p = column(head.label_key), column(head.prediction_key)
     _check_classes(head, y, p, eval_plan, source)
     binary = eval_plan.needs(head, "binary_labels")
-    if binary and not (p.ndim == 2 and y.ndim == 1):  # class ids are checked above
+    if binary and not (p.ndim == 2 and y.ndim == 1) and not _binary(y, ranges[head.label_key]):
         bad = (y != 0) & (y != 1)
         if bad.any():
             raise InputError(f"{source}: column {head.label_key!r} (label_key) has "
@@ -255,13 +259,31 @@ def _check_values(head, column, eval_plan, source) -> None:
                              f"(e.g. {_examples(np.unique(y[bad]))}); {', '.join(binary)} "
                              "need binary labels")
     probabilistic = eval_plan.needs(head, "probabilities")
-    if probabilistic:
+    lowest, highest = ranges[head.prediction_key]
+    if probabilistic and (lowest < 0 or highest > 1):
         bad = (p < 0) | (p > 1)
         if bad.any():
             raise InputError(f"{source}: column {head.prediction_key!r} (prediction_key) has "
                              f"{int(bad.sum())} prediction(s) outside [0, 1] "
                              f"(e.g. {_examples(p[bad])}); {', '.join(probabilistic)} need "
                              "probabilities")
+
+
+def _range(values: np.ndarray) -> np.ndarray:
+    """``[min, max]`` of ``values`` ([0, 0] when empty); NaN if one is NaN."""
+    if not values.size:
+        return np.zeros(2)
+    return np.array([values.min(), values.max()], np.float64)
+
+
+def _binary(y: np.ndarray, y_range: np.ndarray) -> bool:
+    """Whether every label is 0 or 1 (without a pass over them when all are the same)."""
+    lowest, highest = y_range
+    if lowest < 0 or highest > 1:
+        return False
+    if lowest == highest:
+        return lowest in (0, 1)
+    return not np.count_nonzero((y != 0) & (y != 1))
 
 
 def _check_classes(head, y, p, eval_plan, source) -> None:

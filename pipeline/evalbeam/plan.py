@@ -114,6 +114,20 @@ class EvalPlan:
             cols.append(self.resampling.id_column)
         return list(dict.fromkeys(cols))
 
+    def slicing_only_columns(self) -> list:
+        """Columns read only to slice by: readers may give them dictionary-encoded."""
+        slicing = {c for spec in self.slice_specs for c in spec.columns}
+        return [c for c in self.input_columns()
+                if c in slicing and c not in self._value_columns()]
+
+    def _value_columns(self) -> set:
+        cols = {self.query_key} | set(self.query_columns())
+        for h in self.heads():
+            cols |= {h.label_key, h.prediction_key, h.example_weight_key}
+        if self.resampling is not None:
+            cols.add(self.resampling.id_column)
+        return cols - {"", None}
+
     def query_columns(self) -> list:
         """Per-document columns that query metrics read besides labels and predictions."""
         return list(dict.fromkeys(c for m in self.metrics for c in m.columns()))

@@ -24,11 +24,12 @@ def dropped_counter(reason: str) -> str:
     return "rows_dropped_" + re.sub(r"\W+", "_", kind).strip("_").lower()
 
 
-def count(extracted) -> None:
-    """Add one batch's rows (an :class:`~evalbeam.extract.Extracted`) to the counters."""
-    dropped = sum(extracted.dropped.values())
-    Metrics.counter(NAMESPACE, "rows_read").inc(extracted.rows_read)
-    Metrics.counter(NAMESPACE, "rows_used").inc(extracted.rows_read - dropped)
-    Metrics.counter(NAMESPACE, "rows_dropped").inc(dropped)
-    for reason, rows in extracted.dropped.items():
+def count(rows_read: int, dropped: dict) -> None:
+    """Add ``rows_read`` rows, of which ``dropped`` (``{reason: rows}``, as
+    :class:`~evalbeam.extract.Extracted` has it) were dropped, to the counters."""
+    total = sum(dropped.values())
+    Metrics.counter(NAMESPACE, "rows_read").inc(rows_read)
+    Metrics.counter(NAMESPACE, "rows_used").inc(rows_read - total)
+    Metrics.counter(NAMESPACE, "rows_dropped").inc(total)
+    for reason, rows in dropped.items():
         Metrics.counter(NAMESPACE, dropped_counter(reason)).inc(rows)

@@ -115,12 +115,13 @@ class ColumnCodes:
             pair = np.unique(rows.astype(np.int64) * max(len(inner.values), 1) + inner.codes)
             width = max(len(inner.values), 1)
             return cls(pair // width, pair % width, inner.values, n)
-        if pa.types.is_dictionary(array.type):
-            encoded = array
-        else:
-            encoded = pc.dictionary_encode(array)
-        indices = encoded.indices
+        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
         values = [_py(v) for v in encoded.dictionary.to_pylist()]
+        if encoded is array and (None in values or len(set(values)) < len(values)):
+            # a dictionary may repeat a value or hold a null: one code per distinct value
+            encoded = pc.dictionary_encode(array.dictionary_decode())
+            values = [_py(v) for v in encoded.dictionary.to_pylist()]
+        indices = encoded.indices
         if indices.null_count:
             valid = np.flatnonzero(pc.is_valid(indices).to_numpy(zero_copy_only=False))
             codes = indices.to_numpy(zero_copy_only=False)[valid]

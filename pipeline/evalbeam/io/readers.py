@@ -36,7 +36,7 @@ from evalbeam.io.tfexample import decode_examples
 from evalbeam.io.tfrecord import read_records
 
 FORMATS = ("parquet", "csv", "tfrecord")
-DEFAULT_BATCH_SIZE = 1 << 18
+DEFAULT_BATCH_SIZE = 1 << 19
 IN_MEMORY = "in-memory table"
 _ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
@@ -294,12 +294,17 @@ def _present(schema_names, columns):
 
 
 # -- Parquet ----------------------------------------------------------------------------------
-def read_parquet_task(task, columns, batch_size):
-    """Record batches of one row group, streamed (the row group is never whole in memory)."""
+def read_parquet_task(task, columns, batch_size, dictionary_columns=()):
+    """Record batches of one row group, streamed (the row group is never whole in memory).
+    String and binary columns among ``dictionary_columns`` come dictionary-encoded (as Parquet
+    stores them), which spares building their values."""
     path, group = task
     try:
         with _open(path) as f:
             pf = pq.ParquetFile(f)
+            encoded = _dictionary_columns(pf.schema_arrow, dictionary_columns)
+            if encoded:
+                pf = pq.ParquetFile(f, metadata=pf.metadata, read_dictionary=encoded)
             source = path if pf.num_row_groups <= 1 else f"{path} (row group {group})"
             if pf.num_row_groups == 0:
                 yield from _split(pf.schema_arrow.empty_table(), batch_size, source)
@@ -309,6 +314,14 @@ def read_parquet_task(task, columns, batch_size):
                 yield with_source(batch, source)
     except (pa.ArrowInvalid, OSError) as e:
         raise InputError(f"{path}: not a readable Parquet file ({e})") from None
+
+
+def _dictionary_columns(schema: pa.Schema, wanted) -> list:
+    """The string and binary columns of ``wanted`` in ``schema``."""
+    return [c for c in wanted if c in schema.names and any(
+        is_type(schema.field(c).type) for is_type in
+        (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+         pa.types.is_large_binary))]
 
 
 def parquet_schema(path: str) -> pa.Schema:
@@ -569,10 +582,12 @@ def _row_groups(path: str) -> list:
     return [(i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)] or [(0, 0)]
 
 
-def read_task(task: ReadTask, columns, batch_size: int, column_types=None):
-    """The record batches of one read task."""
+def read_task(task: ReadTask, columns, batch_size: int, column_types=None,
+              dictionary_columns=()):
+    """The record batches of one read task; ``dictionary_columns`` may come
+    dictionary-encoded (:func:`read_parquet_task`)."""
     if task.format == "parquet":
-        return read_parquet_task((task.path, task.part), columns, batch_size)
+        return read_parquet_task((task.path, task.part), columns, batch_size, dictionary_columns)
     if task.format == _ARROW:
         return read_arrow_task((task.path, task.part, task.start))
     if task.format == "csv":

@@ -1,0 +1,133 @@
+"""Work shared out over processes forked from this one: the local runner's every-core mode.
+
+:func:`share_out` runs ``work(take)`` in this process and in ``processes - 1`` forked ones.
+``take()`` hands out the next item of one common list (None when none is left), so a process
+that finishes early takes more; each process returns one result (read tasks' partials merged
+where they were computed, so one small table per process and spec comes back, not one per
+task). Forked processes start at once (nothing to import, the work and its inputs are
+inherited) and die with this process.
+
+A process that raises sends its error back, and it is raised here; a process that dies
+(killed, out of memory) stops the run with :class:`WorkerDied`. Either way the other
+processes are stopped: no result is made of part of the items.
+"""
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import pickle
+import signal
+from multiprocessing.connection import wait
+
+from evalbeam.errors import EvalbeamError
+
+
+class WorkerDied(EvalbeamError):
+    """A worker process ended without sending its result (not the input's fault: CLI exit
+    code 3, as an internal error, but one line)."""
+
+    exit_code = 3
+
+
+def can_fork() -> bool:
+    """Whether this platform forks processes (Linux, macOS; not Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def share_out(items: list, work, processes: int) -> list:
+    """``[work(take), ...]``: one result per process (this one's first)."""
+    if processes <= 1 or len(items) <= 1:
+        return [work(_taker(items, None))]
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("q", 0)  # the next item to take, shared
+    children = []
+    try:
+        for _ in range(min(processes, len(items)) - 1):
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(work, items, counter, send),
+                                    daemon=True)
+            child.start()
+            send.close()
+            children.append((child, receive))
+        results = [work(_taker(items, counter))]
+        results.extend(_results(children))
+        return results
+    finally:
+        for child, receive in children:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            receive.close()
+
+
+def _taker(items: list, counter):
+    if counter is None:
+        it = iter(items)
+        return lambda: next(it, None)
+
+    def take():
+        with counter.get_lock():
+            index = counter.value
+            counter.value = index + 1
+        return items[index] if index < len(items) else None
+
+    return take
+
+
+def _child(work, items, counter, send) -> None:
+    _die_with_parent()
+    try:
+        outcome = ("result", work(_taker(items, counter)))
+    except BaseException as e:  # noqa: BLE001 - sent back and raised by the parent
+        outcome = ("error", e)
+    try:
+        send.send(outcome)
+    except Exception as e:  # noqa: BLE001 - an error that does not pickle: its text
+        send.send(("error", EvalbeamError(f"{type(outcome[1]).__name__}: {outcome[1]}"
+                                          if outcome[0] == "error" else str(e))))
+    send.close()
+    os._exit(0)  # (no clean-up of what was inherited from the parent)
+
+
+def _results(children) -> list:
+    """Each child's result, in turn: it sent one, or it ended without (:class:`WorkerDied`)."""
+    results = []
+    for child, receive in children:
+        outcome = None
+        if receive in wait([receive, child.sentinel]) or receive.poll():
+            try:
+                outcome = receive.recv()
+            except (EOFError, OSError, pickle.UnpicklingError):  # it died while sending
+                pass
+        if outcome is None:
+            child.join()
+            raise WorkerDied(f"a worker process (pid {child.pid}) {_ended(child.exitcode)} "
+                             "before sending its result; no result was written")
+        kind, value = outcome
+        if kind == "error":
+            raise value
+        results.append(value)
+    return results
+
+
+def _ended(code) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+NAME = b"evalbeam-worker"  # the worker processes' name (``ps``, ``top``)
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when its parent dies, and name it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(15, NAME)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
