@@ -3,15 +3,15 @@
 floor computing the same numbers, in the same run.
 
 usage: python benchmarks/b1.py [--workdir DIR] [--row_groups K] N [-- extra evalbeam/Beam flags]
-Prints the data size, both times, their ratio, the peak RSS summed over the CLI and its worker
-processes (sampled every 50 ms), and whether the numbers agree
-(relative 1e-6; AUC-PR 1e-3, since the floor takes the step-wise area and evalbeam TFMA's
-interpolated one).
+The data is generated once per N and kept under DIR (benchmarks/b1_data.py: one file up to 10M
+rows, above that a folder of 10M-row part files, never whole in memory).
+Prints the data size, both times, their ratio, both CPU times, the peak RSS summed over the CLI
+and its worker processes (sampled every 50 ms), and whether the numbers agree (relative 1e-6;
+AUC-PR 1e-3, since the floor takes the step-wise area and evalbeam TFMA's interpolated one).
 """
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -20,15 +20,41 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from evalbeam.demo import CONFIG, generate
+from evalbeam.demo import CONFIG
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from b1_data import b1_data, parquet_files  # noqa: E402
 
 NB = 10000
+COLUMNS = ["label", "prediction", "weight", "country", "age", "device"]
+_SUMS = ("w", "wy", "wp", "ll", "tp", "fp", "tn")
 
 
-def floor(path):
-    """One numpy pass: every B1 metric for every slice. Returns ({slice json: {metric: v}}, s)."""
-    t0 = time.perf_counter()
-    t = pq.read_table(path, columns=["label", "prediction", "weight", "country", "age", "device"])
+class _SpecSums:
+    """One slicing spec's sums, by slice key, added up over row groups: the per-slice totals
+    of ``_SUMS`` and the positive / negative weight in each of NB + 2 prediction buckets."""
+
+    def __init__(self):
+        self.rows, self.keys = {}, []
+        self.sums = np.zeros((0, len(_SUMS)))
+        self.pos, self.neg = np.zeros((0, NB + 2)), np.zeros((0, NB + 2))
+
+    def add(self, keys, sums, pos, neg):
+        rows = [self.rows.setdefault(json.dumps(key), len(self.rows)) for key in keys]
+        if len(self.rows) > len(self.keys):
+            grow = len(self.rows) - len(self.keys)
+            self.keys = sorted(self.rows, key=self.rows.get)
+            self.sums = np.vstack([self.sums, np.zeros((grow, len(_SUMS)))])
+            self.pos = np.vstack([self.pos, np.zeros((grow, NB + 2))])
+            self.neg = np.vstack([self.neg, np.zeros((grow, NB + 2))])
+        self.sums[rows] += sums
+        self.pos[rows] += pos
+        self.neg[rows] += neg
+
+
+def _row_group_sums(t, specs):
+    """Adds one row group's (a pyarrow Table's) sums into ``specs`` (one _SpecSums per spec:
+    overall, country, age, country x device)."""
     y = t.column("label").to_numpy().astype(np.float64)
     p = t.column("prediction").to_numpy().astype(np.float64)
     w = t.column("weight").to_numpy().astype(np.float64)
@@ -36,37 +62,54 @@ def floor(path):
     pc_ = np.clip(p, 1e-7, 1 - 1e-7)
     ll = -(y * np.log(pc_ + 1e-7) + (1 - y) * np.log(1 - pc_ + 1e-7))
     hard = p > 0.5
+    values = [w, w * y, w * p, w * ll, w * (hard & (y == 1)), w * (hard & (y == 0)),
+              w * (~hard & (y == 0))]
 
     def enc(col):
         e = pc.dictionary_encode(t.column(col)).combine_chunks()
         return e.indices.to_numpy(zero_copy_only=False).astype(np.int64), e.dictionary.to_pylist()
 
     (cc, cv), (ac, av), (dc, dv) = enc("country"), enc("age"), enc("device")
-    specs = [(np.zeros(len(y), np.int64), [[]]), (cc, [[["country", v]] for v in cv]),
+    coded = [(np.zeros(len(y), np.int64), [[]]), (cc, [[["country", v]] for v in cv]),
              (ac, [[["age", v]] for v in av]),
              (cc * len(dv) + dc, [[["country", c], ["device", d]] for c in cv for d in dv])]
-    out = {}
-    for codes, keys in specs:
+    for sums, (codes, keys) in zip(specs, coded):
         k = len(keys)
-        s = {name: np.bincount(codes, weights=v, minlength=k) for name, v in
-             (("w", w), ("wy", w * y), ("wp", w * p), ("ll", w * ll), ("tp", w * (hard & (y == 1))),
-              ("fp", w * (hard & (y == 0))), ("tn", w * (~hard & (y == 0))))}
+        s = np.stack([np.bincount(codes, weights=v, minlength=k) for v in values], axis=1)
         idx = codes * (NB + 2) + b
         pos = np.bincount(idx, weights=w * y, minlength=k * (NB + 2)).reshape(k, -1)
         neg = np.bincount(idx, weights=w * (1 - y), minlength=k * (NB + 2)).reshape(k, -1)
-        for i, key in enumerate(keys):
-            if s["w"][i] == 0:
+        sums.add(keys, s, pos, neg)
+
+
+def floor(path):
+    """Every B1 metric for every slice, by hand in numpy, streaming: one row group (about a
+    million rows) of one file at a time is read and bincounted, and the bincounts, which add
+    up, are summed over row groups and files; the metrics come from the sums. Memory is one
+    row group's whatever the size of the data (a file, or a folder of part files). Returns
+    ({slice json: {metric: v}}, seconds)."""
+    t0 = time.perf_counter()
+    specs = [_SpecSums() for _ in range(4)]
+    for name in parquet_files(path):
+        f = pq.ParquetFile(name)
+        for group in range(f.num_row_groups):
+            _row_group_sums(f.read_row_group(group, columns=COLUMNS), specs)
+    out = {}
+    for spec in specs:
+        for i, key in enumerate(spec.keys):
+            s = dict(zip(_SUMS, spec.sums[i]))
+            if s["w"] == 0:
                 continue
-            tp = np.cumsum(pos[i, ::-1]); fp = np.cumsum(neg[i, ::-1])
+            tp = np.cumsum(spec.pos[i, ::-1]); fp = np.cumsum(spec.neg[i, ::-1])
             tpr, fpr = np.r_[0, tp / tp[-1]], np.r_[0, fp / fp[-1]]
             prec = tp / np.maximum(tp + fp, 1e-300)
-            out[json.dumps(key)] = {
-                "example_count": s["w"][i], "weighted_example_count": s["w"][i],
-                "mean_label": s["wy"][i] / s["w"][i], "mean_prediction": s["wp"][i] / s["w"][i],
-                "calibration": s["wp"][i] / s["wy"][i],
-                "binary_accuracy": (s["tp"][i] + s["tn"][i]) / s["w"][i],
-                "precision": s["tp"][i] / (s["tp"][i] + s["fp"][i]),
-                "recall": s["tp"][i] / s["wy"][i], "binary_crossentropy": s["ll"][i] / s["w"][i],
+            out[key] = {
+                "example_count": s["w"], "weighted_example_count": s["w"],
+                "mean_label": s["wy"] / s["w"], "mean_prediction": s["wp"] / s["w"],
+                "calibration": s["wp"] / s["wy"],
+                "binary_accuracy": (s["tp"] + s["tn"]) / s["w"],
+                "precision": s["tp"] / (s["tp"] + s["fp"]),
+                "recall": s["tp"] / s["wy"], "binary_crossentropy": s["ll"] / s["w"],
                 "auc": float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)),
                 "auc_precision_recall": float(np.sum(np.diff(np.r_[0, tp / tp[-1]]) * prec))}
     return out, time.perf_counter() - t0
@@ -91,13 +134,15 @@ def compare(show_jsonl, reference):
 
 
 def run_sampled(command, every=0.05):
-    """Run ``command``; return the peak, sampled every ``every`` s, of the RSS summed over it
-    and all its descendants (worker processes included)."""
+    """Run ``command``; return (the peak, sampled every ``every`` s, of the RSS summed over it
+    and all its descendants (worker processes included), or the command's own peak RSS (its
+    rusage) if that is higher; the CPU seconds, user and system, of it and the descendants it
+    waited for)."""
     import psutil
 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     root, peak = psutil.Process(process.pid), 0
-    while process.poll() is None:
+    while True:
         total = 0
         try:
             for p in [root, *root.children(recursive=True)]:
@@ -108,10 +153,49 @@ def run_sampled(command, every=0.05):
         except psutil.Error:
             pass
         peak = max(peak, total)
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(every)
+    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+    return max(peak, usage.ru_maxrss * 1024), usage.ru_utime + usage.ru_stime
+
+
+def measure(n, workdir, intervals=None, row_groups=None, extra=()):
+    """Generates (or reuses) B1 with ``n`` rows under ``workdir``, runs `evalbeam evaluate` on
+    it, then the floor; returns what :func:`summary` prints."""
+    data = b1_data(n, workdir, row_groups)
+    out = os.path.join(workdir, f"out_{n}")
+    cli = os.path.join(os.path.dirname(sys.executable), "evalbeam")
+    config = CONFIG
+    if intervals:
+        config = os.path.join(workdir, f"b1_{intervals}.textproto")
+        with open(CONFIG) as f, open(config, "w") as handle:
+            handle.write(f.read() + "options { compute_confidence_intervals { value: true } "
+                      f"confidence_intervals {{ method: {intervals} }} }}\n")
+    t0 = time.perf_counter()
+    rss, cpu = run_sampled([cli, "evaluate", "--config", config, "--data", data,
+                       "--output", out, *extra])
+    pipeline = time.perf_counter() - t0
+    shown = subprocess.run([cli, "show", out, "--json"], check=True, capture_output=True, text=True)
+    floor_cpu = time.process_time()
+    reference, floor_s = floor(data)
+    floor_cpu = time.process_time() - floor_cpu
+    checked, bad, worst = compare(shown.stdout, reference)
+    return {"n": n, "intervals": intervals, "slices": len(reference), "evalbeam_s": pipeline,
+            "floor_s": floor_s, "evalbeam_cpu_s": cpu, "floor_cpu_s": floor_cpu,
+            "rss_mb": rss / 2 ** 20, "checked": checked, "bad": bad, "worst": worst}
+
+
+def summary(r):
+    return (f"B1{' + ' + r['intervals'] if r['intervals'] else ''} rows={r['n']} "
+            f"slices={r['slices']}  evalbeam CLI {r['evalbeam_s']:.2f}s (incl. start-up)  "
+            f"numpy floor {r['floor_s']:.2f}s  ratio {r['evalbeam_s'] / r['floor_s']:.2f}  "
+            f"(CPU {r['evalbeam_cpu_s']:.1f}s / {r['floor_cpu_s']:.1f}s)  "
+            f"peak RSS {r['rss_mb']:.0f} MB (summed)  parity {r['checked'] - len(r['bad'])}/"
+            f"{r['checked']} (worst rel err {r['worst']:.1e} excl. AUC-PR)")
 
 
 def main():
@@ -124,32 +208,11 @@ def main():
                     help="write the data in K row groups (default: one per 2**20 rows)")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    groups = f"_{a.row_groups}g" if a.row_groups else ""
-    data = os.path.join(a.workdir, f"b1_{a.n}{groups}.parquet")
-    if not os.path.exists(data):
-        generate(a.n, data, **({"chunk": -(-a.n // a.row_groups)} if a.row_groups else {}))
-    out = os.path.join(a.workdir, f"out_{a.n}")
-    cli = os.path.join(os.path.dirname(sys.executable), "evalbeam")
-    config = CONFIG
-    if a.intervals:
-        config = os.path.join(a.workdir, f"b1_{a.intervals}.textproto")
-        with open(CONFIG) as f, open(config, "w") as handle:
-            handle.write(f.read() + "options { compute_confidence_intervals { value: true } "
-                      f"confidence_intervals {{ method: {a.intervals} }} }}\n")
-    t0 = time.perf_counter()
-    rss_mb = run_sampled([cli, "evaluate", "--config", config, "--data", data,
-                          "--output", out] + a.extra) / 2 ** 20
-    pipeline = time.perf_counter() - t0
-    shown = subprocess.run([cli, "show", out, "--json"], check=True, capture_output=True, text=True)
-    reference, floor_s = floor(data)
-    n, bad, worst = compare(shown.stdout, reference)
-    print(f"B1{' + ' + a.intervals if a.intervals else ''} rows={a.n} slices={len(reference)}  evalbeam CLI {pipeline:.2f}s (incl. start-up)  "
-          f"numpy floor {floor_s:.2f}s  ratio {pipeline / floor_s:.2f}  peak RSS {rss_mb:.0f} MB (summed)  "
-          f"parity {n - len(bad)}/{n} (worst rel err {worst:.1e} excl. AUC-PR)")
-    for item in bad[:5]:
+    r = measure(a.n, a.workdir, a.intervals, a.row_groups, a.extra)
+    print(summary(r))
+    for item in r["bad"][:5]:
         print("  mismatch:", item)
-    return 0 if not bad else 1
+    return 0 if not r["bad"] else 1
 
 
 if __name__ == "__main__":

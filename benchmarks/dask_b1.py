@@ -5,14 +5,16 @@ and the numpy floor of benchmarks/b1.py, all in the same run.
 
 usage: python benchmarks/dask_b1.py N [--workdir DIR] [--row_groups K]
 The data is B1 written in K row groups (default 10: the DaskRunner spreads read tasks, one per
-row group, over its workers). Prints the cluster's start-up, both CLI times (each including the
-interpreter's start-up and imports), the floor's, their ratios to it, peak RSS (the local CLI's;
-the dask CLI's and each worker's), and whether the numbers agree (Dask vs local: every value
-within 1e-12 relative; Dask vs the floor as in b1.py).
+row group, over its workers; above 10M rows, b1_data.py's part files of 2**20-row groups).
+The workers import Beam and evalbeam before the timed run, as a cluster's workers have after
+its first run (the time it takes is printed beside the cluster's start-up). Prints both CLI
+times (each including the interpreter's start-up and imports), the floor's, their ratios to it,
+peak RSS (the local CLI's, summed over its processes; the dask CLI's and each worker's), and
+whether the numbers agree (Dask vs local: every value within 1e-12 relative; Dask vs the floor
+as in b1.py).
 """
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -20,25 +22,30 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from b1 import compare, floor  # noqa: E402
+from b1 import compare, floor, run_sampled  # noqa: E402
+from b1_data import PART_ROWS, b1_data  # noqa: E402
 
-from evalbeam.demo import CONFIG, generate  # noqa: E402
+from evalbeam.demo import CONFIG  # noqa: E402
 
 
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _import_evalbeam():
+    """What a worker imports for its first task of a run (once per worker process)."""
+    import importlib
+
+    for module in ("apache_beam.runners.dask.transform_evaluator", "evalbeam.api"):
+        importlib.import_module(module)
+
+
 def _timed_cli(args):
-    """(seconds, peak RSS MB) of one `evalbeam evaluate` process (not its cluster's workers)."""
+    """(seconds, peak RSS MB summed over it and the processes it starts) of one `evalbeam
+    evaluate` (not its cluster's workers)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "evalbeam.cli", "evaluate", *args],
-                            stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"evaluate {' '.join(args)} exited with {proc.returncode}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    rss, _ = run_sampled([sys.executable, "-m", "evalbeam.cli", "evaluate", *args])
+    return time.perf_counter() - t0, rss / 2 ** 20
 
 
 def _shown(out):
@@ -53,12 +60,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
     ap.add_argument("--workdir", default="/tmp/evalbeam-bench")
-    ap.add_argument("--row_groups", type=int, default=10)
+    ap.add_argument("--row_groups", type=int)
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    data = os.path.join(a.workdir, f"b1_{a.n}_rg{a.row_groups}.parquet")
-    if not os.path.exists(data):
-        generate(a.n, data, chunk=max(1, math.ceil(a.n / a.row_groups)))
+    if a.row_groups is None and a.n <= PART_ROWS:
+        a.row_groups = 10
+    data = b1_data(a.n, a.workdir, a.row_groups)
     out_dask, out_local = (os.path.join(a.workdir, f"out_{a.n}_{w}") for w in ("dask", "local"))
     common = ["--config", CONFIG, "--data", data]
 
@@ -68,6 +74,9 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         up = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        client.run(_import_evalbeam)
+        warm = time.perf_counter() - t0
         dask_s, driver_mb = _timed_cli([*common, "--output", out_dask, "--runner=DaskRunner",
                                         f"--dask_client_address={cluster.scheduler_address}"])
         workers_mb = sorted(client.run(_peak_rss_mb).values())
@@ -81,7 +90,9 @@ def main():
                  for k, v in local_values.items() if isinstance(v, float) and v == v
                  and k in dask_values), default=0.0)
     n, bad, worst_floor = compare(dask_text, reference)
-    print(f"B1 rows={a.n} row groups={a.row_groups}  LocalCluster(2 x 1 thread) up {up:.2f}s  "
+    groups = a.row_groups or "of 2**20 rows"
+    print(f"B1 rows={a.n} row groups={groups}  LocalCluster(2 x 1 thread) up {up:.2f}s, "
+          f"its workers' imports {warm:.2f}s  "
           f"dask CLI {dask_s:.2f}s (ratio {dask_s / floor_s:.2f})  local CLI {local_s:.2f}s "
           f"(ratio {local_s / floor_s:.2f})  numpy floor {floor_s:.2f}s  "
           f"peak RSS: local CLI {local_mb:.0f} MB; dask CLI {driver_mb:.0f} MB + workers "

@@ -27,14 +27,15 @@ from evalbeam.combine import PARTIAL_TYPE, FusedCombineFn
 from evalbeam.compute import SliceResult, count_intervals, iter_slice_results, select_slices
 from evalbeam.config import config_path, read_config, resolve_config
 from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputError,
-                             user_error_message)
+                             WorkerDied, user_error_message)
 from evalbeam.extract import check_columns, with_source
 from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regressions,
-                      row_counters, run_facts)
+                      row_counters, run_facts, worker_deaths)
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
 from evalbeam.io.output_location import check_output
+from evalbeam.io.staging import claim, clear_stale
 from evalbeam.io.result import EvalResult, load_result
 from evalbeam.metrics.state import SliceTable
 from evalbeam.plan import EvalPlan
@@ -284,6 +285,10 @@ class Evaluate(beam.PTransform):
 
     def expand(self, batches):
         plan = self.eval_plan
+        # what dead runs into the same place left goes; this run's staging is owned by this
+        # process, which waits for its workers when the runner is local
+        clear_stale(self.output_dir)
+        claim(self.staging, local=pipeline_flags.runs_here(batches.pipeline.runner))
         compute = beam.ParDo(_ComputePartials(
             plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
         if plan.query_key:
@@ -354,7 +359,7 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None, report: bool = True,
-                   run_name: str | None = None, data_span=None) -> EvalResult:
+                   run_name: str | None = None, data_span=None, models=None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -368,15 +373,28 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     page (:mod:`evalbeam.report`), beside the artifacts. ``run_name`` and ``data_span``
     (``START..END`` of ISO dates or date-times, e.g. ``"2026-11-01..2026-11-07"``, or a
     ``(start, end)`` pair) go into summary.json with the data as given and when the run was
-    evaluated; ``evalbeam history`` and the report order runs by them. Returns the result as
-    read back.
+    evaluated; ``evalbeam history`` and the report order runs by them. ``models``: models run
+    in the pipeline for model specs, ``{name: model}`` (or one model for the only model spec),
+    a model being a file's path (.joblib, .pkl, .pickle, .onnx), a ``(path, options)`` pair
+    (ONNX: ``input_name``, ``output_name``) or a Beam ``ModelHandler`` (see
+    :mod:`evalbeam.inference.runs`). Returns the result as read back.
     """
     run_name = run_facts.check_run_name(run_name, "run_name")
     if data_span is not None:
         data_span = run_facts.parse_span(data_span, "data_span")
-    eval_plan = as_plan(config)
+    stage = None  # the models run in the pipeline (evalbeam.inference), if any
+    if models:
+        from evalbeam.inference.runs import ModelStage
+
+        stage = ModelStage(config.config if isinstance(config, EvalPlan) else config
+                           if isinstance(config, config_pb2.EvalConfig) else read_config(config),
+                           models)
+        eval_plan = resolve_config(stage.config)
+    else:
+        eval_plan = as_plan(config)
     options = _pipeline_options(pipeline_options)
-    columns = eval_plan.input_columns()
+    # with models, every column may be a feature: they are chosen once the schema is known
+    columns = None if stage else eval_plan.input_columns()
     in_memory = readers.in_memory_table(data, columns)
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
@@ -387,6 +405,9 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         if eval_plan.baseline is None:
             raise ConfigError("a baseline result was given, but no model spec has "
                               "is_baseline: true")
+        if stage and any(r.name == eval_plan.baseline for r in stage.runs):
+            raise ConfigError(f"a model was given for the baseline {eval_plan.baseline!r}, and "
+                              "a baseline result stands for it: give one or the other")
         eval_plan = eval_plan.with_baseline_metrics(
             baseline_metrics_from(baseline_result, eval_plan.baseline))
     options.view_as(DirectOptions)  # register direct-runner flags
@@ -398,6 +419,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         column_types = None
         if in_memory is not None:
             table, full_schema = in_memory
+            if stage:
+                columns = stage.prepare(eval_plan, full_schema, readers.IN_MEMORY)
+                table = table.select([c for c in columns if c in table.column_names])
+                full_schema = stage.schema(full_schema)
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
@@ -407,10 +432,19 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 if local else None
         else:
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
-            check_columns(readers.read_schema(files[0], fmt, columns, column_types),
-                          eval_plan, files[0])
+            file_schema = readers.read_schema(files[0], fmt, columns, column_types)
+            if stage:
+                columns = stage.prepare(eval_plan, file_schema, files[0])
+                file_schema = stage.schema(file_schema)
+            check_columns(file_schema, eval_plan, files[0])
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
+        if stage:  # each model predicts on the first rows: its output is checked now
+            rows = stage.sample_rows
+            stage.check([with_source(b, readers.IN_MEMORY) for b in
+                         table.slice(0, rows).combine_chunks().to_batches()]
+                        if in_memory is not None
+                        else readers.read_task(tasks[0], columns, rows, column_types))
         processes = 1
         if local and tasks and not local_workers.user_chose(options):  # every core, if it gains
             processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
@@ -422,16 +456,23 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 or [pa.RecordBatch.from_pylist([], schema=table.schema)], reshuffle=False)
         else:
             batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
-                tasks, eval_plan, columns, batch_size, column_types, processes)
+                tasks, eval_plan, columns, batch_size, column_types, processes,
+                batches_only=stage is not None)
+        if stage:
+            batches = batches | "Predict" >> stage.transform()
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:
             if on_dask.is_dask(runner):
                 on_dask.run(pipeline)
             else:
-                pipeline.run().wait_until_finish()
+                with worker_deaths.noticed():
+                    pipeline.run().wait_until_finish()
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
+            if isinstance(e, WorkerDied):
+                raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
+                                 f"{output_dir} (running it again may succeed)") from None
             message = None if isinstance(e, EvalbeamError) else user_error_message(e)
             if message is None:
                 raise

@@ -2,7 +2,8 @@
 
 Exit codes: 0 evaluated and validation passed (or no thresholds configured); 1 evaluated and
 validation failed; 2 a user error (one-line message, no traceback); 3 an internal error (the
-traceback, then a line saying so).
+traceback, then a line saying so); 4 a worker process of a local run died (one line; nothing was
+written).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import warnings
 
 EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
 1 validation failed, 2 bad input, configuration or flags (one line on stderr),
-3 internal error (a traceback)"""
+3 internal error (a traceback), 4 a worker process died (killed, out of memory?): the run was
+stopped and wrote nothing; running it again may succeed (one line on stderr)"""
 READER_EXIT_CODES = """exit codes: 0 shown, 2 not a readable result directory (one line on stderr),
 3 internal error (a traceback)"""
 HISTORY_EXIT_CODES = """exit codes: 0 shown (with --fail_on_alert: the latest run violates no value
@@ -36,6 +38,7 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
+                         [--model [NAME=]PATH ...]
                          [--run_name NAME] [--data_span START..END] [--quiet]
                          [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
@@ -93,11 +96,11 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"evalbeam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
-    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files",
+    ev = sub.add_parser("evaluate", help="evaluate predictions stored in files (or models)",
                         usage=EVALUATE_USAGE,
                         epilog=EVALUATE_EPILOG.format(JOB_ENDPOINT_TIMEOUT),
-                        description="Evaluate predictions stored in files and write the "
-                                    "artifacts to a directory.")
+                        description="Evaluate predictions stored in files, or models run on "
+                                    "them (--model), and write the artifacts to a directory.")
     _flag(ev, "--config", required=True, metavar="CFG", help="EvalConfig file (text proto or JSON)")
     _flag(ev, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files or globs (several, or repeat --data); Parquet, CSV or TFRecord. Every "
@@ -111,6 +114,11 @@ def _parser():
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
+          help="a model file (.joblib, .pkl, .pickle, .onnx) run in the pipeline for the "
+               "config's model spec NAME (repeat for several; no NAME: the only model spec); "
+               "its predictions replace stored ones. joblib and pickle files run code when "
+               "loaded: give only files you trust")
     _flag(ev, "--run_name", metavar="NAME",
           help="a name for this run, kept in summary.json (history and reports show it)")
     _flag(ev, "--data_span", metavar="START..END",
@@ -290,7 +298,8 @@ def _evaluate(args, beam_args) -> int:
                                 pipeline_options=beam_args,
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
-                                report=not args.no_report, run_name=run_name, data_span=span)
+                                report=not args.no_report, run_name=run_name, data_span=span,
+                                models=_models(getattr(args, "model", [])))
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
     dropped = sum(s["rows_dropped"].values())
@@ -301,6 +310,25 @@ def _evaluate(args, beam_args) -> int:
     if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
+
+
+def _models(values) -> dict | None:
+    """``--model [NAME=]PATH`` values -> ``{NAME: PATH}`` ("" for an unnamed one). A NAME holds
+    no path separator, so a path with "=" in a folder name stays a path."""
+    from evalbeam.errors import ConfigError
+
+    models = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or "/" in name or os.sep in name:
+            name, path = "", value
+        if not path:
+            raise ConfigError(f"--model {value!r}: expected PATH or NAME=PATH")
+        if name in models:
+            said = f"model spec {name!r}" if name else "the model spec (no NAME)"
+            raise ConfigError(f"--model: two models for {said}")
+        models[name] = path
+    return models or None
 
 
 def _report_path(output_dir: str) -> str:

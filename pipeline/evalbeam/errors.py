@@ -37,6 +37,13 @@ class OutputError(EvalbeamError):
     the current directory, a place that cannot be written)."""
 
 
+class WorkerDied(EvalbeamError):
+    """A worker process of a local run died (killed, or out of memory): the run was stopped and
+    wrote nothing (CLI exit code 4: running it again may succeed)."""
+
+    exit_code = 4
+
+
 class EvalbeamWarning(UserWarning):
     """The run succeeded, but its result needs a second look (e.g. the input had no rows)."""
 
@@ -57,3 +64,9 @@ def user_error_message(exc: BaseException) -> str | None:
             return match.group(1).rstrip("'\" ")
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def first_line(e: BaseException) -> str:
+    """An exception in one line, for messages: its type and the first line of its text."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__

@@ -57,12 +57,19 @@ def set_partitions(pipeline) -> None:
 
 def run(pipeline) -> None:
     """Run ``pipeline`` on the DaskRunner and wait for it: partitioned by read task (see
-    :func:`set_partitions`), a scheduler that does not answer is a one-line error, and the
-    client (and a local cluster it started) is closed afterwards, so nothing reports a lost
-    connection when the process exits."""
+    :func:`set_partitions`), grouped by Dask's task-based shuffle (what the runner's groupby
+    takes on a cluster anyway, unless Dask's config names another), a scheduler that does not
+    answer is a one-line error, and the client (and a local cluster it started) is closed
+    afterwards, so nothing reports a lost connection when the process exits."""
+    import dask
+
     set_partitions(pipeline)
+    # A Bag's groupby asks dask.dataframe for the default shuffle method (importing it: about a
+    # second) to be told "p2p", which Bags do not have, and takes "tasks" instead: say so first
+    method = dask.config.get("dataframe.shuffle.method", None) or "tasks"
     try:
-        result = pipeline.run()
+        with dask.config.set({"dataframe.shuffle.method": method}):
+            result = pipeline.run()
     except OSError as e:  # distributed's "Timed out trying to connect to tcp://..."
         address = pipeline.options.get_all_options().get("address")
         said = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -132,6 +132,13 @@ def local_runner(flags) -> bool:
     return _is_local(_value(list(flags or []), "--runner"))
 
 
+def runs_here(runner) -> bool:
+    """Whether ``runner`` runs a pipeline in this process and worker processes of its own on
+    this machine, not on a cluster or a job service (whose work may outlive this process)."""
+    names = {cls.__name__ for cls in type(runner).__mro__}
+    return bool(names & {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"})
+
+
 def create_runner(options):
     """The runner for ``options``: Beam's in-process FnApiRunner for local runs (never Prism,
     which downloads a binary), else the one named, once its job service answers."""

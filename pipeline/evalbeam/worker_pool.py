@@ -8,8 +8,8 @@ task). Forked processes start at once (nothing to import, the work and its input
 inherited) and die with this process.
 
 A process that raises sends its error back, and it is raised here; a process that dies
-(killed, out of memory) stops the run with :class:`WorkerDied`. Either way the other
-processes are stopped: no result is made of part of the items.
+(killed, out of memory) stops the run with :class:`~evalbeam.errors.WorkerDied`. Either way
+the other processes are stopped: no result is made of part of the items.
 """
 from __future__ import annotations
 
@@ -20,14 +20,8 @@ import pickle
 import signal
 from multiprocessing.connection import wait
 
-from evalbeam.errors import EvalbeamError
-
-
-class WorkerDied(EvalbeamError):
-    """A worker process ended without sending its result (not the input's fault: CLI exit
-    code 3, as an internal error, but one line)."""
-
-    exit_code = 3
+from evalbeam.errors import EvalbeamError, WorkerDied
+from evalbeam.worker_deaths import how_it_ended
 
 
 def can_fork() -> bool:
@@ -102,22 +96,12 @@ def _results(children) -> list:
                 pass
         if outcome is None:
             child.join()
-            raise WorkerDied(f"a worker process (pid {child.pid}) {_ended(child.exitcode)} "
-                             "before sending its result; no result was written")
+            raise WorkerDied(f"a worker process of the run {how_it_ended(child.exitcode)}")
         kind, value = outcome
         if kind == "error":
             raise value
         results.append(value)
     return results
-
-
-def _ended(code) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 NAME = b"evalbeam-worker"  # the worker processes' name (``ps``, ``top``)

@@ -49,7 +49,8 @@ def _model_info(ms, where: str) -> ModelInfo:
         if not prediction or not label:
             what = f"output {output!r}: " if output else ""
             raise ConfigError(f"{where}: {what}label_key and prediction_key are required "
-                              "(evalbeam evaluates predictions stored in the data)")
+                              "(prediction_key may be left out when a model is given for "
+                              "the spec: --model, models=)")
         heads.append(Head(ms.name, output, label, prediction,
                           ms.example_weight_keys.get(output, ms.example_weight_key)))
     return ModelInfo(ms.name, tuple(heads), ms.is_baseline)

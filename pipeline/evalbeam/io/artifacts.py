@@ -14,7 +14,8 @@ Read back by :mod:`evalbeam.io.result`. Everything is written into a hidden sibl
 directory (the shards by the workers that compute them, the run-level files last, summary.json
 with the list of the run's files at the very end) that takes the output's place once complete
 (:mod:`evalbeam.io.output_location`), so a failed run never leaves a directory that looks
-complete.
+complete. Its owner record beside it lets the next run clear what a killed one left
+(:mod:`evalbeam.io.staging`).
 """
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ import uuid
 from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 
+from evalbeam.errors import OutputError
 from evalbeam.io import convert
 from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 from evalbeam.io import output_location
+from evalbeam.io.staging import owner_gone, release
 from evalbeam.io.result import load_result
 from evalbeam.io.tfrecord import write_records
 from evalbeam.keys import MetricKey
@@ -64,8 +67,9 @@ def _shard(kind: str, index: int, count: int) -> str:
 
 
 def _create(staging: str, name: str):
-    if "://" not in staging:
-        os.makedirs(staging, exist_ok=True)
+    if "://" not in staging and not os.path.isdir(staging):  # never made anew: see io.staging
+        raise OutputError(f"the staging directory {staging} is gone: removed while the run "
+                          "was writing it")
     return FileSystems.create(FileSystems.join(staging, name))
 
 
@@ -155,7 +159,10 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     if report:
         _add_report(staging, output_dir, summary)
 
+    if owner_gone(staging):  # a worker outliving its killed run: nothing is put in place
+        raise OutputError(f"the run owning {staging} is gone; its result is not put in place")
     output_location.put_in_place(staging, output_dir, summary["files"])
+    release(staging)
 
 
 def _write_summary(staging: str, summary: dict) -> None:
@@ -186,13 +193,15 @@ def plot_cut_lines(summary: dict) -> list:
 
 
 def discard(staging: str) -> None:
-    """Remove a staging directory left by a failed run (on object stores: its objects)."""
+    """Remove a staging directory left by a failed run (on object stores: its objects), then
+    its owner record."""
     if "://" not in staging:
         shutil.rmtree(staging, ignore_errors=True)
-        return
-    found = FileSystems.match([FileSystems.join(staging, "**")])[0].metadata_list
-    if found:
-        FileSystems.delete([m.path for m in found])
+    else:
+        found = FileSystems.match([FileSystems.join(staging, "**")])[0].metadata_list
+        if found:
+            FileSystems.delete([m.path for m in found])
+    release(staging)
 
 
 def _overall(result, thresholds: dict) -> dict:

@@ -23,7 +23,7 @@ import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 
-from evalbeam.errors import OutputError
+from evalbeam.errors import OutputError, first_line
 from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
                                    REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 
@@ -33,6 +33,11 @@ _RESULT_NAMES = re.compile(
         REGRESSIONS_FILE, REPORT_FILE)) + r")\Z")
 
 _WANTED = "give a new or empty directory, or an earlier evalbeam result to replace"
+
+
+def result_name(name: str) -> bool:
+    """Whether a file's name is one evalbeam gives the files of a result."""
+    return bool(_RESULT_NAMES.match(name))
 
 
 def _remote(path: str) -> bool:
@@ -51,13 +56,8 @@ def _remote_entries(path: str):
     try:
         found = FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
-        raise OutputError(f"output {path}: cannot list it ({_first_line(e)})") from None
+        raise OutputError(f"output {path}: cannot list it ({first_line(e)})") from None
     return [(m.path[len(prefix):], "/" not in m.path[len(prefix):]) for m in found]
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 def _json(path: str):
@@ -182,7 +182,7 @@ def _check_remote(output_dir: str) -> None:
         FileSystems.create(probe).close()
         FileSystems.delete([probe])
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
-        raise OutputError(f"output {output_dir} cannot be written ({_first_line(e)})") from None
+        raise OutputError(f"output {output_dir} cannot be written ({first_line(e)})") from None
 
 
 def put_in_place(staging: str, output_dir: str, files: list) -> None:
@@ -225,6 +225,8 @@ def _put_remote(staging: str, output_dir: str, files: list) -> None:
     summary = FileSystems.join(output_dir, SUMMARY_FILE)
     if SUMMARY_FILE in old:
         FileSystems.delete([summary])
+    # eval_config.json first: a run killed while moving leaves a place the next run may replace
+    files = sorted(files, key=lambda n: n != CONFIG_FILE)
     FileSystems.rename([FileSystems.join(staging, n) for n in files],
                        [FileSystems.join(output_dir, n) for n in files])
     FileSystems.rename([FileSystems.join(staging, SUMMARY_FILE)], [summary])
