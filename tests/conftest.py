@@ -1,5 +1,6 @@
-"""Shared fixtures: random weighted evaluation data, an in-process evaluator (no Beam) and a
-headless browser for the HTML report."""
+"""Shared fixtures: random weighted evaluation data, an in-process evaluator (no Beam), a
+headless browser for the HTML report, and the other runners: Beam's local job service (the
+portable runner's), a Dask cluster of two worker processes."""
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -193,3 +194,71 @@ def chosen(monkeypatch):
     monkeypatch.setattr(worker_pool, "share_out", shared_out)
     asked.used = used
     return asked
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def job_service():
+    """The endpoint (``localhost:PORT``) of Beam's local job service, one per test module."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m",
+                             "apache_beam.runners.portability.local_job_service_main",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("local job service did not start")
+    yield f"localhost:{port}"
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """``(cluster, client)``: a distributed.LocalCluster of two single-threaded worker
+    processes, one per test module."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield cluster, client
+
+
+def runner_options(runner, request, monkeypatch):
+    """The pipeline options of a run on ``runner``: "in process", "worker processes"
+    (evalbeam's rule made to choose two), "portable" (the module's job service) or "dask" (the
+    module's cluster); the job service or cluster is started when first needed."""
+    if runner == "worker processes":
+        from evalbeam import local_workers
+
+        monkeypatch.setattr(local_workers, "MIN_ROWS", 1)
+        monkeypatch.setattr(local_workers, "cores", lambda: 2)
+        return None
+    if runner == "portable":
+        return ["--runner=PortableRunner",
+                f"--job_endpoint={request.getfixturevalue('job_service')}",
+                "--environment_type=LOOPBACK"]
+    if runner == "dask":
+        cluster, _ = request.getfixturevalue("dask_cluster")
+        return ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"]
+    assert runner == "in process", runner
+    return None

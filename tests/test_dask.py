@@ -87,14 +87,6 @@ def data(tmp_path_factory):
     return paths, str(config), table
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        yield cluster, client
-
-
 def _same(got, want, where):
     """Equal structures; floats (and float arrays) within 1e-12 relative."""
     if isinstance(want, dict):
@@ -135,9 +127,9 @@ def _same_metrics(got, want):
                 _same(got[slice_key][key], value, where)
 
 
-def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
+def test_dask_cluster_gives_the_in_process_artifacts(data, dask_cluster, tmp_path):
     paths, config, table = data
-    local_cluster, client = cluster
+    local_cluster, client = dask_cluster
     local = run_evaluation(config, paths, str(tmp_path / "local"))
     with distributed.get_task_stream(client) as tasks:
         run = subprocess.run(
@@ -180,13 +172,13 @@ def test_dask_cluster_gives_the_in_process_artifacts(data, cluster, tmp_path):
             _same(json.load(a), json.load(b), name)
 
 
-def test_rows_as_dicts_are_refused_on_dask(data, cluster, tmp_path):
+def test_rows_as_dicts_are_refused_on_dask(data, dask_cluster, tmp_path):
     """The DaskRunner drops what a DoFn emits at the end of a bundle, where the last rows given
     as dicts are gathered: the run stops with one line instead of losing them."""
     paths, config, table = data
     options = beam.options.pipeline_options.PipelineOptions([
         "--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
-        f"--dask_client_address={cluster[0].scheduler_address}"])
+        f"--dask_client_address={dask_cluster[0].scheduler_address}"])
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline | beam.Create(table.slice(0, 100).to_pylist())
          | Evaluate(config, str(tmp_path / "out")))
@@ -200,14 +192,14 @@ def test_rows_as_dicts_are_refused_on_dask(data, cluster, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_dask_runner_by_its_short_name_in_run_evaluation(data, cluster, tmp_path):
+def test_dask_runner_by_its_short_name_in_run_evaluation(data, dask_cluster, tmp_path):
     """run_evaluation takes --runner=DaskRunner and partitions by read task unless told."""
     paths, config, table = data
-    address = f"--dask_client_address={cluster[0].scheduler_address}"
+    address = f"--dask_client_address={dask_cluster[0].scheduler_address}"
     small = str(tmp_path / "small.parquet")
     pq.write_table(table.slice(0, 3_000), small, row_group_size=1_000)
     local = run_evaluation(B1, small, str(tmp_path / "local"))
-    with distributed.get_task_stream(cluster[1]) as tasks:
+    with distributed.get_task_stream(dask_cluster[1]) as tasks:
         got = run_evaluation(B1, small, str(tmp_path / "dask"),
                              pipeline_options=["--runner=DaskRunner", address])
     # B1's pipeline has one DoFn stage before its shuffle (Dask names its tasks (stage,

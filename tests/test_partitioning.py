@@ -4,79 +4,14 @@ processes, gives the same artifacts (metrics, plots, intervals; floats within 1e
 1e-13 absolute for the differences of nearly equal sums: diffs, standard errors),
 for a binary model with a baseline, a multi-class model with class views and query metrics,
 with the jackknife and the Poisson bootstrap."""
-import glob
-import json
-import os
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from google.protobuf.json_format import MessageToDict
 
 from evalbeam import run_evaluation
-from evalbeam.io.tfrecord import read_records
-from evalbeam.proto import metrics_for_slice_pb2 as mfs
-from evalbeam.proto import validation_result_pb2
-
-N, K = 1400, 4
-
-BINARY = """
-model_specs { name: "cand" label_key: "label" prediction_key: "prediction" example_weight_key: "weight" }
-model_specs { name: "base" label_key: "label" prediction_key: "p_base" is_baseline: true }
-metrics_specs {
-  metrics { class_name: "ExampleCount" }
-  metrics { class_name: "MeanLabel" } metrics { class_name: "Precision" }
-  metrics { class_name: "SymmetricFlipRate" } metrics { class_name: "CalibrationPlot" }
-  metrics { class_name: "AUC" threshold { change_threshold { direction: HIGHER_IS_BETTER
-    absolute { value: -0.5 } } } }
-}
-slicing_specs {} slicing_specs { feature_keys: ["country"] }
-"""
-MULTI_CLASS = """
-model_specs { label_key: "cls" prediction_key: "scores" example_weight_key: "weight" }
-metrics_specs {
-  binarize { class_ids { values: [0, 2] } top_k_list { values: [2] } }
-  aggregate { micro_average: true }
-  metrics { class_name: "AUC" } metrics { class_name: "Precision" }
-  metrics { class_name: "Recall" }
-}
-metrics_specs { metrics { class_name: "MultiClassConfusionMatrixPlot" } }
-slicing_specs {} slicing_specs { feature_keys: ["country"] }
-"""
-QUERIES = """
-model_specs { label_key: "label" prediction_key: "prediction" }
-metrics_specs {
-  query_key: "qid"
-  metrics { class_name: "NDCG" config: '"gain_key": "gain", "top_k_list": [3]' }
-  metrics { class_name: "MinLabelPosition" } metrics { class_name: "ExampleCount" }
-}
-slicing_specs {} slicing_specs { feature_keys: ["market"] }
-"""
-METHODS = {"jackknife": "", "bootstrap": "confidence_intervals { method: POISSON_BOOTSTRAP }"}
-
-
-def _table() -> pa.Table:
-    rng = np.random.default_rng(14)
-    sizes = rng.integers(1, 9, N)
-    qid = np.repeat(np.arange(N), sizes)[:N]
-    rng.shuffle(qid)  # a query's documents spread over the files and batches
-    label = rng.integers(0, 2, N)
-    cls = rng.integers(0, K, N)
-    logits = rng.normal(size=(N, K)) + 1.5 * np.eye(K)[cls]
-    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return pa.table({
-        "label": label,
-        "prediction": np.clip(rng.beta(2, 3, N) * 0.8 + 0.2 * label, 0, 1),
-        "p_base": rng.random(N),
-        "weight": rng.uniform(0.5, 2.0, N),
-        "country": rng.choice(["us", "de", "fr"], N),
-        "qid": qid,
-        "market": np.where(qid % 2 == 0, "a", "b"),
-        "gain": rng.integers(0, 4, N).astype(float),
-        "cls": cls,
-        "scores": pa.array(list(scores), type=pa.list_(pa.float64())),
-    })
+from partitioning_cases import (METHODS, N, artifacts, assert_same, check_reference,
+                                config_with_intervals, table)
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +19,14 @@ def layouts(tmp_path_factory):
     """``(data, batch_size)`` per layout: one file read in batches of 100, 1000 and all rows,
     three files of unequal sizes, one file of row groups of 7 rows."""
     folder = tmp_path_factory.mktemp("partitioning")
-    table = _table()
+    data = table()
     whole = str(folder / "whole.parquet")
-    pq.write_table(table, whole)
+    pq.write_table(data, whole)
     (folder / "three").mkdir()
     for i, (start, stop) in enumerate([(0, 300), (300, 1100), (1100, N)]):
-        pq.write_table(table.slice(start, stop - start), str(folder / "three" / f"part-{i}.parquet"))
+        pq.write_table(data.slice(start, stop - start), str(folder / "three" / f"part-{i}.parquet"))
     groups = str(folder / "groups.parquet")
-    pq.write_table(table, groups, row_group_size=7)
+    pq.write_table(data, groups, row_group_size=7)
     assert pq.ParquetFile(groups).metadata.num_row_groups == -(-N // 7)
     three = str(folder / "three")
     return {"batches of 100": (whole, 100), "batches of 1000": (whole, 1000),
@@ -100,48 +35,10 @@ def layouts(tmp_path_factory):
             "two worker processes": (three, 300)}
 
 
-def _records(output_dir: str, prefix: str, message) -> list:
-    out = []
-    for path in sorted(glob.glob(os.path.join(output_dir, prefix + "*"))):
-        with open(path, "rb") as f:
-            out += [MessageToDict(message.FromString(r)) for r in read_records(f, path)]
-    return sorted(out, key=lambda r: json.dumps(r.get("sliceKey", {}), sort_keys=True))
-
-
-def _artifacts(output_dir: str) -> dict:
-    with open(os.path.join(output_dir, "summary.json")) as f:
-        summary = json.load(f)
-    return {"metrics": _records(output_dir, "metrics-", mfs.MetricsForSlice),
-            "plots": _records(output_dir, "plots-", mfs.PlotsForSlice),
-            "validations": _records(output_dir, "validations", validation_result_pb2.ValidationResult),
-            "summary": {k: summary[k] for k in ("rows_read", "rows_used", "intervals")}}
-
-
-def _assert_same(got, want, where="artifacts"):
-    if isinstance(want, dict):
-        assert isinstance(got, dict) and got.keys() == want.keys(), where
-        for k in want:
-            _assert_same(got[k], want[k], f"{where}.{k}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), where
-        for i, (g, w) in enumerate(zip(got, want)):
-            _assert_same(g, w, f"{where}[{i}]")
-    elif isinstance(want, float) and not isinstance(got, str):
-        assert got == pytest.approx(want, rel=1e-12, abs=1e-13, nan_ok=True), where
-    else:
-        assert got == want, where
-
-
-def _intervals(records: list) -> int:
-    return sum(1 for r in records for kv in r.get("metricKeysAndValues", [])
-               if "confidenceInterval" in kv)
-
-
 @pytest.mark.parametrize("method", sorted(METHODS))
 @pytest.mark.parametrize("config", ["binary with baseline", "multi-class", "queries"])
 def test_artifacts_do_not_depend_on_the_partitioning(layouts, tmp_path, config, method):
-    body = {"binary with baseline": BINARY, "multi-class": MULTI_CLASS, "queries": QUERIES}[config]
-    body += ("options { compute_confidence_intervals { value: true } %s }" % METHODS[method])
+    body = config_with_intervals(config, method)
     runs = {}
     for name, (data, batch_size) in layouts.items():
         options = (["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -149,15 +46,11 @@ def test_artifacts_do_not_depend_on_the_partitioning(layouts, tmp_path, config, 
         out = str(tmp_path / name.replace(" ", "_"))
         run_evaluation(body, data, out, batch_size=batch_size, pipeline_options=options,
                        report=False)
-        runs[name] = _artifacts(out)
+        runs[name] = artifacts(out)
     want = runs.pop("one batch")
-    assert want["summary"]["rows_read"] == N
-    assert want["summary"]["intervals"]["intervals"] > 0
-    assert _intervals(want["metrics"]) >= 2 * len(want["metrics"])  # every slice has some
-    if config == "multi-class":
-        assert want["plots"]
+    check_reference(want, config)
     for name, got in runs.items():
-        _assert_same(got, want, name)
+        assert_same(got, want, name)
 
 
 HARD = """
@@ -189,7 +82,7 @@ def test_an_example_id_makes_identical_rows_distinct_whatever_the_batching(tmp_p
     want = {k: v for k, v in runs[-1].intervals.items()}
     assert want and all(v for v in want.values())
     for got in runs[:-1]:
-        _assert_same(_artifacts(got.output_dir), _artifacts(runs[-1].output_dir))
+        assert_same(artifacts(got.output_dir), artifacts(runs[-1].output_dir))
     assert load_result(runs[0].output_dir).summary["intervals"]["intervals"] > 0
 
 

@@ -1,41 +1,9 @@
 """The pipeline runs on PortableRunner against Beam's local job service (Flink/Dataflow's path)."""
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
 from conftest import BASE, make_table
 from evalbeam import run_evaluation
 from helpers_io import write
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def job_service():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m",
-                             "apache_beam.runners.portability.local_job_service_main",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("localhost", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("local job service did not start")
-    yield f"localhost:{port}"
-    proc.kill()
-    proc.wait()
 
 
 def test_evaluation_on_portable_runner(job_service, tmp_path):

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
@@ -31,7 +30,7 @@ from evalbeam.errors import (ConfigError, EvalbeamError, EvalbeamWarning, InputE
                              WorkerDied, user_error_message)
 from evalbeam.extract import check_columns, with_source
 from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regressions,
-                      run_facts, worker_deaths)
+                      row_counters, run_facts, worker_deaths)
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
@@ -81,8 +80,6 @@ class _ComputePartials(beam.DoFn):
         self.eval_plan = eval_plan
         self.queries = bool(eval_plan.query_key)
         self.gathers_rows = gathers_rows
-        self.rows_read = Metrics.counter("evalbeam", "rows_read")
-        self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
         self._rows = []  # rows given as dicts, not yet gathered into a batch
 
     def start_bundle(self):
@@ -132,8 +129,7 @@ class _ComputePartials(beam.DoFn):
 
     def _compute(self, batch):
         extracted, partials = batch_partials(batch, self.eval_plan)
-        self.rows_read.inc(extracted.rows_read)
-        self.rows_dropped.inc(sum(extracted.dropped.values()))
+        row_counters.count(extracted.rows_read, extracted.dropped)
         if not self.queries:
             yield from partials
             return

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
-from evalbeam import progress, worker_pool
+from evalbeam import progress, row_counters, worker_pool
 from evalbeam.io import readers
 from evalbeam.preagg import batch_partials
 
@@ -33,8 +32,6 @@ class _ReadAndPreAggregate(beam.DoFn):
         self.eval_plan, self.columns = eval_plan, columns
         self.batches_only = batches_only or bool(eval_plan.query_key)
         self.batch_size, self.column_types = batch_size, column_types
-        self.rows_read = Metrics.counter("evalbeam", "rows_read")
-        self.rows_dropped = Metrics.counter("evalbeam", "rows_dropped")
 
     def process(self, task):
         if self.batches_only:
@@ -44,27 +41,27 @@ class _ReadAndPreAggregate(beam.DoFn):
             return
         partials, read, dropped = task_partials(task, self.eval_plan, self.columns,
                                                 self.batch_size, self.column_types)
-        self.rows_read.inc(read)
-        self.rows_dropped.inc(dropped)
+        row_counters.count(read, dropped)
         yield partials
 
 
 def task_partials(task, eval_plan, columns, batch_size, column_types):
-    """``(TaskPartials, rows read, rows dropped)`` of one read task."""
+    """``(TaskPartials, rows read, {reason: rows dropped})`` of one read task."""
     return tasks_partials(iter([task, None]).__next__, eval_plan, columns, batch_size,
                           column_types)
 
 
 def tasks_partials(take, eval_plan, columns, batch_size, column_types):
-    """``(TaskPartials, rows read, rows dropped)`` of the read tasks ``take()`` gives until it
-    gives None, merged."""
-    merged, read, dropped = {}, 0, 0
+    """``(TaskPartials, rows read, {reason: rows dropped})`` of the read tasks ``take()``
+    gives until it gives None, merged."""
+    merged, read, dropped = {}, 0, {}
     for task in iter(take, None):
         for batch in progress.counted(readers.read_task(
                 task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
             extracted, partials = batch_partials(batch, eval_plan)
             read += extracted.rows_read
-            dropped += sum(extracted.dropped.values())
+            for reason, rows in extracted.dropped.items():
+                dropped[reason] = dropped.get(reason, 0) + rows
             for index, table in partials:
                 if index in merged:
                     merged[index].merge(table)
@@ -89,8 +86,7 @@ class _ReadInProcesses(_ReadAndPreAggregate):
                                   self.column_types)
 
         for partials, read, dropped in worker_pool.share_out(tasks, work, self.processes):
-            self.rows_read.inc(read)
-            self.rows_dropped.inc(dropped)
+            row_counters.count(read, dropped)
             yield partials
 
 

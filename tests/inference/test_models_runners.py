@@ -10,8 +10,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from evalbeam import run_evaluation
-from test_dask import cluster  # noqa: F401 - the fixture
-from test_portable_runner import job_service  # noqa: F401 - the fixture
 from trained import FEATURES, frame, save, write
 
 CONFIG = """
@@ -76,7 +74,7 @@ def test_local_worker_processes(setup, tmp_path):
                                            "--direct_running_mode=multi_processing"]), local)
 
 
-def test_portable_runner(setup, job_service, tmp_path):  # noqa: F811
+def test_portable_runner(setup, job_service, tmp_path):
     _, data, models, local, _ = setup
     _same(run_evaluation(CONFIG, data, str(tmp_path / "portable"), models=models,
                          pipeline_options=["--runner=PortableRunner",
@@ -84,10 +82,10 @@ def test_portable_runner(setup, job_service, tmp_path):  # noqa: F811
                                            "--environment_type=LOOPBACK"]), local)
 
 
-def test_dask_cluster(setup, cluster, tmp_path):  # noqa: F811
+def test_dask_cluster(setup, dask_cluster, tmp_path):
     _, data, models, local, _ = setup
     _same(run_evaluation(CONFIG, data, str(tmp_path / "dask"), models=models, pipeline_options=[
-        "--runner=DaskRunner", f"--dask_client_address={cluster[0].scheduler_address}"]), local)
+        "--runner=DaskRunner", f"--dask_client_address={dask_cluster[0].scheduler_address}"]), local)
 
 
 def _class_scores(model, batch, inference_args=None):
