@@ -119,6 +119,12 @@ def test_model_names_that_the_config_does_not_have(setup, capsys):
     _one_line(capsys, "--model: two models for model spec 'new'")
     assert _evaluate(tmp, data, str(tmp / "m.onnx.gz")) == 2
     _one_line(capsys, "m.onnx.gz: unknown model format (suffix '.gz')")
+    (tmp / "unnamed.textproto").write_text('model_specs { label_key: "label" }\n'
+                                           'metrics_specs { metrics { class_name: "AUC" } }')
+    assert _evaluate(tmp, data, f"new={model}", config="unnamed.textproto") == 2
+    _one_line(capsys, "--model / models: no model spec is named 'new': the config's only model "
+              "spec has no name; give the model as --model PATH (models={'': ...}) or name "
+              "the spec")
 
 
 def test_a_model_that_fails_inside_the_pipeline_says_where_in_one_line(setup, capsys):

@@ -91,6 +91,10 @@ def attach(config: config_pb2.EvalConfig, models: dict, flag: str = "--model / m
                               "one the model is for (--model NAME=PATH, models={NAME: ...})")
         elif name in specs:
             spec = specs[name]
+        elif list(specs) == [""]:
+            raise ConfigError(f"{flag}: no model spec is named {name!r}: the config's only "
+                              "model spec has no name; give the model as --model PATH "
+                              "(models={'': ...}) or name the spec")
         else:
             raise ConfigError(f"{flag}: no model spec is named {name!r} (model specs: "
                               f"{', '.join(repr(n) for n in specs) or 'none'})")
