@@ -65,18 +65,16 @@ def _left(tmp_path, name="out"):
 
 
 def _start(args, *, auto_workers=False, cwd=None):
-    """The CLI in a subprocess (``auto_workers``: evalbeam's worker per core turned on, two
-    processes)."""
-    if auto_workers:  # (each read task takes half a second more: the workers live long)
-        prefix = [sys.executable, "-c",
-                  "import sys, time; from evalbeam import cli, local_workers, read_partials; "
-                  "local_workers.MIN_ROWS = 1; local_workers.cores = lambda: 2; "
-                  "tasks = read_partials.tasks_partials; "
-                  "read_partials.tasks_partials = lambda take, *a: tasks("
-                  "lambda: time.sleep(0.5) or take(), *a); "
-                  "sys.exit(cli.main(sys.argv[1:]))"]
-    else:
-        prefix = [sys.executable, "-m", "evalbeam.cli"]
+    """The CLI in a subprocess, each read task taking half a second more where this process
+    reads it (so that a kill lands while it reads); ``auto_workers``: evalbeam's process per
+    core turned on, two processes."""
+    code = ("import sys, time; from evalbeam import cli, local_workers, read_partials; "
+            "tasks = read_partials.tasks_partials; "
+            "read_partials.tasks_partials = lambda take, *a: tasks("
+            "lambda: time.sleep(0.5) or take(), *a); ")
+    if auto_workers:
+        code += "local_workers.MIN_ROWS = 1; local_workers.cores = lambda: 2; "
+    prefix = [sys.executable, "-c", code + "sys.exit(cli.main(sys.argv[1:]))"]
     return subprocess.Popen(prefix + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ), cwd=cwd)
 

@@ -60,7 +60,8 @@ def _remote_entries(path: str):
     return [(m.path[len(prefix):], "/" not in m.path[len(prefix):]) for m in found]
 
 
-def _json(path: str):
+def json_object(path: str):
+    """The JSON object in the file at ``path``, or None (missing, unreadable, not an object)."""
     try:
         with FileSystems.open(path) as f:
             value = json.loads(f.read().decode())
@@ -78,12 +79,12 @@ def foreign_entries(path: str, entries) -> list:
     names = {name for name, is_file in entries if is_file}
     listed = set()
     if SUMMARY_FILE in names:
-        listed = set((_json(FileSystems.join(path, SUMMARY_FILE)) or {}).get("files") or [])
+        listed = set((json_object(FileSystems.join(path, SUMMARY_FILE)) or {}).get("files") or [])
     foreign = sorted(name for name, is_file in entries
                      if not is_file or not (_RESULT_NAMES.match(name) or name in listed))
     if foreign:
         return foreign
-    run = _json(FileSystems.join(path, CONFIG_FILE)) if CONFIG_FILE in names else None
+    run = json_object(FileSystems.join(path, CONFIG_FILE)) if CONFIG_FILE in names else None
     if not run or not str(run.get("version", "")).startswith("evalbeam "):
         return [CONFIG_FILE]
     return []

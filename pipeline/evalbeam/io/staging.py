@@ -35,7 +35,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from evalbeam.errors import OutputError
 from evalbeam.io.files import SUMMARY_FILE
-from evalbeam.io.output_location import result_name
+from evalbeam.io.output_location import json_object, result_name
 
 OWNER = ".owner"  # the owner record's suffix, beside the staging directory
 OLD = ".old"  # an earlier result being replaced, beside the staging directory (local)
@@ -130,17 +130,8 @@ def owner_state(owner: dict) -> str:
 def owner_gone(staging: str) -> bool:
     """Whether the owner record of ``staging`` says its run is gone (a worker process that
     outlived it must not put its result in place)."""
-    owner = _owner_record(staging + OWNER)
+    owner = json_object(staging + OWNER)
     return owner is not None and owner_state(owner) == "gone"
-
-
-def _owner_record(path: str):
-    try:
-        with FileSystems.open(path) as f:
-            value = json.loads(f.read().decode())
-    except Exception:  # noqa: BLE001 - missing, unreadable or not JSON
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _say(line: str) -> None:
@@ -157,7 +148,7 @@ def clear_stale(output_dir: str) -> None:
             _say(f"left {staging}: a staging directory without an owner record (of an older "
                  "evalbeam?); remove it once no run writes there")
             continue
-        owner = _owner_record(staging + OWNER)
+        owner = json_object(staging + OWNER)
         if owner is None:
             _say(f"left {staging}: its owner record {staging + OWNER} cannot be read")
             continue
