@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 
-from evalbeam.errors import WorkerDied
+from evalbeam.errors import EvalbeamError, WorkerDied
 
 STOP_WAIT = 5  # seconds a worker gets to end once the run is stopped by another's death
 _SHELL_SYNTAX = re.compile(r"[;&|<>()$`\n]")
@@ -63,7 +63,7 @@ def end_with_the_run() -> None:
         os._exit(1)
 
 
-def _classes(deaths: list):
+def _classes(deaths: "_Deaths"):
     import grpc
     from apache_beam.portability.api import beam_fn_api_pb2_grpc, endpoints_pb2
     from apache_beam.runners.portability import local_job_service
@@ -122,6 +122,7 @@ def _classes(deaths: list):
             data.close = lambda: self._quiet(close)
             worker = self.worker = Worker(self._worker_command_line, self.control_address,
                                           self.provision_info, self.worker_id)
+            deaths.workers += 1
 
             def run():
                 code = worker.run()
@@ -180,14 +181,38 @@ def noticed():
     registry = worker_handlers.WorkerHandler._registered_environments
     urn = python_urns.SUBPROCESS_SDK
     beams = _BEAMS.setdefault(urn, registry[urn])  # (also when another run's is in force)
-    registry[urn] = (_classes([]), beams[1])
+    deaths = _Deaths()
+    registry[urn] = (_classes(deaths), beams[1])
     data_plane = logging.getLogger("apache_beam.runners.worker.data_plane")
     data_plane.addFilter(_not_a_death)
     try:
         yield
+    except Exception as e:
+        # a dead worker's streams can break (``Channel closed prematurely``) before its
+        # process is reaped and its death known: the run's error is then that death
+        if (not isinstance(e, EvalbeamError) and deaths.workers
+                and _death_within(deaths, STOP_WAIT) is not None):
+            raise deaths[0] from None
+        raise
     finally:
         registry[urn] = beams
         data_plane.removeFilter(_not_a_death)
+
+
+class _Deaths(list):
+    """The deaths of a run's workers, and how many workers it started."""
+
+    workers = 0
+
+
+def _death_within(deaths: list, seconds: float):
+    """The first worker death noticed within ``seconds`` (None if none is)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not deaths and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return deaths[0] if deaths else None
 
 
 def _not_a_death(record) -> bool:
