@@ -179,19 +179,19 @@ def chosen(monkeypatch):
     from evalbeam import local_workers, worker_pool
 
     asked, used = _Asked(), []
-    rule, share_out = local_workers.worker_count, worker_pool.share_out
+    rule, finish = local_workers.worker_count, worker_pool.Shared.finish
 
     def worker_count(*args, **kwargs):
         asked.append(rule(*args, **kwargs))
         return asked[-1]
 
-    def shared_out(items, work, processes):
-        results = share_out(items, work, processes)
+    def finished(shared, work):
+        results = finish(shared, work)
         used.append(len(results))
         return results
 
     monkeypatch.setattr(local_workers, "worker_count", worker_count)
-    monkeypatch.setattr(worker_pool, "share_out", shared_out)
+    monkeypatch.setattr(worker_pool.Shared, "finish", finished)
     asked.used = used
     return asked
 

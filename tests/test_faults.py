@@ -68,9 +68,9 @@ def _start(args, *, auto_workers=False, cwd=None):
     """The CLI in a subprocess, each read task taking half a second more where this process
     reads it (so that a kill lands while it reads); ``auto_workers``: evalbeam's process per
     core turned on, two processes."""
-    code = ("import sys, time; from evalbeam import cli, local_workers, read_partials; "
-            "tasks = read_partials.tasks_partials; "
-            "read_partials.tasks_partials = lambda take, *a: tasks("
+    code = ("import sys, time; from evalbeam import cli, local_workers, task_partials; "
+            "tasks = task_partials.tasks_partials; "
+            "task_partials.tasks_partials = lambda take, *a: tasks("
             "lambda: time.sleep(0.5) or take(), *a); ")
     if auto_workers:
         code += "local_workers.MIN_ROWS = 1; local_workers.cores = lambda: 2; "
@@ -391,7 +391,9 @@ def test_a_killed_run_takes_its_workers_with_it(big, tmp_path, capsys, mode):
                                            "--direct_running_mode=multi_processing"]
     run = _start(["evaluate", "--config", config, "--data", data, "--output", str(out), *flags],
                  auto_workers=mode == "evalbeam")
-    _wait_for(lambda: len(_workers(run)) == _expected_workers(mode), run, "the worker processes")
+    # (evalbeam's workers start reading before the pipeline, and its staging, exist)
+    _wait_for(lambda: len(_workers(run)) == _expected_workers(mode) and _left(tmp_path), run,
+              "the worker processes and the staging")
     workers = _workers(run)
     time.sleep(1.0)
     run.send_signal(signal.SIGKILL)

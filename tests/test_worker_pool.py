@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_run_is_one_line_and_no_result(tmp_path, monkeypatch
     psutil = pytest.importorskip("psutil")
 
     from conftest import BASE, make_table
-    from evalbeam import cli, local_workers, read_partials
+    from evalbeam import cli, local_workers, task_partials
 
     path = tmp_path / "data.parquet"
     pq.write_table(make_table(8000), path, row_group_size=2000)
@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_run_is_one_line_and_no_result(tmp_path, monkeypatch
     config.write_text(BASE + 'metrics_specs { metrics { class_name: "ExampleCount" } }\n')
     monkeypatch.setattr(local_workers, "MIN_ROWS", 1)
     monkeypatch.setattr(local_workers, "cores", lambda: 2)
-    slow = read_partials.tasks_partials
+    slow = task_partials.tasks_partials
 
     def tasks_partials(take, *args):
         def slowly():
@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_run_is_one_line_and_no_result(tmp_path, monkeypatch
             return take()
         return slow(slowly, *args)
 
-    monkeypatch.setattr(read_partials, "tasks_partials", tasks_partials)
+    monkeypatch.setattr(task_partials, "tasks_partials", tasks_partials)
     stop = threading.Event()
 
     def kill_the_worker():
@@ -160,3 +160,38 @@ def test_bad_rows_read_by_a_worker_are_the_same_one_line(tmp_path, monkeypatch, 
     assert err.count("\n") == 1
     assert f"{path} (row group " in err and "column 'prediction' (prediction_key) has 1 NaN" in err
     assert not out.exists()
+
+
+def _taken(take):
+    return list(iter(take, None))
+
+
+def test_work_started_ahead_is_taken_under_an_equal_key_and_does_every_item_once():
+    items = list(range(30))
+    worker_pool.start_ahead(("run", [1, 2]), items, _done_by_pid, 2)
+    shared = worker_pool.take_ahead(("run", [1, 2]), items, 2)  # equal, not the same object
+    assert shared is not None and len(shared.children) == 1
+    results = shared.finish(_done_by_pid)
+    assert sorted(i for _, done in results for i in done) == items
+    assert worker_pool.take_ahead(("run", [1, 2]), items, 2) is None  # taken once
+
+
+@pytest.mark.parametrize("key, items, processes", [
+    (("other",), list(range(6)), 2),  # another run's key
+    (("run",), list(range(7)), 2),  # other items
+    (("run",), list(range(6)), 3),  # another number of processes
+    (None, list(range(6)), 2),  # a run that never reads ahead
+])
+def test_work_started_for_anything_else_is_stopped(key, items, processes):
+    worker_pool.start_ahead(("run",), list(range(6)), lambda take: time.sleep(60), 2)
+    (child, _), = worker_pool._AHEAD[1].children
+    assert child.is_alive()
+    assert worker_pool.take_ahead(key, items, processes) is None
+    assert not child.is_alive() and worker_pool._AHEAD == []
+
+
+def test_a_run_ending_without_taking_its_work_stops_it():
+    worker_pool.start_ahead(("run",), list(range(6)), lambda take: time.sleep(60), 2)
+    (child, _), = worker_pool._AHEAD[1].children
+    worker_pool.stop_ahead()
+    assert not child.is_alive() and worker_pool._AHEAD == []

@@ -42,7 +42,8 @@ from evalbeam.plan import EvalPlan
 from evalbeam.preagg import batch_partials
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
-from evalbeam.read_partials import ReadAndPreAggregate, TaskPartials
+from evalbeam.read_partials import ReadAndPreAggregate
+from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",

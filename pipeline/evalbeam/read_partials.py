@@ -11,20 +11,10 @@ as they are (``batches_only``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import apache_beam as beam
 
-from evalbeam import progress, row_counters, worker_pool
+from evalbeam import progress, row_counters, task_partials, worker_pool
 from evalbeam.io import readers
-from evalbeam.preagg import batch_partials
-
-
-@dataclass
-class TaskPartials:
-    """The merged partials of one read task: ``[(spec_index, SliceTable)]``."""
-
-    tables: list
 
 
 class _ReadAndPreAggregate(beam.DoFn):
@@ -39,42 +29,15 @@ class _ReadAndPreAggregate(beam.DoFn):
                 task, self.columns, self.batch_size, self.column_types,
                 self.eval_plan.slicing_only_columns()))
             return
-        partials, read, dropped = task_partials(task, self.eval_plan, self.columns,
-                                                self.batch_size, self.column_types)
+        partials, read, dropped = task_partials.task_partials(
+            task, self.eval_plan, self.columns, self.batch_size, self.column_types)
         row_counters.count(read, dropped)
         yield partials
 
 
-def task_partials(task, eval_plan, columns, batch_size, column_types):
-    """``(TaskPartials, rows read, {reason: rows dropped})`` of one read task."""
-    return tasks_partials(iter([task, None]).__next__, eval_plan, columns, batch_size,
-                          column_types)
-
-
-def tasks_partials(take, eval_plan, columns, batch_size, column_types):
-    """``(TaskPartials, rows read, {reason: rows dropped})`` of the read tasks ``take()``
-    gives until it gives None, merged."""
-    merged, read, dropped = {}, 0, {}
-    for task in iter(take, None):
-        for batch in progress.counted(readers.read_task(
-                task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
-            extracted, partials = batch_partials(batch, eval_plan)
-            read += extracted.rows_read
-            for reason, rows in extracted.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + rows
-            for index, table in partials:
-                if index in merged:
-                    merged[index].merge(table)
-                else:
-                    merged[index] = table
-    for table in merged.values():
-        table.compact()
-    return TaskPartials(sorted(merged.items(), key=lambda item: item[0])), read, dropped
-
-
 class _ReadInProcesses(_ReadAndPreAggregate):
     """Every read task (one element: their list), shared out over ``processes`` local
-    processes (:mod:`evalbeam.worker_pool`): one ``TaskPartials`` per process."""
+    processes (:mod:`evalbeam.worker_pool`): one ``TaskPartials``, the processes' added up."""
 
     def __init__(self, eval_plan, columns, batch_size, column_types, processes):
         super().__init__(eval_plan, columns, batch_size, column_types)
@@ -82,12 +45,16 @@ class _ReadInProcesses(_ReadAndPreAggregate):
 
     def process(self, tasks):
         def work(take):
-            return tasks_partials(take, self.eval_plan, self.columns, self.batch_size,
-                                  self.column_types)
+            return task_partials.tasks_partials(take, self.eval_plan, self.columns,
+                                                self.batch_size, self.column_types)
 
-        for partials, read, dropped in worker_pool.share_out(tasks, work, self.processes):
-            row_counters.count(read, dropped)
-            yield partials
+        key = task_partials.reading_key(tasks, self.eval_plan, self.columns, self.batch_size,
+                                        self.column_types)
+        shared = worker_pool.take_ahead(key, tasks, self.processes) or worker_pool.start(
+            tasks, work, self.processes)
+        partials, read, dropped = task_partials.added_up(shared.finish(work))
+        row_counters.count(read, dropped)
+        yield partials
 
 
 class ReadAndPreAggregate(beam.PTransform):
@@ -98,8 +65,7 @@ class ReadAndPreAggregate(beam.PTransform):
                  column_types=None, processes=1, batches_only=False):
         super().__init__()
         self.processes, self.batches_only = processes, batches_only
-        # largest first, dealt in turn: the runner gives grouped keys to its workers in turn
-        self.tasks = sorted(tasks, key=lambda t: -t.rows)
+        self.tasks = task_partials.in_reading_order(tasks)
         self.eval_plan, self.columns = eval_plan, columns
         self.batch_size, self.column_types = batch_size, column_types
 

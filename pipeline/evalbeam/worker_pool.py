@@ -31,11 +31,43 @@ def can_fork() -> bool:
 
 def share_out(items: list, work, processes: int) -> list:
     """``[work(take), ...]``: one result per process (this one's first)."""
+    return start(items, work, processes).finish(work)
+
+
+class Shared:
+    """Items being shared out: the forked processes already at work on them, and this
+    process's share still to do (:meth:`finish`)."""
+
+    def __init__(self, items: list, counter, children: list):
+        self.items, self.counter, self.children = items, counter, children
+
+    def finish(self, work) -> list:
+        """``work(take)`` here, then each forked process's result: this one's first."""
+        try:
+            results = [work(_taker(self.items, self.counter))]
+            results.extend(_results(self.children))
+            return results
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stops the forked processes (those still at work are killed)."""
+        for child, receive in self.children:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            receive.close()
+        self.children = []
+
+
+def start(items: list, work, processes: int) -> Shared:
+    """Forks ``processes - 1`` processes (fewer for fewer items) that run ``work(take)`` on
+    ``items`` now; :meth:`Shared.finish` does this process's share and gathers the results."""
     if processes <= 1 or len(items) <= 1:
-        return [work(_taker(items, None))]
+        return Shared(items, None, [])
     context = multiprocessing.get_context("fork")
     counter = context.Value("q", 0)  # the next item to take, shared
-    children = []
+    shared = Shared(items, counter, [])
     try:
         for _ in range(min(processes, len(items)) - 1):
             receive, send = context.Pipe(duplex=False)
@@ -43,16 +75,46 @@ def share_out(items: list, work, processes: int) -> list:
                                     daemon=True)
             child.start()
             send.close()
-            children.append((child, receive))
-        results = [work(_taker(items, counter))]
-        results.extend(_results(children))
-        return results
-    finally:
-        for child, receive in children:
-            if child.is_alive():
-                child.kill()
-            child.join()
-            receive.close()
+            shared.children.append((child, receive))
+    except BaseException:
+        shared.stop()
+        raise
+    return shared
+
+
+# Work started ahead of the pipeline step that will take it (evalbeam.read_ahead): at most
+# one [key, Shared]
+_AHEAD = []
+
+
+def start_ahead(key, items: list, work, processes: int) -> None:
+    """:func:`start` now; the step that later shares out the same work under an equal ``key``
+    (:func:`take_ahead`) finds these processes at work."""
+    stop_ahead()
+    _AHEAD[:] = [key, start(items, work, processes)]
+
+
+def take_ahead(key, items: list, processes: int) -> Shared | None:
+    """The work started ahead under a key equal to ``key`` for these items and processes, if
+    any (once); work started for anything else is stopped."""
+    shared = None
+    if key is not None and _AHEAD and _AHEAD[0] == key:
+        shared = _AHEAD.pop()
+        _AHEAD.clear()
+    stop_ahead()
+    if shared is not None and shared.items == items and \
+            len(shared.children) == min(processes, len(items)) - 1:
+        return shared
+    if shared is not None:
+        shared.stop()
+    return None
+
+
+def stop_ahead() -> None:
+    """Stops work started ahead that no step took."""
+    if _AHEAD:
+        _AHEAD.pop().stop()
+        _AHEAD.clear()
 
 
 def _taker(items: list, counter):

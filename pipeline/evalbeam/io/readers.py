@@ -21,14 +21,10 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import BeamIOError, CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
-from evalbeam import progress
 from evalbeam.errors import InputError
 from evalbeam.extract import with_source
 from evalbeam.io.paths import read_text
@@ -41,8 +37,9 @@ IN_MEMORY = "in-memory table"
 _ARROW = "arrow"  # the temporary file an in-memory table is read from
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tfrecord": "tfrecord",
                ".tfrecords": "tfrecord"}
-# compressions read by the extension after the format's (data.csv.gz): (pyarrow's, Beam's)
-_COMPRESSIONS = {".gz": ("gzip", CompressionTypes.GZIP), ".bz2": ("bz2", CompressionTypes.BZIP2)}
+# compressions read by the extension after the format's (data.csv.gz): (pyarrow's, Beam's
+# CompressionTypes)
+_COMPRESSIONS = {".gz": ("gzip", "gzip"), ".bz2": ("bz2", "bzip2")}
 _GLOB = re.compile(r"[*?[]")
 
 
@@ -56,6 +53,9 @@ def _match(pattern: str) -> list:
     local = _is_local(pattern)
     # Beam's local filesystem finds nothing for a glob without a folder ('data-*.csv')
     query = os.path.join(".", pattern) if local and not os.path.dirname(pattern) else pattern
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
     try:
         found = FileSystems.match([query])[0].metadata_list
     except BeamIOError as e:  # the filesystem's own listing error (permission, bucket, ...)
@@ -265,7 +265,9 @@ def _open(path: str):
     try:
         if _is_local(path):
             return open(path, "rb")
-        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.open(path, compression_type="uncompressed")
     except OSError as e:  # BeamIOError is one too
         raise _open_error(path, e) from None
 
@@ -273,10 +275,12 @@ def _open(path: str):
 def _open_stream(path: str):
     """A sequential stream of the file's bytes, decompressed as its extension says (.gz,
     .bz2 in any case; nothing else is decompressed)."""
-    arrow, beam_type = _COMPRESSIONS.get(_format_of(path)[1], (None, CompressionTypes.UNCOMPRESSED))
+    arrow, beam_type = _COMPRESSIONS.get(_format_of(path)[1], (None, "uncompressed"))
     try:
         if _is_local(path):
             return pa.input_stream(path, compression=arrow)
+        from apache_beam.io.filesystems import FileSystems
+
         return FileSystems.open(path, compression_type=beam_type)
     except OSError as e:
         raise _open_error(path, e) from None
@@ -655,29 +659,9 @@ def _whole_records(sample: bytes):
 def _file_size(path: str) -> int:
     if _is_local(path):
         return os.path.getsize(path)
+    from apache_beam.io.filesystems import FileSystems
+
     return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-
-
-class ReadRecordBatches(beam.PTransform):
-    """Files of one format -> PCollection[pyarrow.RecordBatch], a read task per row group or
-    file (:func:`read_tasks`), shared out over the workers."""
-
-    def __init__(self, files, data_format, columns=None, batch_size=DEFAULT_BATCH_SIZE,
-                 column_types=None):
-        super().__init__()
-        if data_format not in FORMATS + (_ARROW,):
-            raise InputError(f"unknown data format {data_format!r}; expected one of {', '.join(FORMATS)}")
-        self.files, self.format, self.columns = list(files), data_format, columns
-        self.batch_size, self.column_types = batch_size, column_types or CsvTypes({})
-
-    def expand(self, pbegin):
-        columns, size, types = self.columns, self.batch_size, self.column_types
-        tasks = read_tasks(self.files, self.format)
-        listed = pbegin | "ListTasks" >> beam.Create(tasks, reshuffle=False)
-        if len(tasks) > 1:
-            listed = listed | "Distribute" >> beam.Reshuffle()
-        return listed | "Read" >> beam.FlatMap(
-            lambda task: progress.counted(read_task(task, columns, size, types)))
 
 
 def read_schema(path: str, data_format: str, columns=None, column_types=None) -> pa.Schema:

@@ -1,0 +1,82 @@
+"""Read tasks -> their partial tables, merged: the work of a process that reads.
+
+Each task's record batches are read and pre-aggregated (:func:`evalbeam.preagg.batch_partials`)
+where they are read, and the partials merged there, so what leaves a reading process is one
+small table per slicing spec, never the rows or a table per batch. Nothing here imports Beam:
+the command line forks its reading processes before Beam is imported
+(:mod:`evalbeam.read_ahead`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evalbeam import progress
+from evalbeam.io import readers
+from evalbeam.preagg import batch_partials
+
+
+@dataclass
+class TaskPartials:
+    """The merged partials of one or more read tasks: ``[(spec_index, SliceTable)]``."""
+
+    tables: list
+
+
+def task_partials(task, eval_plan, columns, batch_size, column_types):
+    """``(TaskPartials, rows read, {reason: rows dropped})`` of one read task."""
+    return tasks_partials(iter([task, None]).__next__, eval_plan, columns, batch_size,
+                          column_types)
+
+
+def tasks_partials(take, eval_plan, columns, batch_size, column_types):
+    """``(TaskPartials, rows read, {reason: rows dropped})`` of the read tasks ``take()``
+    gives until it gives None, merged."""
+    merged, read, dropped = {}, 0, {}
+    for task in iter(take, None):
+        for batch in progress.counted(readers.read_task(
+                task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
+            extracted, partials = batch_partials(batch, eval_plan)
+            read += extracted.rows_read
+            add_up(dropped, extracted.dropped)
+            merge_into(merged, partials)
+    for table in merged.values():
+        table.compact()
+    return TaskPartials(sorted(merged.items(), key=lambda item: item[0])), read, dropped
+
+
+def added_up(results) -> tuple:
+    """The :func:`tasks_partials` results of several processes as one."""
+    merged, read, dropped = {}, 0, {}
+    for partials, rows, drops in results:
+        merge_into(merged, partials.tables)
+        read += rows
+        add_up(dropped, drops)
+    return TaskPartials(sorted(merged.items(), key=lambda item: item[0])), read, dropped
+
+
+def merge_into(merged: dict, partials) -> None:
+    """Adds ``[(spec_index, SliceTable)]`` into ``merged`` (spec index -> table)."""
+    for index, table in partials:
+        if index in merged:
+            merged[index].merge(table)
+        else:
+            merged[index] = table
+
+
+def add_up(counts: dict, more: dict) -> None:
+    for reason, n in more.items():
+        counts[reason] = counts.get(reason, 0) + n
+
+
+def in_reading_order(tasks) -> list:
+    """Largest first: dealt in turn, to workers that take the next when done."""
+    return sorted(tasks, key=lambda t: -t.rows)
+
+
+def reading_key(tasks, eval_plan, columns, batch_size, column_types) -> tuple | None:
+    """What the partials of ``tasks`` depend on: reading started ahead of the pipeline
+    (:mod:`evalbeam.read_ahead`) is used only by a run whose key is equal."""
+    if eval_plan.baseline_metrics is not None:
+        return None  # (never started ahead)
+    return (list(tasks), eval_plan.config.SerializeToString(deterministic=True),
+            list(columns or []), batch_size, column_types)
