@@ -64,19 +64,42 @@ def _left(tmp_path, name="out"):
     return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(f".{name}.tmp-"))
 
 
-def _start(args, *, auto_workers=False, cwd=None):
+_SLOW = """
+import os, pathlib, signal, sys, time
+from evalbeam import cli, local_workers, task_partials
+if {terminal}:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if {auto_workers}:
+    local_workers.MIN_ROWS, local_workers.cores = 1, lambda: 2
+elif {terminal}:
+    local_workers.MIN_ROWS = None  # one process, whatever the input
+tasks, taken = task_partials.tasks_partials, []
+
+def slowly(take):
+    time.sleep(0.5)
+    taken.append(1)
+    if len(taken) == 2 and os.environ.get("EVALBEAM_TEST_READING"):
+        # a task read and computed: its batches met every lazy import (pyarrow's of pandas
+        # swallows a KeyboardInterrupt raised while it imports)
+        pathlib.Path(os.environ["EVALBEAM_TEST_READING"]).touch()
+    return take()
+
+task_partials.tasks_partials = lambda take, *a: tasks(lambda: slowly(take), *a)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def _start(args, *, auto_workers=False, cwd=None, terminal=False):
     """The CLI in a subprocess, each read task taking half a second more where this process
     reads it (so that a kill lands while it reads); ``auto_workers``: evalbeam's process per
-    core turned on, two processes."""
-    code = ("import sys, time; from evalbeam import cli, local_workers, task_partials; "
-            "tasks = task_partials.tasks_partials; "
-            "task_partials.tasks_partials = lambda take, *a: tasks("
-            "lambda: time.sleep(0.5) or take(), *a); ")
-    if auto_workers:
-        code += "local_workers.MIN_ROWS = 1; local_workers.cores = lambda: 2; "
-    prefix = [sys.executable, "-c", code + "sys.exit(cli.main(sys.argv[1:]))"]
-    return subprocess.Popen(prefix + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ), cwd=cwd)
+    core turned on, two processes; ``terminal``: in a process group of its own, Ctrl-C raising
+    KeyboardInterrupt as in a terminal (background jobs ignore SIGINT), one process unless
+    ``auto_workers``, and the file EVALBEAM_TEST_READING names made once this process has
+    read a task."""
+    code = _SLOW.format(terminal=terminal, auto_workers=auto_workers)
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ), cwd=cwd,
+                            start_new_session=terminal)
 
 
 def _wait_for(condition, process, what, timeout=WAIT):
@@ -406,3 +429,30 @@ def test_a_killed_run_takes_its_workers_with_it(big, tmp_path, capsys, mode):
     _evaluate(capsys, data, config, str(out))
     assert _left(tmp_path) == []
     _check(str(out), expected)
+
+
+@pytest.mark.parametrize("mode", ["evalbeam", "one process"])
+def test_ctrl_c_stops_the_run_with_one_line_and_leaves_nothing(big, tmp_path, mode):
+    """SIGINT (Ctrl-C) mid-run: one line, exit code 130, no result, no staging, no worker."""
+    data, config, expected = big
+    out = tmp_path / "out"
+    reading = tmp_path / "reading"
+    os.environ["EVALBEAM_TEST_READING"] = str(reading)
+    try:
+        run = _start(["evaluate", "--config", config, "--data", data, "--output", str(out)],
+                     auto_workers=mode == "evalbeam", terminal=True)
+    finally:
+        del os.environ["EVALBEAM_TEST_READING"]
+    _wait_for(lambda: reading.exists() and _left(tmp_path), run, "the reading")
+    workers = _workers(run)
+    assert len(workers) == (mode == "evalbeam")
+    time.sleep(0.5)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C does: to every process of the terminal's
+    code, stdout, err = _finish(run)
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == (f"evalbeam: interrupted: the run wrote nothing to "
+                                            f"{out}"), err
+    assert "Traceback" not in err
+    assert not out.exists() and _left(tmp_path) == []
+    time.sleep(0.5)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]

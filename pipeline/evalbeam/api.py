@@ -469,8 +469,13 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             else:
                 with worker_deaths.noticed():
                     pipeline.run().wait_until_finish()
+        except KeyboardInterrupt:  # (Ctrl-C) nothing half-written stays behind
+            discard(evaluate.staging)
+            raise
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
             discard(evaluate.staging)
+            if _interrupted(e):  # Beam re-raises a step's KeyboardInterrupt as a RuntimeError
+                raise KeyboardInterrupt from None
             if isinstance(e, WorkerDied):
                 raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
                                  f"{output_dir} (running it again may succeed)") from None
@@ -482,6 +487,17 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
     return result
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether ``e`` is a KeyboardInterrupt as a runner re-raised it."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt) or str(e).startswith("KeyboardInterrupt"):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def evaluate_and_bless(data, config, output_dir: str, baseline_result: str | None = None,

@@ -283,6 +283,11 @@ def main(argv=None) -> int:
         return e.exit_code
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        wrote = (f": the run wrote nothing to {args.output}" if args.command == "evaluate"
+                 else "")
+        print(f"evalbeam: interrupted{wrote}", file=sys.stderr)
+        return 130  # (128 + SIGINT, as shells report it)
     except Exception:  # noqa: BLE001 - anything else is a bug or a failed environment
         import traceback
 
