@@ -29,6 +29,10 @@ threshold, each measured); else ``default_drift_threshold``; else the feature's 
 reported with threshold ``inf`` (never a failure). Config thresholds apply to the feature's
 own measure (L-infinity for categorical, Jensen-Shannon for numeric).
 
+A measure the statistics cannot give (an L-infinity threshold on a numeric feature, which has
+no value counts; a histogram that is empty) is a :class:`NotMeasured` note, where TFDV reports
+an L-infinity distance of 0 for it.
+
 A value above its threshold is a ``COMPARATOR_L_INFTY_HIGH`` /
 ``COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH`` finding with TFDV's descriptions. A feature with
 a threshold that the baseline lacks is TFDV's ``COMPARATOR_CONTROL_DATA_MISSING``; without a
