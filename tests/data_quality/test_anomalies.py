@@ -89,7 +89,8 @@ def test_feature_level_string_domain_and_min_domain_mass():
 
 
 def test_invalid_utf8_values():
-    features = replace(clean_features(), string_feature("device", ["mobile", "__BYTES_VALUE__"] * 200))
+    invalid = string_feature("device", ["mobile", "__BYTES_VALUE__"] * 200)
+    features = replace(clean_features(), invalid)
     assert reasons(anomalies_of(features), "device") == [(
         "ENUM_TYPE_INVALID_UTF8", "Invalid UTF8 strings",
         "Found strings that were not valid UTF8 strings.")]

@@ -39,23 +39,29 @@ def crafted():
 # 0/1 int -> bool_domain {}; true/false strings -> bool_domain with them; int strings ->
 # int_domain {}; <= 100 values all listed -> a string domain; BYTES or invalid UTF-8 -> none.
 EXPECTED = """
-feature { name: "age" type: INT presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
+feature { name: "age" type: INT presence { min_fraction: 1 min_count: 1 }
+          shape { dim { size: 1 } } }
 feature { name: "label" type: INT bool_domain {} presence { min_fraction: 1 min_count: 1 }
           shape { dim { size: 1 } } }
-feature { name: "country" type: BYTES domain: "country" presence { min_fraction: 1 min_count: 1 }
+feature { name: "country" type: BYTES domain: "country"
+          presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
+feature { name: "city" type: BYTES presence { min_fraction: 1 min_count: 1 }
           shape { dim { size: 1 } } }
-feature { name: "city" type: BYTES presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
-feature { name: "token" type: BYTES presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
+feature { name: "token" type: BYTES presence { min_fraction: 1 min_count: 1 }
+          shape { dim { size: 1 } } }
 feature { name: "flag" type: BYTES bool_domain { true_value: "true" false_value: "false" }
           presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
 feature { name: "zip" type: BYTES int_domain {} presence { min_fraction: 1 min_count: 1 }
           shape { dim { size: 1 } } }
 feature { name: "tags" type: BYTES domain: "tags" presence { min_count: 1 } }
 feature { name: "pair" type: FLOAT presence { min_count: 1 } value_count { min: 2 max: 2 } }
-feature { name: "var" type: FLOAT presence { min_fraction: 1 min_count: 1 } value_count { min: 1 } }
+feature { name: "var" type: FLOAT presence { min_fraction: 1 min_count: 1 }
+          value_count { min: 1 } }
 feature { name: "never" type: FLOAT presence { min_count: 0 } }
-feature { name: "blob" type: BYTES presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
-feature { name: "odd" type: BYTES presence { min_fraction: 1 min_count: 1 } shape { dim { size: 1 } } }
+feature { name: "blob" type: BYTES presence { min_fraction: 1 min_count: 1 }
+          shape { dim { size: 1 } } }
+feature { name: "odd" type: BYTES presence { min_fraction: 1 min_count: 1 }
+          shape { dim { size: 1 } } }
 string_domain { name: "country" value: ["de", "fr", "us"] }
 string_domain { name: "tags" value: ["a", "b"] }
 """
