@@ -114,3 +114,20 @@ def test_load_schema_errors_are_one_line(tmp_path):
     assert message.startswith(f"schema {bad}: ") and "NUMBER" in message and "\n" not in message
     with pytest.raises(InputError, match="no such file"):
         load_schema(str(tmp_path / "missing.pbtxt"))
+
+
+def test_schema_files_on_a_beam_filesystem():
+    import memory_filesystem  # registers memstore://
+
+    memory_filesystem.OBJECTS.clear()
+    path = "memstore://bucket/schema.pbtxt"
+    schema = infer_schema(crafted())
+    write_schema(schema, path)
+    assert load_schema(path) == schema
+    with pytest.raises(OutputError, match="the file exists"):
+        write_schema(schema, path)
+    write_schema(schema_pb2.Schema(), path, overwrite=True)
+    assert load_schema(path) == schema_pb2.Schema()
+    with pytest.raises(InputError, match="schema memstore://bucket/none.pbtxt: no such file"):
+        load_schema("memstore://bucket/none.pbtxt")
+    memory_filesystem.OBJECTS.clear()

@@ -4,7 +4,9 @@
 ``validate_statistics`` (``anomalies/schema.cc`` ``UpdateFeatureInternal`` and the
 ``*_domain_util.cc`` / ``feature_util.cc`` checks): same anomaly types, short descriptions,
 descriptions and severity (ERROR), ``anomaly_info`` keyed by the feature's serialized path.
-A dataset with no examples gives ``data_missing`` and no anomaly, as TFDV's.
+A dataset with no examples gives ``data_missing`` and no anomaly, as TFDV's. String values
+are read from the rank histogram, as TFDV reads them: a value the statistics' top values left
+out is not seen by a domain check.
 
 Covered (TFDV's detection conditions):
 

@@ -70,9 +70,9 @@ def linf_distance(counts_a: dict, counts_b: dict) -> tuple:
         return "", 0.0
     a = np.array([counts_a.get(k, 0.0) for k in keys], dtype=np.float64)
     b = np.array([counts_b.get(k, 0.0) for k in keys], dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pa = a / a.sum() if counts_a else np.zeros_like(a)
-        pb = b / b.sum() if counts_b else np.zeros_like(b)
+    # shares; counts summing to 0 stay as they are (TFDV's Normalize)
+    pa = a / a.sum() if a.sum() != 0 else a
+    pb = b / b.sum() if b.sum() != 0 else b
     diff = np.abs(pa - pb)
     last = len(keys) - 1 - int(np.argmax(diff[::-1]))  # the last maximum, as TFDV's `>=`
     return keys[last], float(diff[last])
