@@ -97,6 +97,34 @@ def test_js_of_value_counts():
                                                                               [0, 2, 2]))
 
 
+@pytest.mark.parametrize("h1, h2, expected", [
+    # TFDV's own worked examples (anomalies/metrics_test.cc)
+    ([(1, 2, 2), (2, 3, 2)], [(2, 4, 2), (4, 6, 2)], 0.65563906222),  # different boundaries
+    ([(0, 1, 2), (1, 2, 2)], [(3, 4, 2), (4, 6, 2)], 1.0),  # no overlap
+    ([(1, 1, 4)], [(2, 4, 2), (4, 6, 2)], 1.0),  # a point mass against buckets
+    ([(1, 1, 4)], [(2, 2, 4)], 1.0),  # two point masses
+    ([(10, 10, 21)], [(0, 4, 150), (4, 12, 200), (12, 20, 20)], 1.0),
+])
+def test_js_tfdv_examples(h1, h2, expected):
+    assert jensen_shannon_divergence(histogram(h1), histogram(h2)) == pytest.approx(expected,
+                                                                                      abs=1e-9)
+
+
+def test_js_tfdv_example_with_nans():
+    # metrics_test.cc WithNaNs: 1 NaN and 3 in [1, 2) against 4 in [1, 2)
+    got = jensen_shannon_divergence(histogram([(1, 2, 3)], num_nan=1), histogram([(1, 2, 4)]))
+    assert got == pytest.approx(0.13792538096, abs=1e-9)
+
+
+def test_linf_tfdv_examples():
+    # metrics_test.cc LInftyDistanceTest
+    assert linf_distance({}, {})[1] == 0.0
+    assert linf_distance({"hello": 0.1, "world": 0.9},
+                         {"hello": 0.3, "world": 0.7})[1] == pytest.approx(0.2)
+    assert linf_distance({"b": 0.9, "c": 0.1}, {"a": 0.3, "b": 0.7})[1] == pytest.approx(0.3)
+    assert linf_distance({"a": 0.3, "b": 0.7}, {"b": 0.9, "c": 0.1})[1] == pytest.approx(0.3)
+
+
 # -- per feature: thresholds, findings, a missing baseline feature ----------------------------
 def slice_stats(shift=0.0, n=1000, seed=0, countries=("us", "de", "fr"), p=(0.5, 0.3, 0.2)):
     rng = np.random.default_rng(seed)

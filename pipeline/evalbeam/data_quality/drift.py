@@ -18,7 +18,8 @@ Measures (TFDV's ``anomalies/metrics.cc``):
   the mass of buckets with an infinite bound is added as a bucket of its own *for each side*
   (one histogram's infinite mass faces a 0 in the other, never the other's infinite mass);
   NaNs (``num_nan``) likewise get one bucket per side. So two identical histograms with
-  infinite-bound buckets or NaNs have a divergence above 0: TFDV's behaviour, kept. A side
+  infinite-bound buckets or NaNs have a divergence above 0: the current TFDV source's
+  behaviour, kept (older releases shared one NaN bucket and had no point masses). A side
   whose aligned counts sum to 0 cannot be normalised: no divergence.
   With schema thresholds TFDV also computes it for categorical features, over the value
   counts (same formula): so does :func:`measure`.
