@@ -287,3 +287,33 @@ def test_weighted_statistics_are_read_by_weight():
 def test_empty_slice_is_data_missing():
     out = validate_statistics(dataset("s", 0), schema())
     assert out.data_missing and not out.anomaly_info
+
+
+def test_tfdv_example_enum_without_tot_num_values():
+    # schema_anomalies_test.cc: no tot_num_values, so the total is num_non_missing *
+    # avg_num_values = 4; "D" is 2 of them. The deprecated feature is not required.
+    text = """
+      feature { name: "annotated_enum" value_count { min: 1 max: 1 } type: BYTES
+                domain: "MyAloneEnum" presence { min_count: 1 } }
+      feature { name: "ignore_this" lifecycle_stage: DEPRECATED value_count { min: 1 }
+                type: BYTES presence { min_count: 1 } }
+      string_domain { name: "MyAloneEnum" value: ["A", "B", "C", "D"] }"""
+    stats = text_format.Parse("""
+      num_examples: 7
+      features { name: 'annotated_enum' type: STRING string_stats {
+        common_stats { num_missing: 3 num_non_missing: 4 min_num_values: 1 max_num_values: 1
+                       avg_num_values: 1 }
+        unique: 3 rank_histogram { buckets { label: "D" sample_count: 2 } } } }""",
+                              dataset("", 0))
+    out = validate_statistics(stats, schema(text.replace('"D"]', '"E"]')))
+    expected = text_format.Parse("""
+      path { step: "annotated_enum" }
+      description: "Examples contain values missing from the schema: D (~50%). "
+      severity: ERROR
+      short_description: "Unexpected string values"
+      reason { type: ENUM_TYPE_UNEXPECTED_STRING_VALUES
+               short_description: "Unexpected string values"
+               description: "Examples contain values missing from the schema: D (~50%). " }""",
+                                 A())
+    assert dict(out.anomaly_info) == {"annotated_enum": expected}
+    assert not validate_statistics(stats, schema(text)).anomaly_info
