@@ -317,3 +317,20 @@ def test_tfdv_example_enum_without_tot_num_values():
                                  A())
     assert dict(out.anomaly_info) == {"annotated_enum": expected}
     assert not validate_statistics(stats, schema(text)).anomaly_info
+
+
+def test_struct_children_by_path():
+    text = """feature { name: "p" type: STRUCT struct_domain {
+                feature { name: "c" type: INT int_domain { max: 5 } }
+                feature { name: "d" type: INT presence { min_count: 1 } } } }"""
+    child = numeric_feature("", [1, 9], type=FNS.INT)
+    child.path.step.extend(["p", "c"])
+    parent = FNS(type=FNS.STRUCT)
+    parent.path.step.append("p")
+    parent.struct_stats.common_stats.num_non_missing = 2
+    out = validate_statistics(dataset("s", 2, parent, child), schema(text))
+    assert reasons(out, "p.c") == [("INT_TYPE_BIG_INT", "Out-of-range values",
+                                    "Unexpectedly large value: 9.")]
+    assert list(out.anomaly_info["p.c"].path.step) == ["p", "c"]
+    assert reasons(out, "p.d")[0][0] == "SCHEMA_MISSING_COLUMN"
+    assert set(out.anomaly_info) == {"p.c", "p.d"}

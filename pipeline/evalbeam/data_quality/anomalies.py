@@ -76,9 +76,10 @@ def schema_findings(view: DatasetView, schema: schema_pb2.Schema) -> list:
     if view.data.num_examples == 0:
         return []
     composite = {f.name for f in schema.sparse_feature} | {f.name for f in schema.weighted_feature}
+    index = schema_index(schema)
     out = []
     for feature in view.features():
-        spec = find_feature(schema, feature.path)
+        spec = index.get(feature.path)
         if spec is None:
             if feature.path not in composite:
                 out.append(Finding(feature.path, A.SCHEMA_NEW_COLUMN, "New column",
@@ -96,16 +97,22 @@ def schema_findings(view: DatasetView, schema: schema_pb2.Schema) -> list:
     return out
 
 
+def schema_index(schema: schema_pb2.Schema) -> dict:
+    """{path: Feature} of the schema's features, struct children as "parent.child"."""
+    index = {}
+
+    def walk(features, prefix):
+        for spec in features:
+            index.setdefault(f"{prefix}{spec.name}", spec)
+            walk(spec.struct_domain.feature, f"{prefix}{spec.name}.")
+
+    walk(schema.feature, "")
+    return index
+
+
 def find_feature(schema: schema_pb2.Schema, path: str):
     """The schema's feature at ``path`` (steps joined with "."), through struct domains."""
-    features, spec = schema.feature, None
-    steps = path.split(".") if path not in {f.name for f in schema.feature} else [path]
-    for step in steps:
-        spec = next((f for f in features if f.name == step), None)
-        if spec is None:
-            return None
-        features = spec.struct_domain.feature
-    return spec
+    return schema_index(schema).get(path)
 
 
 def is_deprecated(spec: schema_pb2.Feature) -> bool:

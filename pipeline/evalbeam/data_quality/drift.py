@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from evalbeam.data_quality.anomalies import find_feature, is_deprecated
+from evalbeam.data_quality.anomalies import is_deprecated, schema_index
 from evalbeam.data_quality.findings import DRIFT, Finding, six_digits
 from evalbeam.data_quality.stats_view import DatasetView, FeatureView, weighted_statistics_exist
 
@@ -220,9 +220,10 @@ def drift(view: DatasetView, baseline: statistics_pb2.DatasetFeatureStatistics,
     by_weight = view.by_weight and weighted_statistics_exist(baseline)
     current = view if by_weight == view.by_weight else DatasetView(view.data, by_weight)
     control = DatasetView(baseline, by_weight)
+    index = schema_index(schema) if schema is not None else {}
     infos, findings, notes = [], [], []
     for feature in current.features():
-        spec = find_feature(schema, feature.path) if schema is not None else None
+        spec = index.get(feature.path)
         if spec is not None and is_deprecated(spec):
             continue
         wanted = thresholds(feature, spec, drift_thresholds, default_threshold)
