@@ -205,6 +205,9 @@ def test_required_feature_present_in_no_example_or_absent():
     absent = [f for f in clean_features() if f.name != "age"]
     assert reasons(anomalies_of(absent), "age") == [
         ("SCHEMA_MISSING_COLUMN", "Column dropped", "Column is completely missing")]
+    [f] = schema_findings(DatasetView(dataset("s", 400, *absent)), schema())
+    assert f.message == "age: not in the data; the schema requires it (in at least 1 example)"
+    assert (f.value, f.threshold) == (0.0, 1.0)
     # not required: no anomaly either way
     optional = SCHEMA.replace("int_domain { min: 18 max: 80 } presence { min_count: 1 }",
                               "int_domain { min: 18 max: 80 }")

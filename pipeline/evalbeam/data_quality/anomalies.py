@@ -140,8 +140,12 @@ def _requirement(presence) -> str:
     if presence.min_fraction > 0:
         parts.append(f"in at least {percent(presence.min_fraction)} of examples")
     if presence.min_count > 0:
-        parts.append(f"in at least {number(presence.min_count)} examples")
+        parts.append(f"in at least {_count(presence.min_count, 'example')}")
     return " and ".join(parts)
+
+
+def _count(n, noun: str) -> str:
+    return f"{number(n)} {noun}" + ("" if n == 1 else "s")
 
 
 def _required_amount(presence) -> float:
@@ -250,13 +254,13 @@ def _value_counts(feature: FeatureView, spec) -> list:
             text = (f"Some examples have fewer values than expected{where[i]}."
                     if where[i] else "Some examples have fewer values than expected.")
             out.append(_finding(feature, A.FEATURE_TYPE_LOW_NUMBER_VALUES, "Missing values", text,
-                                f"an example has {lo} values{level}; the schema's value_count "
+                                f"an example has {_count(lo, 'value')}{level}; the schema's value_count "
                                 f"min is {count.min}", lo, count.min))
         if count.HasField("max") and hi > count.max:
             text = (f"Some examples have more values than expected{where[i]}."
                     if where[i] else "Some examples have more values than expected.")
             out.append(_finding(feature, A.FEATURE_TYPE_HIGH_NUMBER_VALUES, "Superfluous values",
-                                text, f"an example has {hi} values{level}; the schema's "
+                                text, f"an example has {_count(hi, 'value')}{level}; the schema's "
                                 f"value_count max is {count.max}", hi, count.max))
     return out
 
@@ -294,7 +298,7 @@ def _presence(feature: FeatureView, presence) -> list:
         out.append(_finding(feature, A.FEATURE_TYPE_LOW_NUMBER_PRESENT, "Column dropped",
                             "The feature was present in fewer examples than expected: "
                             f"minimum count = {presence.min_count}, actual = {int(present)}",
-                            f"present in {number(present)} examples; the schema requires at "
+                            f"present in {_count(present, 'example')}; the schema requires at "
                             f"least {number(presence.min_count)}", present, presence.min_count))
     fraction = feature.fraction_present()
     if presence.HasField("min_fraction") and fraction is not None:
