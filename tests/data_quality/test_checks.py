@@ -122,3 +122,13 @@ def test_empty_slice_is_data_missing():
     out = check_data_quality(stats, schema=SCHEMA)
     assert out.failures == [] and out.overall.data_missing
     assert out.summary()["slices"]["All Examples"]["data_missing"] is True
+
+
+def test_thresholds_from_the_config():
+    from evalbeam.data_quality.checks import config_thresholds
+    from evalbeam.proto import config_pb2
+
+    dq = config_pb2.DataQuality(drift_thresholds={"age": 0.2})
+    assert config_thresholds(dq) == ({"age": 0.2}, None)
+    dq.default_drift_threshold.value = 0.0
+    assert config_thresholds(dq) == ({"age": 0.2}, 0.0)

@@ -84,6 +84,13 @@ def _drift_rows(anomalies) -> list:
     return rows
 
 
+def config_thresholds(data_quality) -> tuple:
+    """(drift_thresholds, default_drift_threshold) of an EvalConfig's ``data_quality``."""
+    default = (data_quality.default_drift_threshold.value
+               if data_quality.HasField("default_drift_threshold") else None)
+    return dict(data_quality.drift_thresholds), default
+
+
 def check_data_quality(statistics: statistics_pb2.DatasetFeatureStatisticsList, *,
                        schema: schema_pb2.Schema | None = None,
                        baseline: statistics_pb2.DatasetFeatureStatisticsList | None = None,
