@@ -337,3 +337,17 @@ def test_struct_children_by_path():
     assert list(out.anomaly_info["p.c"].path.step) == ["p", "c"]
     assert reasons(out, "p.d")[0][0] == "SCHEMA_MISSING_COLUMN"
     assert set(out.anomaly_info) == {"p.c", "p.d"}
+
+
+def test_value_counts_per_nesting_level():
+    text = 'feature { name: "n" type: INT value_counts { value_count { min: 1 } ' \
+           'value_count { max: 2 } } }'
+    f = numeric_feature("n", [[1]] * 4, type=FNS.INT)
+    f.num_stats.common_stats.presence_and_valency_stats.add(num_non_missing=4, min_num_values=1,
+                                                            max_num_values=1)
+    f.num_stats.common_stats.presence_and_valency_stats.add(num_non_missing=4, min_num_values=0,
+                                                            max_num_values=3)
+    out = validate_statistics(dataset("s", 4, f), schema(text))
+    assert reasons(out, "n") == [("FEATURE_TYPE_HIGH_NUMBER_VALUES", "Superfluous values",
+                                  "Some examples have more values than expected at nestedness "
+                                  "level 1.")]

@@ -35,6 +35,12 @@ class Finding:
         return AnomalyInfo.Type.Name(self.type)
 
 
+def feature_finding(feature, kind, short, description, words, value=0.0, threshold=0.0):
+    """A Finding of ``feature`` (anything with a ``path``): its message is ``path: words``."""
+    return Finding(feature.path, kind, short, description, f"{feature.path}: {words}",
+                   float(value), float(threshold))
+
+
 def _unified(findings) -> tuple:
     """(description, short description) of several reasons, as TFDV's UnifyDescriptions."""
     description, short = "", ""
