@@ -211,11 +211,13 @@ def check_threshold(name: str, value) -> float:
     return x
 
 
-def drift(view: DatasetView, baseline: statistics_pb2.DatasetFeatureStatistics,
+def drift(statistics, baseline: statistics_pb2.DatasetFeatureStatistics,
           schema: schema_pb2.Schema | None = None, drift_thresholds=None,
           default_threshold: float | None = None) -> tuple:
-    """(DriftSkewInfo list, findings, NotMeasured notes) of every feature of ``view`` against
-    ``baseline`` (the baseline's dataset for the same slice)."""
+    """(DriftSkewInfo list, findings, NotMeasured notes) of every feature of one slice's
+    ``statistics`` (a DatasetFeatureStatistics or its DatasetView) against ``baseline``, the
+    baseline's dataset for the same slice; thresholds as in the module doc."""
+    view = statistics if isinstance(statistics, DatasetView) else DatasetView(statistics)
     drift_thresholds = drift_thresholds or {}
     by_weight = view.by_weight and weighted_statistics_exist(baseline)
     current = view if by_weight == view.by_weight else DatasetView(view.data, by_weight)
