@@ -245,3 +245,26 @@ def test_weighted_value_counts():
 def test_threshold_must_be_a_finite_number(bad):
     with pytest.raises(ValueError, match="drift threshold age"):
         check_threshold("age", bad)
+
+
+def test_drift_of_numpy_data_against_pandas_and_scipy():
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    a_country, b_country = rng.choice(list("abcd"), 500), rng.choice(list("abce"), 800)
+    a_age, b_age = rng.normal(40, 10, 500), rng.normal(43, 12, 800)
+    edges = np.linspace(-20, 100, 13)
+
+    def stats(country, age):
+        return dataset("All Examples", len(age), string_feature("country", list(country)),
+                       numeric_feature("age", list(age), edges))
+
+    got = measurements(drift(stats(a_country, a_age), stats(b_country, b_age))[0])
+    shares = pd.concat([pd.Series(a_country).value_counts(normalize=True),
+                        pd.Series(b_country).value_counts(normalize=True)], axis=1,
+                       keys=["a", "b"]).fillna(0)
+    assert got[("country", L_INFTY)][0] == pytest.approx((shares.a - shares.b).abs().max(),
+                                                         rel=1e-12)
+    p, q = np.histogram(a_age, edges)[0], np.histogram(b_age, edges)[0]
+    expected = jensenshannon(p / p.sum(), q / q.sum(), base=2) ** 2
+    assert got[("age", JSD)][0] == pytest.approx(expected, rel=1e-9)
