@@ -132,3 +132,14 @@ def test_thresholds_from_the_config():
     assert config_thresholds(dq) == ({"age": 0.2}, None)
     dq.default_drift_threshold.value = 0.0
     assert config_thresholds(dq) == ({"age": 0.2}, 0.0)
+
+
+def test_summary_is_strict_json_and_overall_round_trips_as_text():
+    import json
+
+    out = check_data_quality(run_stats(age_shift=20), schema=SCHEMA, baseline=run_stats(seed=1),
+                             slice_keys=KEYS)
+    json.dumps(out.summary(), allow_nan=False)
+    text = text_format.MessageToString(out.overall)  # anomalies.pbtxt
+    assert "threshold: inf" in text  # measured without a threshold
+    assert text_format.Parse(text, anomalies_pb2.Anomalies()) == out.overall
