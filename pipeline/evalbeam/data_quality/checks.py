@@ -8,6 +8,11 @@ against the baseline's dataset of the same name. Every ERROR finding is a
 ``L_INFTY`` or ``JENSEN_SHANNON_DIVERGENCE``). A slice the baseline has no dataset for gets a
 WARNING ``COMPARATOR_CONTROL_DATA_MISSING`` in ``dataset_anomaly_info`` (no distance, no
 failure); a slice with no examples is TFDV's ``data_missing`` (nothing checked).
+
+A failure's ``message`` is in plain words with the threshold ("country: 3% of values (12 of 400)
+are not in the schema's domain 'country': 'xx', 'yy' (none allowed)"); TFDV's own words are
+in the ``Anomalies``. The per-slice records leave the schema out of their ``Anomalies``
+(``baseline``); ``overall`` carries it, as TFDV's ``anomalies.pbtxt`` does.
 """
 from __future__ import annotations
 
