@@ -131,3 +131,11 @@ def test_schema_files_on_a_beam_filesystem():
     with pytest.raises(InputError, match="schema memstore://bucket/none.pbtxt: no such file"):
         load_schema("memstore://bucket/none.pbtxt")
     memory_filesystem.OBJECTS.clear()
+
+
+def test_struct_children_are_left_out():
+    parent = FNS(name="p", type=FNS.STRUCT)
+    parent.struct_stats.common_stats.num_non_missing = 3
+    child = string_feature("p.c", ["x"] * 3)
+    schema = infer_schema(statistics(dataset("All Examples", 3, parent, child)))
+    assert [(f.name, f.type) for f in schema.feature] == [("p", schema_pb2.STRUCT)]

@@ -27,7 +27,8 @@ top values cannot tell, so a domain is inferred only when the top values cover e
 domain would reject the values the top list left out.
 
 With several datasets, the one named "All Examples" is used (TFDV's rule); features without
-common statistics are left out. Not done: TFDV's custom-statistics semantic domains.
+common statistics are left out. Not done: TFDV's custom-statistics semantic domains, and the
+children of STRUCT features (the struct itself is inferred, without its ``struct_domain``).
 """
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ def infer_schema(statistics: statistics_pb2.DatasetFeatureStatisticsList, *,
     ``statistics``."""
     view = DatasetView(default_dataset(statistics))
     schema = schema_pb2.Schema()
+    structs = [f.path for f in view.features() if f.type == _FNS.STRUCT]
     for feature in view.features():
+        if any(feature.path.startswith(f"{p}.") for p in structs):
+            continue  # a struct's child: not inferred (see the module doc)
         spec = schema.feature.add(name=feature.path, type=feature.schema_type)
         _presence_and_shape(feature, spec, infer_feature_shape)
         _domain(feature, spec, schema, max_string_domain_size)
