@@ -241,6 +241,14 @@ def test_weighted_value_counts():
     assert got[("c", L_INFTY)][0] == pytest.approx(1 / 6)
 
 
+def test_weighted_slice_against_an_unweighted_baseline_reads_both_unweighted():
+    current = dataset("s", 3, string_feature("c", ["a", "a", "b"], weights=[1.0, 1.0, 10.0]),
+                      weighted_num_examples=12.0)
+    base = dataset("s", 3, string_feature("c", ["a", "b", "b"]))
+    got = measurements(drift(current, base)[0])
+    assert got[("c", L_INFTY)][0] == pytest.approx(1 / 3)  # 2/3 - 1/3
+
+
 @pytest.mark.parametrize("bad", [-0.1, math.nan, math.inf, "x"])
 def test_threshold_must_be_a_finite_number(bad):
     with pytest.raises(ValueError, match="drift threshold age"):

@@ -30,6 +30,10 @@ threshold, each measured); else ``default_drift_threshold``; else the feature's 
 reported with threshold ``inf`` (never a failure). Config thresholds apply to the feature's
 own measure (L-infinity for categorical, Jensen-Shannon for numeric).
 
+Both sides are read by weight when both have weighted statistics (TFDV reads the baseline the
+way it reads the current slice; a baseline without weighted statistics would then have no
+counts at all), else both unweighted.
+
 A measure the statistics cannot give (an L-infinity threshold on a numeric feature, which has
 no value counts; a histogram that is empty) is a :class:`NotMeasured` note, where TFDV reports
 an L-infinity distance of 0 for it.
