@@ -27,7 +27,6 @@ import pyarrow.parquet as pq
 
 from evalbeam.errors import InputError
 from evalbeam.extract import with_source
-from evalbeam.io.paths import read_text
 from evalbeam.io.tfexample import decode_examples
 from evalbeam.io.tfrecord import read_records
 
@@ -341,16 +340,11 @@ def csv_column_types(schema_path: str | None) -> dict:
     """Arrow types from a tensorflow-metadata Schema (text proto); {} when none is given."""
     if not schema_path:
         return {}
-    from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    schema = schema_pb2.Schema()
-    try:
-        text_format.Parse(read_text(schema_path, "schema"), schema)
-    except OSError as e:
-        raise InputError(str(e)) from None
-    except text_format.ParseError as e:
-        raise InputError(f"schema {schema_path}: {e}".replace("\n", " ")) from None
+    from evalbeam.data_quality.schema_file import load_schema
+
+    schema = load_schema(schema_path)
     types = {schema_pb2.INT: pa.int64(), schema_pb2.FLOAT: pa.float64(),
              schema_pb2.BYTES: pa.string()}
     return {f.name: types[f.type] for f in schema.feature if f.type in types}

@@ -1,0 +1,1 @@
+"""Data quality per slice: TFDV-compatible statistics, schema anomalies, drift, schema inference."""
