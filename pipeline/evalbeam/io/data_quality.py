@@ -41,10 +41,12 @@ def _text(value) -> str:
 def feature_name(feature) -> str:
     """A FeatureNameStatistics' (or AnomalyInfo / DriftSkewInfo path's) name: its ``name``,
     else its path's steps joined with ``.``."""
-    if hasattr(feature, "WhichOneof") and feature.WhichOneof("field_id") == "name":
+    if feature.DESCRIPTOR.name == "Path":
+        return ".".join(feature.step)
+    if "field_id" in feature.DESCRIPTOR.oneofs_by_name and \
+            feature.WhichOneof("field_id") == "name":
         return feature.name
-    path = feature.path if hasattr(feature, "path") else feature
-    return ".".join(path.step)
+    return ".".join(feature.path.step)
 
 
 def _number(value):
@@ -63,7 +65,8 @@ def plain(message) -> dict:
 
     out = {}
     for field in message.DESCRIPTOR.fields:
-        repeated = field.label == F.LABEL_REPEATED
+        repeated = (field.is_repeated if hasattr(field, "is_repeated")
+                    else field.label == F.LABEL_REPEATED)
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
             out[field.name] = {str(k): _plain_value(value_field, v)
@@ -131,10 +134,10 @@ def feature_digest(feature, num_examples: int) -> dict:
     statistics do not have is None."""
     from tensorflow_metadata.proto.v0 import statistics_pb2 as st
 
-    out = dict.fromkeys(DIGEST_FIELDS)
-    out.update(feature=feature_name(feature),
-               type=st.FeatureNameStatistics.Type.Name(feature.type), stats=kind_of(feature),
-               histogram=None, quantiles=None, top_values=None)
+    out = {"feature": feature_name(feature),
+           "type": st.FeatureNameStatistics.Type.Name(feature.type), "stats": kind_of(feature),
+           **dict.fromkeys(DIGEST_FIELDS), "histogram": None, "quantiles": None,
+           "top_values": None}
     common = common_of(feature)
     if common is not None:
         out.update(count=common.num_non_missing, missing=common.num_missing,
@@ -239,3 +242,63 @@ def slice_keys_by_dataset(keys) -> dict:
     for key in keys:
         out.setdefault(dataset_name(key), key)
     return out
+
+
+@dataclass
+class SliceQuality:
+    """Everything a run's data-quality artifacts say about one slice: ``key`` (a slice key as
+    the results spell it; for a dataset named after no slice of the results, its TFDV name,
+    a str), ``dataset`` (TFDV's name), ``statistics`` / ``baseline`` (its
+    ``DatasetFeatureStatistics``, None without), ``anomalies`` (its ``Anomalies``, None
+    without), ``failures`` (its :class:`DataQualityFailure` rows)."""
+
+    key: object
+    dataset: str
+    statistics: object = None
+    baseline: object = None
+    anomalies: object = None
+    failures: list = None
+
+    @property
+    def name(self) -> str:
+        """The slice's name as the views name slices (``Overall``, ``country=us``); an
+        unmatched dataset's TFDV name."""
+        from evalbeam.keys import slice_name
+
+        return self.key if isinstance(self.key, str) else slice_name(self.key)
+
+    def failed(self, feature: str, kind: str, measure: str) -> list:
+        """The failures of this slice's check ``kind`` / ``measure`` on ``feature``."""
+        return [f for f in self.failures
+                if (f.feature, f.kind, f.measure) == (feature, kind, measure)]
+
+
+def by_slice(result) -> list:
+    """The run's data quality per slice (:class:`SliceQuality`), Overall first, then the
+    slices in the order of the results' metrics, then datasets named after no slice; only
+    slices some artifact speaks of."""
+    keys = [()] + [k for k in list(result.metrics) + list(result.omitted) if k != ()]
+    names = slice_keys_by_dataset(keys)
+    found = {}
+
+    def entry(key, dataset=None):
+        got = found.get(key)
+        if got is None:
+            got = found[key] = SliceQuality(key, dataset or (key if isinstance(key, str)
+                                                             else dataset_name(key)),
+                                            failures=[])
+        return got
+
+    for which in ("statistics", "baseline"):
+        stats = result.statistics if which == "statistics" else result.baseline_statistics
+        for d in stats.datasets if stats is not None else ():
+            setattr(entry(names.get(d.name, d.name), d.name), which, d)
+    for key, anomalies in result.slice_anomalies.items():
+        entry(key).anomalies = anomalies
+    if result.anomalies is not None:  # the overall slice's file is the overall's word
+        entry(()).anomalies = result.anomalies
+    for f in result.data_quality_failures:
+        entry(f.slice_key).failures.append(f)
+    rank = {k: i for i, k in enumerate(keys)}
+    return sorted(found.values(), key=lambda q: (isinstance(q.key, str),
+                                                 rank.get(q.key, len(rank)), str(q.key)))
