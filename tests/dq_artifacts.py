@@ -300,3 +300,14 @@ def full_run(folder, n=3000):
     write(out, statistics, baseline, overall, per_slice, failures)
     return {"dir": out, "statistics": statistics, "baseline": baseline, "anomalies": overall,
             "slice_anomalies": per_slice, "failures": failures, "frame": frame, "base": base}
+
+
+def remove(out_dir, name):
+    """Take the artifact ``name`` out of the result directory (and its summary.json)."""
+    os.remove(os.path.join(out_dir, name))
+    summary_path = os.path.join(out_dir, files.SUMMARY_FILE)
+    with open(summary_path) as f:
+        summary = json.load(f)
+    summary["files"].remove(name)
+    with open(summary_path, "w") as f:
+        json.dump(summary, f, indent=2)

@@ -3,7 +3,8 @@ slice, bounded for the page. A run's page data holds it as ``"data_quality"`` (N
 run wrote no data-quality artifact)::
 
     {"statistics": bool, "baseline": bool, "anomalies": bool,   # which artifacts the run has
-     "limits": {"statistics_slices", "slices", "features", "values", "failures"},
+     "limits": {"statistics_slices", "statistics_bytes", "slices", "features", "values",
+                "failures"},
      "slices": [{"name", "dataset",
                  "statistics": null | {"num_examples", "weighted_num_examples",
                                        "features": [FEATURE], "features_cut"},
@@ -22,17 +23,21 @@ were left out) plus ``"other"``: every other field of the feature's statistics (
 statistics, rank histogram, custom statistics, ...) as plain JSON, its lists cut likewise.
 ``FAILURE`` is ``{"slice", "feature", "kind", "measure", "value", "threshold", "message"}``.
 
-What is cut: the statistics of at most ``statistics_slices`` slices (Overall first, then the
-slices with failures, then with anomalies, then the largest); anomalies and drift of at most
+What is cut: the statistics of at most ``statistics_slices`` slices taking at most
+``statistics_bytes`` of JSON (the first slice's always kept), in this order: Overall, the
+slices with failures, then with anomalies, then the largest; anomalies and drift of at most
 ``slices`` slices in the same order; ``features`` features per slice; ``values`` entries of
 any list. The page says what it left out; ``show --json`` holds it all.
 """
 from __future__ import annotations
 
+import json
+
 from evalbeam.io.data_quality import anomaly_rows, by_slice, drift_rows, feature_digest, plain
 from evalbeam.keys import slice_name
 
 STATISTICS_SLICES = 40  # slices whose statistics the page carries
+STATISTICS_BYTES = 800_000  # and at most this much of their JSON (beyond the first slice's)
 SLICES = 2000  # slices whose anomalies and drift the page carries
 FEATURES = 300  # features per slice
 VALUES = 50  # entries of any list (top values, histogram buckets, rank histogram)
@@ -56,19 +61,28 @@ def run_quality(result, statistics_slices: int = STATISTICS_SLICES, slices: int 
         quality[i].key != (), not quality[i].failures,
         not (quality[i].anomalies is not None and quality[i].anomalies.anomaly_info),
         -(quality[i].statistics.num_examples if quality[i].statistics is not None else 0), i))
-    kept = sorted(order[:slices])
-    with_statistics = set(i for i in order if quality[i].statistics is not None or
-                          quality[i].baseline is not None)
-    stat_kept = set([i for i in order if i in with_statistics][:statistics_slices])
+    kept = order[:slices]
+    with_statistics = [i for i in order if quality[i].statistics is not None or
+                       quality[i].baseline is not None]
+    carried, used = {}, 0  # slice index -> (statistics, baseline); their JSON's size
+    for i in with_statistics:
+        if len(carried) == statistics_slices:
+            break
+        both = (_dataset(quality[i].statistics, features, values),
+                _dataset(quality[i].baseline, features, values))
+        size = len(json.dumps(both, separators=(",", ":")))
+        if carried and used + size > STATISTICS_BYTES:
+            break  # slices in order of interest: the ones left out are the least
+        carried[i] = both
+        used += size
     out_slices = []
-    for i in kept:
+    for i in sorted(kept):
         q = quality[i]
         entry = {"name": q.name, "dataset": q.dataset, "statistics": None, "baseline": None,
                  "anomalies": None, "data_missing": False, "drift": None,
                  "failures": [_failure(f) for f in q.failures[:FAILURES]]}
-        if i in stat_kept:
-            entry["statistics"] = _dataset(q.statistics, features, values)
-            entry["baseline"] = _dataset(q.baseline, features, values)
+        if i in carried:
+            entry["statistics"], entry["baseline"] = carried[i]
         if q.anomalies is not None:
             entry["anomalies"] = anomaly_rows(q.anomalies)
             entry["data_missing"] = q.anomalies.data_missing
@@ -80,10 +94,11 @@ def run_quality(result, statistics_slices: int = STATISTICS_SLICES, slices: int 
         "statistics": result.statistics is not None,
         "baseline": result.baseline_statistics is not None,
         "anomalies": result.anomalies is not None or bool(result.slice_anomalies),
-        "limits": {"statistics_slices": statistics_slices, "slices": slices,
+        "limits": {"statistics_slices": statistics_slices, "statistics_bytes": STATISTICS_BYTES,
+                   "slices": slices,
                    "features": features, "values": values, "failures": FAILURES},
         "slices": out_slices, "slices_total": len(quality),
-        "statistics_cut": len(with_statistics) - len(stat_kept),
+        "statistics_cut": len(with_statistics) - len(carried),
         "failures": [_failure(f) for f in failures[:FAILURES]],
         "failures_total": len(failures),
     }

@@ -33,8 +33,8 @@
     if (!q.anomalies) notes.push("no schema checked and no drift measured (give a schema, a baseline)");
     if (q.slices_total > slices.length) notes.push("this page carries " + slices.length + " of " + q.slices_total +
       " slices (limit " + q.limits.slices + ": Overall, the slices with failures, then the largest)");
-    if (q.statistics_cut) notes.push("statistics of " + q.statistics_cut + " slice(s) are not on this page (limit " +
-      q.limits.statistics_slices + " slices)");
+    if (q.statistics_cut) notes.push("statistics of " + q.statistics_cut + " slice(s) are not on this page (limits: " +
+      q.limits.statistics_slices + " slices, " + (q.limits.statistics_bytes / 1e6) + " MB; Overall, the slices with failures and the largest are kept)");
     notes.push("all of it: evalbeam show DIR --json; Python: load_result(DIR).statistics");
     panel.appendChild(el("p", { class: "note", id: "dq-note" }, notes.join(" \u00b7 ")));
 
