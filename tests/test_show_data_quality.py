@@ -164,6 +164,21 @@ def test_json_slice_filter(run, capsys):
 def test_a_run_without_data_quality_says_so(plain_run, capsys):
     out, _ = _show(capsys, plain_run)
     assert "data quality: no statistics computed (run with --statistics)" in out
-    out, err = _show(capsys, plain_run, "--json")
-    assert all("data_quality" not in x for x in _lines(out))
+    out, err = _show(capsys, plain_run, "--json")  # the metrics' lines, as before
+    assert all("data_quality" not in x for x in _lines(out)) and err == ""
+
+
+def test_json_of_anomalies_without_statistics_says_so(run, capsys, tmp_path):
+    import shutil
+
+    d = tmp_path / "no_statistics"
+    shutil.copytree(run["dir"], d)
+    dq_artifacts.remove(str(d), "statistics.tfrecord")
+    dq_artifacts.remove(str(d), "baseline_statistics.tfrecord")
+    out, err = _show(capsys, d, "--json")
     assert "evalbeam: note: no statistics computed (run with --statistics)" in err
+    kinds = {x.get("data_quality") for x in _lines(out)}
+    assert kinds == {None, "anomaly", "drift", "failure"}
+    out, _ = _show(capsys, d)
+    assert "data statistics of Overall: no statistics computed (run with --statistics)" in out
+    assert "drift against the baseline of Overall:" in out

@@ -69,8 +69,9 @@ def render_text(result, slices: list, out) -> None:
     shown = _picked(result, quality, slices) if slices else [q for q in quality if q.key == ()]
     if not shown and not slices:
         shown = quality[:1]
+    computed = result.statistics is not None
     for q in shown:
-        _slice_text(q, out)
+        _slice_text(q, out, computed)
     if not shown:
         print(f"\ndata quality: nothing recorded for the slices picked by --slice", file=out)
     others = len(quality) - len(shown)
@@ -79,10 +80,11 @@ def render_text(result, slices: list, out) -> None:
               "Python: evalbeam.load_result(DIR).statistics_frame()", file=out)
 
 
-def _slice_text(q, out) -> None:
+def _slice_text(q, out, computed: bool) -> None:
     stats = q.statistics
     if stats is None:
-        print(f"\ndata statistics of {q.name}: none recorded for this slice", file=out)
+        print(f"\ndata statistics of {q.name}: " +
+              ("none recorded for this slice" if computed else NONE), file=out)
     else:
         head = f"\ndata statistics of {q.name} ({_n(stats.num_examples)} examples"
         if q.baseline is not None:
@@ -161,9 +163,10 @@ def render_json(result, slices: list, out, err) -> None:
     - ``"failure"``: one per failed check (``feature``, ``kind``, ``measure``, ``value``,
       ``threshold``, ``message``).
 
-    A run without statistics is said on ``err``."""
+    A run with anomalies or failures but without statistics says so on ``err``; a run
+    without any data quality prints the metrics' lines only."""
     quality = _picked(result, by_slice(result), slices)
-    if result.statistics is None:
+    if result.statistics is None and quality:  # (a run without any: its lines as before)
         print(f"evalbeam: note: {NONE}", file=err)
 
     def write(kind, q, fields):
