@@ -195,3 +195,21 @@ def test_a_run_without_data_quality_has_no_tab_and_says_so(page, plain_run):
     tab(page, "facts")
     assert "no statistics computed (run with --statistics)" in \
         page.find_element("id", "facts").text
+
+
+def test_a_report_of_several_runs_shows_each_runs_data_quality(page, run, plain_run, tmp_path):
+    both = str(tmp_path / "both.html")
+    assert cli.main(["report", run["dir"], os.path.dirname(plain_run), "-o", both]) == 0
+    chromium.open_page(page, both)
+    options = page.execute_script(
+        "return [...document.querySelectorAll('#run option')].map(o => o.value)")
+    assert sorted(options) == ["0", "1"]
+    choose(page, "run", "0")
+    wait(page, lambda d: d.execute_script("return EB.state.run") == 0, "the first run")
+    tab(page, "quality")
+    wait(page, lambda d: len(drift(d)) == 4, "the drift of the run with data quality")
+    choose(page, "run", "1")
+    wait(page, lambda d: d.execute_script(
+        "return (document.getElementById('dq-none') || {}).textContent") ==
+        "This run has no data quality: no statistics computed (run with --statistics).",
+        "the run without data quality saying so")
