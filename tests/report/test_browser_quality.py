@@ -213,3 +213,36 @@ def test_a_report_of_several_runs_shows_each_runs_data_quality(page, run, plain_
         "return (document.getElementById('dq-none') || {}).textContent") ==
         "This run has no data quality: no statistics computed (run with --statistics).",
         "the run without data quality saying so")
+
+
+def test_statistics_alone_many_features_charts_drawn_on_request(page, run, tmp_path):
+    import shutil
+
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    d = tmp_path / "statistics_only"
+    shutil.copytree(run["dir"], d)
+    for name in ("statistics.tfrecord", "baseline_statistics.tfrecord", "anomalies.pbtxt",
+                 "slice_anomalies.tfrecord"):
+        dq_artifacts.remove(str(d), name)
+    frame = run["frame"].copy()
+    for i in range(30):
+        frame[f"f{i:02d}"] = frame["age"] * (i + 1)
+    stats = dq_artifacts.statistics_list(frame, [f"f{i:02d}" for i in range(30)], [])
+    dq_artifacts.write(str(d), statistics=stats)
+    report = str(tmp_path / "report.html")
+    assert cli.main(["report", str(d), "-o", report]) == 0
+    chromium.open_page(page, chromium.url(report) + "#tab=quality")
+    wait(page, lambda d: d.execute_script(
+        "return document.querySelectorAll('#dq-charts .dq-chart svg').length") == 24,
+        "the first 24 charts")
+    assert page.find_element("id", "dq-drift-none").text == "Not measured for this slice."
+    assert page.find_element("id", "dq-anomalies-none").text == "No schema checked for this slice."
+    assert "no baseline statistics" in page.find_element("id", "dq-stats-note").text
+    rows = page.execute_script(_STATS)
+    assert [r["feature"] for r in rows] == [f"f{i:02d}" for i in range(30)]
+    assert {r["role"] for r in rows} == {"current"}
+    page.find_element("id", "dq-more-charts").click()
+    wait(page, lambda d: d.execute_script(
+        "return document.querySelectorAll('#dq-charts .dq-chart svg').length") == 30,
+        "all 30 charts")
