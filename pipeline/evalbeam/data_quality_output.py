@@ -73,7 +73,7 @@ def render_text(result, slices: list, out) -> None:
     for q in shown:
         _slice_text(q, out, computed)
     if not shown:
-        print(f"\ndata quality: nothing recorded for the slices picked by --slice", file=out)
+        print("\ndata quality: nothing recorded for the slices picked by --slice", file=out)
     others = len(quality) - len(shown)
     if others > 0:
         print(f"data quality of {others} more slice(s): show --slice COLUMN=VALUE, show --json, "

@@ -218,8 +218,6 @@ def test_a_report_of_several_runs_shows_each_runs_data_quality(page, run, plain_
 def test_statistics_alone_many_features_charts_drawn_on_request(page, run, tmp_path):
     import shutil
 
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-
     d = tmp_path / "statistics_only"
     shutil.copytree(run["dir"], d)
     for name in ("statistics.tfrecord", "baseline_statistics.tfrecord", "anomalies.pbtxt",
