@@ -182,3 +182,19 @@ def test_json_of_anomalies_without_statistics_says_so(run, capsys, tmp_path):
     out, _ = _show(capsys, d)
     assert "data statistics of Overall: no statistics computed (run with --statistics)" in out
     assert "drift against the baseline of Overall:" in out
+
+
+def test_text_lists_twenty_and_counts_the_rest(run, capsys, tmp_path):
+    import shutil
+
+    d = tmp_path / "many"
+    shutil.copytree(run["dir"], d)
+    more = [dq_artifacts.failure((("country", "us"),), f"f{i}", "DRIFT", "L_INFTY", 0.5, 0.1,
+                                 f"f{i}: L-infinity distance 0.5 above 0.1") for i in range(19)]
+    dq_artifacts.write(str(d), failures=more)
+    out, _ = _show(capsys, d)
+    assert "validation: FAILED (25 failure(s): 0 of metrics, 25 of data quality)" in out
+    listed = out[out.index("validation: FAILED"):].splitlines()[1:]
+    assert len(listed) == 21
+    assert listed[-1].startswith("  ... and 5 more data-quality failure(s): all are in "
+                                 f"`evalbeam show {d} --json`")

@@ -168,16 +168,19 @@ def feature_digest(feature, num_examples: int) -> dict:
 def anomaly_rows(anomalies) -> list:
     """One row per anomalous feature of an Anomalies: ``feature``, ``severity``,
     ``short_description``, ``description``, ``reasons`` (``[{"type", "short_description",
-    "description"}]``), features in name order; the dataset-wide anomaly (if any) as feature
-    ``""``."""
+    "description"}]``), and ``diff_regions`` (the schema change it asks for, when given) as
+    plain JSON; features in name order; the dataset-wide anomaly (if any) as feature ``""``."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2 as an
 
     def row(name, info):
-        return {"feature": name, "severity": an.AnomalyInfo.Severity.Name(info.severity),
-                "short_description": info.short_description, "description": info.description,
-                "reasons": [{"type": an.AnomalyInfo.Type.Name(r.type),
-                             "short_description": r.short_description,
-                             "description": r.description} for r in info.reason]}
+        out = {"feature": name, "severity": an.AnomalyInfo.Severity.Name(info.severity),
+               "short_description": info.short_description, "description": info.description,
+               "reasons": [{"type": an.AnomalyInfo.Type.Name(r.type),
+                            "short_description": r.short_description,
+                            "description": r.description} for r in info.reason]}
+        if info.diff_regions:
+            out["diff_regions"] = [plain(d) for d in info.diff_regions]
+        return out
 
     out = [row(name, anomalies.anomaly_info[name]) for name in sorted(anomalies.anomaly_info)]
     if anomalies.HasField("dataset_anomaly_info"):
