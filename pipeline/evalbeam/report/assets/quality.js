@@ -67,7 +67,8 @@
         el("thead", {}, el("tr", {}, ["feature", "severity", "anomaly", "description", "reasons"].map((h) => el("th", {}, h)))),
         el("tbody", {}, s.anomalies.map((a) => el("tr", { dataset: { feature: a.feature }, class: a.severity === "ERROR" ? "fail" : null },
           el("td", {}, a.feature || "(dataset)"), el("td", {}, a.severity), el("td", {}, a.short_description),
-          el("td", {}, a.description), el("td", {}, a.reasons.map((r) => r.type + (r.description && r.description !== a.description ? ": " + r.description : "")).join("; ")))))));
+          el("td", {}, a.description, a.diff_regions ? el("details", { class: "dq-other" }, el("summary", {}, "schema change"),
+            el("pre", { class: "config" }, JSON.stringify(a.diff_regions, null, 1))) : null), el("td", {}, a.reasons.map((r) => r.type + (r.description && r.description !== a.description ? ": " + r.description : "")).join("; ")))))));
     }
 
     // statistics
