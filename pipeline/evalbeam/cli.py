@@ -406,15 +406,21 @@ MAX_LISTED = 20  # failures (and omitted slices) printed; the rest are counted
 
 
 def _outcome(result, out) -> int:
+    from evalbeam.data_quality_output import failure_lines
+
     v = result.validation
-    if v.missing_thresholds:
+    quality = failure_lines(result)
+    if v.missing_thresholds and not quality:
         print("validation: no thresholds configured", file=out)
         return 0
     failures = [(f, entry) for entry in v.metric_validations_per_slice for f in entry.failures]
     if v.validation_ok:
         print("validation: passed", file=out)
         return 0
-    print(f"validation: FAILED ({len(failures)} failure(s))", file=out)
+    counts = f"{len(failures) + len(quality)} failure(s)"
+    if quality:
+        counts += f": {len(failures)} of metrics, {len(quality)} of data quality"
+    print(f"validation: FAILED ({counts})", file=out)
     from evalbeam.io.convert import slice_key_from_proto
     from evalbeam.keys import slice_name
 
@@ -431,6 +437,13 @@ def _outcome(result, out) -> int:
         print(f"  ... and {len(failures) - MAX_LISTED} more: all are in {d}/validations.tfrecord "
               f"(Python: evalbeam.load_result({d!r}).validation); failed change thresholds also "
               f"in `evalbeam diff {d} --top 0`", file=out)
+    for line in quality[:MAX_LISTED]:
+        print(f"  {line}", file=out)
+    if len(quality) > MAX_LISTED:
+        d = result.output_dir
+        print(f"  ... and {len(quality) - MAX_LISTED} more data-quality failure(s): all are in "
+              f"`evalbeam show {d} --json` (Python: "
+              f"evalbeam.load_result({d!r}).data_quality_failures)", file=out)
     for spec in v.missing_slices:
         print(f"  a per-slice threshold's slicing spec matched no slice: {spec}".rstrip(), file=out)
     for cross in v.missing_cross_slices:
@@ -456,7 +469,7 @@ def _warnings(result, out, prefix: str) -> None:
 
 
 def _show(args) -> int:
-    from evalbeam import table
+    from evalbeam import data_quality_output, table
     from evalbeam.cross_slices import print_cross_slices
     from evalbeam.io.result import load_result
     from evalbeam.metrics import resampling
@@ -468,6 +481,7 @@ def _show(args) -> int:
                           getattr(args, "bottom", None))
     if args.json:
         table.render_json(result, choice, out, sys.stderr)
+        data_quality_output.render_json(result, choice.slices, out, sys.stderr)
         return 0
     if getattr(args, "csv", False):
         table.render_csv(result, choice, out, sys.stderr)
@@ -477,6 +491,7 @@ def _show(args) -> int:
     _omitted(result, out)
     resampling.show_note(result.summary, out)
     print_cross_slices(result, out)
+    data_quality_output.render_text(result, choice.slices, out)
     _outcome(result, out)
     return 0
 

@@ -12,7 +12,9 @@ from google.protobuf import json_format
 
 from evalbeam.errors import ConfigError, InputError
 from evalbeam.io import convert
-from evalbeam.io.files import CONFIG_FILE, SUMMARY_FILE, VALIDATIONS_FILE
+from evalbeam.io.files import (ANOMALIES_FILE, BASELINE_STATISTICS_FILE, CONFIG_FILE,
+                               SLICE_ANOMALIES_FILE, STATISTICS_FILE, SUMMARY_FILE,
+                               VALIDATIONS_FILE)
 from evalbeam.io.tfrecord import read_records
 from evalbeam.keys import MetricKey, slice_name
 from evalbeam.proto import config_pb2, validation_result_pb2
@@ -29,6 +31,7 @@ class EvalResult:
         self.config: config_pb2.EvalConfig = config
         self._metrics = self._omitted = self._plots = self._intervals = self._cross = None
         self._thresholds = self._slice_specs = self._plan = self._plan_error = None
+        self._data_quality = {}  # artifact name -> what it holds, read when first asked for
 
     @property
     def evaluated_at(self):
@@ -116,6 +119,105 @@ class EvalResult:
         """The run's slicing specs (evalbeam.slicing.SliceSpec), in config order."""
         self._resolve()
         return self._slice_specs
+
+    # ------------------------------------------------------------------ data quality
+    def _artifact(self, name: str, read):
+        """What ``read(path)`` makes of the run's file ``name``; None when the run wrote none
+        (summary.json's list of files says which it wrote; without the list, whether it is
+        there). Read once, when first asked for."""
+        if name not in self._data_quality:
+            path = FileSystems.join(self.output_dir, name)
+            listed = self.summary.get("files")
+            there = name in listed if listed is not None else FileSystems.exists(path)
+            self._data_quality[name] = read(path) if there else None
+        return self._data_quality[name]
+
+    def has_data_quality(self) -> bool:
+        """Whether the run wrote any data-quality artifact (statistics, anomalies) or failed
+        a data-quality check."""
+        names = (STATISTICS_FILE, BASELINE_STATISTICS_FILE, ANOMALIES_FILE, SLICE_ANOMALIES_FILE)
+        listed = self.summary.get("files")
+        if listed is not None:
+            found = any(n in listed for n in names)
+        else:
+            found = any(FileSystems.exists(FileSystems.join(self.output_dir, n)) for n in names)
+        return found or bool(self.validation.data_quality_failures)
+
+    @property
+    def statistics(self):
+        """The data's statistics per slice, a tensorflow-metadata
+        ``DatasetFeatureStatisticsList`` (statistics.tfrecord: one dataset per slice, named
+        as TFDV names slices, ``All Examples`` for the overall slice), or None when the run
+        computed none (``evaluate --statistics``, ``data_quality`` in the config)."""
+        return self._artifact(STATISTICS_FILE, _statistics_list)
+
+    @property
+    def baseline_statistics(self):
+        """The baseline data's statistics (baseline_statistics.tfrecord), as
+        :attr:`statistics`; None when the run read no baseline data."""
+        return self._artifact(BASELINE_STATISTICS_FILE, _statistics_list)
+
+    @property
+    def anomalies(self):
+        """The overall slice's schema anomalies and drift measurements, a tensorflow-metadata
+        ``Anomalies`` (anomalies.pbtxt), or None when the run checked no schema and measured
+        no drift."""
+        return self._artifact(ANOMALIES_FILE, _anomalies_text)
+
+    @property
+    def slice_anomalies(self) -> dict:
+        """slice key -> tensorflow-metadata ``Anomalies`` of that slice
+        (slice_anomalies.tfrecord); empty when the run wrote none."""
+        return self._artifact(SLICE_ANOMALIES_FILE, _slice_anomalies) or {}
+
+    @property
+    def data_quality_failures(self) -> list:
+        """The data-quality checks that failed (schema anomalies, drift beyond its
+        threshold), in the order the run wrote them: :class:`evalbeam.io.data_quality.
+        DataQualityFailure` rows with the slice key as :attr:`metrics` spells it (the protos
+        are ``validation.data_quality_failures``)."""
+        from evalbeam.io.data_quality import DataQualityFailure
+
+        return [DataQualityFailure.from_proto(f) for f in self.validation.data_quality_failures]
+
+    def slice_statistics(self, baseline: bool = False) -> dict:
+        """slice key -> the slice's ``DatasetFeatureStatistics`` (of the baseline data with
+        ``baseline=True``), the datasets named after the run's slices; a dataset named after
+        no slice of the results keeps its name as the key (a str). Empty without statistics."""
+        from evalbeam.io.data_quality import slice_keys_by_dataset
+
+        found = self.baseline_statistics if baseline else self.statistics
+        if found is None:
+            return {}
+        keys = slice_keys_by_dataset([()] + list(self.metrics) + list(self.omitted))
+        return {keys.get(d.name, d.name): d for d in found.datasets}
+
+    def statistics_frame(self, baseline: bool = False):
+        """A pandas DataFrame of the statistics, one row per (slice, feature): ``slice`` (its
+        name, as :meth:`to_dataframe` names it), ``dataset`` (TFDV's name), ``num_examples``,
+        ``feature``, ``type``, ``stats`` (num, string, bytes, struct), ``count``, ``missing``,
+        ``missing_fraction``, ``mean``, ``std_dev``, ``min``, ``median``, ``max``, ``zeros``,
+        ``unique``, ``avg_length``, ``min_num_values``, ``max_num_values``,
+        ``avg_num_values``, ``tot_num_values`` (NaN where a feature's statistics have no such
+        number). Histograms and top values stay in :attr:`statistics`. Empty (with these
+        columns) when the run computed none."""
+        import pandas as pd
+
+        from evalbeam.io.data_quality import DIGEST_FIELDS, feature_digest
+
+        rows = []
+        for key, dataset in self.slice_statistics(baseline).items():
+            name = key if isinstance(key, str) else slice_name(key)
+            for feature in dataset.features:
+                d = feature_digest(feature, dataset.num_examples)
+                rows.append([name, dataset.name, dataset.num_examples, d["feature"], d["type"],
+                             d["stats"]] + [d[f] for f in DIGEST_FIELDS])
+        columns = ["slice", "dataset", "num_examples", "feature", "type", "stats",
+                   *DIGEST_FIELDS]
+        frame = pd.DataFrame(rows, columns=columns)
+        for f in DIGEST_FIELDS:
+            frame[f] = pd.to_numeric(frame[f], errors="coerce").astype("float64")
+        return frame
 
     def eval_plan(self):
         """The run's config resolved here (an :class:`evalbeam.plan.EvalPlan`); a
@@ -405,6 +507,50 @@ def _where(slice_key) -> str:
 def _records(path: str):
     with FileSystems.open(path) as f:
         yield from read_records(f, path)
+
+
+def _statistics_list(path: str):
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    records = list(_records(path))
+    if len(records) != 1:
+        raise InputError(f"{path}: expected one DatasetFeatureStatisticsList record, found "
+                         f"{len(records)}")
+    return _parse(statistics_pb2.DatasetFeatureStatisticsList, records[0], path)
+
+
+def _parse(message_class, data: bytes, path: str):
+    from google.protobuf.message import DecodeError
+
+    try:
+        return message_class.FromString(data)
+    except DecodeError:
+        raise InputError(f"{path}: not a {message_class.DESCRIPTOR.name}") from None
+
+
+def _anomalies_text(path: str):
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    with FileSystems.open(path) as f:
+        text = f.read().decode("utf-8")
+    try:
+        return text_format.Parse(text, anomalies_pb2.Anomalies())
+    except text_format.ParseError as e:
+        raise InputError(f"{path}: not an Anomalies in text format ({e})") from None
+
+
+def _slice_anomalies(path: str) -> dict:
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    from evalbeam.proto import data_quality_pb2
+
+    out = {}
+    for record in _records(path):
+        entry = _parse(data_quality_pb2.SliceAnomalies, record, path)
+        out[convert.slice_key_from_proto(entry.slice_key)] = _parse(
+            anomalies_pb2.Anomalies, entry.anomalies, path)
+    return out
 
 
 def _shard_records(output_dir: str, kind: str, summary: dict):

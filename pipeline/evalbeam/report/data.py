@@ -22,7 +22,8 @@ and tests read the same numbers the page draws. Its shape::
         "specs": [{"name", "slices", "omitted", "table": [slice index], "cut",
                    "hist": null | {"count": B64, "values": {metric id: QUANTISED}}}],
         "plots": {slice index: [plot, ...]},
-        "failures": [...], "regressions": null | [...], "warnings": [...]}]}
+        "failures": [...], "regressions": null | [...], "warnings": [...],
+        "data_quality": null | {...}}]}      # evalbeam.report.quality_data
 
 Numbers that are NaN or infinite are ``null``. A spec with more slices than
 ``limits.table_slices`` keeps its largest slices (by weighted example count) in the table; its
@@ -42,6 +43,7 @@ import numpy as np
 
 from evalbeam.io.convert import metric_key_from_proto, metric_value_from_proto, slice_key_from_proto
 from evalbeam.keys import slice_name
+from evalbeam.report.quality_data import run_quality
 from evalbeam.values import flatten, label
 
 TABLE_SLICES = 5000  # per spec: slices the table and the search carry (largest first)
@@ -184,6 +186,7 @@ def run_data(result, table_slices: int = TABLE_SLICES, plot_slices: int = PLOT_S
         "omitted": [slice_name(s) for s in result.omitted],
         "not_shown": _not_shown(keys, every),
         "warnings": list(result.summary.get("warnings", [])),
+        "data_quality": run_quality(result),
     }
     return out
 

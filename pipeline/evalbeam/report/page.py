@@ -9,7 +9,7 @@ import re
 from importlib import resources
 
 VENDOR = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
-SCRIPTS = ("plots.js", "app.js")  # ours, in load order (app.js starts the page)
+SCRIPTS = ("plots.js", "quality.js", "app.js")  # ours, in load order (app.js starts the page)
 _SOURCE_MAP = re.compile(r"//# sourceMappingURL=\S*\s*$")
 
 

@@ -196,7 +196,7 @@
     verdict.textContent = r.verdict;
     verdict.className = "verdict " + (r.verdict === "NO THRESHOLDS" ? "none" : r.verdict);
     verdict.title = r.verdict === "NO THRESHOLDS" ? "the config sets no thresholds" :
-      r.failures.length + " validation failure(s)";
+      (r.failures.length + qualityFailureCount(r)) + " validation failure(s)" + (qualityFailureCount(r) ? " (" + qualityFailureCount(r) + " of data quality)" : "");
     const parts = [r.name];
     if (r.data_span) parts.push("data " + r.data_span);
     if (r.evaluated_at) parts.push("evaluated " + r.evaluated_at);
@@ -270,10 +270,16 @@
     ["table", "Metric table", tablePanel],
     ["plots", "Plots", plotsPanel],
     ["validation", "Validation", validationPanel],
+    ["quality", "Data quality", qualityPanel],
     ["facts", "Run facts", factsPanel],
     ["trend", "Over time", trendPanel],
   ];
-  function available(name) { return name !== "trend" || runs.length > 1; }
+  const withQuality = runs.some((r) => r.data_quality);
+  function available(name) {
+    if (name === "trend") return runs.length > 1;
+    if (name === "quality") return withQuality;
+    return true;
+  }
   function renderTabs() {
     const nav = clear(document.getElementById("tabs"));
     for (const [name, title] of PANELS) {
@@ -630,6 +636,22 @@
     window.EB_PLOTS.render(box, plots, { candidate: r.models.candidate || "", baseline: r.models.baseline, vegaEmbed: EB.embed, el });
   }
 
+  // ---------------------------------------------------------------- data quality
+  let qualityCharts = 0; // feature charts to draw (0: the default)
+  function qualityPanel(panel) {
+    const r = run(), q = r.data_quality;
+    if (!q) {
+      panel.appendChild(el("p", { class: "note", id: "dq-none" }, "This run has no data quality: no statistics computed (run with --statistics)."));
+      return;
+    }
+    if (!window.EB_QUALITY) { panel.appendChild(el("p", { class: "note warn" }, "The data-quality view is missing from this page.")); return; }
+    window.EB_QUALITY.render(panel, q, { slice: EB.state.slice, choose: (name) => EB.setState({ slice: name }), el, fmt,
+      vegaEmbed: EB.embed, charts: qualityCharts,
+      more: (n) => { qualityCharts = n; clear(panel); qualityPanel(panel); } });
+  }
+  function qualityFailures(r) { return r.data_quality ? r.data_quality.failures : []; }
+  function qualityFailureCount(r) { return r.data_quality ? r.data_quality.failures_total : 0; }
+
   // ---------------------------------------------------------------- validation
   function validationPanel(panel) {
     const r = run();
@@ -644,6 +666,12 @@
           el("td", {}, valueText(f.gap)), el("td", {}, f.message)))))));
     } else panel.appendChild(el("table", { id: "failures", class: "plain" }, el("tbody", {})), el("p", { class: "note" }, "none"));
     for (const m of r.missing_slices) panel.appendChild(el("p", { class: "note warn" }, "A per-slice threshold's slicing spec matched no slice: " + m));
+    if (r.data_quality) {
+      const dq = qualityFailures(r), total = qualityFailureCount(r);
+      panel.appendChild(el("h2", {}, "Data-quality failures (" + total + ")"));
+      panel.appendChild(window.EB_QUALITY ? window.EB_QUALITY.failureTable("dq-all-failures", dq, el, fmt, true) : el("p", {}, String(total)));
+      if (total > dq.length) panel.appendChild(el("p", { class: "note" }, "The first " + dq.length + " are on this page; all: evalbeam show DIR --json."));
+    }
     if (r.cross_slices.length) {
       panel.appendChild(el("h2", {}, "Gaps between slices (cross-slicing specs: baseline slice \u2212 comparison slice)"));
       panel.appendChild(el("div", { class: "tablewrap" }, el("table", { id: "cross-slices", class: "data" },
@@ -697,6 +725,7 @@
       ["Rows dropped", dropped.length ? dropped.map(([why, n]) => fmt(n) + " " + why).join("; ") : "none"],
       ["Slices", fmt(f.slices) + (f.omitted ? " (" + f.omitted + " below min_slice_size " + fmt(f.min_slice_size) + " omitted)" : "")],
       ["Models", r.models.baseline ? "candidate " + (r.models.candidate || "?") + ", baseline " + r.models.baseline : (r.models.candidate || "one model")],
+      ["Data quality", qualityFact(r)],
       ["evalbeam version", f.version || "not recorded"],
     ];
     panel.appendChild(el("dl", { id: "facts", class: "facts" }, items.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
@@ -719,6 +748,16 @@
     }
     panel.appendChild(el("h2", {}, "Config"));
     panel.appendChild(el("pre", { class: "config" }, f.config));
+  }
+
+  function qualityFact(r) {
+    const q = r.data_quality;
+    if (!q) return "no statistics computed (run with --statistics)";
+    const parts = [q.statistics ? "statistics of " + q.slices.filter((s) => s.statistics).length + " slice(s) on this page" : "no statistics computed (run with --statistics)"];
+    parts.push(q.baseline ? "baseline statistics" : "no baseline statistics");
+    parts.push(q.anomalies ? "schema anomalies and drift" : "no schema anomalies or drift");
+    parts.push(q.failures_total + " failed check(s)");
+    return parts.join("; ");
   }
 
   // ---------------------------------------------------------------- metrics over time
