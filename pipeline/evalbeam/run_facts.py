@@ -84,9 +84,10 @@ def summary_facts(run_name, data_span, data, models=None) -> dict:
 
 def model_text(model: dict) -> str:
     """One model of summary.json's ``models`` in a line, every value it holds:
-    ``'new': new.onnx (onnx, onnxruntime, classifier; input_name=X) -> evalbeam.prediction.new,
-    4 features (recorded in the model)``."""
-    spec = repr(model.get("model_spec", ""))
+    ``model 'new': new.onnx (onnx, onnxruntime, classifier; input_name=X) ->
+    evalbeam.prediction.new, 4 features (recorded in the model)`` (``the model: ...`` for the
+    only, unnamed, model spec)."""
+    spec = f"model {model['model_spec']!r}" if model.get("model_spec") else "the model"
     what = model.get("path") or (f"ModelHandler {model['handler']}" if model.get("handler")
                                  else "?")
     how = [model[k] for k in ("format", "loader", "kind") if model.get(k)]
@@ -98,7 +99,8 @@ def model_text(model: dict) -> str:
         text += f" -> {model['prediction_key']}"
     features = []
     if model.get("n_features") is not None:
-        features.append(f"{model['n_features']} features")
+        n = model["n_features"]
+        features.append(f"{n} feature" + ("" if n == 1 else "s"))
     if model.get("features"):
         features.append(f"({model['features']})" if features else
                         f"features: {model['features']}")

@@ -298,7 +298,7 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
     for line in _spec_lines(result):
         print(line, file=out)
     for model in s.get("models", []):
-        print(f"model {model_text(model)}", file=out)
+        print(model_text(model), file=out)
     for note in notes + _not_flattened_notes(result, set(selection.slices)):
         print(f"not in the table: {note}", file=out)
 

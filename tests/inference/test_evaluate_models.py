@@ -75,7 +75,7 @@ def test_parquet_tables_and_an_onnx_model_by_the_columns_the_config_does_not_nam
              | Evaluate(CONFIG, out, models=path, data_location=data, file_format="parquet"))
     result = load_result(out)
     _check(result, df, model.predict_proba(X)[:, 1], rel=1e-5)  # float32 scores
-    assert result.models[0]["features"] == "a column the config does not name"
+    assert result.models[0]["features"] == "the columns the config does not name"
     assert json.loads((tmp_path / "out" / "eval_config.json").read_text())[
         "modelLocations"] == {"new": path}
 

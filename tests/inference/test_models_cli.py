@@ -109,7 +109,7 @@ def test_the_run_records_which_model_fed_which_spec_in_every_view(setup, tmp_pat
     from evalbeam.report.data import page_data
 
     facts = page_data([result])["runs"][0]["facts"]
-    assert facts["model_files"] == [line[len("model "):] for line in shown]
+    assert facts["model_files"] == shown
 
 
 def test_a_run_of_stored_predictions_records_no_models(tmp_path):

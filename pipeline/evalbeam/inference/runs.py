@@ -70,7 +70,7 @@ class ModelRun:
         out["prediction_key"] = self.column
         rule = self.rule
         if rule is not None:
-            out["features"] = rule.said
+            out["features"] = rule.origin
         if self.features:
             out["n_features"] = len(self.features)
         return out
@@ -182,6 +182,12 @@ class FeatureRule:
         if self.recorded:
             return "recorded in the model"
         return "feature_keys" if self.feature_keys else "a column the config does not name"
+
+    @property
+    def origin(self) -> str:
+        """Where the features come from, as summary.json says it."""
+        return "the columns the config does not name" if self.said.startswith("a column") \
+            else self.said
 
     def features(self, schema: pa.Schema, source: str) -> tuple:
         if self.recorded or self.feature_keys:
