@@ -200,3 +200,23 @@ def test_python_models_take_the_same_options_checked_the_same_way(setup, tmp_pat
         "prod": prod})
     assert [m["options"] for m in result.models] == [
         {"kind": "classifier", "output_name": "b"}, {}]
+
+
+def test_the_report_page_shows_the_models_in_its_run_facts(setup, tmp_path, page):
+    """In headless Chromium: the run facts tab lists each model's line, as show prints it."""
+    import chromium
+    from selenium.webdriver.common.by import By
+
+    tmp, _, data, network, prod, _, _ = setup
+    out = tmp_path / "out"
+    assert _evaluate(tmp, data, out, "--model", f"new={network}", "--model", f"prod={prod}",
+                     *NETWORK_OPTIONS, "--quiet") == 0
+    chromium.open_page(page, str(out / "report.html"))
+    page.find_element(By.CSS_SELECTOR, 'nav#tabs button[data-tab="facts"]').click()
+    facts = page.find_element("id", "facts").text
+    from evalbeam.run_facts import model_text
+
+    for model in load_result(str(out)).models:
+        assert model_text(model) in facts
+    errors, requests = chromium.logs(page).take()
+    assert errors == [] and requests == []
