@@ -307,7 +307,7 @@ class Evaluate(beam.PTransform):
         # process, which waits for its workers when the runner is local
         clear_stale(self.output_dir)
         claim(self.staging, local=pipeline_flags.runs_here(batches.pipeline.runner))
-        if self.stage is not None:
+        if self.stage is not None and not self.stage.read_here:
             batches = batches | "Predict" >> self.stage.transform()
         compute = beam.ParDo(_ComputePartials(
             plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
@@ -486,6 +486,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         processes = 1
         if local and tasks and not local_workers.user_chose(options):  # every core, if it gains
             processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
+        # models that may run in forked processes (ONNX) predict where the batches are read,
+        # on every core; the others run in Beam's RunInference step, after a read in one
+        # process (see ModelStage.forks_safely)
+        in_reader = (stage is not None and processes > 1 and len(tasks) > 1
+                     and not eval_plan.query_key and stage.forks_safely())
         pipeline = beam.Pipeline(runner=runner, options=options)
         if tasks is None:
             batches = pipeline | "ReadBatches" >> beam.Create(
@@ -495,7 +500,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         else:
             batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
                 tasks, eval_plan, columns, batch_size, column_types, processes,
-                batches_only=stage is not None)
+                batches_only=stage is not None and not in_reader,
+                predict=stage.in_reader() if in_reader else None)
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report,
                             models=stage)
         _ = batches | "Evaluate" >> evaluate

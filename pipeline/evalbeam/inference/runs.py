@@ -19,6 +19,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from evalbeam.errors import ConfigError, InputError
+from evalbeam.inference.loading import format_of
 from evalbeam.proto import config_pb2
 
 PREDICTION_COLUMN = "evalbeam.prediction"
@@ -56,8 +57,6 @@ class ModelRun:
         the model spec, the file's path (or the handler's class), its format, loader and kind,
         the options given, the prediction column and where its features came from. Only
         paths, names and options: never the model or what the handler holds."""
-        from evalbeam.inference.loading import format_of
-
         out = {"model_spec": self.name}
         if self.is_file:
             out["path"] = self.model
@@ -313,6 +312,7 @@ class ModelStage:
     def __init__(self, config: config_pb2.EvalConfig, models):
         self.config, self.runs = attach(config, given(models))
         self.prepared = []
+        self.read_here = False  # the read step runs the models (in_reader)
 
     def prepare(self, eval_plan, schema: pa.Schema, source: str) -> list:
         """Load the models, find their features in ``schema``; the columns to read."""
@@ -342,8 +342,52 @@ class ModelStage:
             return [run.fact(loaded if run.is_file else None) for run, loaded in self.prepared]
         return [run.fact() for run in self.runs]
 
+    def forks_safely(self) -> bool:
+        """Whether every model may run in worker processes forked from this one (the local
+        runner's every-core mode, :mod:`evalbeam.worker_pool`): ONNX files only, whose
+        sessions compute on the calling thread and are made afresh in each process. A
+        scikit-learn-family model may compute with OpenMP threads, and GNU OpenMP hangs in a
+        forked child once the parent used its threads (LightGBM, XGBoost,
+        HistGradientBoosting); a ModelHandler may hold anything."""
+        return bool(self.runs) and all(
+            run.is_file and format_of(run.model, run.options) in FORK_SAFE_FORMATS
+            for run in self.runs)
+
+    def in_reader(self) -> "ReadPredictor":
+        """The models as the read step runs them (every-core mode): :attr:`read_here` then
+        says that no later step is to run them."""
+        self.read_here = True
+        return ReadPredictor(self.runs)
+
     def transform(self) -> beam.PTransform:
         return Predict(self.runs)
+
+
+FORK_SAFE_FORMATS = ("onnx",)
+
+
+class ReadPredictor:
+    """``batch -> batch with each model's predictions``, for the read step of the every-core
+    mode: each process loads each model once, on its first batch (an ONNX session is made per
+    process: none crosses a fork), and predicts once per record batch."""
+
+    def __init__(self, runs):
+        self.runs = list(runs)
+        self._pid, self._loaded = None, []
+
+    def __getstate__(self):
+        return {"runs": self.runs, "_pid": None, "_loaded": []}
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        from evalbeam.inference.handler import joined, prediction_array
+
+        if self._pid != os.getpid():
+            handlers = [run.handler() for run in self.runs]
+            self._loaded = [(h, h.load_model()) for h in handlers]
+            self._pid = os.getpid()
+        for run, (handler, model) in zip(self.runs, self._loaded):
+            batch = joined(batch, run.column, prediction_array(handler.predict(batch, model)))
+        return batch
 
 
 class Predict(beam.PTransform):
