@@ -337,6 +337,9 @@ def _models(values, option_values=()) -> dict | None:
     holds no path separator, so a path with "=" in a folder name stays a path; a VALUE may
     hold ":" and "=" (ONNX names such as ``dense/Sigmoid:0``)."""
     from evalbeam.errors import ConfigError
+
+    if not values and not option_values:
+        return None
     from evalbeam.inference.loading import check_model, check_options
 
     models = {}
