@@ -1,6 +1,9 @@
 """Models given for model specs -> what the pipeline runs: :class:`ModelRun` per model, with
 the columns it reads and the column its predictions go to, checked against the config and the
-data before the pipeline starts; :class:`Predict` chains Beam ``RunInference`` per model.
+data before the pipeline starts; :class:`Predict` chains Beam ``RunInference`` per model, and
+:class:`ReadPredictor` runs ONNX models in the read step of the local runner's every-core mode
+(:meth:`ModelStage.forks_safely` says why only those). :meth:`ModelRun.fact` is what
+summary.json records of each model: paths, names and options, never the model.
 
 A model spec given a model takes its predictions from it: they go to the spec's
 ``prediction_key`` column (a column of that name in the data is not read), or to
