@@ -115,7 +115,8 @@ def _parser():
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
     _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
-          help="a model file (.joblib, .pkl, .pickle, .onnx) run in the pipeline for the "
+          help="a model file (.joblib, .pkl, .pickle, .onnx; another suffix: --model_option "
+               "format=...) run in the pipeline for the "
                "config's model spec NAME (repeat for several; no NAME: the only model spec); "
                "its predictions replace stored ones. joblib and pickle files run code when "
                "loaded: give only files you trust")

@@ -63,7 +63,9 @@ def _value(flags: list, name: str):
 
 
 def _suggest(name: str, candidates) -> str:
-    normal = {c.replace("-", "_").lower(): c for c in candidates}
+    normal = {}
+    for c in candidates:  # the first spelling of a flag (with underscores) is the one named
+        normal.setdefault(c.replace("-", "_").lower(), c)
     close = difflib.get_close_matches(name.replace("-", "_").lower(), list(normal), n=1,
                                       cutoff=0.6)
     return f" (did you mean {normal[close[0]]}?)" if close else ""

@@ -220,3 +220,25 @@ def test_the_report_page_shows_the_models_in_its_run_facts(setup, tmp_path, page
         assert model_text(model) in facts
     errors, requests = chromium.logs(page).take()
     assert errors == [] and requests == []
+
+
+def test_format_sklearn_for_a_file_without_a_suffix_and_a_misspelt_flag(setup, tmp_path,
+                                                                        capsys):
+    tmp, df, data, network, prod, scores, prod_model = setup
+    bare = tmp_path / "prod-model"
+    shutil.copy(prod, bare)
+    assert _evaluate(tmp, data, tmp_path / "out", "--model", f"new={network}",
+                     "--model", f"prod={bare}", *NETWORK_OPTIONS,
+                     "--model_option", "prod:format=sklearn", "--quiet") == 0
+    capsys.readouterr()
+    result = load_result(str(tmp_path / "out"))
+    y, w = df["label"].to_numpy(), df["weight"].to_numpy()
+    b = prod_model.predict_proba(df[FEATURES])[:, 1]
+    got = {(k.name, k.model_name): v for k, v in result.metrics[()].items() if not k.is_diff}
+    assert got["binary_crossentropy", "prod"] == pytest.approx(
+        skm.log_loss(y, b, sample_weight=w), rel=1e-9)
+    assert [(m["format"], m["loader"]) for m in result.models] == [
+        ("onnx", "onnxruntime"), ("sklearn", "pickle")]
+    assert _evaluate(tmp, data, tmp_path / "out2", "--model", f"new={network}",
+                     "--model_optoin", "new:format=onnx") == 2
+    _one_line(capsys, "unknown flag --model_optoin (did you mean --model_option?)")
