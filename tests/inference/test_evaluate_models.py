@@ -102,6 +102,11 @@ def test_models_are_checked_when_the_transform_is_built(tmp_path):
     with pytest.raises(ConfigError, match=r"models\['new'\]: unknown model option 'input' "
                                           r"\(did you mean input_name\?\)"):
         Evaluate(CONFIG, str(tmp_path / "out"), models={"new": (path, {"input": "x"})})
+    from apache_beam.ml.inference.base import ModelHandler
+
+    with pytest.raises(ConfigError, match=r"models\['new'\]: options \['format'\] are for model "
+                                          "files; a ModelHandler takes none"):
+        Evaluate(CONFIG, str(tmp_path / "out"), models={"new": (ModelHandler(), {"format": "onnx"})})
     from evalbeam.errors import InputError
 
     with pytest.raises(InputError, match="absent.joblib: cannot load the model with joblib: no "
