@@ -3,7 +3,8 @@
 Every fenced ``python`` block runs in a fresh folder, and so does every shell block's evalbeam
 command (other shell commands, such as creating a virtual environment, are the set-up this test
 already stands on). The folder holds what the examples name: ``cfg.textproto`` (the README's
-own config, from "A config") and ``preds/*.parquet``. Every config snippet parses. A block
+own config, from "A config") and ``preds/*.parquet``; a shell block naming a model file that a
+python block writes gets that block run first. Every config snippet parses. A block
 marked ``<!-- not run: reason -->`` on the line before its fence is skipped; keep them few.
 """
 import os
@@ -129,10 +130,28 @@ def test_the_readme_has_runnable_examples():
     assert len(marked) <= 3, "keep the examples that are not run few"
 
 
+_WRITES = re.compile(r'open\("([^"]+)",\s*"wb?"\)|joblib\.dump\(.*,\s*"([^"]+)"\)')
+
+
+def _makers(script):
+    """The README's python blocks that write a file the shell script names (a model file its
+    commands run), to run first, as a reader would."""
+    return [code for code, _ in PYTHON_BLOCKS
+            if any(name and name in script for pair in _WRITES.findall(code) for name in pair)]
+
+
+def test_a_shell_block_gets_the_model_file_a_python_block_writes():
+    makers = _makers("evalbeam evaluate --model new.onnx")
+    assert len(makers) == 1 and "to_onnx" in makers[0]
+
+
 @pytest.mark.parametrize("code, line", SHELL_BLOCKS, ids=[f"line {n}" for _, n in SHELL_BLOCKS])
 def test_shell_example(folder, code, line):
     work, env = folder
     script = "set -e\n" + "\n".join(_evalbeam_commands(code)) + "\n"
+    for maker in _makers(script):
+        subprocess.run([sys.executable, "-c", maker], cwd=work, env=env, check=True,
+                       capture_output=True, timeout=600)
     done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, f"README line {line}:\n{script}\n{done.stdout}\n{done.stderr}"

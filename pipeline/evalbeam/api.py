@@ -265,15 +265,32 @@ class Evaluate(beam.PTransform):
     :mod:`evalbeam.run_facts`) are kept in summary.json, which also records when the run was
     evaluated (``evaluated_at``, UTC); ``evalbeam history`` orders runs by them.
     ``report``: also write the run's page, ``report.html`` (:mod:`evalbeam.report`).
+    ``models``: models run on the batches for model specs, as :func:`run_evaluation` takes
+    them (``{name: path, (path, options) or ModelHandler}``, or one model for the only model
+    spec); they are loaded here once to check them against the config, and in the pipeline
+    once per worker process by Beam's ``RunInference``. Their features are found in each
+    batch (the names a model recorded, else the spec's ``feature_keys``, else every column
+    the config does not name); elements must then be record batches or tables. summary.json
+    records which model fed which model spec.
     Returns a PCollection with one element: whether validation passed.
     """
 
     def __init__(self, config, output_dir: str, data_location="<user provided PCollection>",
                  file_format: str = "<unknown>", input_warnings=(), run_name: str | None = None,
-                 data_span=None, report: bool = True):
+                 data_span=None, report: bool = True, models=None):
         super().__init__()
         self.report = report
-        self.eval_plan = as_plan(config)  # config errors surface at graph-build time
+        self.stage = None  # the models run on the batches (evalbeam.inference), if any
+        if models is not None and _is_stage(models):  # prepared by run_evaluation
+            self.stage, self.eval_plan = models, as_plan(config)
+        elif models:
+            from evalbeam.inference.runs import ModelStage
+
+            self.stage = ModelStage(_config_proto(config), models)
+            self.eval_plan = resolve_config(self.stage.config)
+            self.stage.load(self.eval_plan)
+        else:
+            self.eval_plan = as_plan(config)  # config errors surface at graph-build time
         check_output(output_dir)  # so do output locations that may not be replaced
         self.output_dir = output_dir
         self.staging = staging_dir(output_dir)  # shards are written here, then moved
@@ -282,7 +299,8 @@ class Evaluate(beam.PTransform):
         self.input_warnings = list(input_warnings)
         self.facts = run_facts.summary_facts(
             run_facts.check_run_name(run_name, "run_name"),
-            None if data_span is None else run_facts.parse_span(data_span, "data_span"), data)
+            None if data_span is None else run_facts.parse_span(data_span, "data_span"), data,
+            self.stage.facts() if self.stage is not None else None)
 
     def expand(self, batches):
         plan = self.eval_plan
@@ -290,6 +308,8 @@ class Evaluate(beam.PTransform):
         # process, which waits for its workers when the runner is local
         clear_stale(self.output_dir)
         claim(self.staging, local=pipeline_flags.runs_here(batches.pipeline.runner))
+        if self.stage is not None and not self.stage.read_here:
+            batches = batches | "Predict" >> self.stage.transform()
         compute = beam.ParDo(_ComputePartials(
             plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
         if plan.query_key:
@@ -321,6 +341,26 @@ class Evaluate(beam.PTransform):
                 | "Gather" >> beam.GroupByKey()
                 | "ValidateAndFinish" >> beam.MapTuple(
                     lambda _, shards: _finish([s for s in shards if s is not None], plan, *where)))
+
+
+def _is_stage(models) -> bool:
+    from evalbeam.inference.runs import ModelStage
+
+    return isinstance(models, ModelStage)
+
+
+def _config_proto(config) -> config_pb2.EvalConfig:
+    """The EvalConfig proto of what :func:`as_plan` takes."""
+    if isinstance(config, EvalPlan):
+        if config.baseline_metrics is not None:
+            raise ConfigError("models cannot be given with a plan holding a baseline result's "
+                              "metrics; give the config (run_evaluation takes both)")
+        return config.config
+    if isinstance(config, config_pb2.EvalConfig):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return read_config(config)
+    raise TypeError(f"Expected config to be an EvalConfig, a path or config text, got {type(config)}")
 
 
 def _pipeline_options(pipeline_options) -> PipelineOptions:
@@ -387,9 +427,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     if models:
         from evalbeam.inference.runs import ModelStage
 
-        stage = ModelStage(config.config if isinstance(config, EvalPlan) else config
-                           if isinstance(config, config_pb2.EvalConfig) else read_config(config),
-                           models)
+        stage = ModelStage(_config_proto(config), models)
         eval_plan = resolve_config(stage.config)
     else:
         eval_plan = as_plan(config)
@@ -449,6 +487,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         processes = 1
         if local and tasks and not local_workers.user_chose(options):  # every core, if it gains
             processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
+        # models that may run in forked processes (ONNX) predict where the batches are read,
+        # on every core; the others run in Beam's RunInference step, after a read in one
+        # process (see ModelStage.forks_safely)
+        in_reader = (stage is not None and processes > 1 and len(tasks) > 1
+                     and not eval_plan.query_key and stage.forks_safely())
         pipeline = beam.Pipeline(runner=runner, options=options)
         if tasks is None:
             batches = pipeline | "ReadBatches" >> beam.Create(
@@ -458,10 +501,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         else:
             batches = pipeline | "ReadFiles" >> ReadAndPreAggregate(
                 tasks, eval_plan, columns, batch_size, column_types, processes,
-                batches_only=stage is not None)
-        if stage:
-            batches = batches | "Predict" >> stage.transform()
-        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
+                batches_only=stage is not None and not in_reader,
+                predict=stage.in_reader() if in_reader else None)
+        evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report,
+                            models=stage)
         _ = batches | "Evaluate" >> evaluate
         try:
             if on_dask.is_dask(runner):

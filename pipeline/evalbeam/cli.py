@@ -40,7 +40,7 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
-                         [--model [NAME=]PATH ...]
+                         [--model [NAME=]PATH ...] [--model_option [NAME:]KEY=VALUE ...]
                          [--run_name NAME] [--data_span START..END] [--quiet]
                          [beam flags ...]"""
 EVALUATE_EPILOG = """--output may be missing, an empty directory or an earlier evalbeam result
@@ -117,10 +117,15 @@ def _parser():
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
     _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
-          help="a model file (.joblib, .pkl, .pickle, .onnx) run in the pipeline for the "
+          help="a model file (.joblib, .pkl, .pickle, .onnx; another suffix: --model_option "
+               "format=...) run in the pipeline for the "
                "config's model spec NAME (repeat for several; no NAME: the only model spec); "
                "its predictions replace stored ones. joblib and pickle files run code when "
                "loaded: give only files you trust")
+    _flag(ev, "--model_option", action="append", default=[], metavar="[NAME:]KEY=VALUE",
+          help="an option of model NAME's file (repeatable; no NAME: the --model given "
+               "without one): format=sklearn|onnx when the suffix does not say it; ONNX: "
+               "input_name=INPUT, output_name=OUTPUT, kind=classifier|regressor")
     _flag(ev, "--run_name", metavar="NAME",
           help="a name for this run, kept in summary.json (history and reports show it)")
     _flag(ev, "--data_span", metavar="START..END",
@@ -311,7 +316,7 @@ def _evaluate(args, beam_args) -> int:
     total = lambda: row_counts.total_rows(args.data, args.format)  # noqa: E731
     # a remote runner's workers cannot report to the line
     line = not args.quiet and pipeline_flags.local_runner(beam_args)
-    models = _models(getattr(args, "model", []))
+    models = _models(getattr(args, "model", []), getattr(args, "model_option", []))
     # --config is always a path (pathlib would mangle a URL's "//")
     config = args.config if "://" in args.config else pathlib.Path(args.config)
     with warnings.catch_warnings(), progress.shown(total, line), \
@@ -343,10 +348,16 @@ def _evaluate(args, beam_args) -> int:
     return code
 
 
-def _models(values) -> dict | None:
-    """``--model [NAME=]PATH`` values -> ``{NAME: PATH}`` ("" for an unnamed one). A NAME holds
-    no path separator, so a path with "=" in a folder name stays a path."""
+def _models(values, option_values=()) -> dict | None:
+    """``--model [NAME=]PATH`` values -> ``{NAME: PATH}`` ("" for an unnamed one), with
+    ``--model_option [NAME:]KEY=VALUE`` values -> ``{NAME: (PATH, {KEY: VALUE})}``. A NAME
+    holds no path separator, so a path with "=" in a folder name stays a path; a VALUE may
+    hold ":" and "=" (ONNX names such as ``dense/Sigmoid:0``)."""
     from evalbeam.errors import ConfigError
+
+    if not values and not option_values:
+        return None
+    from evalbeam.inference.loading import check_model, check_options
 
     models = {}
     for value in values:
@@ -359,7 +370,31 @@ def _models(values) -> dict | None:
             said = f"model spec {name!r}" if name else "the model spec (no NAME)"
             raise ConfigError(f"--model: two models for {said}")
         models[name] = path
-    return models or None
+    options = {}
+    for value in option_values:
+        where = f"--model_option {value}"
+        head, sep, setting = value.partition("=")
+        name, colon, key = head.rpartition(":")
+        if not sep or not key:
+            raise ConfigError(f"{where}: expected [NAME:]KEY=VALUE, e.g. "
+                              "new:input_name=float_input")
+        if name not in models:
+            given = ", ".join(repr(n) for n in models if n) or "none"
+            raise ConfigError(
+                f"{where}: no --model {name}=PATH was given (named models: {given})" if name
+                else f"{where}: no --model PATH without a NAME was given; say which model it "
+                     f"is for: --model_option NAME:{key}=... (named models: {given})")
+        check_options({key: setting}, where)
+        if key in options.setdefault(name, {}) and options[name][key] != setting:
+            raise ConfigError(f"{where}: {key} given twice for "
+                              f"{f'model {name!r}' if name else 'the model'} "
+                              f"({options[name][key]!r} and {setting!r})")
+        options[name][key] = setting
+    for name, setting in options.items():  # ONNX options for a scikit-learn file, ...
+        check_model(models[name], setting,
+                    f"--model_option ({f'model {name!r}' if name else 'the model'})")
+    return {name: (path, options[name]) if name in options else path
+            for name, path in models.items()} or None
 
 
 def _report_path(output_dir: str) -> str:

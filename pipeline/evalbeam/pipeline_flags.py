@@ -63,10 +63,21 @@ def _value(flags: list, name: str):
 
 
 def _suggest(name: str, candidates) -> str:
-    normal = {c.replace("-", "_").lower(): c for c in candidates}
+    """The nearest flag, spelled as the user spells (``--fail-on-alrt``: ``--fail-on-alert``)
+    when it may be, else as first listed (with underscores)."""
+    candidates = list(candidates)
+    normal = {}
+    for c in candidates:
+        normal.setdefault(c.replace("-", "_").lower(), c)
     close = difflib.get_close_matches(name.replace("-", "_").lower(), list(normal), n=1,
                                       cutoff=0.6)
-    return f" (did you mean {normal[close[0]]}?)" if close else ""
+    if not close:
+        return ""
+    found = normal[close[0]]
+    hyphens = "--" + found[2:].replace("_", "-")
+    if "-" in name[2:] and hyphens in candidates:
+        found = hyphens
+    return f" (did you mean {found}?)"
 
 
 _DATA_HINT = ("an unquoted glob the shell expanded? give every data path after --data, or "

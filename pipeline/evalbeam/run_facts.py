@@ -66,13 +66,45 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def summary_facts(run_name, data_span, data) -> dict:
+def summary_facts(run_name, data_span, data, models=None) -> dict:
     """summary.json's run facts (``evaluated_at`` is added when the run finishes):
-    ``run_name`` and ``data_span`` when given, and ``data``, the data as given."""
+    ``run_name`` and ``data_span`` when given, ``data``, the data as given, and ``models``,
+    the models run in the pipeline (:meth:`evalbeam.inference.runs.ModelRun.fact`), when
+    there are any."""
     out = {}
     if run_name is not None:
         out["run_name"] = run_name
     if data_span is not None:
         out["data_span"] = {"start": data_span[0], "end": data_span[1]}
     out["data"] = list(data)
+    if models:
+        out["models"] = [dict(m) for m in models]
     return out
+
+
+def model_text(model: dict) -> str:
+    """One model of summary.json's ``models`` in a line, every value it holds:
+    ``model 'new': new.onnx (onnx, onnxruntime, classifier; input_name=X) ->
+    evalbeam.prediction.new, 4 features (recorded in the model)`` (``the model: ...`` for the
+    only, unnamed, model spec)."""
+    spec = f"model {model['model_spec']!r}" if model.get("model_spec") else "the model"
+    what = model.get("path") or (f"ModelHandler {model['handler']}" if model.get("handler")
+                                 else "?")
+    how = [model[k] for k in ("format", "loader", "kind") if model.get(k)]
+    options = model.get("options") or {}
+    inside = ", ".join(how) + ("; " if how and options else "") + \
+        ", ".join(f"{k}={v}" for k, v in options.items())
+    text = f"{spec}: {what}" + (f" ({inside})" if inside else "")
+    if model.get("prediction_key"):
+        text += f" -> {model['prediction_key']}"
+    features = []
+    if model.get("n_features") is not None:
+        n = model["n_features"]
+        features.append(f"{n} feature" + ("" if n == 1 else "s"))
+    if model.get("features"):
+        features.append(f"({model['features']})" if features else
+                        f"features: {model['features']}")
+    known = {"model_spec", "path", "handler", "format", "loader", "kind", "options",
+             "prediction_key", "n_features", "features"}
+    features += [f"{k}={v}" for k, v in model.items() if k not in known]
+    return text + (", " + " ".join(features) if features else "")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from evalbeam.errors import EvalbeamError
 from evalbeam.keys import MetricKey, slice_name
+from evalbeam.run_facts import model_text
 from evalbeam.values import flatten, is_class_matrix, label, metric_name
 
 _SIZE_NAMES = ("weighted_example_count", "example_count")
@@ -296,6 +297,8 @@ def render_text(result, choice: Choice, out, width: int | None = None) -> None:
           f"{sum(s['rows_dropped'].values())} {s['rows_dropped'] or ''}".rstrip(), file=out)
     for line in _spec_lines(result):
         print(line, file=out)
+    for model in s.get("models", []):
+        print(model_text(model), file=out)
     for note in notes + _not_flattened_notes(result, set(selection.slices)):
         print(f"not in the table: {note}", file=out)
 

@@ -22,19 +22,22 @@ class TaskPartials:
     tables: list
 
 
-def task_partials(task, eval_plan, columns, batch_size, column_types):
+def task_partials(task, eval_plan, columns, batch_size, column_types, predict=None):
     """``(TaskPartials, rows read, {reason: rows dropped})`` of one read task."""
     return tasks_partials(iter([task, None]).__next__, eval_plan, columns, batch_size,
-                          column_types)
+                          column_types, predict)
 
 
-def tasks_partials(take, eval_plan, columns, batch_size, column_types):
+def tasks_partials(take, eval_plan, columns, batch_size, column_types, predict=None):
     """``(TaskPartials, rows read, {reason: rows dropped})`` of the read tasks ``take()``
-    gives until it gives None, merged."""
+    gives until it gives None, merged; ``predict``: models' predictions added to each batch
+    first."""
     merged, read, dropped = {}, 0, {}
     for task in iter(take, None):
         for batch in progress.counted(readers.read_task(
                 task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
+            if predict is not None:
+                batch = predict(batch)
             extracted, partials = batch_partials(batch, eval_plan)
             read += extracted.rows_read
             add_up(dropped, extracted.dropped)

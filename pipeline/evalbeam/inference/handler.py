@@ -78,15 +78,26 @@ class RecordBatchModelHandler(ModelHandler):
 
     ``model``: a model file's path (loaded by :func:`evalbeam.inference.loading.load_model`
     with ``options``) or a Beam ``ModelHandler`` (run as :class:`UserHandler` says).
-    ``features``: the columns the model reads, in its order. ``describe``: the model, for
-    messages.
+    ``features``: the columns the model reads, in its order; when empty, ``rule`` (an
+    :class:`evalbeam.inference.runs.FeatureRule`) finds and checks them in each batch's
+    schema. ``describe``: the model, for messages.
     """
 
-    def __init__(self, model, features, column: str, describe: str, options=None):
+    def __init__(self, model, features, column: str, describe: str, options=None, rule=None):
         super().__init__()
         self.model, self.features, self.column = model, list(features), column
-        self.describe, self.options = describe, dict(options or {})
+        self.describe, self.options, self.rule = describe, dict(options or {}), rule
         self.user = UserHandler(model) if isinstance(model, ModelHandler) else None
+        self._found = {}  # a batch's schema -> its features (by the rule)
+
+    def features_of(self, batch: pa.RecordBatch) -> list:
+        if self.features or self.rule is None:
+            return self.features
+        found = self._found.get(batch.schema)
+        if found is None:
+            found = self._found[batch.schema] = list(
+                self.rule.features(batch.schema, source_of(batch)))
+        return found
 
     def load_model(self):
         if self.user is not None:
@@ -94,7 +105,7 @@ class RecordBatchModelHandler(ModelHandler):
         return load_model(self.model, **self.options)
 
     def predict(self, batch: pa.RecordBatch, model, inference_args=None) -> np.ndarray:
-        X = feature_matrix(batch, self.features)
+        X = feature_matrix(batch, self.features_of(batch))
         where = f"{source_of(batch)}: {self.describe}"
         if self.user is not None:
             output = self.user.predict(X, model, inference_args, where)

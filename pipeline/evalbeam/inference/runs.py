@@ -1,6 +1,9 @@
 """Models given for model specs -> what the pipeline runs: :class:`ModelRun` per model, with
 the columns it reads and the column its predictions go to, checked against the config and the
-data before the pipeline starts; :class:`Predict` chains Beam ``RunInference`` per model.
+data before the pipeline starts; :class:`Predict` chains Beam ``RunInference`` per model, and
+:class:`ReadPredictor` runs ONNX models in the read step of the local runner's every-core mode
+(:meth:`ModelStage.forks_safely` says why only those). :meth:`ModelRun.fact` is what
+summary.json records of each model: paths, names and options, never the model.
 
 A model spec given a model takes its predictions from it: they go to the spec's
 ``prediction_key`` column (a column of that name in the data is not read), or to
@@ -19,6 +22,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from evalbeam.errors import ConfigError, InputError
+from evalbeam.inference.loading import format_of
 from evalbeam.proto import config_pb2
 
 PREDICTION_COLUMN = "evalbeam.prediction"
@@ -33,8 +37,9 @@ class ModelRun:
     model: object
     column: str  # where its predictions go
     feature_keys: tuple = ()  # the spec's feature_keys
-    options: dict = field(default_factory=dict)  # the loader's options (ONNX input/output names)
+    options: dict = field(default_factory=dict)  # the loader's options (loading.OPTIONS)
     features: tuple = ()  # the columns it reads, in its order (once known)
+    rule: object = None  # the FeatureRule finding them (in each batch, when not known before)
 
     @property
     def is_file(self) -> bool:
@@ -48,21 +53,54 @@ class ModelRun:
         from evalbeam.inference.handler import RecordBatchModelHandler
 
         return RecordBatchModelHandler(self.model, self.features, self.column, self.describe(),
-                                       self.options)
+                                       self.options, self.rule)
+
+    def fact(self, predictor=None) -> dict:
+        """What summary.json records of this model (``predictor``: the loaded model file):
+        the model spec, the file's path (or the handler's class), its format, loader and kind,
+        the options given, the prediction column and where its features came from. Only
+        paths, names and options: never the model or what the handler holds."""
+        out = {"model_spec": self.name}
+        if self.is_file:
+            out["path"] = self.model
+            out["format"] = format_of(self.model, self.options)
+        else:
+            out["handler"] = f"{type(self.model).__module__}.{type(self.model).__qualname__}"
+        if predictor is not None:
+            out["loader"], out["kind"] = predictor.loader, predictor.kind
+        out["options"] = {k: v for k, v in sorted(self.options.items()) if k != "format"}
+        out["prediction_key"] = self.column
+        rule = self.rule
+        if rule is not None:
+            out["features"] = rule.origin
+        if self.features:
+            out["n_features"] = len(self.features)
+        return out
 
 
 def _model_value(name: str, value):
-    """(model, loader options) of one value of ``models``."""
+    """(model, loader options) of one value of ``models``: a path, a ``(path, options)`` pair
+    or a Beam ``ModelHandler``; the options and the file's format are checked here."""
     from apache_beam.ml.inference.base import ModelHandler
 
+    from evalbeam.inference.loading import check_model, check_options
+
     options = {}
+    where = f"models[{name!r}]"
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
         value, options = value
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
-    if isinstance(value, str) or isinstance(value, ModelHandler):
-        return value, dict(options)
-    raise ConfigError(f"models[{name!r}]: expected a model file's path or a Beam ModelHandler, "
+    if isinstance(value, ModelHandler):
+        if options:
+            raise ConfigError(f"{where}: options {sorted(options)} are for model files; a "
+                              "ModelHandler takes none")
+        return value, {}
+    if isinstance(value, str):
+        options = check_options(options, where)
+        check_model(value, options, where)
+        return value, options
+    raise ConfigError(f"{where}: expected a model file's path or a Beam ModelHandler, "
                       f"got a {type(value).__module__}.{type(value).__qualname__}")
 
 
@@ -127,35 +165,71 @@ def _numeric(typ) -> bool:
             or pa.types.is_null(typ))
 
 
-def _features(run: ModelRun, predictor, eval_plan, runs, schema: pa.Schema, source: str):
+@dataclass(frozen=True)
+class FeatureRule:
+    """How a model's feature columns are found in a schema, and checked there: the names the
+    model recorded, else the spec's feature_keys, else every column the config does not name
+    (``named``). Picklable: a model run inside a pipeline whose schema is known only there
+    applies it to each batch's schema."""
+
+    describe: str  # the model, for messages
+    recorded: tuple = ()  # the names the model recorded when it was fitted
+    feature_keys: tuple = ()
+    named: frozenset = frozenset()  # columns the config names, and the models' predictions
+    n_features: int | None = None  # what the model takes, when it says
+
+    @property
+    def said(self) -> str:
+        """Why the columns are the model's features."""
+        if self.recorded:
+            return "recorded in the model"
+        return "feature_keys" if self.feature_keys else "a column the config does not name"
+
+    @property
+    def origin(self) -> str:
+        """Where the features come from, as summary.json says it."""
+        return "the columns the config does not name" if self.said.startswith("a column") \
+            else self.said
+
+    def features(self, schema: pa.Schema, source: str) -> tuple:
+        if self.recorded or self.feature_keys:
+            features = list(self.recorded or self.feature_keys)
+        else:
+            features = [c for c in schema.names if c not in self.named]
+        present, said = schema.names, self.said
+        for name in features:
+            if name not in present:
+                raise InputError(f"{source}: no column {name!r}, a feature of {self.describe} "
+                                 f"({said}); columns present: {', '.join(present)}")
+            typ = schema.field(name).type
+            if not _numeric(typ):
+                raise InputError(f"{source}: column {name!r} ({said}, a feature of "
+                                 f"{self.describe}) has type {typ}; the model takes numbers "
+                                 "(int, float or bool)")
+        expected = self.n_features
+        if not features or (expected is not None and len(features) != expected):
+            raise InputError(f"{self.describe} takes {expected or 'some'} features, but "
+                             f"{len(features)} columns are its features ({said}): "
+                             f"{', '.join(features) or 'none'}; set feature_keys in its model "
+                             "spec")
+        return tuple(features)
+
+
+def feature_rule(run: ModelRun, predictor, eval_plan, runs) -> FeatureRule:
+    """The rule that finds ``run``'s features (``predictor``: its loaded model file, or None
+    for a ModelHandler); a ConfigError when the spec's feature_keys are not the names the model
+    recorded."""
     recorded = predictor.feature_names if predictor is not None else None
-    if recorded:
-        if run.feature_keys and set(run.feature_keys) != set(recorded):
-            raise ConfigError(f"{run.describe()}: feature_keys {list(run.feature_keys)} are not "
-                              f"the features the model was fitted with {list(recorded)}")
-        features, said = list(recorded), "recorded in the model"
-    elif run.feature_keys:
-        features, said = list(run.feature_keys), "feature_keys"
-    else:
-        named = set(eval_plan.input_columns()) | {r.column for r in runs}
-        features, said = [c for c in schema.names if c not in named], "a column the config " \
-                                                                      "does not name"
-    present = schema.names
-    for name in features:
-        if name not in present:
-            raise InputError(f"{source}: no column {name!r}, a feature of {run.describe()} "
-                             f"({said}); columns present: {', '.join(present)}")
-        typ = schema.field(name).type
-        if not _numeric(typ):
-            raise InputError(f"{source}: column {name!r} ({said}, a feature of "
-                             f"{run.describe()}) has type {typ}; the model takes numbers (int, "
-                             "float or bool)")
-    expected = predictor.n_features if predictor is not None else None
-    if not features or (expected is not None and len(features) != expected):
-        raise InputError(f"{run.describe()} takes {expected or 'some'} features, but "
-                         f"{len(features)} columns are its features ({said}): "
-                         f"{', '.join(features) or 'none'}; set feature_keys in its model spec")
-    return tuple(features)
+    if recorded and run.feature_keys and set(run.feature_keys) != set(recorded):
+        raise ConfigError(f"{run.describe()}: feature_keys {list(run.feature_keys)} are not "
+                          f"the features the model was fitted with {list(recorded)}")
+    named = frozenset(eval_plan.input_columns()) | {r.column for r in runs}
+    return FeatureRule(run.describe(), tuple(recorded or ()), tuple(run.feature_keys), named,
+                       predictor.n_features if predictor is not None else None)
+
+
+def _features(run: ModelRun, predictor, eval_plan, runs, schema: pa.Schema, source: str):
+    return feature_rule(run, predictor, eval_plan, runs).features(schema, source)
 
 
 def _check_kind(run: ModelRun, predictor, eval_plan) -> None:
@@ -169,15 +243,20 @@ def _check_kind(run: ModelRun, predictor, eval_plan) -> None:
                          "classifier's class scores")
 
 
-def prepare(runs: list, eval_plan, schema: pa.Schema, source: str) -> list:
+def prepare(runs: list, eval_plan, schema: pa.Schema | None = None, source: str = "") -> list:
     """``[(run with its features, loaded model)]``: each model loaded here once, its features
-    found in ``schema`` (of ``source``) and its kind checked against the metrics."""
+    found in ``schema`` (of ``source``) and its kind checked against the metrics. Without a
+    schema (a pipeline of the user's own) each run keeps the rule that finds its features in
+    each batch's schema."""
     prepared = []
     for run in runs:
         handler = run.handler()
         loaded = handler.load_model()
         predictor = loaded if run.is_file else None
-        run = replace(run, features=_features(run, predictor, eval_plan, runs, schema, source))
+        rule = feature_rule(run, predictor, eval_plan, runs)
+        if schema is not None:
+            run = replace(run, features=rule.features(schema, source))
+        run = replace(run, rule=rule)
         _check_kind(run, predictor, eval_plan)
         prepared.append((run, loaded))
     return prepared
@@ -227,13 +306,16 @@ class ModelStage:
     """The models of one run, planned in the order the run learns what it needs: the config
     (:attr:`config`, with the models' prediction columns), then the data's schema
     (:meth:`prepare`: features, the columns to read), then its first rows (:meth:`check`);
-    :meth:`transform` is the step that runs them."""
+    :meth:`transform` is the step that runs them, and :meth:`facts` what summary.json records
+    of them. In a pipeline of the user's own the schema comes with each batch: :meth:`load`
+    stands for :meth:`prepare`."""
 
     sample_rows = SAMPLE_ROWS
 
     def __init__(self, config: config_pb2.EvalConfig, models):
         self.config, self.runs = attach(config, given(models))
         self.prepared = []
+        self.read_here = False  # the read step runs the models (in_reader)
 
     def prepare(self, eval_plan, schema: pa.Schema, source: str) -> list:
         """Load the models, find their features in ``schema``; the columns to read."""
@@ -241,6 +323,12 @@ class ModelStage:
         self.prepared = prepare(self.runs, eval_plan, schema, source)
         self.runs = [run for run, _ in self.prepared]
         return read_columns(eval_plan, self.runs)
+
+    def load(self, eval_plan) -> None:
+        """Load the models and check their kinds; their features are found in each batch."""
+        self.eval_plan = eval_plan
+        self.prepared = prepare(self.runs, eval_plan)
+        self.runs = [run for run, _ in self.prepared]
 
     def schema(self, schema: pa.Schema) -> pa.Schema:
         return with_predictions(schema, self.runs)
@@ -251,13 +339,64 @@ class ModelStage:
         if first is not None and first.num_rows:
             check_sample(first, self.prepared, self.eval_plan)
 
+    def facts(self) -> list:
+        """summary.json's ``models``: one entry per model run (:meth:`ModelRun.fact`)."""
+        if self.prepared:
+            return [run.fact(loaded if run.is_file else None) for run, loaded in self.prepared]
+        return [run.fact() for run in self.runs]
+
+    def forks_safely(self) -> bool:
+        """Whether every model may run in worker processes forked from this one (the local
+        runner's every-core mode, :mod:`evalbeam.worker_pool`): ONNX files only, whose
+        sessions compute on the calling thread and are made afresh in each process. A
+        scikit-learn-family model may compute with OpenMP threads, and GNU OpenMP hangs in a
+        forked child once the parent used its threads (LightGBM, XGBoost,
+        HistGradientBoosting); a ModelHandler may hold anything."""
+        return bool(self.runs) and all(
+            run.is_file and format_of(run.model, run.options) in FORK_SAFE_FORMATS
+            for run in self.runs)
+
+    def in_reader(self) -> "ReadPredictor":
+        """The models as the read step runs them (every-core mode): :attr:`read_here` then
+        says that no later step is to run them."""
+        self.read_here = True
+        return ReadPredictor(self.runs)
+
     def transform(self) -> beam.PTransform:
         return Predict(self.runs)
 
 
+FORK_SAFE_FORMATS = ("onnx",)
+
+
+class ReadPredictor:
+    """``batch -> batch with each model's predictions``, for the read step of the every-core
+    mode: each process loads each model once, on its first batch (an ONNX session is made per
+    process: none crosses a fork), and predicts once per record batch."""
+
+    def __init__(self, runs):
+        self.runs = list(runs)
+        self._pid, self._loaded = None, []
+
+    def __getstate__(self):
+        return {"runs": self.runs, "_pid": None, "_loaded": []}
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        from evalbeam.inference.handler import joined, prediction_array
+
+        if self._pid != os.getpid():
+            handlers = [run.handler() for run in self.runs]
+            self._loaded = [(h, h.load_model()) for h in handlers]
+            self._pid = os.getpid()
+        for run, (handler, model) in zip(self.runs, self._loaded):
+            batch = joined(batch, run.column, prediction_array(handler.predict(batch, model)))
+        return batch
+
+
 class Predict(beam.PTransform):
     """PCollection[RecordBatch] -> the same batches with each model's predictions as a column:
-    Beam ``RunInference`` per model, one after the other."""
+    Beam ``RunInference`` per model, one after the other. ``pyarrow.Table`` elements are split
+    into their record batches first."""
 
     def __init__(self, runs):
         super().__init__()
@@ -266,6 +405,17 @@ class Predict(beam.PTransform):
     def expand(self, batches):
         from apache_beam.ml.inference.base import RunInference
 
+        batches = batches | "RecordBatches" >> beam.FlatMap(_record_batches)
         for run in self.runs:
             batches = batches | f"Predict[{run.name or 'model'}]" >> RunInference(run.handler())
         return batches
+
+
+def _record_batches(element):
+    if isinstance(element, pa.RecordBatch):
+        return [element]
+    if isinstance(element, pa.Table):
+        return element.combine_chunks().to_batches()
+    raise InputError(f"Evaluate with models takes pyarrow.RecordBatch or pyarrow.Table "
+                     f"elements (beam.io.ReadFromParquetBatched gives tables); got a "
+                     f"{type(element).__module__}.{type(element).__qualname__}")

@@ -120,7 +120,12 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
-    run.model_locations[""] = "<unknown>"
+    models = (facts or {}).get("models") or []
+    for model in models:  # the model files run in the pipeline, by model spec
+        run.model_locations[model["model_spec"]] = model.get("path") or \
+            f"ModelHandler {model.get('handler', '?')}"
+    if not models:
+        run.model_locations[""] = "<unknown>"
     overall = next((r for r in results if r.slice_key == ()), None)
     summary = {
         "evaluated_at": now(),

@@ -55,6 +55,14 @@ class EvalResult:
         return None if span is None else (span["start"], span["end"])
 
     @property
+    def models(self) -> list:
+        """The models run in the pipeline (``--model``, ``models=``), one dict each:
+        ``model_spec``, ``path`` (or ``handler``, a ModelHandler's class), ``format``,
+        ``loader``, ``kind``, ``options``, ``prediction_key``, ``features`` (where they came
+        from), ``n_features`` when known; ``[]`` for a run of stored predictions."""
+        return [dict(m) for m in self.summary.get("models", [])]
+
+    @property
     def metrics(self) -> dict:
         """slice key -> {MetricKey: value}."""
         if self._metrics is None:

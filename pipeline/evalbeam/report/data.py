@@ -390,6 +390,8 @@ def _verdict(validation) -> str:
 def _facts(result) -> dict:
     from google.protobuf import text_format
 
+    from evalbeam.run_facts import model_text
+
     s = result.summary
     return {
         "data": s.get("data"), "rows_read": s.get("rows_read"), "rows_used": s.get("rows_used"),
@@ -398,6 +400,7 @@ def _facts(result) -> dict:
         "min_slice_size": result.config.options.min_slice_size.value
         if result.config.options.HasField("min_slice_size") else None,
         "version": s.get("version"), "evaluated_at": s.get("evaluated_at"),
+        "model_files": [model_text(m) for m in s.get("models", [])],
         "config": text_format.MessageToString(result.config),
     }
 

@@ -726,6 +726,7 @@
       ["Slices", fmt(f.slices) + (f.omitted ? " (" + f.omitted + " below min_slice_size " + fmt(f.min_slice_size) + " omitted)" : "")],
       ["Models", r.models.baseline ? "candidate " + (r.models.candidate || "?") + ", baseline " + r.models.baseline : (r.models.candidate || "one model")],
       ["Data quality", qualityFact(r)],
+      ["Models run in the pipeline", f.model_files && f.model_files.length ? f.model_files.map((line) => el("div", {}, line)) : "none (stored predictions)"],
       ["evalbeam version", f.version || "not recorded"],
     ];
     panel.appendChild(el("dl", { id: "facts", class: "facts" }, items.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
