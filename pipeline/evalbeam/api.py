@@ -44,6 +44,7 @@ from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
 from evalbeam.read_partials import ReadAndPreAggregate, TaskPartials
 from evalbeam.validate import validate
+from evalbeam.data_quality.output import statistics_files, statistics_of
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
            "EvalResult", "as_plan"]
@@ -101,7 +102,11 @@ class _ComputePartials(beam.DoFn):
                 yield from self._compute(self._gathered())
             return
         if isinstance(element, TaskPartials):  # read and pre-aggregated where it was read
-            yield from element.tables
+            if self.queries:
+                for table in element.tables:
+                    yield _PARTIALS, table
+            else:
+                yield from element.tables
             return
         if isinstance(element, pa.Table):
             batches = element.to_batches()
@@ -156,6 +161,8 @@ class _Shard:
     regressions: list  # the candidate's regressions in this spec's slices
     intervals: dict  # what became of the slices' confidence intervals (count_intervals)
     summary: dict  # the spec's entry of summary.json's "specs"
+    # dataset -> (serialized DatasetFeatureStatistics of its slices, slices omitted)
+    statistics: dict = dataclasses.field(default_factory=dict)
 
 
 def _shard_count(eval_plan) -> int:
@@ -193,8 +200,10 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
                "omitted_below_min_slice_size": len(selection.omitted),
                "rows_with_null_slicing_feature": table.null_rows,
                "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
+    statistics = {dataset: statistics_of(stats, eval_plan)
+                  for dataset, stats in table.statistics.items()}
     return _Shard(index, kept, selection.omitted, written, table.tally, found, interval_counts,
-                  summary)
+                  summary, statistics)
 
 
 def _warnings(counts) -> list:
@@ -237,10 +246,11 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
     for shard in shards:
         for what, n in shard.intervals.items():
             intervals[what] = intervals.get(what, 0) + n
+    statistics = statistics_files(eval_plan, [s.statistics for s in shards])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
                      [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards],
-                     facts=facts, report=report)
+                     facts=facts, report=report, statistics=statistics)
     return validation.validation_ok
 
 
@@ -356,6 +366,33 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
+SHIFT_ROWS = 1024  # rows read before the run for the numeric features' shifts
+
+
+def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
+    """``eval_plan`` with its data-quality features resolved against the data's ``schema``
+    (every column when none is named; kinds checked) and their shifts taken from the first
+    rows (``first_batches()``)."""
+    dq = eval_plan.data_quality
+    if dq is None:
+        return eval_plan
+    dq = dq.for_schema(schema, source)
+    for batch in first_batches():
+        dq = dq.with_shifts(batch)
+        break
+    return dataclasses.replace(eval_plan, data_quality=dq)
+
+
+def baseline_read_tasks(patterns, data_format, schema, said) -> tuple:
+    """``(read tasks, CSV column types)`` of the baseline data (statistics only)."""
+    from evalbeam.data_quality.plan import BASELINE
+
+    files, fmt = readers.match_files(list(patterns), data_format, said)
+    types = readers.CsvTypes.load(schema) if fmt == "csv" else None
+    return [dataclasses.replace(t, dataset=BASELINE) for t in readers.read_tasks(files, fmt)], \
+        types
+
+
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None, report: bool = True,
@@ -392,9 +429,11 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         eval_plan = resolve_config(stage.config)
     else:
         eval_plan = as_plan(config)
+    if schema is None and eval_plan.data_quality is not None and eval_plan.data_quality.schema_path:
+        schema = eval_plan.data_quality.schema_path  # it types CSV columns too
     options = _pipeline_options(pipeline_options)
     # with models, every column may be a feature: they are chosen once the schema is known
-    columns = None if stage else eval_plan.input_columns()
+    columns = None if stage else eval_plan.read_columns()
     in_memory = readers.in_memory_table(data, columns)
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
@@ -424,6 +463,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 table = table.select([c for c in columns if c in table.column_names])
                 full_schema = stage.schema(full_schema)
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
+            eval_plan = data_quality_for(eval_plan, full_schema, readers.IN_MEMORY,
+                                         lambda: table.slice(0, SHIFT_ROWS).to_batches())
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
             # see local files, so there the rows travel along
@@ -439,6 +480,13 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             check_columns(file_schema, eval_plan, files[0])
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
+            eval_plan = data_quality_for(
+                eval_plan, file_schema, files[0], lambda: readers.read_task(
+                    tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [])
+        baseline_tasks = []
+        if eval_plan.data_quality is not None and eval_plan.data_quality.baseline_data:
+            baseline_tasks, baseline_types = baseline_read_tasks(
+                eval_plan.data_quality.baseline_data, data_format, schema, said)
         if stage:  # each model predicts on the first rows: its output is checked now
             rows = stage.sample_rows
             stage.check([with_source(b, readers.IN_MEMORY) for b in
@@ -460,6 +508,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 batches_only=stage is not None)
         if stage:
             batches = batches | "Predict" >> stage.transform()
+        if baseline_tasks:  # the baseline's statistics, read in the same pipeline
+            baseline = pipeline | "ReadBaseline" >> ReadAndPreAggregate(
+                baseline_tasks, eval_plan, columns, batch_size, baseline_types)
+            batches = (batches, baseline) | "JoinBaseline" >> beam.Flatten()
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report)
         _ = batches | "Evaluate" >> evaluate
         try:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from evalbeam import rollup
+from evalbeam.data_quality.partials import attach_statistics
+from evalbeam.data_quality.plan import BASELINE, DATA
 from evalbeam.extract import extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
@@ -84,7 +86,16 @@ def batch_partials(batch, eval_plan):
     extracted = extract(batch, eval_plan)
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
-    return extracted, _partials(extracted, eval_plan, tally)
+    partials = _partials(extracted, eval_plan, tally)
+    if eval_plan.data_quality is not None:  # every row read, dropped ones too
+        partials = attach_statistics(partials, batch, eval_plan, DATA)
+    return extracted, partials
+
+
+def baseline_partials(batch, eval_plan) -> list:
+    """``[(spec_index, SliceTable)]`` of a batch of baseline data: its statistics only (no
+    metrics, no row tally)."""
+    return attach_statistics([], batch, eval_plan, BASELINE)
 
 
 def _partials(extracted, eval_plan, tally: dict | None) -> list:

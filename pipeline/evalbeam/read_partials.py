@@ -17,7 +17,8 @@ import apache_beam as beam
 
 from evalbeam import progress, row_counters, worker_pool
 from evalbeam.io import readers
-from evalbeam.preagg import batch_partials
+from evalbeam.data_quality.plan import BASELINE
+from evalbeam.preagg import baseline_partials, batch_partials
 
 
 @dataclass
@@ -34,7 +35,7 @@ class _ReadAndPreAggregate(beam.DoFn):
         self.batch_size, self.column_types = batch_size, column_types
 
     def process(self, task):
-        if self.batches_only:
+        if self.batches_only and task.dataset != BASELINE:
             yield from progress.counted(readers.read_task(
                 task, self.columns, self.batch_size, self.column_types,
                 self.eval_plan.slicing_only_columns()))
@@ -58,10 +59,13 @@ def tasks_partials(take, eval_plan, columns, batch_size, column_types):
     for task in iter(take, None):
         for batch in progress.counted(readers.read_task(
                 task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
-            extracted, partials = batch_partials(batch, eval_plan)
-            read += extracted.rows_read
-            for reason, rows in extracted.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + rows
+            if task.dataset == BASELINE:  # statistics only
+                partials = baseline_partials(batch, eval_plan)
+            else:
+                extracted, partials = batch_partials(batch, eval_plan)
+                read += extracted.rows_read
+                for reason, rows in extracted.dropped.items():
+                    dropped[reason] = dropped.get(reason, 0) + rows
             for index, table in partials:
                 if index in merged:
                     merged[index].merge(table)
@@ -104,6 +108,8 @@ class ReadAndPreAggregate(beam.PTransform):
         self.batch_size, self.column_types = batch_size, column_types
 
     def expand(self, pbegin):
+        if self.tasks and all(t.dataset == BASELINE for t in self.tasks):
+            self.batches_only = False  # baseline data: its statistics are computed as read
         if self.processes > 1 and len(self.tasks) > 1 and not (
                 self.batches_only or self.eval_plan.query_key):
             return (pbegin | "ListTasks" >> beam.Create([self.tasks], reshuffle=False)
