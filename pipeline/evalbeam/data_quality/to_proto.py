@@ -172,7 +172,7 @@ def _histograms(out, buckets, counts, low, high, nan, at) -> None:
     for k in range(len(sums)):
         standard.buckets.add(low_value=float(edges[k]), high_value=float(edges[k + 1]),
                              sample_count=float(sums[k]))
-    qs = np.linspace(0, 1, QUANTILE_BUCKETS + 1)
+    qs = np.arange(QUANTILE_BUCKETS + 1) / QUANTILE_BUCKETS
     bounds = sketch.quantiles(buckets, counts, qs, low, high, **at)
     each = float(counts.sum()) / QUANTILE_BUCKETS
     for k in range(QUANTILE_BUCKETS):

@@ -132,8 +132,9 @@ class ValueCounts:
         used = np.unique(self.hashes)
         uniq, first = np.unique(hashes, return_index=True)
         kept = np.isin(uniq, used, assume_unique=True)
-        if kept.all() and len(uniq) == len(hashes):
-            self.store_hashes, self.store_values = hashes, values
+        if kept.all() and len(uniq) == len(hashes) and (len(hashes) < 2 or
+                                                         bool((hashes[1:] > hashes[:-1]).all())):
+            self.store_hashes, self.store_values = hashes, values  # sorted already
             return
         self.store_hashes = uniq[kept]
         self.store_values = values.take(pa.array(first[kept]))
