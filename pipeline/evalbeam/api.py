@@ -366,6 +366,24 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
+def with_data_quality(config, data_quality) -> config_pb2.EvalConfig:
+    """An EvalConfig of ``config`` (a plan, proto, path or text) with ``data_quality`` (a
+    DataQuality or a dict of its fields) merged into its own."""
+    from google.protobuf import json_format
+
+    if isinstance(data_quality, dict):
+        try:
+            data_quality = json_format.ParseDict(data_quality, config_pb2.DataQuality())
+        except json_format.ParseError as e:
+            raise ConfigError(f"data_quality: {e}".replace("\n", " ")) from None
+    if isinstance(config, EvalPlan):
+        config = config.config
+    proto = config_pb2.EvalConfig()
+    proto.CopyFrom(config if isinstance(config, config_pb2.EvalConfig) else read_config(config))
+    proto.data_quality.MergeFrom(data_quality)
+    return proto
+
+
 SHIFT_ROWS = 1024  # rows read before the run for the numeric features' shifts
 
 
@@ -396,7 +414,8 @@ def baseline_read_tasks(patterns, data_format, schema, said) -> tuple:
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None, report: bool = True,
-                   run_name: str | None = None, data_span=None, models=None) -> EvalResult:
+                   run_name: str | None = None, data_span=None, models=None,
+                   data_quality=None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -414,9 +433,15 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     in the pipeline for model specs, ``{name: model}`` (or one model for the only model spec),
     a model being a file's path (.joblib, .pkl, .pickle, .onnx), a ``(path, options)`` pair
     (ONNX: ``input_name``, ``output_name``) or a Beam ``ModelHandler`` (see
-    :mod:`evalbeam.inference.runs`). Returns the result as read back.
+    :mod:`evalbeam.inference.runs`). ``data_quality``: a ``DataQuality`` (or a dict of its
+    fields) merged into the config's: statistics of the data per slice (``statistics``,
+    ``features``), the schema and baseline they are checked against
+    (:mod:`evalbeam.data_quality`). Returns the result as read back.
     """
     run_name = run_facts.check_run_name(run_name, "run_name")
+    config_file = config_path(config)
+    if data_quality is not None:
+        config = with_data_quality(config, data_quality)
     if data_span is not None:
         data_span = run_facts.parse_span(data_span, "data_span")
     stage = None  # the models run in the pipeline (evalbeam.inference), if any
@@ -438,7 +463,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
         readers.match_files(data, data_format, said)
-    given = [config_path(config), schema and os.fspath(schema)]  # files the run reads
+    given = [config_file, schema and os.fspath(schema)]  # files the run reads
     check_output(output_dir, [*files, *(p for p in given if p)])
     if baseline_result is not None:
         if eval_plan.baseline is None:
