@@ -4,7 +4,8 @@
 
 Slices with fewer rows than ``min_slice_size`` are left out, as their metrics are (the overall
 slice never is), and counted in summary.json's ``statistics``. A slice that several slicing
-specs make (``country`` and ``country = fr``) is written once.
+specs make (``country`` and ``country = fr``) is written once. Slices come in the order of
+their slicing specs, each spec's in the order of their values.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from evalbeam.data_quality.plan import BASELINE, DATA
 from evalbeam.data_quality.to_proto import ALL_EXAMPLES, datasets
+from evalbeam.slicing import slice_sort_key
 
 STATISTICS_FILE = "statistics.tfrecord"
 BASELINE_STATISTICS_FILE = "baseline_statistics.tfrecord"
@@ -28,7 +30,7 @@ def statistics_of(table, eval_plan) -> tuple:
         overall = table.index.get(())
         if overall is not None:
             kept[overall] = True
-    rows = np.flatnonzero(kept)
+    rows = sorted(np.flatnonzero(kept).tolist(), key=lambda i: slice_sort_key(table.keys[i]))
     records = [d.SerializeToString() for d in
                datasets(table, bool(dq.weight_column), dq.shifts, rows)]
     return records, int(len(table) - len(rows))
