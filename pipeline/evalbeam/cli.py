@@ -349,6 +349,7 @@ def _evaluate(args, beam_args) -> int:
 
 def _data_quality(args):
     """The data-quality flags as a DataQuality merged into the config's (None: none given)."""
+    from evalbeam.errors import ConfigError
     from evalbeam.proto import config_pb2
 
     dq = config_pb2.DataQuality()
@@ -359,7 +360,7 @@ def _data_quality(args):
     if features is not None:
         names = [n.strip() for n in features.split(",")]
         if not all(names):
-            raise EvalbeamError(f"--statistics_features: expected column names separated by "
+            raise ConfigError(f"--statistics_features: expected column names separated by "
                                 f"commas, got {features!r}")
         dq.features.extend(names)
         given = True

@@ -52,18 +52,9 @@ def load_statistics(path, what: str = "statistics"):
                                   "DatasetFeatureStatisticsList") from None
             out.datasets.extend(part.datasets)
         return out
-    try:  # binary: the list, or one dataset
-        out.ParseFromString(data)
-        if out.datasets and all(d.features or d.num_examples or d.name for d in out.datasets):
-            return out
-        one = statistics_pb2.DatasetFeatureStatistics()
-        one.ParseFromString(data)
-        if one.features:
-            out = statistics_pb2.DatasetFeatureStatisticsList()
-            out.datasets.add().CopyFrom(one)
-            return out
-    except message.DecodeError:
-        pass
+    binary = _binary(data, statistics_pb2)
+    if binary is not None:
+        return binary
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -80,6 +71,27 @@ def load_statistics(path, what: str = "statistics"):
             raise ConfigError(f"{what} {path}: not a DatasetFeatureStatisticsList "
                               f"({str(first).splitlines()[0]})") from None
         out.datasets.add().CopyFrom(one)
+    return out
+
+
+def _binary(data: bytes, statistics_pb2):
+    """A binary list (or one dataset, as a list) from ``data``, else None."""
+    out = statistics_pb2.DatasetFeatureStatisticsList()
+    try:
+        out.ParseFromString(data)
+        if out.datasets and all(d.name or d.features for d in out.datasets):
+            return out
+    except message.DecodeError:
+        pass
+    one = statistics_pb2.DatasetFeatureStatistics()
+    try:
+        one.ParseFromString(data)
+    except message.DecodeError:
+        return None
+    if not (one.features or one.name):
+        return None
+    out = statistics_pb2.DatasetFeatureStatisticsList()
+    out.datasets.add().CopyFrom(one)
     return out
 
 
