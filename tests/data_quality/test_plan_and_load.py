@@ -15,7 +15,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from evalbeam import run_evaluation
 from evalbeam.config import parse_config, resolve_config
 from evalbeam.data_quality import load_statistics
-from evalbeam.data_quality.plan import Kind, kind_of
+from evalbeam.data_quality.kinds import Kind, kind_of
 from evalbeam.errors import ConfigError, InputError
 from evalbeam.io.tfrecord import write_records
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalbeam.data_quality import sketch
-from evalbeam.data_quality.plan import BYTES, FLOAT, INT, STRING, Kind, kind_of
+from evalbeam.data_quality.kinds import BYTES, FLOAT, INT, STRING, Kind, kind_of
 from evalbeam.hashing import hash_bytes, mix64
 
 TYPE_CODES = {"": 0, INT: 1, FLOAT: 2, STRING: 3, BYTES: 4}  # a feature's type: the largest seen

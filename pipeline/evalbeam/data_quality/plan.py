@@ -1,10 +1,7 @@
-"""What a run computes and checks about its data: the features described and their kinds, the
-schema and baseline statistics the checks compare with, the baseline data read in the same
-pipeline (:class:`DataQualityPlan`, from the config's ``data_quality``).
-
-Kinds come from the Arrow schema: integers and booleans are INT, floating point FLOAT, strings
-STRING and binary BYTES; lists (of any list type) of those have list statistics too. Any other
-type is a :class:`~evalbeam.errors.ConfigError` naming the column.
+"""What a run computes and checks about its data: the features described and their kinds
+(:mod:`~evalbeam.data_quality.kinds`), the schema and baseline statistics the checks compare
+with, the baseline data read in the same pipeline (:class:`DataQualityPlan`, from the config's
+``data_quality``).
 """
 from __future__ import annotations
 
@@ -15,49 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from evalbeam.data_quality.columns import numbers_of
+from evalbeam.data_quality.kinds import kind_of
 from evalbeam.errors import ConfigError, InputError
 
-INT, FLOAT, STRING, BYTES = "INT", "FLOAT", "STRING", "BYTES"
-NUMERIC = (INT, FLOAT)
 DATA, BASELINE = "data", "baseline"  # the datasets statistics are computed for
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A feature's statistics type and whether its values are lists."""
-
-    type: str  # INT, FLOAT, STRING, BYTES; "" for a column of nulls only (a null type)
-    is_list: bool = False
-
-    @property
-    def numeric(self) -> bool:
-        return self.type in NUMERIC
-
-
-def kind_of(typ: pa.DataType, column: str = "", where: str = "data_quality.features") -> Kind:
-    """The :class:`Kind` of an Arrow type (dictionaries by their values)."""
-    if pa.types.is_dictionary(typ):
-        return kind_of(typ.value_type, column, where)
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or \
-            pa.types.is_fixed_size_list(typ) or pa.types.is_list_view(typ):
-        inner = kind_of(typ.value_type, column, where)
-        if inner.is_list:
-            raise ConfigError(f"{where}: column {column!r} has type {typ}; nested lists are "
-                              "not described (expected numbers, strings, bytes or lists of them)")
-        return Kind(inner.type, True)
-    if pa.types.is_null(typ):
-        return Kind("")
-    if pa.types.is_integer(typ) or pa.types.is_boolean(typ):
-        return Kind(INT)
-    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        return Kind(FLOAT)
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
-        return Kind(STRING)
-    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or \
-            pa.types.is_fixed_size_binary(typ) or pa.types.is_binary_view(typ):
-        return Kind(BYTES)
-    raise ConfigError(f"{where}: column {column!r} has type {typ}, which statistics do not "
-                      "describe (expected numbers, booleans, strings, bytes or lists of them)")
 
 
 @dataclass
@@ -101,8 +60,6 @@ class DataQualityPlan:
     def with_shifts(self, batch: pa.RecordBatch) -> "DataQualityPlan":
         """This plan with each numeric feature's shift: its first finite value in ``batch``
         (0 when it has none)."""
-        from evalbeam.data_quality.columns import numbers_of
-
         shifts = dict(self.shifts)
         for name, kind in self.kinds.items():
             if kind.numeric and name in batch.schema.names and name not in shifts:
