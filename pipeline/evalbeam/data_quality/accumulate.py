@@ -111,24 +111,26 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq) -> di
         return DenseColumn(specs[f"{name}|{part}"], data)
 
     present = _take(f.present, rows) if f.present is not None else None
-    nv = _take(f.num_values, rows) if f.num_values is not None else None
-    if present is None:
-        p_codes, p_nv = codes, (np.ones(len(codes)) if nv is None else nv)
-        p_w = row_w
-    else:
-        p_codes, p_nv = codes[present], nv[present]
-        p_w = row_w[present] if row_w is not None else None
-    p_nv = np.asarray(p_nv, np.float64)
+    p_codes = codes if present is None else codes[present]
+    p_w = None if row_w is None else (row_w if present is None else row_w[present])
     common = np.zeros((n, len(COMMON_SUM)))
     common[:, 0] = np.bincount(p_codes, minlength=n)
-    common[:, 1] = np.bincount(p_codes, weights=p_nv, minlength=n)
     if p_w is not None:
         common[:, 2] = np.bincount(p_codes, weights=p_w, minlength=n)
-        common[:, 3] = np.bincount(p_codes, weights=p_w * p_nv, minlength=n)
-    cmin = _extreme(np.minimum, np.inf, p_codes, p_nv, n)[:, None]
-    cmax = np.full((n, 3), -np.inf)
-    cmax[:, 0] = _extreme(np.maximum, -np.inf, p_codes, p_nv, n)
     seen = common[:, 0] > 0
+    cmax = np.full((n, 3), -np.inf)
+    if f.kind.is_list:
+        p_nv = np.asarray(_take(f.num_values, rows), np.float64)
+        p_nv = p_nv if present is None else p_nv[present]
+        common[:, 1] = np.bincount(p_codes, weights=p_nv, minlength=n)
+        if p_w is not None:
+            common[:, 3] = np.bincount(p_codes, weights=p_w * p_nv, minlength=n)
+        cmin = _extreme(np.minimum, np.inf, p_codes, p_nv, n)[:, None]
+        cmax[:, 0] = _extreme(np.maximum, -np.inf, p_codes, p_nv, n)
+    else:  # one value per example that has one
+        common[:, 1], common[:, 3] = common[:, 0], common[:, 2]
+        cmin = np.where(seen, 1.0, np.inf)[:, None]
+        cmax[seen, 0] = 1.0
     cmax[seen, 1] = float(f.kind.is_list)
     cmax[seen, 2] = TYPE_CODES[f.kind.type]
     out = {f"{name}|common:sum": dense("common:sum", common),
@@ -152,26 +154,34 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
     x = _take(f.numbers, index)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
-    finite = np.isfinite(x)
     shift = dq.shifts.get(name, 0.0)
-    d = np.where(finite, x - shift, 0.0)
-    fin = finite.astype(np.float64)
+    finite = np.isfinite(x)
+    if finite.all():  # (no masking: a mask per value costs more than the sums)
+        d = x - shift if shift else x
+        fin = None
+    else:
+        d = np.where(finite, x - shift, 0.0)
+        fin = finite.astype(np.float64)
     sums = np.zeros((n, len(NUM_SUM)))
-    sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
+    sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n) if fin is not None else \
+        np.bincount(v_codes, minlength=n)
     sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
     sums[:, 2] = np.bincount(v_codes, weights=d * d, minlength=n)
-    sums[:, 3] = np.bincount(v_codes, weights=(x == 0).astype(np.float64), minlength=n)
-    sums[:, 4] = np.bincount(v_codes, weights=nan.astype(np.float64), minlength=n)
+    sums[:, 3] = np.bincount(v_codes, weights=(x == 0), minlength=n)
+    if fin is not None:
+        sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
     if value_w is not None:
         wd = value_w * d
-        sums[:, 5] = np.bincount(v_codes, weights=value_w * fin, minlength=n)
+        sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else value_w,
+                                 minlength=n)
         sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
         sums[:, 7] = np.bincount(v_codes, weights=wd * d, minlength=n)
-        sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
-    valued = ~nan
-    if valued.all():
+        if fin is not None:
+            sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
+    if fin is None or not nan.any():
         c, xv, b, vw = v_codes, x, buckets, value_w
     else:
+        valued = ~nan
         c, xv, b = v_codes[valued], x[valued], buckets[valued]
         vw = value_w[valued] if value_w is not None else None
     low = _extreme(np.minimum, np.inf, c, xv, n)[:, None]

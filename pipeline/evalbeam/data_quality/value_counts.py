@@ -49,15 +49,22 @@ class ValueCounts:
                    dictionary: pa.Array, dictionary_hashes: np.ndarray,
                    channels: list) -> "ValueCounts":
         """``n`` slices; value ``i`` is ``dictionary[index[i]]`` in slice ``codes[i]``, adding
-        ``channels[c][i]`` to channel ``c`` (the first: 1 per value)."""
+        ``channels[c][i]`` to channel ``c`` (the first: 1 per value, counted)."""
         col = cls(spec)
         col.reserve(n)
         if len(codes):
             width = max(len(dictionary), 1)
             key = codes.astype(np.int64) * width + index
-            uniq, inverse = np.unique(key, return_inverse=True)
-            sums = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq))
-                             for c in channels], axis=1)
+            if n * width <= max(1 << 20, 8 * len(key)):  # few cells: count them all
+                cells = np.bincount(key, minlength=n * width)
+                uniq = np.flatnonzero(cells)
+                sums = np.stack([cells[uniq].astype(np.float64)] + [
+                    np.bincount(key, weights=c, minlength=n * width)[uniq]
+                    for c in channels[1:]], axis=1)
+            else:
+                uniq, inverse = np.unique(key, return_inverse=True)
+                sums = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq))
+                                 for c in channels], axis=1)
             rows, which = uniq // width, uniq % width
             hashes = dictionary_hashes[which]
             col._parts.append((rows, hashes, sums))
