@@ -28,11 +28,14 @@ def data(tmp_path_factory):
     return t, path, folder
 
 
-@pytest.fixture(scope="module")
-def weighted_run(data):
+@pytest.fixture(scope="module", params=[700, 3000], ids=["batches of 700", "one batch"])
+def weighted_run(data, request):
+    """Batches of 700 rows: every number summed value by value; one batch: numbers of few
+    distinct values (label, weight, age, flag) summed per (slice, value)."""
     t, path, folder = data
-    out = str(folder / "weighted")
-    result = run_evaluation(config(weighted=True), path, out, batch_size=700, report=False)
+    out = str(folder / f"weighted_{request.param}")
+    result = run_evaluation(config(weighted=True), path, out, batch_size=request.param,
+                            report=False)
     return result, by_slice(f"{out}/statistics.tfrecord")
 
 

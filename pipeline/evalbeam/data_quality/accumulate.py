@@ -102,11 +102,12 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     for name, f in features.items():
         fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
         specs.update(fspecs)
-        columns.update(_feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq))
+        columns.update(_feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
+                                        (counts, weights)))
     return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
 
 
-def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq) -> dict:
+def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals) -> dict:
     def dense(part, data):
         return DenseColumn(specs[f"{name}|{part}"], data)
 
@@ -114,9 +115,14 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq) -> di
     p_codes = codes if present is None else codes[present]
     p_w = None if row_w is None else (row_w if present is None else row_w[present])
     common = np.zeros((n, len(COMMON_SUM)))
-    common[:, 0] = np.bincount(p_codes, minlength=n)
-    if p_w is not None:
-        common[:, 2] = np.bincount(p_codes, weights=p_w, minlength=n)
+    if present is None:  # every example has a value: the slices' counts and weights
+        common[:, 0] = totals[0]
+        if p_w is not None:
+            common[:, 2] = totals[1]
+    else:
+        common[:, 0] = np.bincount(p_codes, minlength=n)
+        if p_w is not None:
+            common[:, 2] = np.bincount(p_codes, weights=p_w, minlength=n)
     seen = common[:, 0] > 0
     cmax = np.full((n, 3), -np.inf)
     if f.kind.is_list:
@@ -150,7 +156,41 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq) -> di
     return out
 
 
+def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
+    """:func:`_numeric_columns` of a feature of few distinct values: the count (and weight)
+    of each (slice, value), and every statistic from those."""
+    m = len(f.distinct)
+    key = v_codes * m + _take(f.value_codes, index)
+    counts = np.bincount(key, minlength=n * m).reshape(n, m).astype(np.float64)
+    weights = None if value_w is None else \
+        np.bincount(key, weights=value_w, minlength=n * m).reshape(n, m)
+    v = f.distinct
+    nan, finite = np.isnan(v), np.isfinite(v)
+    d = np.where(finite, v - dq.shifts.get(name, 0.0), 0.0)
+    sums = np.zeros((n, len(NUM_SUM)))
+    for at, table in ((0, counts), (5, weights)):
+        if table is not None:
+            sums[:, at] = table[:, finite].sum(axis=1)
+            sums[:, at + 1] = table @ d
+            sums[:, at + 2] = table @ (d * d)
+            sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
+    sums[:, 3] = counts[:, v == 0].sum(axis=1)
+    seen = (counts > 0) & ~nan
+    low = np.where(seen, v, np.inf).min(axis=1, initial=np.inf)[:, None]
+    high = np.where(seen, v, -np.inf).max(axis=1, initial=-np.inf)[:, None]
+    rows, values = np.nonzero(seen)
+    channels = [counts[rows, values]] + ([weights[rows, values]] if weights is not None else [])
+    spec = specs[f"{name}|num:sketch"]
+    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
+            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
+            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
+            f"{name}|num:sketch": SparseColumn.from_rows(spec, rows, n, f.distinct_buckets[values],
+                                                         channels)}
+
+
 def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
+    if f.value_codes is not None:
+        return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
     x = _take(f.numbers, index)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
@@ -184,14 +224,30 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
         valued = ~nan
         c, xv, b = v_codes[valued], x[valued], buckets[valued]
         vw = value_w[valued] if value_w is not None else None
-    low = _extreme(np.minimum, np.inf, c, xv, n)[:, None]
-    high = _extreme(np.maximum, -np.inf, c, xv, n)[:, None]
     channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
     spec = specs[f"{name}|num:sketch"]
+    sketched = SparseColumn.from_rows(spec, c, n, b, channels)
+    low, high = _extremes(sketched, c, xv, b, n)
     return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
-            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
-            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
-            f"{name}|num:sketch": SparseColumn.from_rows(spec, c, n, b, channels)}
+            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
+            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
+            f"{name}|num:sketch": sketched}
+
+
+def _extremes(sketched, codes, x, buckets, n):
+    """Each slice's exact min and max: among the values in its lowest (highest) sketch bucket
+    when the batch's sketch is dense (a few values each), else over every value."""
+    dense = sketched.n_dense == n and n and sketched.n_dense == len(sketched.dense)
+    if not dense or not len(codes):
+        return (_extreme(np.minimum, np.inf, codes, x, n),
+                _extreme(np.maximum, -np.inf, codes, x, n))
+    filled = sketched.dense[np.argsort(sketched.slot[:n]), 0, :] > 0
+    lowest = np.argmax(filled, axis=1)
+    highest = filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1)
+    at_low = buckets == lowest[codes]
+    at_high = buckets == highest[codes]
+    return (_extreme(np.minimum, np.inf, codes[at_low], x[at_low], n),
+            _extreme(np.maximum, -np.inf, codes[at_high], x[at_high], n))
 
 
 def _string_columns(f, specs, name, index, v_codes, value_w, n) -> dict:

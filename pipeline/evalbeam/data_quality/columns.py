@@ -31,6 +31,10 @@ class FeatureArrays:
     parent: np.ndarray | None  # per value: its row (None: value i is row i)
     numbers: np.ndarray | None = None  # numeric: float64 per value
     buckets: np.ndarray | None = None  # numeric: sketch bucket per value (-1 for NaN)
+    # numeric of few distinct values in the batch: each value's index into ``distinct``
+    value_codes: np.ndarray | None = None
+    distinct: np.ndarray | None = None  # float64
+    distinct_buckets: np.ndarray | None = None
     index: np.ndarray | None = None  # strings: dictionary index per value
     dictionary: pa.Array | None = None
     dictionary_hashes: np.ndarray | None = None
@@ -81,6 +85,23 @@ def numbers_of(array: pa.Array):
             present, num_values)
 
 
+FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a batch is
+# summed per (slice, value): one count per cell instead of a pass per statistic
+_SAMPLE = 256
+
+
+def _few_values(x: np.ndarray):
+    """``(index of each value in distinct, distinct values)`` when ``x`` holds few distinct
+    values (judged from its first values, then checked), else None."""
+    if len(x) < 4 * _SAMPLE or len(np.unique(x[:_SAMPLE])) > _SAMPLE // 4:
+        return None
+    encoded = pc.dictionary_encode(pa.array(x))
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    if len(distinct) > FEW_VALUES:
+        return None
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+
+
 def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0) -> FeatureArrays:
     """The arrays of one feature column of a batch (its kind from its type unless given;
     numbers sketched as ``x - shift``)."""
@@ -94,6 +115,13 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
                              np.zeros(0, np.int64))
     if kind.numeric:
         x, parent, present, num_values = numbers_of(array)
+        few = _few_values(x)
+        if few is not None:
+            codes, distinct = few
+            return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
+                                 value_codes=codes, distinct=distinct,
+                                 distinct_buckets=sketch.bucket_of(
+                                     distinct - shift if shift else distinct))
         buckets = sketch.bucket_of(x - shift if shift else x)
         return FeatureArrays(name, kind, present, num_values, parent, numbers=x, buckets=buckets)
     present, num_values, values, parent = _rows_of(array)
