@@ -13,8 +13,8 @@ read from the sketch is ``c + y`` with ``y`` within 1% (relative) of ``v - c``, 
 (inverted-CDF) quantile, for ``|v - c|`` in [1e-9, 1e15]; integer features round it to an
 integer (exact while ``|v - c| <= 50``); quantiles are clamped to the exact min and max.
 Histograms come from the same buckets: the standard histogram's equal-width buckets count the
-sketch buckets whose representative falls in them (a value may be counted in a neighbour
-bucket when it lies within 1% of a boundary).
+sketch buckets whose value falls in them (a value may be counted in a neighbour bucket when it
+lies within 1% of ``|x - c|`` of a boundary).
 
 Sums of counts per bucket are exact and order-free: the sketch of merged partials is the same
 whatever the partitioning.
@@ -91,20 +91,3 @@ def quantiles(buckets: np.ndarray, counts: np.ndarray, qs, low: float, high: flo
     out[qs <= 0] = low
     out[qs >= 1] = high
     return out
-
-
-def equal_width_counts(buckets: np.ndarray, counts: np.ndarray, low: float, high: float,
-                       n: int = 10, shift: float = 0.0, integer: bool = False):
-    """``(edges, counts)`` of ``n`` equal-width buckets over ``[low, high]`` from the sketch
-    (each sketch bucket counted where its value falls, clamped into the range)."""
-    represented = values_of(buckets, shift, integer)
-    if not math.isfinite(low) or not math.isfinite(high):
-        finite = represented
-        low = low if math.isfinite(low) else float(finite.min())
-        high = high if math.isfinite(high) else float(finite.max())
-    if high <= low:
-        return np.array([low, high]), np.array([counts.sum()])
-    edges = np.linspace(low, high, n + 1)
-    where = np.clip(represented, low, high)
-    index = np.clip(np.searchsorted(edges, where, side="right") - 1, 0, n - 1)
-    return edges, np.bincount(index, weights=counts, minlength=n)

@@ -48,29 +48,95 @@ def features_of(table) -> list:
                               if not name.startswith("|")))
 
 
+CHUNK = 256  # slices summarised at a time (their sketches are made dense)
+
+
 def datasets(table, weighted: bool, shifts: dict | None = None, rows=None) -> list:
     """``DatasetFeatureStatistics`` of the slices of ``table`` at ``rows`` (all by default),
     in that order; ``shifts``: the numeric features' shifts the sums were taken with."""
+    table.compact()
+    rows = np.arange(len(table)) if rows is None else np.asarray(rows, np.int64)
+    out = []
+    for start in range(0, len(rows), CHUNK):
+        out += _chunk(table, weighted, dict(shifts or {}), rows[start:start + CHUNK])
+    return out
+
+
+def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray) -> list:
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     from evalbeam.metrics.state import DenseColumn
 
-    table.compact()
-    rows = np.arange(len(table)) if rows is None else np.asarray(rows, np.int64)
-    out = []
     names = features_of(table)
-    columns = {name: col.data if isinstance(col, DenseColumn) else col
+    columns = {name: col.data[rows] if isinstance(col, DenseColumn) else col
                for name, col in table.columns.items()}
-    columns["|shifts"] = dict(shifts or {})
-    for i in rows.tolist():
+    columns["|shifts"], columns["|rows"] = shifts, rows
+    columns["|summaries"] = {}
+    for name in names:
+        if f"{name}|num:sketch" in columns:
+            integer = np.nanmax(columns[f"{name}|common:max"][:, 2], initial=0) == 1
+            columns["|summaries"][name] = numeric_summaries(
+                columns[f"{name}|num:sketch"], rows, columns[f"{name}|num:min"][:, 0],
+                columns[f"{name}|num:max"][:, 0], shifts.get(name, 0.0), bool(integer),
+                weighted)
+    out = []
+    for j, i in enumerate(rows.tolist()):
         ds = statistics_pb2.DatasetFeatureStatistics(
             name=slice_name(table.keys[i]), num_examples=int(table.counts[i]))
         if weighted:
             ds.weighted_num_examples = float(table.weights[i])
         for feature in names:
-            _feature(ds.features.add(), feature, columns, i, int(table.counts[i]),
+            _feature(ds.features.add(), feature, columns, j, int(table.counts[i]),
                      float(table.weights[i]), weighted)
         out.append(ds)
+    return out
+
+
+def dense_sketches(col, rows: np.ndarray) -> np.ndarray:
+    """The sketch column's rows ``rows`` as one dense array (rows, channels, buckets)."""
+    col.compact()
+    out = np.zeros((len(rows), col.channels, col.buckets))
+    slots = col.slot[rows]
+    dense = slots >= 0
+    out[dense] = col.dense[slots[dense]]
+    if col._rows:
+        position = np.full(col.n, -1, np.int64)
+        position[rows] = np.arange(len(rows))
+        units, buckets, values = col._rows[0], col._buckets[0], col._values[0]
+        at = position[units]
+        kept = at >= 0
+        out[at[kept], :, buckets[kept]] = values[kept]
+    return out
+
+
+def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighted: bool) -> dict:
+    """For the slices ``rows`` of a sketch column, per channel (counts, weights): the
+    quantiles at 0, 0.1, ..., 1 (``quantiles``, rows x 11) and the standard histogram's
+    bucket counts (``histogram``, rows x 10), with the slices' exact ``low`` and ``high``."""
+    grid = dense_sketches(col, rows)
+    qs = np.arange(QUANTILE_BUCKETS + 1) / QUANTILE_BUCKETS
+    represented = sketch.values_of(np.arange(grid.shape[2]), shift, integer)
+    finite = np.isfinite(low) & np.isfinite(high)
+    span = np.where(finite & (high > low), high - low, 1.0)
+    where = np.clip(represented[None, :], np.where(finite, low, 0)[:, None],
+                    np.where(finite, high, 0)[:, None])
+    k = np.clip(np.floor((where - np.where(finite, low, 0)[:, None]) / span[:, None] *
+                         HISTOGRAM_BUCKETS), 0, HISTOGRAM_BUCKETS - 1).astype(np.int64)
+    k += (np.arange(len(rows)) * HISTOGRAM_BUCKETS)[:, None]
+    out = {}
+    for channel in range(grid.shape[1] if weighted else 1):
+        cells = grid[:, channel, :]
+        cumulative = np.cumsum(cells, axis=1)
+        total = cumulative[:, -1]
+        at = np.stack([np.searchsorted(cumulative[r], qs * total[r], side="left")
+                       for r in range(len(rows))]) if len(rows) else np.zeros((0, len(qs)), int)
+        values = sketch.values_of(np.minimum(at, grid.shape[2] - 1), shift, integer)
+        values = np.clip(values, low[:, None], high[:, None])
+        values[:, 0], values[:, -1] = low, high
+        histogram = np.bincount(k.ravel(), weights=cells.ravel(),
+                                minlength=len(rows) * HISTOGRAM_BUCKETS)
+        out[channel] = {"quantiles": values, "total": total, "finite": finite,
+                        "histogram": histogram.reshape(len(rows), HISTOGRAM_BUCKETS)}
     return out
 
 
@@ -129,61 +195,55 @@ def _numeric(stats, name, columns, i, weighted, integer) -> None:
     sums = columns[f"{name}|num:sum"][i]
     low, high = float(columns[f"{name}|num:min"][i][0]), float(columns[f"{name}|num:max"][i][0])
     stats.num_zeros = int(sums[_N["zeros"]])
-    sketch_col = columns[f"{name}|num:sketch"]
-    grid = sketch_col.row(i)  # (channels, buckets)
-    buckets = np.flatnonzero(grid[0])
-    counts = grid[0][buckets]
-    n_finite = sums[_N["finite"]]
+    summaries = columns["|summaries"][name]
     shift = _shift_of(columns, name)
-    at = dict(shift=shift, integer=integer)
-    if n_finite:
-        mean, std = mean_std(n_finite, sums[_N["s1"]], sums[_N["s2"]], shift)
-        stats.mean, stats.std_dev = mean, std
+    if sums[_N["finite"]]:
+        stats.mean, stats.std_dev = mean_std(sums[_N["finite"]], sums[_N["s1"]], sums[_N["s2"]],
+                                             shift)
     if np.isfinite(low):
         stats.min, stats.max = low, high
-        stats.median = float(sketch.quantiles(buckets, counts, [0.5], low, high, **at)[0])
-    nan = int(sums[_N["nan"]])
-    _histograms(stats.histograms, buckets, counts, low, high, nan, at)
+    _summarised(stats, stats.histograms, summaries[0], i, low, high, int(sums[_N["nan"]]))
     if weighted:
         ws = stats.weighted_numeric_stats
-        weights = grid[1][buckets]
         if sums[_N["w_finite"]] > 0:
             ws.mean, ws.std_dev = mean_std(sums[_N["w_finite"]], sums[_N["w_s1"]],
                                            sums[_N["w_s2"]], shift)
-        if np.isfinite(low) and weights.sum() > 0:
-            ws.median = float(sketch.quantiles(buckets, weights, [0.5], low, high, **at)[0])
-        _histograms(ws.histograms, buckets, weights, low, high, int(round(sums[_N["w_nan"]])),
-                    at)
+        _summarised(ws, ws.histograms, summaries[1], i, low, high,
+                    int(round(sums[_N["w_nan"]])))
 
 
 def _shift_of(columns, name) -> float:
-    shifts = columns.get("|shifts")
-    return float(shifts.get(name, 0.0)) if shifts else 0.0
+    return float(columns["|shifts"].get(name, 0.0))
 
 
-def _histograms(out, buckets, counts, low, high, nan, at) -> None:
+def _summarised(stats, out, summary, i, low, high, nan) -> None:
+    """The median and both histograms of slice ``i`` from its summary (numeric_summaries)."""
     from tensorflow_metadata.proto.v0 import statistics_pb2 as pb
 
     standard = out.add(type=pb.Histogram.STANDARD, num_nan=nan)
     quantile = out.add(type=pb.Histogram.QUANTILES, num_nan=nan)
-    if not len(buckets) or not np.isfinite(low):
+    total = float(summary["total"][i])
+    if total <= 0 or not summary["finite"][i]:
         return
-    edges, sums = sketch.equal_width_counts(buckets, counts, low, high, HISTOGRAM_BUCKETS, **at)
-    for k in range(len(sums)):
-        standard.buckets.add(low_value=float(edges[k]), high_value=float(edges[k + 1]),
-                             sample_count=float(sums[k]))
-    qs = np.arange(QUANTILE_BUCKETS + 1) / QUANTILE_BUCKETS
-    bounds = sketch.quantiles(buckets, counts, qs, low, high, **at)
-    each = float(counts.sum()) / QUANTILE_BUCKETS
+    values = summary["quantiles"][i].tolist()
+    stats.median = values[QUANTILE_BUCKETS // 2]
+    if high <= low:
+        standard.buckets.add(low_value=low, high_value=high, sample_count=total)
+    else:
+        step = (high - low) / HISTOGRAM_BUCKETS
+        for k, count in enumerate(summary["histogram"][i].tolist()):
+            standard.buckets.add(low_value=low + k * step,
+                                 high_value=high if k == HISTOGRAM_BUCKETS - 1 else
+                                 low + (k + 1) * step, sample_count=count)
+    each = total / QUANTILE_BUCKETS
     for k in range(QUANTILE_BUCKETS):
-        quantile.buckets.add(low_value=float(bounds[k]), high_value=float(bounds[k + 1]),
-                             sample_count=each)
+        quantile.buckets.add(low_value=values[k], high_value=values[k + 1], sample_count=each)
 
 
 def _strings(stats, type_name, name, columns, i, weighted) -> None:
     sums = columns[f"{name}|str:sum"][i]
     counts_col = columns[f"{name}|str:values"]
-    row = counts_col.row(i)
+    row = counts_col.row(int(columns["|rows"][i]))
     unique = estimate_unique(row["hashes"], row["capped"], counts_col.cap)
     stats.unique = unique
     n_values = sums[_S["values"]]
