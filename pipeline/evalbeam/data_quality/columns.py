@@ -125,6 +125,9 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
         buckets = sketch.bucket_of(x - shift if shift else x)
         return FeatureArrays(name, kind, present, num_values, parent, numbers=x, buckets=buckets)
     present, num_values, values, parent = _rows_of(array)
+    if pa.types.is_dictionary(values.type) and \
+            pc.count_distinct(values.dictionary, mode="all").as_py() < len(values.dictionary):
+        values = values.dictionary_decode()  # a dictionary repeating a value: made distinct
     encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
     dictionary = encoded.dictionary
     if pa.types.is_fixed_size_binary(dictionary.type) or pa.types.is_string_view(dictionary.type) \

@@ -267,10 +267,15 @@ def _top(stats, rank_histogram, hashes, counts, counts_col) -> None:
     if not len(hashes):
         return
     limit = min(len(hashes), RANK_BUCKETS)
-    # candidates: the most frequent, enough to break ties by value at the limit
-    order = np.argsort(-counts, kind="stable")
-    cut = counts[order[limit - 1]]
-    chosen = np.flatnonzero(counts >= cut)
+    # the most frequent; among values as frequent as the last one kept, those of smallest
+    # hash when there are more than places left (a value's order among equals: by value)
+    cut = np.partition(counts, len(counts) - limit)[len(counts) - limit]
+    above = np.flatnonzero(counts > cut)
+    tied = np.flatnonzero(counts == cut)
+    places = limit - len(above)
+    if len(tied) > places:
+        tied = tied[np.argpartition(hashes[tied], places - 1)[:places]] if places else tied[:0]
+    chosen = np.concatenate([above, tied])
     values = counts_col.value_of(hashes[chosen])
     ranked = sorted(zip((-counts[chosen]).tolist(), values))[:limit]
     for rank, (neg, value) in enumerate(ranked):

@@ -66,12 +66,14 @@ class ValueCounts:
                 sums = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq))
                                  for c in channels], axis=1)
             rows, which = uniq // width, uniq % width
-            hashes = dictionary_hashes[which]
-            col._parts.append((rows, hashes, sums))
-            used = np.unique(which)
+            # (the dictionary's values are distinct: a (slice, value) pair is one entry, and
+            # the entries are in slice order)
+            col.rows, col.hashes, col.values = rows, dictionary_hashes[which], sums
+            used = np.flatnonzero(np.bincount(which, minlength=width))
             col._stores.append((dictionary_hashes[used], dictionary.take(pa.array(used))))
-            col._sorted = False
-            col.compact()
+            if np.bincount(rows, minlength=n).max(initial=0) > col.cap:
+                col._sorted = False
+                col.compact()
         return col
 
     # -- the column protocol of SliceTable ------------------------------------------------
@@ -84,11 +86,13 @@ class ValueCounts:
         other.compact()
         if len(other.rows):
             self._parts.append((rows[other.rows], other.hashes, other.values))
-            self._stores.append((other.store_hashes, other.store_values))
+            self._stores += [(other.store_hashes, other.store_values)] + other._stores
             self._sorted = False
         self.capped[rows] |= other.capped[: other.n]
         if sum(len(p[0]) for p in self._parts) > max(1 << 20, len(self.rows)):
             self.compact()
+        if len(self._stores) > 64:  # (each merge brings one)
+            self._merge_stores()
 
     def compact(self) -> None:
         if self._sorted:
@@ -106,7 +110,6 @@ class ValueCounts:
             values = np.add.reduceat(values, starts, axis=0)
         self.rows, self.hashes, self.values = rows, hashes, values
         self._apply_cap()
-        self._merge_stores()
         self._sorted = True
 
     def _apply_cap(self) -> None:
@@ -129,22 +132,21 @@ class ValueCounts:
                                                    self.values[keep])
 
     def _merge_stores(self) -> None:
-        if self._stores:
-            hashes = np.concatenate([self.store_hashes] + [s[0] for s in self._stores])
-            values = pa.concat_arrays([self.store_values] +
-                                      [s[1].cast(pa.large_binary()) for s in self._stores])
-            self._stores = []
-        else:
-            hashes, values = self.store_hashes, self.store_values
-        used = np.unique(self.hashes)
-        uniq, first = np.unique(hashes, return_index=True)
-        kept = np.isin(uniq, used, assume_unique=True)
-        if kept.all() and len(uniq) == len(hashes) and (len(hashes) < 2 or
-                                                         bool((hashes[1:] > hashes[:-1]).all())):
-            self.store_hashes, self.store_values = hashes, values  # sorted already
+        """The values behind the hashes as one sorted store: the pending stores added in
+        (once asked for: values are looked up at the end, and stores travel as they are);
+        values no entry refers to any longer are let go once they are most of the store."""
+        if not self._stores and len(self.store_hashes) <= 2 * len(self.hashes) + (1 << 16):
             return
-        self.store_hashes = uniq[kept]
-        self.store_values = values.take(pa.array(first[kept]))
+        hashes = np.concatenate([self.store_hashes] + [h for h, _ in self._stores])
+        values = pa.concat_arrays([self.store_values] +
+                                  [v.cast(pa.large_binary()) for _, v in self._stores])
+        self._stores = []
+        uniq, first = np.unique(hashes, return_index=True)
+        if len(uniq) > 2 * len(self.hashes) + (1 << 16):
+            kept = np.isin(uniq, self.hashes)
+            uniq, first = uniq[kept], first[kept]
+        self.store_hashes = uniq
+        self.store_values = values.take(pa.array(first))
 
     def _row_slice(self, i: int):
         self.compact()
@@ -160,6 +162,7 @@ class ValueCounts:
     def value_of(self, hashes: np.ndarray) -> list:
         """The values (bytes) behind ``hashes``."""
         self.compact()
+        self._merge_stores()
         at = np.searchsorted(self.store_hashes, hashes)
         return self.store_values.take(pa.array(at)).to_pylist()
 
@@ -171,7 +174,7 @@ class ValueCounts:
         kept = target >= 0
         if kept.any():
             out._parts.append((target[kept], self.hashes[kept], self.values[kept]))
-            out._stores.append((self.store_hashes, self.store_values))
+            out._stores = [(self.store_hashes, self.store_values)] + list(self._stores)
             out._sorted = False
         for r in np.flatnonzero(self.capped[: len(group)] & (group[: self.n] >= 0)):
             out.capped[group[r]] = True
@@ -189,7 +192,7 @@ class ValueCounts:
         out.rows, out.hashes, out.values = new[kept], self.hashes[kept], self.values[kept]
         out.capped[:] = self.capped[rows]
         out.store_hashes, out.store_values = self.store_hashes, self.store_values
-        out._merge_stores()
+        out._stores = list(self._stores)
         return out
 
     def cells(self) -> np.ndarray:
@@ -197,12 +200,14 @@ class ValueCounts:
         return np.bincount(self.rows, minlength=self.n).astype(np.int64) * (self.channels + 1)
 
     def nbytes(self) -> int:
-        self.compact()
         return int(self.rows.nbytes + self.hashes.nbytes + self.values.nbytes +
-                   self.store_hashes.nbytes + self.store_values.nbytes)
+                   sum(p[0].nbytes * 3 for p in self._parts) +
+                   self.store_hashes.nbytes + self.store_values.nbytes +
+                   sum(h.nbytes + v.nbytes for h, v in self._stores))
 
     def __getstate__(self):
         self.compact()
+        self._merge_stores()
         state = dict(self.__dict__)
         state["rows"] = self.rows.astype(np.min_scalar_type(max(self.n, 1)))
         state["store_values"] = _to_numpy_bytes(self.store_values)
