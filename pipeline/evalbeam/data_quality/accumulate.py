@@ -150,7 +150,9 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, total
         value_w = _take(w, f.parent) if f.parent is not None else w
         value_w = _take(value_w, index)
     if f.kind.numeric:
-        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq))
+        whole = totals[1] if f.parent is None and f.present is None and value_w is not None \
+            else None
+        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole))
     else:
         out.update(_string_columns(f, specs, name, index, v_codes, value_w, n))
     return out
@@ -188,7 +190,8 @@ def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
                                                          channels)}
 
 
-def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
+def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
+    """``whole``: the slices' weights when every example has exactly one value."""
     if f.value_codes is not None:
         return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
     x = _take(f.numbers, index)
@@ -207,13 +210,18 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
         np.bincount(v_codes, minlength=n)
     sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
     sums[:, 2] = np.bincount(v_codes, weights=d * d, minlength=n)
-    sums[:, 3] = np.bincount(v_codes, weights=(x == 0), minlength=n)
+    zero = x == 0
+    if zero.any():
+        sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
     if fin is not None:
         sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
     if value_w is not None:
         wd = value_w * d
-        sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else value_w,
-                                 minlength=n)
+        if fin is None and whole is not None:  # a value per example: the slices' weights
+            sums[:, 5] = whole
+        else:
+            sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
+                                     value_w, minlength=n)
         sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
         sums[:, 7] = np.bincount(v_codes, weights=wd * d, minlength=n)
         if fin is not None:

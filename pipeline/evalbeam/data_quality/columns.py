@@ -90,11 +90,16 @@ FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a
 _SAMPLE = 256
 
 
-def _few_values(x: np.ndarray):
+def _few_values(x: np.ndarray, integer: bool = False):
     """``(index of each value in distinct, distinct values)`` when ``x`` holds few distinct
-    values (judged from its first values, then checked), else None."""
+    values (judged from its first values, then checked), else None. Integers of a narrow
+    range are their offset from the smallest (no hashing)."""
     if len(x) < 4 * _SAMPLE or len(np.unique(x[:_SAMPLE])) > _SAMPLE // 4:
         return None
+    if integer:
+        low, high = x.min(), x.max()
+        if np.isfinite(low) and high - low < FEW_VALUES:
+            return (x - low).astype(np.int64), np.arange(low, high + 1)
     encoded = pc.dictionary_encode(pa.array(x))
     distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
     if len(distinct) > FEW_VALUES:
@@ -115,7 +120,7 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
                              np.zeros(0, np.int64))
     if kind.numeric:
         x, parent, present, num_values = numbers_of(array)
-        few = _few_values(x)
+        few = _few_values(x, kind.type == INT)
         if few is not None:
             codes, distinct = few
             return FeatureArrays(name, kind, present, num_values, parent, numbers=x,

@@ -28,14 +28,10 @@ def row_weights(batch, dq) -> np.ndarray | None:
     return np.where(np.isnan(w), 0.0, w)
 
 
-def statistics_tables(batch, eval_plan) -> dict:
-    """``{spec index: statistics SliceTable}`` of ``batch`` (every row of it)."""
-    dq = eval_plan.data_quality
-    features = batch_features(batch, dq)
-    w = row_weights(batch, dq)
+def _slicing(batch, specs) -> dict:
+    """The batch's slice assignments per spec, rolled up where a spec can be."""
     n = batch.num_rows
     column = column_codes(batch)
-    specs = eval_plan.slice_specs
     nulls = [rows_without_value(spec, column, n) for spec in specs]
     rolled = rollup.sources(tuple(specs))
     assigned = {i: assign_slices(spec, column, n) for i, spec in enumerate(specs)
@@ -47,6 +43,19 @@ def statistics_tables(batch, eval_plan) -> dict:
             assigned[i] = assign_slices(specs[i], column, n)
         else:
             ways[i] = way
+    return dict(column=column, rolled=rolled, assigned=assigned, ways=ways, null_rows=nulls)
+
+
+def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
+    """``{spec index: statistics SliceTable}`` of ``batch`` (every row of it); ``slicing``:
+    the batch's slice assignments when the metrics made them for the same rows."""
+    dq = eval_plan.data_quality
+    features = batch_features(batch, dq)
+    w = row_weights(batch, dq)
+    n = batch.num_rows
+    slicing = slicing or _slicing(batch, eval_plan.slice_specs)
+    rolled, assigned, ways = slicing["rolled"], slicing["assigned"], slicing["ways"]
+    nulls = slicing["null_rows"]
     tables = {i: spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
                                  null_rows=nulls[i])
               for i, a in assigned.items()}
@@ -63,11 +72,12 @@ def statistics_tables(batch, eval_plan) -> dict:
     return tables
 
 
-def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA) -> list:
+def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA,
+                      slicing: dict | None = None) -> list:
     """``partials`` (``[(spec index, SliceTable)]``) carrying the statistics of ``batch``
     for ``dataset``: each spec's first table holds them (a table without slices is added for a
     spec that has none)."""
-    stats = statistics_tables(batch, eval_plan)
+    stats = statistics_tables(batch, eval_plan, slicing)
     first = {}
     for index, table in partials:
         first.setdefault(index, table)
