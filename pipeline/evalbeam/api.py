@@ -45,6 +45,7 @@ from evalbeam.queries import query_partials, split_by_query
 from evalbeam.read_partials import ReadAndPreAggregate
 from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
+from evalbeam.data_quality.output import statistics_files, statistics_of
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
            "EvalResult", "as_plan"]
@@ -102,7 +103,11 @@ class _ComputePartials(beam.DoFn):
                 yield from self._compute(self._gathered())
             return
         if isinstance(element, TaskPartials):  # read and pre-aggregated where it was read
-            yield from element.tables
+            if self.queries:
+                for table in element.tables:
+                    yield _PARTIALS, table
+            else:
+                yield from element.tables
             return
         if isinstance(element, pa.Table):
             batches = element.to_batches()
@@ -157,6 +162,8 @@ class _Shard:
     regressions: list  # the candidate's regressions in this spec's slices
     intervals: dict  # what became of the slices' confidence intervals (count_intervals)
     summary: dict  # the spec's entry of summary.json's "specs"
+    # dataset -> (serialized DatasetFeatureStatistics of its slices, slices omitted)
+    statistics: dict = dataclasses.field(default_factory=dict)
 
 
 def _shard_count(eval_plan) -> int:
@@ -194,8 +201,10 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
                "omitted_below_min_slice_size": len(selection.omitted),
                "rows_with_null_slicing_feature": table.null_rows,
                "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
+    statistics = {dataset: statistics_of(stats, eval_plan)
+                  for dataset, stats in table.statistics.items()}
     return _Shard(index, kept, selection.omitted, written, table.tally, found, interval_counts,
-                  summary)
+                  summary, statistics)
 
 
 def _warnings(counts) -> list:
@@ -238,10 +247,11 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
     for shard in shards:
         for what, n in shard.intervals.items():
             intervals[what] = intervals.get(what, 0) + n
+    statistics = statistics_files(eval_plan, [s.statistics for s in shards])
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
                      [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards],
-                     facts=facts, report=report)
+                     facts=facts, report=report, statistics=statistics)
     return validation.validation_ok
 
 
@@ -309,7 +319,14 @@ class Evaluate(beam.PTransform):
         clear_stale(self.output_dir)
         claim(self.staging, local=pipeline_flags.runs_here(batches.pipeline.runner))
         if self.stage is not None and not self.stage.read_here:
-            batches = batches | "Predict" >> self.stage.transform()
+            if plan.data_quality is not None and plan.data_quality.baseline_data:
+                # the baseline data's statistics, read and pre-aggregated, pass the models by
+                done = batches | "ReadPartials" >> beam.Filter(_is_read, True)
+                batches = batches | "RowsToPredict" >> beam.Filter(_is_read, False)
+                batches = ((batches | "Predict" >> self.stage.transform(), done)
+                           | "JoinPredicted" >> beam.Flatten())
+            else:
+                batches = batches | "Predict" >> self.stage.transform()
         compute = beam.ParDo(_ComputePartials(
             plan, gathers_rows=not on_dask.drops_bundle_output(batches.pipeline.runner)))
         if plan.query_key:
@@ -341,6 +358,11 @@ class Evaluate(beam.PTransform):
                 | "Gather" >> beam.GroupByKey()
                 | "ValidateAndFinish" >> beam.MapTuple(
                     lambda _, shards: _finish([s for s in shards if s is not None], plan, *where)))
+
+
+def _is_read(element, read: bool) -> bool:
+    """Whether ``element`` is (``read``) or is not read and pre-aggregated already."""
+    return isinstance(element, TaskPartials) == read
 
 
 def _is_stage(models) -> bool:
@@ -397,10 +419,56 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
             for slice_key, values in metrics.items()}
 
 
+def with_data_quality(config, data_quality) -> config_pb2.EvalConfig:
+    """An EvalConfig of ``config`` (a plan, proto, path or text) with ``data_quality`` (a
+    DataQuality or a dict of its fields) merged into its own."""
+    from google.protobuf import json_format
+
+    if isinstance(data_quality, dict):
+        try:
+            data_quality = json_format.ParseDict(data_quality, config_pb2.DataQuality())
+        except json_format.ParseError as e:
+            raise ConfigError(f"data_quality: {e}".replace("\n", " ")) from None
+    if isinstance(config, EvalPlan):
+        config = config.config
+    proto = config_pb2.EvalConfig()
+    proto.CopyFrom(config if isinstance(config, config_pb2.EvalConfig) else read_config(config))
+    proto.data_quality.MergeFrom(data_quality)
+    return proto
+
+
+SHIFT_ROWS = 1024  # rows read before the run for the numeric features' shifts
+
+
+def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
+    """``eval_plan`` with its data-quality features resolved against the data's ``schema``
+    (every column when none is named; kinds checked) and their shifts taken from the first
+    rows (``first_batches()``)."""
+    dq = eval_plan.data_quality
+    if dq is None:
+        return eval_plan
+    dq = dq.for_schema(schema, source)
+    for batch in first_batches():
+        dq = dq.with_shifts(batch)
+        break
+    return dataclasses.replace(eval_plan, data_quality=dq)
+
+
+def baseline_read_tasks(patterns, data_format, schema, said) -> tuple:
+    """``(read tasks, CSV column types)`` of the baseline data (statistics only)."""
+    from evalbeam.data_quality.plan import BASELINE
+
+    files, fmt = readers.match_files(list(patterns), data_format, said)
+    types = readers.CsvTypes.load(schema) if fmt == "csv" else None
+    return [dataclasses.replace(t, dataset=BASELINE) for t in readers.read_tasks(files, fmt)], \
+        types
+
+
 def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_format=None,
                    schema=None, batch_size: int = readers.DEFAULT_BATCH_SIZE,
                    baseline_result: str | None = None, report: bool = True,
-                   run_name: str | None = None, data_span=None, models=None) -> EvalResult:
+                   run_name: str | None = None, data_span=None, models=None,
+                   data_quality=None) -> EvalResult:
     """Evaluate ``data`` with ``config`` and write the artifacts to ``output_dir``.
 
     ``data``: a file pattern or list of patterns (Parquet, CSV with a header, TFRecord of
@@ -418,9 +486,15 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     in the pipeline for model specs, ``{name: model}`` (or one model for the only model spec),
     a model being a file's path (.joblib, .pkl, .pickle, .onnx), a ``(path, options)`` pair
     (ONNX: ``input_name``, ``output_name``) or a Beam ``ModelHandler`` (see
-    :mod:`evalbeam.inference.runs`). Returns the result as read back.
+    :mod:`evalbeam.inference.runs`). ``data_quality``: a ``DataQuality`` (or a dict of its
+    fields) merged into the config's: statistics of the data per slice (``statistics``,
+    ``features``), the schema and baseline they are checked against
+    (:mod:`evalbeam.data_quality`). Returns the result as read back.
     """
     run_name = run_facts.check_run_name(run_name, "run_name")
+    config_file = config_path(config)
+    if data_quality is not None:
+        config = with_data_quality(config, data_quality)
     if data_span is not None:
         data_span = run_facts.parse_span(data_span, "data_span")
     stage = None  # the models run in the pipeline (evalbeam.inference), if any
@@ -431,14 +505,16 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         eval_plan = resolve_config(stage.config)
     else:
         eval_plan = as_plan(config)
+    if schema is None and eval_plan.data_quality is not None and eval_plan.data_quality.schema_path:
+        schema = eval_plan.data_quality.schema_path  # it types CSV columns too
     options = _pipeline_options(pipeline_options)
     # with models, every column may be a feature: they are chosen once the schema is known
-    columns = None if stage else eval_plan.input_columns()
+    columns = None if stage else eval_plan.read_columns()
     in_memory = readers.in_memory_table(data, columns)
     said = []  # what the reader has to say about the files (kept in summary.json)
     files, fmt = ([], "arrow") if in_memory is not None else \
         readers.match_files(data, data_format, said)
-    given = [config_path(config), schema and os.fspath(schema)]  # files the run reads
+    given = [config_file, schema and os.fspath(schema)]  # files the run reads
     check_output(output_dir, [*files, *(p for p in given if p)])
     if baseline_result is not None:
         if eval_plan.baseline is None:
@@ -463,6 +539,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 table = table.select([c for c in columns if c in table.column_names])
                 full_schema = stage.schema(full_schema)
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
+            eval_plan = data_quality_for(eval_plan, full_schema, readers.IN_MEMORY,
+                                         lambda: table.slice(0, SHIFT_ROWS).to_batches())
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
             # see local files, so there the rows travel along
@@ -478,6 +556,13 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             check_columns(file_schema, eval_plan, files[0])
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
+            eval_plan = data_quality_for(
+                eval_plan, file_schema, files[0], lambda: readers.read_task(
+                    tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [])
+        baseline_tasks = []
+        if eval_plan.data_quality is not None and eval_plan.data_quality.baseline_data:
+            baseline_tasks, baseline_types = baseline_read_tasks(
+                eval_plan.data_quality.baseline_data, data_format, schema, said)
         if stage:  # each model predicts on the first rows: its output is checked now
             rows = stage.sample_rows
             stage.check([with_source(b, readers.IN_MEMORY) for b in
@@ -503,6 +588,10 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                 tasks, eval_plan, columns, batch_size, column_types, processes,
                 batches_only=stage is not None and not in_reader,
                 predict=stage.in_reader() if in_reader else None)
+        if baseline_tasks:  # the baseline's statistics, read in the same pipeline
+            baseline = pipeline | "ReadBaseline" >> ReadAndPreAggregate(
+                baseline_tasks, eval_plan, columns, batch_size, baseline_types)
+            batches = (batches, baseline) | "JoinBaseline" >> beam.Flatten()
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report,
                             models=stage)
         _ = batches | "Evaluate" >> evaluate

@@ -40,6 +40,8 @@ or --sort that names nothing there (one line on stderr), 3 internal error (a tra
 EVALUATE_USAGE = """evalbeam evaluate --config CFG --data PATH [PATH ...] --output DIR
                          [--format {parquet,csv,tfrecord}] [--schema SCHEMA]
                          [--batch_size N] [--baseline_result DIR]
+                         [--statistics] [--statistics_features A,B,...]
+                         [--baseline_statistics FILE] [--baseline_data GLOB ...]
                          [--model [NAME=]PATH ...] [--model_option [NAME:]KEY=VALUE ...]
                          [--run_name NAME] [--data_span START..END] [--quiet]
                          [beam flags ...]"""
@@ -111,11 +113,25 @@ def _parser():
           help="output directory: missing, empty, or an earlier result to replace")
     _flag(ev, "--format", choices=("parquet", "csv", "tfrecord"),
           help="data format (default: from the file extension)")
-    _flag(ev, "--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns")
+    _flag(ev, "--schema", help="tensorflow-metadata Schema (text proto) typing CSV columns; "
+                               "the data's statistics are validated against it "
+                               "(data_quality.schema_path)")
     _flag(ev, "--batch_size", type=_positive, default=None, metavar="N", help="rows per record batch")
     _flag(ev, "--baseline_result", metavar="DIR",
           help="an earlier output directory whose metrics stand for the baseline model (which "
                "is then not evaluated)")
+    _flag(ev, "--statistics", action="store_true",
+          help="also compute the data's statistics per slice (statistics.tfrecord; "
+               "data_quality.statistics)")
+    _flag(ev, "--statistics_features", metavar="A,B,...",
+          help="the columns the statistics describe (default: every column; "
+               "data_quality.features)")
+    _flag(ev, "--baseline_statistics", metavar="FILE",
+          help="statistics to compare the data's with for drift: an earlier run's "
+               "statistics.tfrecord or TFDV's (data_quality.baseline_statistics)")
+    _flag(ev, "--baseline_data", action="append", default=[], metavar="GLOB",
+          help="baseline data read in the same pipeline (repeat for several): its statistics "
+               "are written as baseline_statistics.tfrecord (data_quality.baseline_data)")
     _flag(ev, "--model", action="append", default=[], metavar="[NAME=]PATH",
           help="a model file (.joblib, .pkl, .pickle, .onnx; another suffix: --model_option "
                "format=...) run in the pipeline for the "
@@ -317,11 +333,12 @@ def _evaluate(args, beam_args) -> int:
     # a remote runner's workers cannot report to the line
     line = not args.quiet and pipeline_flags.local_runner(beam_args)
     models = _models(getattr(args, "model", []), getattr(args, "model_option", []))
+    data_quality = _data_quality(args)
     # --config is always a path (pathlib would mangle a URL's "//")
     config = args.config if "://" in args.config else pathlib.Path(args.config)
     with warnings.catch_warnings(), progress.shown(total, line), \
             contextlib.ExitStack() as ahead:
-        if not (beam_args or models or args.baseline_result):
+        if not (beam_args or models or args.baseline_result or data_quality):
             ahead.callback(worker_pool.stop_ahead)
             read_ahead.start(config, args.data, args.format, args.schema, batch_size)
         _import_beam_without_pandas()
@@ -333,7 +350,7 @@ def _evaluate(args, beam_args) -> int:
                                 data_format=args.format, schema=args.schema,
                                 batch_size=batch_size, baseline_result=args.baseline_result,
                                 report=not args.no_report, run_name=run_name, data_span=span,
-                                models=models)
+                                models=models, data_quality=data_quality)
     from evalbeam.io.artifacts import plot_cut_lines
 
     _warnings(result, sys.stderr, "evalbeam: warning: ")
@@ -342,10 +359,43 @@ def _evaluate(args, beam_args) -> int:
     print(f"evaluated {s['rows_used']} of {s['rows_read']} rows ({dropped} dropped) in "
           f"{s['slices']} slices -> {args.output}")
     print("".join(f"{line}\n" for line in plot_cut_lines(s)), end="")
+    for name, what in s.get("statistics", {}).items():
+        omitted = what.get("omitted_below_min_slice_size", 0)
+        print(f"statistics: {what['slices']} slices -> {name}" +
+              (f" ({omitted} below min_slice_size left out)" if omitted else ""))
     code = _outcome(result, sys.stdout)
     if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")
     return code
+
+
+def _data_quality(args):
+    """The data-quality flags as a DataQuality merged into the config's (None: none given)."""
+    from evalbeam.errors import ConfigError
+    from evalbeam.proto import config_pb2
+
+    dq = config_pb2.DataQuality()
+    given = False
+    if getattr(args, "statistics", False):
+        dq.statistics, given = True, True
+    features = getattr(args, "statistics_features", None)
+    if features is not None:
+        names = [n.strip() for n in features.split(",")]
+        if not all(names):
+            raise ConfigError(f"--statistics_features: expected column names separated by "
+                                f"commas, got {features!r}")
+        dq.features.extend(names)
+        given = True
+    for flag, field in (("baseline_statistics", "baseline_statistics"),
+                        ("schema", "schema_path")):
+        value = getattr(args, flag, None)
+        if value:
+            setattr(dq, field, value)
+            given = True
+    if getattr(args, "baseline_data", None):
+        dq.baseline_data.extend(args.baseline_data)
+        given = True
+    return dq if given else None
 
 
 def _models(values, option_values=()) -> dict | None:

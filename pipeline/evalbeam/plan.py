@@ -30,6 +30,8 @@ class EvalPlan:
     baseline_metrics: dict | None = None
     resampling: Resampling | None = None  # when intervals are computed
     cross_specs: list = field(default_factory=list)  # the config's CrossSliceSpecs
+    # statistics of the data, schema and baseline (evalbeam.data_quality.plan.DataQualityPlan)
+    data_quality: object = None
 
     def __post_init__(self):
         self.fused = FusedFamilies.build(self.metrics, self.resampling)
@@ -112,7 +114,18 @@ class EvalPlan:
         cols += self.query_columns()
         if self.resampling is not None and self.resampling.id_column:
             cols.append(self.resampling.id_column)
+        if self.data_quality is not None:
+            cols += list(self.data_quality.features)
+            if self.data_quality.weight_column:
+                cols.append(self.data_quality.weight_column)
         return list(dict.fromkeys(cols))
+
+    def read_columns(self) -> list | None:
+        """The columns a reader reads: :meth:`input_columns`, or every column (None) when the
+        data's statistics describe every column."""
+        if self.data_quality is not None and self.data_quality.every_column:
+            return None
+        return self.input_columns()
 
     def slicing_only_columns(self) -> list:
         """Columns read only to slice by: readers may give them dictionary-encoded."""

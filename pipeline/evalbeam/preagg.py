@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from evalbeam import rollup
+from evalbeam.data_quality.partials import attach_statistics
+from evalbeam.data_quality.plan import BASELINE, DATA
 from evalbeam.extract import extract, to_float
 from evalbeam.metrics.base import Stream
 from evalbeam.metrics.classes import binary_view, pools_classes
@@ -84,16 +86,28 @@ def batch_partials(batch, eval_plan):
     extracted = extract(batch, eval_plan)
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
-    return extracted, _partials(extracted, eval_plan, tally)
+    slicing = {} if eval_plan.data_quality is not None and extracted.kept is None else None
+    partials = _partials(extracted, eval_plan, tally, slicing)
+    if eval_plan.data_quality is not None:  # every row read, dropped ones too
+        partials = attach_statistics(partials, batch, eval_plan, DATA, slicing or None)
+    return extracted, partials
 
 
-def _partials(extracted, eval_plan, tally: dict | None) -> list:
+def baseline_partials(batch, eval_plan) -> list:
+    """``[(spec_index, SliceTable)]`` of a batch of baseline data: its statistics only (no
+    metrics, no row tally)."""
+    return attach_statistics([], batch, eval_plan, BASELINE)
+
+
+def _partials(extracted, eval_plan, tally: dict | None, slicing: dict | None = None) -> list:
+    """``slicing``: filled with the batch's slice assignments (for the statistics of the same
+    rows) when given and the batch is computed whole."""
     entries = _view_entries(extracted, eval_plan)
     parts = max(-(-entries // MAX_VIEW_ENTRIES),
                 -(-_resampled_entries(extracted, eval_plan, entries) // MAX_RESAMPLED_ENTRIES))
     if parts > 1 and extracted.rows_read > 1:
         return _in_parts(extracted, eval_plan, parts, tally)
-    return _row_tables(extracted, eval_plan, tally)
+    return _row_tables(extracted, eval_plan, tally, slicing)
 
 
 def _in_parts(extracted, eval_plan, parts: int, tally: dict | None) -> list:
@@ -109,7 +123,7 @@ def _in_parts(extracted, eval_plan, parts: int, tally: dict | None) -> list:
     return sorted(tables, key=lambda item: item[0])
 
 
-def _row_tables(extracted, eval_plan, tally: dict | None) -> list:
+def _row_tables(extracted, eval_plan, tally: dict | None, slicing: dict | None = None) -> list:
     data = extracted.batch
     column = column_codes(data)
     null_rows = [rows_without_value(spec, column, data.num_rows) for spec in eval_plan.slice_specs]
@@ -135,6 +149,9 @@ def _row_tables(extracted, eval_plan, tally: dict | None) -> list:
             assigned[i] = assign_slices(specs[i], column, data.num_rows)
         else:
             ways[i] = way
+    if slicing is not None:
+        slicing.update(column=column, rolled=rolled, assigned=assigned, ways=ways,
+                       null_rows=null_rows)
     tables = dict(spec_tables(eval_plan, families, extracted.streams,
                               [(i, a.keys, a.codes, a.rows) for i, a in sorted(assigned.items())],
                               units, tally=tally, null_rows=null_rows))

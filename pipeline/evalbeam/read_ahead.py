@@ -7,8 +7,9 @@ and pre-aggregate while this process imports Beam and builds the pipeline, whose
 then finds them at work (:func:`evalbeam.worker_pool.take_ahead`) and does its own share.
 
 It starts only when everything the reading depends on is known without Beam: no pipeline
-flags, no models or baseline result, no query metrics, data named as local files (no glob
-or folder, which Beam's filesystems list). The pipeline takes the processes only when its read
+flags, no models or baseline result, no query metrics or data quality (whose plan comes from
+the data's first rows), data named as local files (no glob or folder, which Beam's
+filesystems list). The pipeline takes the processes only when its read
 tasks, config, columns and batch size are the same (:func:`evalbeam.task_partials.reading_key`);
 otherwise they are stopped and the run reads as it would have. Nothing here says anything:
 whatever fails fails again in the run itself, which says it.
@@ -34,7 +35,8 @@ def start(config, data, data_format, schema, batch_size: int) -> None:
             return
         fmt = formats.pop()
         plan = resolve_config(read_config(config))
-        if plan.query_key or (fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
+        if plan.query_key or plan.data_quality is not None or (
+                fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
             return
         tasks = task_partials.in_reading_order(readers.read_tasks(files, fmt))
         processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))

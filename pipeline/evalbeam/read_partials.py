@@ -16,6 +16,7 @@ import apache_beam as beam
 
 from evalbeam import progress, row_counters, task_partials, worker_pool
 from evalbeam.io import readers
+from evalbeam.data_quality.plan import BASELINE
 
 
 class _ReadAndPreAggregate(beam.DoFn):
@@ -29,7 +30,7 @@ class _ReadAndPreAggregate(beam.DoFn):
             raise ValueError("models predicting in the read step need pre-aggregation there")
 
     def process(self, task):
-        if self.batches_only:
+        if self.batches_only and task.dataset != BASELINE:
             yield from progress.counted(readers.read_task(
                 task, self.columns, self.batch_size, self.column_types,
                 self.eval_plan.slicing_only_columns()))
@@ -76,6 +77,8 @@ class ReadAndPreAggregate(beam.PTransform):
         self.batch_size, self.column_types = batch_size, column_types
 
     def expand(self, pbegin):
+        if self.tasks and all(t.dataset == BASELINE for t in self.tasks):
+            self.batches_only = False  # baseline data: its statistics are computed as read
         if self.processes > 1 and len(self.tasks) > 1 and not (
                 self.batches_only or self.eval_plan.query_key):
             return (pbegin | "ListTasks" >> beam.Create([self.tasks], reshuffle=False)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from evalbeam import progress
 from evalbeam.io import readers
-from evalbeam.preagg import batch_partials
+from evalbeam.data_quality.plan import BASELINE
+from evalbeam.preagg import baseline_partials, batch_partials
 
 
 @dataclass
@@ -36,6 +37,9 @@ def tasks_partials(take, eval_plan, columns, batch_size, column_types, predict=N
     for task in iter(take, None):
         for batch in progress.counted(readers.read_task(
                 task, columns, batch_size, column_types, eval_plan.slicing_only_columns())):
+            if task.dataset == BASELINE:  # the baseline's data: its statistics only
+                merge_into(merged, baseline_partials(batch, eval_plan))
+                continue
             if predict is not None:
                 batch = predict(batch)
             extracted, partials = batch_partials(batch, eval_plan)
@@ -82,4 +86,4 @@ def reading_key(tasks, eval_plan, columns, batch_size, column_types) -> tuple | 
     if eval_plan.baseline_metrics is not None:
         return None  # (never started ahead)
     return (list(tasks), eval_plan.config.SerializeToString(deterministic=True),
-            list(columns or []), batch_size, column_types)
+            eval_plan.data_quality, list(columns or []), batch_size, column_types)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from evalbeam.config.metric_specs import resolve_metrics_specs
 from evalbeam.config.models import baseline_name, resolve_models
 from evalbeam.config.thresholds import check_change_baselines, resolve_cross_slice_spec
+from evalbeam.data_quality.plan import load_inputs, resolve_data_quality
 from evalbeam.errors import ConfigError
 from evalbeam.metrics.resampling import JACKKNIFE, POISSON_BOOTSTRAP, Resampling
 from evalbeam.plan import EvalPlan
@@ -30,8 +31,11 @@ def resolve_config(config: config_pb2.EvalConfig) -> EvalPlan:
     resampling = _resampling(config.options)
     min_size, max_plots = _slice_limits(config.options)
     slice_specs += _compared_slices(slice_specs, cross_specs, thresholds)
+    data_quality = resolve_data_quality(config, [h for m in models for h in m.heads])
+    if data_quality is not None:
+        data_quality = load_inputs(data_quality)
     return EvalPlan(config, models, slice_specs, metrics, thresholds, min_size, max_plots,
-                    resampling=resampling, cross_specs=cross_specs)
+                    resampling=resampling, cross_specs=cross_specs, data_quality=data_quality)
 
 
 def _slice_specs(slicing_specs) -> list:

@@ -109,14 +109,17 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
                      counts, slices: int, data_location: str, file_format: str,
                      regressions: list | None = None, warnings: list = (),
                      intervals: dict | None = None, specs: list | None = None,
-                     facts: dict | None = None, report: bool = True) -> None:
+                     facts: dict | None = None, report: bool = True,
+                     statistics: dict | None = None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``.
 
     ``specs``: per slicing spec, in config order, its slice counts for summary.json.
     ``facts``: the run's name, data span and data as given
     (:func:`evalbeam.run_facts.summary_facts`); summary.json also says when the run was
     evaluated (``evaluated_at``: now, UTC). ``report``: the run's page (``report.html``) is
-    built from the staged files and moves in with them."""
+    built from the staged files and moves in with them. ``statistics``: ``{file name:
+    (serialized DatasetFeatureStatisticsList, summary)}``, written as one record each, their
+    summaries in summary.json's ``statistics``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
@@ -146,6 +149,11 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     }
     if eval_plan.resampling is not None:
         summary["intervals"] = eval_plan.resampling.summary(intervals or {})
+    if statistics:
+        summary["statistics"] = {name: what for name, (_, what) in statistics.items()}
+        for name, (record, _) in statistics.items():
+            with _create(staging, name) as f:
+                write_records(f, [record])
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:

@@ -551,6 +551,7 @@ class ReadTask:
     rows: int
     estimated: bool = False
     start: int = 0  # the first row of a spilled table's batch
+    dataset: str = ""  # "" for the data evaluated; "baseline" for baseline data (statistics only)
 
 
 def read_tasks(files, data_format: str) -> list:

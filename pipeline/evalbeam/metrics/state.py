@@ -64,6 +64,10 @@ class StateSpec:
     # a sparse state's channels in this many blocks kept apart (one per resample), each
     # sparse or dense on its own (see SparseColumn)
     blocks: int = 1
+    # counts of distinct values per slice (evalbeam.data_quality.value_counts): shape
+    # (channels,), at most ``cap`` values kept exactly per slice (0: the default)
+    counts: bool = False
+    cap: int = 0
 
     def __post_init__(self):
         if self.reduce not in _REDUCE:
@@ -453,6 +457,10 @@ def _is_range(a: np.ndarray) -> bool:
 
 
 def make_column(spec: StateSpec):
+    if spec.counts:
+        from evalbeam.data_quality.value_counts import ValueCounts
+
+        return ValueCounts(spec)
     return SparseColumn(spec) if spec.sparse else DenseColumn(spec)
 
 
@@ -474,6 +482,10 @@ class SliceTable:
     no slice of the spec because a slicing column had no value. ``tally`` counts rows by
     outcome (read, used, dropped for a reason) over the batches seen; only the first slicing
     spec's tables carry it, so rows are counted once.
+
+    ``statistics`` holds, by dataset (the data evaluated, baseline data), the tables of the
+    data's statistics for the same slicing spec (:mod:`evalbeam.data_quality.accumulate`):
+    they travel and merge with this table, in the same combine.
     """
 
     def __init__(self, specs: dict[str, StateSpec]):
@@ -485,6 +497,7 @@ class SliceTable:
         self.null_rows = 0
         self.columns = {name: make_column(spec) for name, spec in specs.items()}
         self.tally: dict = {}
+        self.statistics: dict = {}
 
     @classmethod
     def from_batch(cls, specs, keys: list, counts: np.ndarray, columns: dict,
@@ -499,6 +512,7 @@ class SliceTable:
         table.null_rows = int(null_rows)
         table.columns = columns
         table.tally = dict(tally or {})
+        table.statistics = {}
         return table
 
     def __len__(self) -> int:
@@ -522,9 +536,11 @@ class SliceTable:
         for col in self.columns.values():
             if isinstance(col, SparseColumn):
                 total += col.dense.nbytes + sum(v.nbytes + 16 * len(v) for v in col._values)
-            else:
+            elif isinstance(col, DenseColumn):
                 total += col.data.nbytes
-        return total
+            else:
+                total += col.nbytes()
+        return total + sum(t.nbytes() for t in self.statistics.values())
 
     def rows_for(self, keys) -> np.ndarray:
         """Row of each key, adding rows for keys not seen before."""
@@ -545,8 +561,18 @@ class SliceTable:
         for reason, n in other.tally.items():
             self.tally[reason] = self.tally.get(reason, 0) + n
         self.null_rows += other.null_rows
+        for dataset, table in other.statistics.items():
+            mine = self.statistics.get(dataset)
+            if mine is None:
+                self.statistics[dataset] = SliceTable(dict(table.specs)).merge(table)
+            else:
+                mine.merge(table)
         if not len(other):
             return self
+        for name in other.columns.keys() - self.columns.keys():  # states first seen here
+            self.specs = {**self.specs, name: other.specs[name]}
+            self.columns[name] = make_column(other.specs[name])
+            self.columns[name].reserve(len(self.keys))
         rows = self.rows_for(other.keys)
         self.counts[rows] += other.counts
         self.weights[rows] += other.weights
@@ -559,6 +585,8 @@ class SliceTable:
     def compact(self) -> "SliceTable":
         for col in self.columns.values():
             col.compact()
+        for table in self.statistics.values():
+            table.compact()
         return self
 
     def row(self, key) -> dict:

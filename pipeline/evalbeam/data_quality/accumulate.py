@@ -1,0 +1,275 @@
+"""Statistics state of one batch for every slice of a slicing spec at once: a
+:class:`~evalbeam.metrics.state.SliceTable` whose columns are each feature's sums, minima,
+maxima, quantile sketch (numbers) and value counts (strings and bytes), summed with
+``np.bincount`` (``np.minimum.at`` / ``np.maximum.at`` for extremes) over the same slice codes
+the metrics use; merged and rolled up as every SliceTable is.
+
+Columns per feature ``f`` (state names ``f|family:part``):
+
+- ``common:sum``  examples with a value, values; the same weighted
+- ``common:min``  fewest values in an example with a value
+- ``common:max``  most values in one; whether some example held a list; the type code
+- ``num:sum``     finite values, sum (x - c), sum (x - c)^2, zeros, NaNs; the same weighted,
+  with ``c`` the feature's shift (:class:`~evalbeam.data_quality.plan.DataQualityPlan`)
+- ``num:min`` / ``num:max``  the extremes (NaN left out)
+- ``num:sketch``  counts (and weights) per sketch bucket (:mod:`~evalbeam.data_quality.sketch`)
+- ``str:sum``     values, their total length in bytes
+- ``str:min`` / ``str:max``  the shortest and longest value (bytes)
+- ``str:values``  counts (and weights) per distinct value
+  (:mod:`~evalbeam.data_quality.value_counts`)
+
+The table's example counts are the rows read in each slice and its weights their example
+weights (a null or NaN weight counts 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evalbeam.data_quality import sketch
+from evalbeam.data_quality.columns import TYPE_CODES
+from evalbeam.data_quality.value_counts import ValueCounts
+from evalbeam.metrics.state import DenseColumn, SliceTable, SparseColumn, StateSpec
+
+COMMON_SUM = ("non_missing", "values", "w_non_missing", "w_values")
+NUM_SUM = ("finite", "s1", "s2", "zeros", "nan", "w_finite", "w_s1", "w_s2", "w_nan")
+STR_SUM = ("values", "length")
+
+
+def state_specs(name: str, kind, weighted: bool, cap: int = 0) -> dict:
+    """The state specs of a feature of ``kind`` (its type: numeric or not)."""
+    channels = 2 if weighted else 1
+    specs = {f"{name}|common:sum": StateSpec(f"{name}|common:sum", (len(COMMON_SUM),)),
+             f"{name}|common:min": StateSpec(f"{name}|common:min", (1,), "min"),
+             f"{name}|common:max": StateSpec(f"{name}|common:max", (3,), "max")}
+    if kind.numeric:
+        specs.update({
+            f"{name}|num:sum": StateSpec(f"{name}|num:sum", (len(NUM_SUM),)),
+            f"{name}|num:min": StateSpec(f"{name}|num:min", (1,), "min"),
+            f"{name}|num:max": StateSpec(f"{name}|num:max", (1,), "max"),
+            f"{name}|num:sketch": StateSpec(f"{name}|num:sketch", (channels, sketch.BUCKETS),
+                                            sparse=True)})
+    elif kind.type:
+        specs.update({
+            f"{name}|str:sum": StateSpec(f"{name}|str:sum", (len(STR_SUM),)),
+            f"{name}|str:min": StateSpec(f"{name}|str:min", (1,), "min"),
+            f"{name}|str:max": StateSpec(f"{name}|str:max", (1,), "max"),
+            f"{name}|str:values": StateSpec(f"{name}|str:values", (channels,), counts=True,
+                                            cap=cap)})
+    return specs
+
+
+def _pairs_of_values(parent, n_rows: int, rows, codes):
+    """``(value index, slice code)`` of each (value, slice) pair: a value is in the slices of
+    its row. ``parent`` None: value i is row i; ``rows`` None: row i is in slice codes[i]."""
+    if rows is None:
+        if parent is None:
+            return None, codes
+        return None, codes[parent]
+    if parent is None:  # one value per row: the pair's row is the value
+        return rows, codes
+    counts = np.bincount(parent, minlength=n_rows)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    reps = counts[rows]
+    pair = np.repeat(np.arange(len(rows)), reps)
+    offsets = np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+    return starts[rows[pair]] + offsets, codes[pair]
+
+
+def _take(a, index):
+    return a if index is None else a[index]
+
+
+def _extreme(ufunc, identity, codes, values, n: int) -> np.ndarray:
+    out = np.full(n, identity)
+    if len(codes):
+        ufunc.at(out, codes, values)
+    return out
+
+
+def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.ndarray,
+                    rows, n_rows: int, dq, tally: dict | None = None,
+                    null_rows: int = 0) -> SliceTable:
+    """The statistics table of one batch for one slicing spec: ``keys`` its slices, ``codes``
+    the slice of each (row, slice) pair and ``rows`` their rows (None: row i is pair i);
+    ``w`` the rows' weights (None: unweighted)."""
+    n = len(keys)
+    weighted = w is not None
+    row_w = _take(w, rows) if weighted else None
+    counts = np.bincount(codes, minlength=n).astype(np.int64)
+    weights = np.bincount(codes, weights=row_w, minlength=n) if weighted else \
+        counts.astype(np.float64)
+    specs, columns = {}, {}
+    for name, f in features.items():
+        fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
+        specs.update(fspecs)
+        columns.update(_feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
+                                        (counts, weights)))
+    return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
+
+
+def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals) -> dict:
+    def dense(part, data):
+        return DenseColumn(specs[f"{name}|{part}"], data)
+
+    present = _take(f.present, rows) if f.present is not None else None
+    p_codes = codes if present is None else codes[present]
+    p_w = None if row_w is None else (row_w if present is None else row_w[present])
+    common = np.zeros((n, len(COMMON_SUM)))
+    if present is None:  # every example has a value: the slices' counts and weights
+        common[:, 0] = totals[0]
+        if p_w is not None:
+            common[:, 2] = totals[1]
+    else:
+        common[:, 0] = np.bincount(p_codes, minlength=n)
+        if p_w is not None:
+            common[:, 2] = np.bincount(p_codes, weights=p_w, minlength=n)
+    seen = common[:, 0] > 0
+    cmax = np.full((n, 3), -np.inf)
+    if f.kind.is_list:
+        p_nv = np.asarray(_take(f.num_values, rows), np.float64)
+        p_nv = p_nv if present is None else p_nv[present]
+        common[:, 1] = np.bincount(p_codes, weights=p_nv, minlength=n)
+        if p_w is not None:
+            common[:, 3] = np.bincount(p_codes, weights=p_w * p_nv, minlength=n)
+        cmin = _extreme(np.minimum, np.inf, p_codes, p_nv, n)[:, None]
+        cmax[:, 0] = _extreme(np.maximum, -np.inf, p_codes, p_nv, n)
+    else:  # one value per example that has one
+        common[:, 1], common[:, 3] = common[:, 0], common[:, 2]
+        cmin = np.where(seen, 1.0, np.inf)[:, None]
+        cmax[seen, 0] = 1.0
+    cmax[seen, 1] = float(f.kind.is_list)
+    cmax[seen, 2] = TYPE_CODES[f.kind.type]
+    out = {f"{name}|common:sum": dense("common:sum", common),
+           f"{name}|common:min": dense("common:min", cmin),
+           f"{name}|common:max": dense("common:max", cmax)}
+    if not f.kind.type:
+        return out
+    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
+    value_w = None
+    if w is not None:
+        value_w = _take(w, f.parent) if f.parent is not None else w
+        value_w = _take(value_w, index)
+    if f.kind.numeric:
+        whole = totals[1] if f.parent is None and f.present is None and value_w is not None \
+            else None
+        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole))
+    else:
+        out.update(_string_columns(f, specs, name, index, v_codes, value_w, n))
+    return out
+
+
+def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
+    """:func:`_numeric_columns` of a feature of few distinct values: the count (and weight)
+    of each (slice, value), and every statistic from those."""
+    m = len(f.distinct)
+    key = v_codes * m + _take(f.value_codes, index)
+    counts = np.bincount(key, minlength=n * m).reshape(n, m).astype(np.float64)
+    weights = None if value_w is None else \
+        np.bincount(key, weights=value_w, minlength=n * m).reshape(n, m)
+    v = f.distinct
+    nan, finite = np.isnan(v), np.isfinite(v)
+    d = np.where(finite, v - dq.shifts.get(name, 0.0), 0.0)
+    sums = np.zeros((n, len(NUM_SUM)))
+    for at, table in ((0, counts), (5, weights)):
+        if table is not None:
+            sums[:, at] = table[:, finite].sum(axis=1)
+            sums[:, at + 1] = table @ d
+            sums[:, at + 2] = table @ (d * d)
+            sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
+    sums[:, 3] = counts[:, v == 0].sum(axis=1)
+    seen = (counts > 0) & ~nan
+    low = np.where(seen, v, np.inf).min(axis=1, initial=np.inf)[:, None]
+    high = np.where(seen, v, -np.inf).max(axis=1, initial=-np.inf)[:, None]
+    rows, values = np.nonzero(seen)
+    channels = [counts[rows, values]] + ([weights[rows, values]] if weights is not None else [])
+    spec = specs[f"{name}|num:sketch"]
+    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
+            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
+            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
+            f"{name}|num:sketch": SparseColumn.from_rows(spec, rows, n, f.distinct_buckets[values],
+                                                         channels)}
+
+
+def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
+    """``whole``: the slices' weights when every example has exactly one value."""
+    if f.value_codes is not None:
+        return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
+    x = _take(f.numbers, index)
+    buckets = _take(f.buckets, index)
+    nan = buckets < 0
+    shift = dq.shifts.get(name, 0.0)
+    finite = np.isfinite(x)
+    if finite.all():  # (no masking: a mask per value costs more than the sums)
+        d = x - shift if shift else x
+        fin = None
+    else:
+        d = np.where(finite, x - shift, 0.0)
+        fin = finite.astype(np.float64)
+    sums = np.zeros((n, len(NUM_SUM)))
+    sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n) if fin is not None else \
+        np.bincount(v_codes, minlength=n)
+    sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
+    sums[:, 2] = np.bincount(v_codes, weights=d * d, minlength=n)
+    zero = x == 0
+    if zero.any():
+        sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
+    if fin is not None:
+        sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
+    if value_w is not None:
+        wd = value_w * d
+        if fin is None and whole is not None:  # a value per example: the slices' weights
+            sums[:, 5] = whole
+        else:
+            sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
+                                     value_w, minlength=n)
+        sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
+        sums[:, 7] = np.bincount(v_codes, weights=wd * d, minlength=n)
+        if fin is not None:
+            sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
+    if fin is None or not nan.any():
+        c, xv, b, vw = v_codes, x, buckets, value_w
+    else:
+        valued = ~nan
+        c, xv, b = v_codes[valued], x[valued], buckets[valued]
+        vw = value_w[valued] if value_w is not None else None
+    channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
+    spec = specs[f"{name}|num:sketch"]
+    sketched = SparseColumn.from_rows(spec, c, n, b, channels)
+    low, high = _extremes(sketched, c, xv, b, n)
+    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
+            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
+            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
+            f"{name}|num:sketch": sketched}
+
+
+def _extremes(sketched, codes, x, buckets, n):
+    """Each slice's exact min and max: among the values in its lowest (highest) sketch bucket
+    when the batch's sketch is dense (a few values each), else over every value."""
+    dense = sketched.n_dense == n and n and sketched.n_dense == len(sketched.dense)
+    if not dense or not len(codes):
+        return (_extreme(np.minimum, np.inf, codes, x, n),
+                _extreme(np.maximum, -np.inf, codes, x, n))
+    filled = sketched.dense[np.argsort(sketched.slot[:n]), 0, :] > 0
+    lowest = np.argmax(filled, axis=1)
+    highest = filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1)
+    at_low = buckets == lowest[codes]
+    at_high = buckets == highest[codes]
+    return (_extreme(np.minimum, np.inf, codes[at_low], x[at_low], n),
+            _extreme(np.maximum, -np.inf, codes[at_high], x[at_high], n))
+
+
+def _string_columns(f, specs, name, index, v_codes, value_w, n) -> dict:
+    which = _take(f.index, index)
+    lengths = f.dictionary_lengths[which].astype(np.float64)
+    sums = np.zeros((n, len(STR_SUM)))
+    sums[:, 0] = np.bincount(v_codes, minlength=n)
+    sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
+    low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
+    high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
+    channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
+    counts = ValueCounts.from_pairs(specs[f"{name}|str:values"], n, v_codes, which,
+                                    f.dictionary, f.dictionary_hashes, channels)
+    return {f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
+            f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
+            f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high),
+            f"{name}|str:values": counts}

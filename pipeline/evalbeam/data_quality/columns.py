@@ -1,0 +1,169 @@
+"""One batch's feature columns as the numpy arrays statistics are summed from, built once per
+batch and shared by every slicing spec (:class:`FeatureArrays`).
+
+A feature's *values* are its non-null scalars, or the non-null entries of its lists; each value
+knows its row (``parent``; None when every row holds exactly one value, in order). Strings and
+bytes are dictionary-encoded (a dictionary-encoded column keeps its dictionary), each value an
+index into the dictionary, whose entries are hashed once (64 bits, mixed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalbeam.data_quality import sketch
+from evalbeam.data_quality.kinds import BYTES, FLOAT, INT, STRING, Kind, kind_of
+from evalbeam.hashing import hash_bytes, mix64
+
+TYPE_CODES = {"": 0, INT: 1, FLOAT: 2, STRING: 3, BYTES: 4}  # a feature's type: the largest seen
+TYPE_NAMES = {v: k for k, v in TYPE_CODES.items()}
+
+
+@dataclass
+class FeatureArrays:
+    name: str
+    kind: Kind
+    present: np.ndarray | None  # per row: has a value (None: every row)
+    num_values: np.ndarray | None  # per row: values it holds (None: 1 each)
+    parent: np.ndarray | None  # per value: its row (None: value i is row i)
+    numbers: np.ndarray | None = None  # numeric: float64 per value
+    buckets: np.ndarray | None = None  # numeric: sketch bucket per value (-1 for NaN)
+    # numeric of few distinct values in the batch: each value's index into ``distinct``
+    value_codes: np.ndarray | None = None
+    distinct: np.ndarray | None = None  # float64
+    distinct_buckets: np.ndarray | None = None
+    index: np.ndarray | None = None  # strings: dictionary index per value
+    dictionary: pa.Array | None = None
+    dictionary_hashes: np.ndarray | None = None
+    dictionary_lengths: np.ndarray | None = None
+
+
+def _is_list(typ) -> bool:
+    return (pa.types.is_list(typ) or pa.types.is_large_list(typ) or
+            pa.types.is_fixed_size_list(typ) or pa.types.is_list_view(typ))
+
+
+def _rows_of(array: pa.Array):
+    """``(present, num_values, values, parent)``: per row whether it has a value and how many
+    values, and the non-null values with their rows (None: every row, one each)."""
+    n = len(array)
+    if _is_list(array.type):
+        if pa.types.is_list_view(array.type):
+            array = array.cast(pa.large_list(array.type.value_type))
+        present = pc.is_valid(array).to_numpy(zero_copy_only=False)
+        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+        values = pc.list_flatten(array)
+        parent = pc.list_parent_indices(array).to_numpy(zero_copy_only=False).astype(np.int64)
+        if values.null_count:
+            valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
+            values = values.filter(pa.array(valid))
+            parent = parent[valid]
+        return present, lengths.astype(np.int64), values, parent
+    if not array.null_count:
+        return None, None, array, None
+    present = pc.is_valid(array).to_numpy(zero_copy_only=False)
+    return present, present.astype(np.int64), array.filter(pa.array(present)), \
+        np.flatnonzero(present)
+
+
+def numbers_of(array: pa.Array):
+    """``(float64 values, parent, present, num_values)`` of a numeric (or boolean, or
+    dictionary of numbers) column."""
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    present, num_values, values, parent = _rows_of(array)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_boolean(values.type):
+        values = values.cast(pa.int8())
+    elif pa.types.is_decimal(values.type):
+        values = values.cast(pa.float64())
+    return (values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), parent,
+            present, num_values)
+
+
+FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a batch is
+# summed per (slice, value): one count per cell instead of a pass per statistic
+_SAMPLE = 256
+
+
+def _few_values(x: np.ndarray, integer: bool = False):
+    """``(index of each value in distinct, distinct values)`` when ``x`` holds few distinct
+    values (judged from its first values, then checked), else None. Integers of a narrow
+    range are their offset from the smallest (no hashing)."""
+    if len(x) < 4 * _SAMPLE or len(np.unique(x[:_SAMPLE])) > _SAMPLE // 4:
+        return None
+    if integer:
+        low, high = x.min(), x.max()
+        if np.isfinite(low) and high - low < FEW_VALUES:
+            return (x - low).astype(np.int64), np.arange(low, high + 1)
+    encoded = pc.dictionary_encode(pa.array(x))
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    if len(distinct) > FEW_VALUES:
+        return None
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+
+
+def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0) -> FeatureArrays:
+    """The arrays of one feature column of a batch (its kind from its type unless given;
+    numbers sketched as ``x - shift``)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    own = kind_of(array.type, name)
+    kind = own if kind is None or not own.type else Kind(own.type, own.is_list or kind.is_list)
+    if not own.type:  # a column of nulls only
+        n = len(array)
+        return FeatureArrays(name, kind, np.zeros(n, bool), np.zeros(n, np.int64),
+                             np.zeros(0, np.int64))
+    if kind.numeric:
+        x, parent, present, num_values = numbers_of(array)
+        few = _few_values(x, kind.type == INT)
+        if few is not None:
+            codes, distinct = few
+            return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
+                                 value_codes=codes, distinct=distinct,
+                                 distinct_buckets=sketch.bucket_of(
+                                     distinct - shift if shift else distinct))
+        buckets = sketch.bucket_of(x - shift if shift else x)
+        return FeatureArrays(name, kind, present, num_values, parent, numbers=x, buckets=buckets)
+    present, num_values, values, parent = _rows_of(array)
+    if pa.types.is_dictionary(values.type) and \
+            pc.count_distinct(values.dictionary, mode="all").as_py() < len(values.dictionary):
+        values = values.dictionary_decode()  # a dictionary repeating a value: made distinct
+    encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    dictionary = encoded.dictionary
+    if pa.types.is_fixed_size_binary(dictionary.type) or pa.types.is_string_view(dictionary.type) \
+            or pa.types.is_binary_view(dictionary.type):
+        dictionary = dictionary.cast(pa.large_binary())
+    index = encoded.indices
+    if index.null_count:  # (nulls in a dictionary's indices were filtered above; its values)
+        keep = pc.is_valid(index).to_numpy(zero_copy_only=False)
+        index = index.filter(pa.array(keep))
+        parent = (np.flatnonzero(keep) if parent is None else parent[keep])
+        if present is None:
+            present = np.zeros(len(array), bool)
+            present[parent] = True
+            num_values = present.astype(np.int64)
+    hashes = mix64(hash_bytes(dictionary))
+    lengths = pc.binary_length(dictionary.cast(pa.large_binary())).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    return FeatureArrays(name, kind, present, num_values, parent,
+                         index=index.to_numpy(zero_copy_only=False).astype(np.int64),
+                         dictionary=dictionary, dictionary_hashes=hashes,
+                         dictionary_lengths=lengths)
+
+
+def batch_features(batch: pa.RecordBatch, dq) -> dict:
+    """``name -> FeatureArrays`` of the features of ``dq`` (a DataQualityPlan; every column
+    of the batch when it names none) present in ``batch``."""
+    names = dq.features if dq.features else [n for n in batch.schema.names
+                                             if not n.startswith("__")]
+    out = {}
+    for name in names:
+        if name in batch.schema.names:
+            out[name] = feature_arrays(batch.column(name), name, dq.kinds.get(name),
+                                       dq.shifts.get(name, 0.0))
+    return out

@@ -1,0 +1,91 @@
+"""One batch's statistics partials: per slicing spec, the statistics table of every row read
+(rows the metrics drop too), in the slices their slicing values give, carried by that spec's
+partial table (``SliceTable.statistics``) into the same combine.
+
+Coarse specs are rolled up from finer ones as the metrics are (:mod:`evalbeam.rollup`): the
+statistics' states are sums, minima, maxima and value counts, each reduced by its own rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.compute as pc
+
+from evalbeam import rollup
+from evalbeam.data_quality.accumulate import spec_statistics
+from evalbeam.data_quality.columns import batch_features
+from evalbeam.data_quality.plan import DATA
+from evalbeam.metrics.state import SliceTable
+from evalbeam.slicing import assign_slices, column_codes, rows_without_value
+
+
+def row_weights(batch, dq) -> np.ndarray | None:
+    """Each row's example weight (a null or NaN weight: 0); None without a weight column."""
+    if not dq.weight_column or dq.weight_column not in batch.schema.names:
+        return None
+    from evalbeam.extract import to_float
+
+    w = to_float(pc.fill_null(batch.column(dq.weight_column), 0))
+    return np.where(np.isnan(w), 0.0, w)
+
+
+def _slicing(batch, specs) -> dict:
+    """The batch's slice assignments per spec, rolled up where a spec can be."""
+    n = batch.num_rows
+    column = column_codes(batch)
+    nulls = [rows_without_value(spec, column, n) for spec in specs]
+    rolled = rollup.sources(tuple(specs))
+    assigned = {i: assign_slices(spec, column, n) for i, spec in enumerate(specs)
+                if i not in rolled}
+    ways = {}
+    for i, source in rolled.items():
+        way = rollup.roll_up(specs[i], specs[source], assigned[source], column, n)
+        if way is None:
+            assigned[i] = assign_slices(specs[i], column, n)
+        else:
+            ways[i] = way
+    return dict(column=column, rolled=rolled, assigned=assigned, ways=ways, null_rows=nulls)
+
+
+def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
+    """``{spec index: statistics SliceTable}`` of ``batch`` (every row of it); ``slicing``:
+    the batch's slice assignments when the metrics made them for the same rows."""
+    dq = eval_plan.data_quality
+    features = batch_features(batch, dq)
+    w = row_weights(batch, dq)
+    n = batch.num_rows
+    slicing = slicing or _slicing(batch, eval_plan.slice_specs)
+    rolled, assigned, ways = slicing["rolled"], slicing["assigned"], slicing["ways"]
+    nulls = slicing["null_rows"]
+    tables = {i: spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
+                                 null_rows=nulls[i])
+              for i, a in assigned.items()}
+    for i, (keys, group, rest) in ways.items():
+        source = tables[rolled[i]]
+        table = source.reduce_slices(group, keys) if len(source) else None
+        if rest is not None:
+            counted = spec_statistics(features, w, keys, rest[0], rest[1], n, dq)
+            table = counted if table is None else table.merge(counted)
+        if table is None:
+            table = spec_statistics(features, w, [], np.zeros(0, np.int64), None, n, dq)
+        table.null_rows = nulls[i]
+        tables[i] = table
+    return tables
+
+
+def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA,
+                      slicing: dict | None = None) -> list:
+    """``partials`` (``[(spec index, SliceTable)]``) carrying the statistics of ``batch``
+    for ``dataset``: each spec's first table holds them (a table without slices is added for a
+    spec that has none)."""
+    stats = statistics_tables(batch, eval_plan, slicing)
+    first = {}
+    for index, table in partials:
+        first.setdefault(index, table)
+    added = []
+    specs = eval_plan.fused.state_specs()
+    for index, table in stats.items():
+        if index not in first:
+            first[index] = SliceTable.from_batch(specs, [], np.zeros(0, np.int64), {})
+            added.append((index, first[index]))
+        first[index].statistics[dataset] = table
+    return sorted(partials + added, key=lambda item: item[0])

@@ -1,0 +1,78 @@
+"""Statistics on the pipeline's other paths: the Evaluate PTransform over a PCollection of
+record batches (every column of each batch), query metrics (documents grouped by query),
+slices below min_slice_size (left out and counted, as metrics are), an input of no rows."""
+import json
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import evalbeam
+from evalbeam import run_evaluation
+from stats_cases import by_slice
+
+BASE = 'model_specs { label_key: "label" prediction_key: "prediction" }\n'
+
+
+def _table(n=600, seed=5):
+    rng = np.random.default_rng(seed)
+    return pa.table({"label": rng.integers(0, 2, n), "prediction": rng.random(n),
+                     "country": rng.choice(["us", "fr", "jp"], n, p=[0.6, 0.35, 0.05]),
+                     "qid": rng.integers(0, 50, n), "score": rng.normal(5, 2, n)})
+
+
+def test_evaluate_over_a_pcollection_describes_every_column(tmp_path):
+    t = _table()
+    config = BASE + """metrics_specs { metrics { class_name: "ExampleCount" } }
+slicing_specs {} slicing_specs { feature_keys: ["country"] }
+data_quality { statistics: true }"""
+    out = str(tmp_path / "out")
+    with beam.Pipeline() as p:
+        _ = (p | beam.Create(t.to_batches(max_chunksize=100), reshuffle=False)
+             | evalbeam.Evaluate(config, out, report=False))
+    stats, datasets = by_slice(f"{out}/statistics.tfrecord")
+    assert set(stats["All Examples"]) == set(t.column_names)
+    score = stats["All Examples"]["score"].num_stats
+    x = t.column("score").to_numpy()
+    assert score.mean == pytest.approx(x.mean(), rel=1e-12)
+    assert score.std_dev == pytest.approx(x.std(), rel=1e-12)
+    fr = t.filter(pa.compute.equal(t.column("country"), "fr"))
+    assert datasets["country_fr"].num_examples == fr.num_rows
+
+
+def test_query_metrics_and_min_slice_size(tmp_path):
+    t = _table()
+    path = str(tmp_path / "d.parquet")
+    pq.write_table(t, path)
+    config = BASE + """metrics_specs { query_key: "qid"
+  metrics { class_name: "NDCG" config: '"gain_key": "score", "top_k_list": [3]' } }
+slicing_specs {} slicing_specs { feature_keys: ["country"] }
+options { min_slice_size { value: 50 } }
+data_quality { statistics: true features: ["score", "country"] }"""
+    out = tmp_path / "out"
+    run_evaluation(config, path, str(out), report=False, batch_size=128)
+    stats, datasets = by_slice(out / "statistics.tfrecord")
+    counts = dict(zip(*np.unique(t.column("country").to_numpy(zero_copy_only=False),
+                                 return_counts=True)))
+    kept = {f"country_{c}" for c, n in counts.items() if n >= 50}
+    assert set(datasets) == {"All Examples"} | kept and len(kept) < len(counts)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["statistics"]["statistics.tfrecord"] == {
+        "slices": 1 + len(kept), "omitted_below_min_slice_size": len(counts) - len(kept),
+        "rows": t.num_rows}
+    assert stats["All Examples"]["score"].num_stats.mean == pytest.approx(
+        t.column("score").to_numpy().mean(), rel=1e-12)
+
+
+def test_no_rows(tmp_path):
+    t = _table().slice(0, 0)
+    path = str(tmp_path / "empty.parquet")
+    pq.write_table(t, path)
+    config = BASE + """metrics_specs { metrics { class_name: "ExampleCount" } }
+data_quality { statistics: true }"""
+    out = tmp_path / "out"
+    run_evaluation(config, path, str(out), report=False)
+    stats, datasets = by_slice(out / "statistics.tfrecord")
+    assert list(datasets) == ["All Examples"] and datasets["All Examples"].num_examples == 0

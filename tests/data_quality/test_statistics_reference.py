@@ -1,0 +1,229 @@
+"""Statistics per slice against numpy / pandas on the same rows: counts and missing exact; mean,
+std, min, max to 1e-12 relative; medians and quantiles within the sketch's bound; unique counts,
+top values and list lengths exact; weighted variants by hand; rows the metrics drop (null
+labels) described too; TFDV's slice names; a CSV input."""
+import collections
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from evalbeam import run_evaluation
+from evalbeam.data_quality import sketch
+from stats_cases import by_slice, config, slices_of, table
+
+NUMERIC = ["label", "prediction", "weight", "age", "flag", "big"]
+STRINGS = ["country", "device", "word", "user"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stats")
+    t = table()
+    path = str(folder / "data.parquet")
+    pq.write_table(t, path, row_group_size=1000)
+    return t, path, folder
+
+
+@pytest.fixture(scope="module", params=[700, 3000], ids=["batches of 700", "one batch"])
+def weighted_run(data, request):
+    """Batches of 700 rows: every number summed value by value; one batch: numbers of few
+    distinct values (label, weight, age, flag) summed per (slice, value)."""
+    t, path, folder = data
+    out = str(folder / f"weighted_{request.param}")
+    result = run_evaluation(config(weighted=True), path, out, batch_size=request.param,
+                            report=False)
+    return result, by_slice(f"{out}/statistics.tfrecord")
+
+
+def _rows(t: pa.Table) -> dict:
+    """Slice name -> row indices."""
+    frame = t.select(["country", "device"]).to_pandas()
+    frame["i"] = np.arange(len(frame))
+    return {name: rows["i"].to_numpy() for name, rows in slices_of(frame).items()}
+
+
+def _close(a, b, rel=1e-12):
+    assert a == pytest.approx(b, rel=rel, abs=1e-300), (a, b)
+
+
+def _values(t, name, rows):
+    """Per row of ``rows``: whether valid, and the column's values as numpy."""
+    col = t.column(name).combine_chunks().take(pa.array(rows))
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    return col, valid
+
+
+def _shift(t, name):
+    x = t.column(name).combine_chunks().cast(pa.float64()).to_numpy(zero_copy_only=False)
+    finite = x[np.isfinite(x)]
+    return float(finite[0])
+
+
+def test_names_and_counts_every_row_read(data, weighted_run):
+    t, _, _ = data
+    result, (stats, datasets) = weighted_run
+    rows = _rows(t)
+    assert list(datasets)[:2] == ["All Examples", "country_us"] or "All Examples" in datasets
+    assert set(datasets) == set(rows)
+    label_nulls = t.column("label").null_count
+    assert label_nulls > 0 and result.summary["rows_used"] == len(t) - label_nulls
+    w = t.column("weight").to_numpy()
+    for name, r in rows.items():
+        assert datasets[name].num_examples == len(r)  # rows dropped by the metrics too
+        _close(datasets[name].weighted_num_examples, w[r].sum())
+        assert set(stats[name]) == set(t.column_names)
+
+
+def test_numbers_match_numpy(data, weighted_run):
+    t, _, _ = data
+    _, (stats, _) = weighted_run
+    w_all = t.column("weight").to_numpy()
+    for name, r in _rows(t).items():
+        for feature in NUMERIC:
+            fs = stats[name][feature]
+            assert fs.type == (fs.FLOAT if feature in ("label", "prediction", "weight", "big") else fs.INT)
+            num = fs.num_stats
+            col, valid = _values(t, feature, r)
+            assert num.common_stats.num_non_missing == valid.sum()
+            assert num.common_stats.num_missing == len(r) - valid.sum()
+            x = col.cast(pa.float64()).to_numpy(zero_copy_only=False)[valid]
+            w = w_all[r][valid]
+            nan = np.isnan(x)
+            x, w = x[~nan], w[~nan]
+            _close(num.mean, x.mean())
+            _close(num.std_dev, x.std())
+            _close(num.min, x.min())
+            _close(num.max, x.max())
+            assert num.num_zeros == np.count_nonzero(x == 0)
+            standard = next(h for h in num.histograms if h.type == h.STANDARD)
+            assert standard.num_nan == nan.sum()
+            assert sum(b.sample_count for b in standard.buckets) == len(x)
+            wm = np.average(x, weights=w)
+            _close(num.weighted_numeric_stats.mean, wm)
+            _close(num.weighted_numeric_stats.std_dev,
+                   math.sqrt(np.average((x - wm) ** 2, weights=w)), rel=1e-10)
+            wc = num.common_stats.weighted_common_stats
+            _close(wc.num_non_missing, w_all[r][valid].sum())
+            _check_quantiles(num, x, _shift(t, feature), fs.type == fs.INT)
+
+
+def _check_quantiles(num, x, shift, integer):
+    """The median and the quantile histogram's bounds within the sketch's bound of numpy's
+    inverted-CDF quantiles."""
+    def bound(v):
+        return sketch.ALPHA * abs(v - shift) + (0.5 if integer else 0) + 1e-9 * max(1, abs(v))
+
+    v = np.quantile(x, 0.5, method="inverted_cdf")
+    assert abs(num.median - v) <= bound(v), (num.median, v)
+    quantiles = next(h for h in num.histograms if h.type == h.QUANTILES)
+    assert len(quantiles.buckets) == 10
+    for k, b in enumerate(quantiles.buckets):
+        v = np.quantile(x, k / 10, method="inverted_cdf")
+        assert abs(b.low_value - v) <= bound(v), (k, b.low_value, v)
+        assert b.sample_count == pytest.approx(len(x) / 10)
+
+
+def test_big_offset_keeps_its_precision(data, weighted_run):
+    """Mean 1e6, spread 1: sums of x and x^2 would lose the std to cancellation."""
+    t, _, _ = data
+    _, (stats, _) = weighted_run
+    num = stats["All Examples"]["big"].num_stats
+    x = t.column("big").to_numpy(zero_copy_only=False)
+    x = x[np.isfinite(x)]
+    assert abs(x.mean()) > 1e5 and x.std() < 2
+    _close(num.std_dev, x.std())
+
+
+def test_strings_match_pandas(data, weighted_run):
+    t, _, _ = data
+    _, (stats, _) = weighted_run
+    w_all = t.column("weight").to_numpy()
+    for name, r in _rows(t).items():
+        for feature in STRINGS:
+            fs = stats[name][feature]
+            assert fs.type == fs.STRING
+            s = fs.string_stats
+            col, valid = _values(t, feature, r)
+            values = [v for v in col.to_pylist() if v is not None]
+            assert s.common_stats.num_non_missing == len(values)
+            assert s.common_stats.num_missing == len(r) - len(values)
+            counts = collections.Counter(values)
+            assert s.unique == len(counts)
+            want = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].encode()))[:20]
+            assert [(v.value, v.frequency) for v in s.top_values] == want
+            assert len(s.rank_histogram.buckets) == min(len(counts), 1000)
+            _close(s.avg_length, np.mean([len(v.encode()) for v in values]), rel=1e-7)  # float32
+            weights = collections.defaultdict(float)
+            for v, wv in zip(col.to_pylist(), w_all[r]):
+                if v is not None:
+                    weights[v] += wv
+            top = s.weighted_string_stats.top_values[0]
+            assert top.frequency == pytest.approx(max(weights.values()), rel=1e-12)
+
+
+def test_bytes_and_lists(data, weighted_run):
+    t, _, _ = data
+    _, (stats, _) = weighted_run
+    for name, r in _rows(t).items():
+        raw = stats[name]["raw"]
+        assert raw.type == raw.BYTES
+        values = t.column("raw").combine_chunks().take(pa.array(r)).to_pylist()
+        assert raw.bytes_stats.unique == len(set(values))
+        lengths = [len(v) for v in values]
+        _close(raw.bytes_stats.avg_num_bytes, np.mean(lengths), rel=1e-7)  # a float32 field
+        assert raw.bytes_stats.min_num_bytes == min(lengths)
+        assert raw.bytes_stats.max_num_bytes == max(lengths)
+        for feature in ("tags", "scores"):
+            lists = t.column(feature).combine_chunks().take(pa.array(r)).to_pylist()
+            present = [v for v in lists if v is not None]
+            fs = stats[name][feature]
+            common = (fs.string_stats if feature == "tags" else fs.num_stats).common_stats
+            assert common.num_non_missing == len(present)
+            assert common.num_missing == len(lists) - len(present)
+            sizes = [len(v) for v in present]
+            assert (common.min_num_values, common.max_num_values) == (min(sizes), max(sizes))
+            assert common.tot_num_values == sum(sizes)
+            _close(common.avg_num_values, np.mean(sizes), rel=1e-7)  # a float32 field
+        flat = [x for v in t.column("scores").combine_chunks().take(pa.array(r)).to_pylist()
+                if v for x in v]
+        _close(stats[name]["scores"].num_stats.mean, np.mean(flat))
+        tags = collections.Counter(x for v in t.column("tags").combine_chunks().take(
+            pa.array(r)).to_pylist() if v for x in v)
+        assert stats[name]["tags"].string_stats.unique == len(tags)
+
+
+def test_unweighted_config_has_no_weighted_stats(data, tmp_path):
+    t, path, _ = data
+    out = str(tmp_path / "plain")
+    run_evaluation(config(extra='features: ["age", "word"]'), path, out, report=False)
+    stats, datasets = by_slice(f"{out}/statistics.tfrecord")
+    assert set(stats["All Examples"]) == {"age", "word"}
+    assert datasets["All Examples"].weighted_num_examples == 0
+    age = stats["All Examples"]["age"].num_stats
+    assert not age.HasField("weighted_numeric_stats")
+    assert not age.common_stats.HasField("weighted_common_stats")
+
+
+def test_csv_input(data, tmp_path):
+    t, _, _ = data
+    flat = t.select(["label", "prediction", "weight", "country", "device", "age", "word"])
+    path = str(tmp_path / "data.csv")
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(flat, path)
+    out = str(tmp_path / "csv")
+    run_evaluation(config(), path, out, report=False)
+    stats, datasets = by_slice(f"{out}/statistics.tfrecord")
+    age = stats["All Examples"]["age"].num_stats
+    x = flat.column("age").to_numpy()
+    _close(age.mean, x.mean())
+    assert datasets["All Examples"].num_examples == len(flat)
+    word = stats["All Examples"]["word"].string_stats
+    # CSV: an empty field is null (the empty strings are missing values there)
+    values = [v for v in flat.column("word").to_pylist() if v]
+    assert word.common_stats.num_non_missing == len(values)
+    assert word.unique == len(set(values))
