@@ -45,7 +45,8 @@ from evalbeam.queries import query_partials, split_by_query
 from evalbeam.read_partials import ReadAndPreAggregate
 from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
-from evalbeam.data_quality.output import statistics_files, statistics_of
+from evalbeam.data_quality.output import checked, statistics_files, statistics_of
+from evalbeam.data_quality.to_proto import slice_name
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
            "EvalResult", "as_plan"]
@@ -164,6 +165,7 @@ class _Shard:
     summary: dict  # the spec's entry of summary.json's "specs"
     # dataset -> (serialized DatasetFeatureStatistics of its slices, slices omitted)
     statistics: dict = dataclasses.field(default_factory=dict)
+    statistics_slices: dict = dataclasses.field(default_factory=dict)  # TFDV name -> slice key
 
 
 def _shard_count(eval_plan) -> int:
@@ -203,8 +205,15 @@ def _write_shard(spec_and_table, eval_plan, staging) -> _Shard:
                "plot_slices": selection.plot_slices, "plot_slices_cut": selection.plot_slices_cut}
     statistics = {dataset: statistics_of(stats, eval_plan)
                   for dataset, stats in table.statistics.items()}
+    names = {slice_name(key): key for stats in table.statistics.values() for key in stats.keys}
     return _Shard(index, kept, selection.omitted, written, table.tally, found, interval_counts,
-                  summary, statistics)
+                  summary, statistics, names)
+
+
+def _gates(dq) -> bool:
+    """Whether the data-quality checks can fail: a schema, or a drift threshold."""
+    return dq.schema is not None or bool(dq.drift_thresholds) or \
+        dq.default_drift_threshold is not None
 
 
 def _warnings(counts) -> list:
@@ -248,10 +257,18 @@ def _finish(shards, eval_plan, staging, output_dir, data_location, file_format, 
         for what, n in shard.intervals.items():
             intervals[what] = intervals.get(what, 0) + n
     statistics = statistics_files(eval_plan, [s.statistics for s in shards])
+    quality = checked(eval_plan, statistics,
+                      {name: key for s in shards for name, key in s.statistics_slices.items()})
+    if quality is not None and _gates(eval_plan.data_quality):  # thresholds of the data's
+        if validation.missing_thresholds:  # the only ones: what they say is the outcome
+            validation.missing_thresholds, validation.validation_ok = False, True
+        if quality.failures:  # schema anomalies, drift beyond its threshold
+            validation.data_quality_failures.extend(quality.failures)
+            validation.validation_ok = False
     finish_artifacts(staging, output_dir, eval_plan, results, omitted, validation, counts,
                      sum(s.slices for s in shards), data_location, file_format, found,
                      [*said, *_warnings(counts)], intervals, specs=[s.summary for s in shards],
-                     facts=facts, report=report, statistics=statistics)
+                     facts=facts, report=report, statistics=statistics, quality=quality)
     return validation.validation_ok
 
 

@@ -224,12 +224,32 @@ def _parser():
                         "evalbeam evaluate (a shell glob such as runs/*/ works)")
     report.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the page to write, e.g. report.html")
+    infer = sub.add_parser("infer-schema", help="write a tensorflow-metadata schema of data files",
+                           description="Describe data files and write the schema TFDV's "
+                                       "infer_schema would (types, presence, value counts, string "
+                                       "domains of low-cardinality strings), ready to edit and "
+                                       "commit; evaluate --schema FILE then validates against it.",
+                           epilog="FILE is never replaced unless --overwrite is given.\n\n" +
+                                  READER_EXIT_CODES)
+    _flag(infer, "--data", required=True, nargs="+", action="extend", metavar="PATH",
+          help="files, globs or folders; Parquet, CSV or TFRecord")
+    _flag(infer, "--format", choices=("parquet", "csv", "tfrecord"),
+          help="data format (default: from the file extension)")
+    _flag(infer, "--schema", metavar="SCHEMA",
+          help="a schema typing CSV columns (else they are inferred)")
+    _flag(infer, "--features", metavar="A,B,...",
+          help="the columns the schema describes (default: every column)")
+    _flag(infer, "--max_string_domain_size", type=_positive, default=100, metavar="N",
+          help="a string column of at most N distinct values gets a domain (default 100)")
+    infer.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="the schema to write (text format), e.g. schema.pbtxt")
+    _flag(infer, "--overwrite", action="store_true", help="replace FILE if it exists")
     return parser, {"evaluate": ev, "demo": demo, "show": show, "diff": diff, "report": report,
-                    "history": hist}
+                    "history": hist, "infer-schema": infer}
 
 
 def _unknown_reader_flag(argv: list, commands: dict):
-    """The first flag a reading command (show, diff, report, history) does not define:
+    """The first flag a reading command (show, diff, report, history, infer-schema) lacks:
     these take no Beam flags, so ``--outptu`` is a typo to name, not a missing ``-o``."""
     if not argv or argv[0] not in commands or argv[0] in ("evaluate", "demo"):
         return None
@@ -296,6 +316,8 @@ def main(argv=None) -> int:
             raise EvalbeamError(unexpected(extra[0], own, f"{args.command} takes {takes}"))
         if args.command == "report":
             return _report(args)
+        if args.command == "infer-schema":
+            return _infer_schema(args)
         if args.command == "history":
             return _history(args)
         return _diff(args) if args.command == "diff" else _show(args)
@@ -465,6 +487,32 @@ def _report(args) -> int:
     write_report(results, args.output)
     runs = f"{len(results)} runs" if len(results) > 1 else dirs[0]
     print(f"wrote {args.output} ({runs}); it opens offline in any browser")
+    return 0
+
+
+def _infer_schema(args) -> int:
+    from evalbeam.data_quality.infer_schema import infer_schema
+    from evalbeam.data_quality.of_files import statistics_of_files
+    from evalbeam.data_quality.schema_file import write_schema
+    from evalbeam.errors import ConfigError, OutputError
+    from evalbeam.io.paths import is_file
+
+    if is_file(args.output) and not args.overwrite:  # (said before the data is read)
+        raise OutputError(f"{args.output}: the file exists; not replacing it (--overwrite "
+                          f"replaces it)")
+    features = [] if args.features is None else [n.strip() for n in args.features.split(",")]
+    if not all(features):
+        raise ConfigError(f"--features: expected column names separated by commas, got "
+                          f"{args.features!r}")
+    statistics = statistics_of_files(args.data, args.format, args.schema, features)
+    schema = infer_schema(statistics, max_string_domain_size=args.max_string_domain_size)
+    write_schema(schema, args.output, overwrite=args.overwrite)
+    rows = statistics.datasets[0].num_examples
+    domains = [f.name for f in schema.feature
+               if f.WhichOneof("domain_info") in ("domain", "string_domain")]
+    print(f"schema of {len(schema.feature)} feature(s) from {rows} rows (string domains: "
+          f"{', '.join(domains) or 'none'}) -> {args.output}; edit it, commit it, and "
+          f"evaluate --schema {args.output} validates the data against it")
     return 0
 
 

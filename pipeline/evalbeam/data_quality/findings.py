@@ -92,10 +92,18 @@ def six_digits(x: float) -> str:
 
 
 def number(x: float) -> str:
-    """A count in plain words: integers without a fraction, others to 4 significant digits."""
+    """A count in plain words: integers without a fraction, others (weighted counts) to 7
+    significant digits."""
     x = float(x)
-    return str(int(x)) if x.is_integer() else format(x, ".4g")
+    return str(int(x)) if x.is_integer() else format(x, ".7g")
 
 
 def percent(fraction: float) -> str:
-    return f"{format(100 * float(fraction), '.3g')}%"
+    """A fraction as a percentage to 3 significant digits, more where those would round it to
+    100% or 0% (99.97%, not 100%)."""
+    value = 100 * float(fraction)
+    for digits in range(3, 10):
+        text = format(value, f".{digits}g")
+        if (float(text) != 100 or value == 100) and (float(text) != 0 or value == 0):
+            break
+    return f"{text}%"

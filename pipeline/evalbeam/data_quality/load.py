@@ -103,22 +103,3 @@ def _records(data: bytes):
         return list(read_records(io.BytesIO(data), "statistics"))
     except Exception:  # noqa: BLE001 - not TFRecord framing
         return None
-
-
-def load_schema(path, what: str = "schema"):
-    """A tensorflow-metadata ``Schema`` from its text format at ``path``."""
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    from evalbeam.io.paths import read_text
-
-    path = os.fspath(path)
-    try:
-        text = read_text(path, what)
-    except OSError as e:
-        raise ConfigError(str(e)) from None
-    schema = schema_pb2.Schema()
-    try:
-        text_format.Parse(text, schema)
-    except text_format.ParseError as e:
-        raise ConfigError(f"{what} {path}: {e}".replace("\n", " ")) from None
-    return schema

@@ -13,10 +13,9 @@ import numpy as np
 
 from evalbeam.data_quality.plan import BASELINE, DATA
 from evalbeam.data_quality.to_proto import ALL_EXAMPLES, datasets
+from evalbeam.io.files import BASELINE_STATISTICS_FILE, STATISTICS_FILE
 from evalbeam.slicing import slice_sort_key
 
-STATISTICS_FILE = "statistics.tfrecord"
-BASELINE_STATISTICS_FILE = "baseline_statistics.tfrecord"
 FILES = {DATA: STATISTICS_FILE, BASELINE: BASELINE_STATISTICS_FILE}
 
 
@@ -65,3 +64,28 @@ def statistics_files(eval_plan, per_shard: list) -> dict:
             summary["rows"] = int(overall.num_examples)
         out[FILES[dataset]] = (merged.SerializeToString(), summary)
     return out
+
+
+def checked(eval_plan, statistics: dict, slice_keys: dict):
+    """The data-quality checks of a run (:func:`~evalbeam.data_quality.checks.check_data_quality`)
+    on its ``statistics`` (:func:`statistics_files`), against the plan's schema and the baseline
+    (baseline data read in the pipeline, else the baseline statistics file); None when the run
+    has nothing to check them against. ``slice_keys``: dataset name -> slice key."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    from evalbeam.data_quality.checks import check_data_quality
+
+    dq = eval_plan.data_quality
+    if dq is None or STATISTICS_FILE not in statistics:
+        return None
+    baseline = dq.baseline_statistics
+    if BASELINE_STATISTICS_FILE in statistics:
+        baseline = statistics_pb2.DatasetFeatureStatisticsList.FromString(
+            statistics[BASELINE_STATISTICS_FILE][0])
+    if dq.schema is None and baseline is None:
+        return None
+    data = statistics_pb2.DatasetFeatureStatisticsList.FromString(statistics[STATISTICS_FILE][0])
+    return check_data_quality(data, schema=dq.schema, baseline=baseline,
+                              drift_thresholds=dq.drift_thresholds,
+                              default_drift_threshold=dq.default_drift_threshold,
+                              slice_keys=slice_keys)

@@ -55,6 +55,11 @@ class DataQualityPlan:
             raise InputError(f"{source}: no column {missing[0]!r} (data_quality.features); "
                              f"columns present: {', '.join(schema.names)}")
         kinds = {n: kind_of(schema.field(n).type, n) for n in names}
+        unknown = sorted(set(self.drift_thresholds) - set(names))
+        if unknown:
+            raise InputError(f"{source}: data_quality.drift_thresholds names {unknown[0]!r}, "
+                             f"which is not among the features described "
+                             f"({', '.join(names)})")
         return dataclasses.replace(self, features=list(names), kinds=kinds)
 
     def with_shifts(self, batch: pa.RecordBatch) -> "DataQualityPlan":
@@ -118,11 +123,15 @@ def resolve_data_quality(config, heads: list) -> DataQualityPlan | None:
 def load_inputs(plan: DataQualityPlan) -> DataQualityPlan:
     """``plan`` with its schema and baseline statistics files read (errors name the file and
     the setting)."""
-    from evalbeam.data_quality.load import load_schema, load_statistics
+    from evalbeam.data_quality.load import load_statistics
+    from evalbeam.data_quality.schema_file import load_schema
 
     schema = plan.schema
     if plan.schema_path and schema is None:
-        schema = load_schema(plan.schema_path, "data_quality.schema_path")
+        try:
+            schema = load_schema(plan.schema_path, "data_quality.schema_path")
+        except InputError as e:  # a setting of the config names it
+            raise ConfigError(e.message) from None
     baseline = plan.baseline_statistics
     if plan.baseline_statistics_path and baseline is None:
         baseline = load_statistics(plan.baseline_statistics_path,

@@ -15,22 +15,23 @@ from evalbeam.errors import InputError, OutputError, first_line
 from evalbeam.io.paths import is_file, is_local, read_text
 
 
-def parse_schema(text: str, path: str) -> schema_pb2.Schema:
+def parse_schema(text: str, path: str, what: str = "schema") -> schema_pb2.Schema:
     schema = schema_pb2.Schema()
     try:
         text_format.Parse(text, schema)
     except text_format.ParseError as e:
-        raise InputError(f"schema {path}: {e}".replace("\n", " ")) from None
+        raise InputError(f"{what} {path}: {e}".replace("\n", " ")) from None
     return schema
 
 
-def load_schema(path: str) -> schema_pb2.Schema:
-    """The Schema in the text-format file at ``path``."""
+def load_schema(path: str, what: str = "schema") -> schema_pb2.Schema:
+    """The Schema in the text-format file at ``path``; ``what``: the setting that names it,
+    for the messages."""
     try:
-        text = read_text(path, "schema")
+        text = read_text(path, what)
     except OSError as e:
         raise InputError(str(e)) from None
-    return parse_schema(text, path)
+    return parse_schema(text, path, what)
 
 
 def write_schema(schema: schema_pb2.Schema, path: str, *, overwrite: bool = False) -> None:

@@ -26,11 +26,12 @@ import shutil
 import uuid
 
 from apache_beam.io.filesystems import FileSystems
-from google.protobuf import json_format
+from google.protobuf import json_format, text_format
 
 from evalbeam.errors import OutputError
 from evalbeam.io import convert
-from evalbeam.io.files import (BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE, REGRESSIONS_FILE,
+from evalbeam.io.files import (ANOMALIES_FILE, BLESSED_FILE, CONFIG_FILE, NOT_BLESSED_FILE,
+                               REGRESSIONS_FILE, SLICE_ANOMALIES_FILE,
                                REPORT_FILE, SUMMARY_FILE, VALIDATIONS_FILE)
 from evalbeam.io import output_location
 from evalbeam.io.staging import owner_gone, release
@@ -110,7 +111,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
                      regressions: list | None = None, warnings: list = (),
                      intervals: dict | None = None, specs: list | None = None,
                      facts: dict | None = None, report: bool = True,
-                     statistics: dict | None = None) -> None:
+                     statistics: dict | None = None, quality=None) -> None:
     """Write the run-level files next to the shards, then move everything into ``output_dir``.
 
     ``specs``: per slicing spec, in config order, its slice counts for summary.json.
@@ -119,7 +120,9 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
     evaluated (``evaluated_at``: now, UTC). ``report``: the run's page (``report.html``) is
     built from the staged files and moves in with them. ``statistics``: ``{file name:
     (serialized DatasetFeatureStatisticsList, summary)}``, written as one record each, their
-    summaries in summary.json's ``statistics``."""
+    summaries in summary.json's ``statistics``. ``quality``: the data-quality checks
+    (:class:`~evalbeam.data_quality.checks.DataQualityOutcome`), written as anomalies.pbtxt
+    (the overall slice) and slice_anomalies.tfrecord, summarised in ``data_quality``."""
     run = config_pb2.EvalRun(version=f"evalbeam {_version()}", data_location=data_location,
                              file_format=file_format)
     run.eval_config.CopyFrom(eval_plan.config)
@@ -143,6 +146,7 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         "validation_ok": validation.validation_ok,
         "blessed": validation.validation_ok,
         "validation_failures": sum(len(s.failures) for s in validation.metric_validations_per_slice),
+        "data_quality_failures": len(validation.data_quality_failures),
         **_overall(overall, metric_thresholds(eval_plan.metrics)),
         "warnings": list(warnings),
         "version": _version(),
@@ -154,6 +158,13 @@ def finish_artifacts(staging: str, output_dir: str, eval_plan, results, omitted,
         for name, (record, _) in statistics.items():
             with _create(staging, name) as f:
                 write_records(f, [record])
+    if quality is not None:
+        summary["data_quality"] = quality.summary()
+        if quality.overall is not None:
+            with _create(staging, ANOMALIES_FILE) as f:
+                f.write(text_format.MessageToString(quality.overall).encode())
+        with _create(staging, SLICE_ANOMALIES_FILE) as f:
+            write_records(f, [r.SerializeToString() for r in quality.slice_records])
     with _create(staging, VALIDATIONS_FILE) as f:
         write_records(f, [validation.SerializeToString()])
     with _create(staging, CONFIG_FILE) as f:
