@@ -15,12 +15,12 @@ Measures (TFDV's ``anomalies/metrics.cc``):
   the finite buckets of both are re-bucketed onto the union of their boundaries, a bucket's
   count spread over its new sub-buckets in proportion to their width (uniform within a
   bucket); point masses are added back as one bucket per distinct point value, shared by both;
-  the mass of buckets with an infinite bound is added as a bucket of its own *for each side*
-  (one histogram's infinite mass faces a 0 in the other, never the other's infinite mass);
-  NaNs (``num_nan``) likewise get one bucket per side. So two identical histograms with
-  infinite-bound buckets or NaNs have a divergence above 0: the current TFDV source's
-  behaviour, kept (older releases shared one NaN bucket and had no point masses). A side
-  whose aligned counts sum to 0 cannot be normalised: no divergence.
+  the mass of buckets with an infinite bound is added as one bucket, and NaNs (``num_nan``)
+  as another, each shared by both sides. (The current TFDV source gives each side's infinite
+  mass and NaNs buckets of their own, facing a 0 on the other side, so that two identical
+  histograms holding them have a divergence above 0, up to 0.5: a defect not kept; older
+  releases shared one NaN bucket.) A side whose aligned counts sum to 0 cannot be normalised:
+  no divergence.
   With schema thresholds TFDV also computes it for categorical features, over the value
   counts (same formula): so does :func:`measure`.
 
@@ -104,13 +104,10 @@ def align_histograms(h1: statistics_pb2.Histogram, h2: statistics_pb2.Histogram)
     points = sorted(set(parts[0][1]) | set(parts[1][1]))
     out = [list(a) + [p.get(x, 0.0) for x in points] for a, (_, p, _) in zip(aligned, parts)]
     inf1, inf2 = parts[0][2], parts[1][2]
-    if inf1 != 0:
-        out[0].append(inf1), out[1].append(0.0)
-    if inf2 != 0:
-        out[0].append(0.0), out[1].append(inf2)
-    if h1.num_nan > 0 or h2.num_nan > 0:
-        out[0] += [0.0, float(h1.num_nan)]
-        out[1] += [float(h2.num_nan), 0.0]
+    if inf1 != 0 or inf2 != 0:  # one bucket of both sides (TFDV: one per side)
+        out[0].append(inf1), out[1].append(inf2)
+    if h1.num_nan > 0 or h2.num_nan > 0:  # likewise
+        out[0].append(float(h1.num_nan)), out[1].append(float(h2.num_nan))
     return np.array(out[0], dtype=np.float64), np.array(out[1], dtype=np.float64)
 
 
