@@ -106,3 +106,24 @@ def test_the_command_leaves_with_its_exit_code_output_and_exit_functions(tmp_pat
     assert done.stdout == "before\n"
     assert done.stderr.startswith("evalbeam: error:") and "missing" in done.stderr
     assert mark.read_text() == "yes"
+
+
+@pytest.mark.parametrize("flags", [["--statistics"], ["--statistics_features", "age,country"]])
+def test_statistics_runs_read_ahead_with_the_runs_data_quality_plan(tmp_path, flags):
+    """The data-quality plan (features, kinds, shifts from the first rows) is made before Beam
+    is imported as the run makes it: the processes are taken and the statistics are numpy's."""
+    from evalbeam.data_quality import load_statistics
+
+    table = make_table(6000)
+    pq.write_table(table, tmp_path / "data.parquet", row_group_size=1000)
+    notes, out = _run(tmp_path, [str(tmp_path / "data.parquet")], *flags)
+    assert notes == {"beam imported when forking": False, "taken": True}
+    _check(out, table)
+    overall = next(d for d in load_statistics(f"{out}/statistics.tfrecord").datasets
+                   if d.name == "All Examples")
+    assert overall.num_examples == 6000
+    age = next(f for f in overall.features if list(f.path.step) == ["age"]).num_stats
+    values = table.column("age").to_numpy()
+    assert age.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert age.std_dev == pytest.approx(values.std(), rel=1e-12)
+    assert (age.min, age.max) == (values.min(), values.max())

@@ -46,6 +46,7 @@ from evalbeam.read_partials import ReadAndPreAggregate
 from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
 from evalbeam.data_quality.output import checked, statistics_files, statistics_of
+from evalbeam.data_quality.run_plan import SHIFT_ROWS, data_quality_for, with_data_quality
 from evalbeam.data_quality.to_proto import slice_name
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
@@ -434,41 +435,6 @@ def baseline_metrics_from(result_dir: str, baseline: str) -> dict:
                         if k.model_name == source and not k.is_diff and (
                             isinstance(v, float) or isinstance(v, np.ndarray))}
             for slice_key, values in metrics.items()}
-
-
-def with_data_quality(config, data_quality) -> config_pb2.EvalConfig:
-    """An EvalConfig of ``config`` (a plan, proto, path or text) with ``data_quality`` (a
-    DataQuality or a dict of its fields) merged into its own."""
-    from google.protobuf import json_format
-
-    if isinstance(data_quality, dict):
-        try:
-            data_quality = json_format.ParseDict(data_quality, config_pb2.DataQuality())
-        except json_format.ParseError as e:
-            raise ConfigError(f"data_quality: {e}".replace("\n", " ")) from None
-    if isinstance(config, EvalPlan):
-        config = config.config
-    proto = config_pb2.EvalConfig()
-    proto.CopyFrom(config if isinstance(config, config_pb2.EvalConfig) else read_config(config))
-    proto.data_quality.MergeFrom(data_quality)
-    return proto
-
-
-SHIFT_ROWS = 1024  # rows read before the run for the numeric features' shifts
-
-
-def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
-    """``eval_plan`` with its data-quality features resolved against the data's ``schema``
-    (every column when none is named; kinds checked) and their shifts taken from the first
-    rows (``first_batches()``)."""
-    dq = eval_plan.data_quality
-    if dq is None:
-        return eval_plan
-    dq = dq.for_schema(schema, source)
-    for batch in first_batches():
-        dq = dq.with_shifts(batch)
-        break
-    return dataclasses.replace(eval_plan, data_quality=dq)
 
 
 def baseline_read_tasks(patterns, data_format, schema, said) -> tuple:

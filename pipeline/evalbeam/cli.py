@@ -360,9 +360,10 @@ def _evaluate(args, beam_args) -> int:
     config = args.config if "://" in args.config else pathlib.Path(args.config)
     with warnings.catch_warnings(), progress.shown(total, line), \
             contextlib.ExitStack() as ahead:
-        if not (beam_args or models or args.baseline_result or data_quality):
+        if not (beam_args or models or args.baseline_result):
             ahead.callback(worker_pool.stop_ahead)
-            read_ahead.start(config, args.data, args.format, args.schema, batch_size)
+            read_ahead.start(config, args.data, args.format, args.schema, batch_size,
+                             data_quality)
         _import_beam_without_pandas()
         from evalbeam.api import run_evaluation
 

@@ -7,9 +7,9 @@ and pre-aggregate while this process imports Beam and builds the pipeline, whose
 then finds them at work (:func:`evalbeam.worker_pool.take_ahead`) and does its own share.
 
 It starts only when everything the reading depends on is known without Beam: no pipeline
-flags, no models or baseline result, no query metrics or data quality (whose plan comes from
-the data's first rows), data named as local files (no glob or folder, which Beam's
-filesystems list). The pipeline takes the processes only when its read
+flags, no models or baseline result, no query metrics, data named as local files (no glob or
+folder, which Beam's filesystems list); a data-quality plan is resolved against the data as
+the run resolves it. The pipeline takes the processes only when its read
 tasks, config, columns and batch size are the same (:func:`evalbeam.task_partials.reading_key`);
 otherwise they are stopped and the run reads as it would have. Nothing here says anything:
 whatever fails fails again in the run itself, which says it.
@@ -20,12 +20,14 @@ import os
 
 from evalbeam import local_workers, task_partials, worker_pool
 from evalbeam.config import read_config, resolve_config
+from evalbeam.data_quality import run_plan
 from evalbeam.errors import EvalbeamError
 from evalbeam.io import readers
 
 
-def start(config, data, data_format, schema, batch_size: int) -> None:
-    """Forks the run's reading processes now, if it will have several (see the module)."""
+def start(config, data, data_format, schema, batch_size: int, data_quality=None) -> None:
+    """Forks the run's reading processes now, if it will have several (see the module);
+    ``data_quality``: the DataQuality the run merges into the config's."""
     try:
         files = _plain_files(data)
         if not files:
@@ -34,16 +36,25 @@ def start(config, data, data_format, schema, batch_size: int) -> None:
         if len(formats) != 1:
             return
         fmt = formats.pop()
-        plan = resolve_config(read_config(config))
-        if plan.query_key or plan.data_quality is not None or (
-                fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
+        config = read_config(config) if data_quality is None else \
+            run_plan.with_data_quality(config, data_quality)
+        plan = resolve_config(config)
+        if plan.query_key or (fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
             return
-        tasks = task_partials.in_reading_order(readers.read_tasks(files, fmt))
+        listed = readers.read_tasks(files, fmt)
+        tasks = task_partials.in_reading_order(listed)
         processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
         if processes <= 1:
             return
-        columns = plan.input_columns()
+        dq = plan.data_quality
+        if schema is None and dq is not None and dq.schema_path:
+            schema = dq.schema_path  # (it types CSV columns too)
+        columns = plan.read_columns()
         column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
+        if dq is not None:  # resolved as the run resolves it (api.run_evaluation)
+            plan = run_plan.data_quality_for(
+                plan, readers.read_schema(files[0], fmt, columns, column_types), files[0],
+                lambda: readers.read_task(listed[0], columns, run_plan.SHIFT_ROWS, column_types))
     except (EvalbeamError, OSError, ValueError):
         return
 
