@@ -46,6 +46,7 @@ from evalbeam.read_partials import ReadAndPreAggregate
 from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
 from evalbeam.data_quality.output import checked, statistics_files, statistics_of
+from evalbeam.data_quality.schema_file import load_schema
 from evalbeam.data_quality.run_plan import SHIFT_ROWS, data_quality_for, with_data_quality
 from evalbeam.data_quality.to_proto import slice_name
 
@@ -475,6 +476,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
     (:mod:`evalbeam.data_quality`). Returns the result as read back.
     """
     run_name = run_facts.check_run_name(run_name, "run_name")
+    if schema is not None:  # (said as the schema given, before the config's data quality reads it)
+        load_schema(schema)
     config_file = config_path(config)
     if data_quality is not None:
         config = with_data_quality(config, data_quality)

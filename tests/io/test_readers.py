@@ -201,7 +201,11 @@ def test_csv_empty_fields_are_nulls_as_in_parquet(tmp_path, config, capsys, with
     argv = ["--config", config, "--data", str(csv), "--output", str(tmp_path / "csv")]
     if with_schema:
         schema = tmp_path / "schema.pbtxt"
+        # (every column: --schema also validates the data, and a column the schema does not
+        # know is an anomaly)
         schema.write_text('feature { name: "label" type: INT }\n'
+                          'feature { name: "prediction" type: FLOAT }\n'
+                          'feature { name: "weight" type: FLOAT }\n'
                           'feature { name: "country" type: BYTES }\n')
         argv += ["--schema", str(schema)]
     code, stdout, err = evaluate_here(capsys, *argv)
