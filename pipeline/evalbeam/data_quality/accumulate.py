@@ -150,8 +150,7 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, total
         value_w = _take(w, f.parent) if f.parent is not None else w
         value_w = _take(value_w, index)
     if f.kind.numeric:
-        whole = totals[1] if f.parent is None and f.present is None and value_w is not None \
-            else None
+        whole = totals if f.parent is None and f.present is None else None
         out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole))
     else:
         out.update(_string_columns(f, specs, name, index, v_codes, value_w, n))
@@ -191,39 +190,36 @@ def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
 
 
 def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
-    """``whole``: the slices' weights when every example has exactly one value."""
+    """``whole``: the slices' example counts and weights when every example has exactly one
+    value."""
     if f.value_codes is not None:
         return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
     x = _take(f.numbers, index)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
     shift = dq.shifts.get(name, 0.0)
-    finite = np.isfinite(x)
-    if finite.all():  # (no masking: a mask per value costs more than the sums)
-        d = x - shift if shift else x
-        fin = None
-    else:
-        d = np.where(finite, x - shift, 0.0)
-        fin = finite.astype(np.float64)
+    d, d2, fin, zero, wd, wd2 = _terms(x, nan, shift, value_w)
     sums = np.zeros((n, len(NUM_SUM)))
-    sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n) if fin is not None else \
-        np.bincount(v_codes, minlength=n)
+    if fin is not None:
+        sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
+    elif whole is not None:
+        sums[:, 0] = whole[0]
+    else:
+        sums[:, 0] = np.bincount(v_codes, minlength=n)
     sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
-    sums[:, 2] = np.bincount(v_codes, weights=d * d, minlength=n)
-    zero = x == 0
-    if zero.any():
+    sums[:, 2] = np.bincount(v_codes, weights=d2, minlength=n)
+    if zero is not None:
         sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
     if fin is not None:
         sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
     if value_w is not None:
-        wd = value_w * d
         if fin is None and whole is not None:  # a value per example: the slices' weights
-            sums[:, 5] = whole
+            sums[:, 5] = whole[1]
         else:
             sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
                                      value_w, minlength=n)
         sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
-        sums[:, 7] = np.bincount(v_codes, weights=wd * d, minlength=n)
+        sums[:, 7] = np.bincount(v_codes, weights=wd2, minlength=n)
         if fin is not None:
             sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
     if fin is None or not nan.any():
@@ -240,6 +236,21 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
             f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
             f"{name}|num:sketch": sketched}
+
+
+def _terms(x, nan, shift, value_w):
+    """``(x - c, (x - c)^2, finite (None: all), zero (None: none), w (x - c), w (x - c)^2)``,
+    with non-finite values as 0. (No masking where all are finite: a mask per value costs
+    more than the sums.)"""
+    finite = np.isfinite(x)
+    if finite.all():
+        d, fin = (x - shift if shift else x), None
+    else:
+        d, fin = np.where(finite, x - shift, 0.0), finite.astype(np.float64)
+    zero = x == 0
+    wd = value_w * d if value_w is not None else None
+    return d, d * d, fin, (zero if zero.any() else None), wd, \
+        (wd * d if wd is not None else None)
 
 
 def _extremes(sketched, codes, x, buckets, n):
