@@ -401,6 +401,15 @@ def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
     return dataclasses.replace(eval_plan, data_quality=dq)
 
 
+def _read(schema: pa.Schema, raw: list, columns) -> pa.Schema:
+    """The fields of ``schema`` the pipeline's batches hold: the columns read (all when
+    ``columns`` is None) and those models add (not in the data's ``raw`` names)."""
+    if columns is None:
+        return schema
+    keep = set(columns) | (set(schema.names) - set(raw))
+    return pa.schema([f for f in schema if f.name in keep])
+
+
 def baseline_read_tasks(patterns, data_format, schema, said) -> tuple:
     """``(read tasks, CSV column types)`` of the baseline data (statistics only)."""
     from evalbeam.data_quality.plan import BASELINE
@@ -483,12 +492,14 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         column_types = None
         if in_memory is not None:
             table, full_schema = in_memory
+            raw = full_schema.names
             if stage:
                 columns = stage.prepare(eval_plan, full_schema, readers.IN_MEMORY)
                 table = table.select([c for c in columns if c in table.column_names])
                 full_schema = stage.schema(full_schema)
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
-            eval_plan = data_quality_for(eval_plan, full_schema, readers.IN_MEMORY,
+            eval_plan = data_quality_for(eval_plan, _read(full_schema, raw, columns),
+                                         readers.IN_MEMORY,
                                          lambda: table.slice(0, SHIFT_ROWS).to_batches())
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
@@ -499,6 +510,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         else:
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             file_schema = readers.read_schema(files[0], fmt, columns, column_types)
+            raw = file_schema.names
             if stage:
                 columns = stage.prepare(eval_plan, file_schema, files[0])
                 file_schema = stage.schema(file_schema)
@@ -506,7 +518,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
             eval_plan = data_quality_for(
-                eval_plan, file_schema, files[0], lambda: readers.read_task(
+                eval_plan, _read(file_schema, raw, columns), files[0], lambda: readers.read_task(
                     tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [])
         baseline_tasks = []
         if eval_plan.data_quality is not None and eval_plan.data_quality.baseline_data:
