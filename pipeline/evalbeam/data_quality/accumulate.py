@@ -28,7 +28,8 @@ import numpy as np
 from evalbeam.data_quality import sketch
 from evalbeam.data_quality.columns import TYPE_CODES
 from evalbeam.data_quality.value_counts import ValueCounts
-from evalbeam.metrics.state import DenseColumn, SliceTable, SparseColumn, StateSpec
+from evalbeam.metrics.state import (DENSE_CELLS, DENSE_PER_ROW, DenseColumn, SliceTable,
+                                    SparseColumn, StateSpec)
 
 COMMON_SUM = ("non_missing", "values", "w_non_missing", "w_values")
 NUM_SUM = ("finite", "s1", "s2", "zeros", "nan", "w_finite", "w_s1", "w_s2", "w_nan")
@@ -185,8 +186,9 @@ def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
     return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
             f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
-            f"{name}|num:sketch": SparseColumn.from_rows(spec, rows, n, f.distinct_buckets[values],
-                                                         channels)}
+            # a few buckets per slice: kept as entries (sparse)
+            f"{name}|num:sketch": SparseColumn.from_entries(
+                spec, n, rows, f.distinct_buckets[values], np.stack(channels, axis=1))}
 
 
 def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
@@ -230,12 +232,29 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
         vw = value_w[valued] if value_w is not None else None
     channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
     spec = specs[f"{name}|num:sketch"]
-    sketched = SparseColumn.from_rows(spec, c, n, b, channels)
+    sketched = sketch_column(spec, c, n, b, channels)
     low, high = _extremes(sketched, c, xv, b, n)
     return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
             f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
             f"{name}|num:sketch": sketched}
+
+
+def sketch_column(spec, codes, n: int, buckets, channels) -> SparseColumn:
+    """One batch's sketch of ``n`` slices (``SparseColumn.from_rows``): counted over the
+    buckets the batch's values fall in only (most of the sketch's range stays empty), then
+    laid into the whole range."""
+    nbk = spec.shape[1]
+    if not len(codes) or n * nbk > max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
+        return SparseColumn.from_rows(spec, codes, n, buckets, channels)
+    low, high = int(buckets.min()), int(buckets.max())
+    width = high - low + 1
+    cells = codes * width + (buckets - low)
+    dense = np.zeros((n, len(channels), nbk))
+    for k, channel in enumerate(channels):
+        dense[:, k, low:high + 1] = np.bincount(cells, weights=channel,
+                                                minlength=n * width).reshape(n, width)
+    return SparseColumn.from_dense(spec, dense)
 
 
 def _terms(x, nan, shift, value_w):
