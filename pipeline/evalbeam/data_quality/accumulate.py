@@ -200,7 +200,13 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
     shift = dq.shifts.get(name, 0.0)
-    d, d2, fin, zero, wd, wd2 = _terms(x, nan, shift, value_w)
+    # per-value terms, shared by the batch's specs whose pairs are the values themselves
+    terms = f.cache.get("terms") if index is None else None
+    if terms is None:
+        terms = _terms(x, nan, shift, value_w)
+        if index is None:
+            f.cache["terms"] = terms
+    d, d2, fin, zero, wd, wd2 = terms
     sums = np.zeros((n, len(NUM_SUM)))
     if fin is not None:
         sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
