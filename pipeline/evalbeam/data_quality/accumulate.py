@@ -87,12 +87,19 @@ def _extreme(ufunc, identity, codes, values, n: int) -> np.ndarray:
     return out
 
 
+SUMS, KEPT = "sums", "kept"  # the parts of a table: see spec_statistics
+
+
 def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.ndarray,
                     rows, n_rows: int, dq, tally: dict | None = None,
-                    null_rows: int = 0) -> SliceTable:
+                    null_rows: int = 0, parts=(SUMS, KEPT)) -> SliceTable:
     """The statistics table of one batch for one slicing spec: ``keys`` its slices, ``codes``
     the slice of each (row, slice) pair and ``rows`` their rows (None: row i is pair i);
-    ``w`` the rows' weights (None: unweighted)."""
+    ``w`` the rows' weights (None: unweighted). ``parts``: SUMS, the columns that are sums,
+    minima and maxima of per-row terms (which a finer table's slices add up to: see
+    :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' extremes and
+    sketches, the value counts and everything of numbers of few values; a table of KEPT only
+    counts no examples (its SUMS part does)."""
     n = len(keys)
     weighted = w is not None
     row_w = _take(w, rows) if weighted else None
@@ -102,13 +109,39 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     specs, columns = {}, {}
     for name, f in features.items():
         fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
-        specs.update(fspecs)
-        columns.update(_feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
-                                        (counts, weights)))
+        made = _feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
+                                (counts, weights), parts)
+        specs.update({k: fspecs[k] for k in made})
+        columns.update(made)
+    if SUMS not in parts:
+        counts, weights = np.zeros(n, np.int64), np.zeros(n)
     return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
 
 
-def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals) -> dict:
+def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals,
+                     parts=(SUMS, KEPT)) -> dict:
+    out = _common_columns(f, specs, name, row_w, codes, rows, n, totals) if SUMS in parts else {}
+    if not f.kind.type:
+        return out
+    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
+    value_w = None
+    if w is not None:
+        value_w = _take(w, f.parent) if f.parent is not None else w
+        value_w = _take(value_w, index)
+    if f.kind.numeric:
+        whole = totals if f.parent is None and f.present is None else None
+        if f.value_codes is not None:
+            if KEPT in parts:
+                out.update(_numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq))
+        else:
+            out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole,
+                                        parts))
+    else:
+        out.update(_string_columns(f, specs, name, index, v_codes, value_w, n, parts))
+    return out
+
+
+def _common_columns(f, specs, name, row_w, codes, rows, n, totals) -> dict:
     def dense(part, data):
         return DenseColumn(specs[f"{name}|{part}"], data)
 
@@ -140,22 +173,9 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, total
         cmax[seen, 0] = 1.0
     cmax[seen, 1] = float(f.kind.is_list)
     cmax[seen, 2] = TYPE_CODES[f.kind.type]
-    out = {f"{name}|common:sum": dense("common:sum", common),
-           f"{name}|common:min": dense("common:min", cmin),
-           f"{name}|common:max": dense("common:max", cmax)}
-    if not f.kind.type:
-        return out
-    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
-    value_w = None
-    if w is not None:
-        value_w = _take(w, f.parent) if f.parent is not None else w
-        value_w = _take(value_w, index)
-    if f.kind.numeric:
-        whole = totals if f.parent is None and f.present is None else None
-        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole))
-    else:
-        out.update(_string_columns(f, specs, name, index, v_codes, value_w, n))
-    return out
+    return {f"{name}|common:sum": dense("common:sum", common),
+            f"{name}|common:min": dense("common:min", cmin),
+            f"{name}|common:max": dense("common:max", cmax)}
 
 
 def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
@@ -191,11 +211,10 @@ def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
                 spec, n, rows, f.distinct_buckets[values], np.stack(channels, axis=1))}
 
 
-def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
+def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
+                     parts=(SUMS, KEPT)) -> dict:
     """``whole``: the slices' example counts and weights when every example has exactly one
     value."""
-    if f.value_codes is not None:
-        return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
     x = _take(f.numbers, index)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
@@ -207,6 +226,16 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
         if index is None:
             f.cache["terms"] = terms
     d, d2, fin, zero, wd, wd2 = terms
+    out = {}
+    if SUMS in parts:
+        out[f"{name}|num:sum"] = DenseColumn(specs[f"{name}|num:sum"], _numeric_sums(
+            v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2))
+    if KEPT in parts:
+        out.update(_numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n))
+    return out
+
+
+def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) -> np.ndarray:
     sums = np.zeros((n, len(NUM_SUM)))
     if fin is not None:
         sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
@@ -230,6 +259,10 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
         sums[:, 7] = np.bincount(v_codes, weights=wd2, minlength=n)
         if fin is not None:
             sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
+    return sums
+
+
+def _numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n) -> dict:
     if fin is None or not nan.any():
         c, xv, b, vw = v_codes, x, buckets, value_w
     else:
@@ -240,8 +273,7 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
     spec = specs[f"{name}|num:sketch"]
     sketched = sketch_column(spec, c, n, b, channels)
     low, high = _extremes(sketched, c, xv, b, n)
-    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
-            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
+    return {f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
             f"{name}|num:sketch": sketched}
 
@@ -294,18 +326,22 @@ def _extremes(sketched, codes, x, buckets, n):
             _extreme(np.maximum, -np.inf, codes[at_high], x[at_high], n))
 
 
-def _string_columns(f, specs, name, index, v_codes, value_w, n) -> dict:
+def _string_columns(f, specs, name, index, v_codes, value_w, n, parts=(SUMS, KEPT)) -> dict:
     which = _take(f.index, index)
-    lengths = f.dictionary_lengths[which].astype(np.float64)
-    sums = np.zeros((n, len(STR_SUM)))
-    sums[:, 0] = np.bincount(v_codes, minlength=n)
-    sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
-    low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
-    high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
-    channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
-    counts = ValueCounts.from_pairs(specs[f"{name}|str:values"], n, v_codes, which,
-                                    f.dictionary, f.dictionary_hashes, channels)
-    return {f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
-            f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
-            f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high),
-            f"{name}|str:values": counts}
+    out = {}
+    if SUMS in parts:
+        lengths = f.dictionary_lengths[which].astype(np.float64)
+        sums = np.zeros((n, len(STR_SUM)))
+        sums[:, 0] = np.bincount(v_codes, minlength=n)
+        sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
+        low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
+        high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
+        out.update({f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
+                    f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
+                    f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high)})
+    if KEPT in parts:
+        channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
+        out[f"{name}|str:values"] = ValueCounts.from_pairs(
+            specs[f"{name}|str:values"], n, v_codes, which, f.dictionary, f.dictionary_hashes,
+            channels)
+    return out
