@@ -47,7 +47,8 @@ from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
 from evalbeam.data_quality.output import checked, statistics_files, statistics_of
 from evalbeam.data_quality.schema_file import load_schema
-from evalbeam.data_quality.run_plan import SHIFT_ROWS, data_quality_for, with_data_quality
+from evalbeam.data_quality.run_plan import (SHIFT_ROWS, batch_schema, data_quality_for,
+                                            with_data_quality)
 from evalbeam.data_quality.to_proto import slice_name
 
 __all__ = ["Evaluate", "run_evaluation", "evaluate_and_bless", "find_regressions", "load_result",
@@ -520,12 +521,14 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         column_types = None
         if in_memory is not None:
             table, full_schema = in_memory
+            raw = full_schema.names
             if stage:
                 columns = stage.prepare(eval_plan, full_schema, readers.IN_MEMORY)
                 table = table.select([c for c in columns if c in table.column_names])
                 full_schema = stage.schema(full_schema)
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
-            eval_plan = data_quality_for(eval_plan, full_schema, readers.IN_MEMORY,
+            eval_plan = data_quality_for(eval_plan, batch_schema(full_schema, raw, columns),
+                                         readers.IN_MEMORY,
                                          lambda: table.slice(0, SHIFT_ROWS).to_batches())
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
@@ -536,6 +539,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         else:
             column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
             file_schema = readers.read_schema(files[0], fmt, columns, column_types)
+            raw = file_schema.names
             if stage:
                 columns = stage.prepare(eval_plan, file_schema, files[0])
                 file_schema = stage.schema(file_schema)
@@ -543,7 +547,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             location = readers.as_patterns(data)
             tasks = readers.read_tasks(files, fmt)
             eval_plan = data_quality_for(
-                eval_plan, file_schema, files[0], lambda: readers.read_task(
+                eval_plan, batch_schema(file_schema, raw, columns), files[0], lambda: readers.read_task(
                     tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [])
         baseline_tasks = []
         if eval_plan.data_quality is not None and eval_plan.data_quality.baseline_data:

@@ -52,8 +52,9 @@ def start(config, data, data_format, schema, batch_size: int, data_quality=None)
         columns = plan.read_columns()
         column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
         if dq is not None:  # resolved as the run resolves it (api.run_evaluation)
+            file_schema = readers.read_schema(files[0], fmt, columns, column_types)
             plan = run_plan.data_quality_for(
-                plan, readers.read_schema(files[0], fmt, columns, column_types), files[0],
+                plan, run_plan.batch_schema(file_schema, file_schema.names, columns), files[0],
                 lambda: readers.read_task(listed[0], columns, run_plan.SHIFT_ROWS, column_types))
     except (EvalbeamError, OSError, ValueError):
         return

@@ -46,7 +46,7 @@ CONFIG = """
 model_specs { label_key: "label" prediction_key: "prediction" %s }
 metrics_specs { metrics { class_name: "ExampleCount" } metrics { class_name: "MeanLabel" } }
 slicing_specs {} slicing_specs { feature_keys: ["country"] }
-slicing_specs { feature_keys: ["country", "device"] }
+slicing_specs { feature_keys: ["country", "device"] } slicing_specs { feature_keys: ["flag"] }
 data_quality { statistics: true %s }
 """
 
@@ -69,4 +69,7 @@ def slices_of(frame: pd.DataFrame) -> dict:
         out[f"country_{c}"] = rows
     for (c, d), rows in frame.groupby(["country", "device"]):
         out[f"country_{c}_device_{d}"] = rows
+    if "flag" in frame:  # (a bool slices as 0 and 1)
+        for f, rows in frame.groupby("flag"):
+            out[f"flag_{int(f)}"] = rows
     return out

@@ -1,4 +1,5 @@
-"""Statistics per slice against numpy / pandas on the same rows: counts and missing exact; mean,
+"""Statistics per slice against numpy / pandas on the same rows (the slices of country x
+device and of flag counted together, per combination, and the others rolled up from them): counts and missing exact; mean,
 std, min, max to 1e-12 relative; medians and quantiles within the sketch's bound; unique counts,
 top values and list lengths exact; weighted variants by hand; rows the metrics drop (null
 labels) described too; TFDV's slice names; a CSV input."""
@@ -41,7 +42,7 @@ def weighted_run(data, request):
 
 def _rows(t: pa.Table) -> dict:
     """Slice name -> row indices."""
-    frame = t.select(["country", "device"]).to_pandas()
+    frame = t.select(["country", "device", "flag"]).to_pandas()
     frame["i"] = np.arange(len(frame))
     return {name: rows["i"].to_numpy() for name, rows in slices_of(frame).items()}
 
@@ -210,7 +211,7 @@ def test_unweighted_config_has_no_weighted_stats(data, tmp_path):
 
 def test_csv_input(data, tmp_path):
     t, _, _ = data
-    flat = t.select(["label", "prediction", "weight", "country", "device", "age", "word"])
+    flat = t.select(["label", "prediction", "weight", "country", "device", "age", "word", "flag"])
     path = str(tmp_path / "data.csv")
     import pyarrow.csv as pcsv
 

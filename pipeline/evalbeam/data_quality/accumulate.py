@@ -28,7 +28,8 @@ import numpy as np
 from evalbeam.data_quality import sketch
 from evalbeam.data_quality.columns import TYPE_CODES
 from evalbeam.data_quality.value_counts import ValueCounts
-from evalbeam.metrics.state import DenseColumn, SliceTable, SparseColumn, StateSpec
+from evalbeam.metrics.state import (DENSE_CELLS, DENSE_PER_ROW, DenseColumn, SliceTable,
+                                    SparseColumn, StateSpec)
 
 COMMON_SUM = ("non_missing", "values", "w_non_missing", "w_values")
 NUM_SUM = ("finite", "s1", "s2", "zeros", "nan", "w_finite", "w_s1", "w_s2", "w_nan")
@@ -86,12 +87,19 @@ def _extreme(ufunc, identity, codes, values, n: int) -> np.ndarray:
     return out
 
 
+SUMS, KEPT = "sums", "kept"  # the parts of a table: see spec_statistics
+
+
 def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.ndarray,
                     rows, n_rows: int, dq, tally: dict | None = None,
-                    null_rows: int = 0) -> SliceTable:
+                    null_rows: int = 0, parts=(SUMS, KEPT)) -> SliceTable:
     """The statistics table of one batch for one slicing spec: ``keys`` its slices, ``codes``
     the slice of each (row, slice) pair and ``rows`` their rows (None: row i is pair i);
-    ``w`` the rows' weights (None: unweighted)."""
+    ``w`` the rows' weights (None: unweighted). ``parts``: SUMS, the columns that are sums,
+    minima and maxima of per-row terms (which a finer table's slices add up to: see
+    :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' extremes and
+    sketches, the value counts and everything of numbers of few values; a table of KEPT only
+    counts no examples (its SUMS part does)."""
     n = len(keys)
     weighted = w is not None
     row_w = _take(w, rows) if weighted else None
@@ -101,13 +109,39 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     specs, columns = {}, {}
     for name, f in features.items():
         fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
-        specs.update(fspecs)
-        columns.update(_feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
-                                        (counts, weights)))
+        made = _feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
+                                (counts, weights), parts)
+        specs.update({k: fspecs[k] for k in made})
+        columns.update(made)
+    if SUMS not in parts:
+        counts, weights = np.zeros(n, np.int64), np.zeros(n)
     return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
 
 
-def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals) -> dict:
+def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals,
+                     parts=(SUMS, KEPT)) -> dict:
+    out = _common_columns(f, specs, name, row_w, codes, rows, n, totals) if SUMS in parts else {}
+    if not f.kind.type:
+        return out
+    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
+    value_w = None
+    if w is not None:
+        value_w = _take(w, f.parent) if f.parent is not None else w
+        value_w = _take(value_w, index)
+    if f.kind.numeric:
+        whole = totals if f.parent is None and f.present is None else None
+        if f.value_codes is not None:
+            if KEPT in parts:
+                out.update(_numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq))
+        else:
+            out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole,
+                                        parts))
+    else:
+        out.update(_string_columns(f, specs, name, index, v_codes, value_w, n, parts))
+    return out
+
+
+def _common_columns(f, specs, name, row_w, codes, rows, n, totals) -> dict:
     def dense(part, data):
         return DenseColumn(specs[f"{name}|{part}"], data)
 
@@ -139,23 +173,9 @@ def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, total
         cmax[seen, 0] = 1.0
     cmax[seen, 1] = float(f.kind.is_list)
     cmax[seen, 2] = TYPE_CODES[f.kind.type]
-    out = {f"{name}|common:sum": dense("common:sum", common),
-           f"{name}|common:min": dense("common:min", cmin),
-           f"{name}|common:max": dense("common:max", cmax)}
-    if not f.kind.type:
-        return out
-    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
-    value_w = None
-    if w is not None:
-        value_w = _take(w, f.parent) if f.parent is not None else w
-        value_w = _take(value_w, index)
-    if f.kind.numeric:
-        whole = totals[1] if f.parent is None and f.present is None and value_w is not None \
-            else None
-        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole))
-    else:
-        out.update(_string_columns(f, specs, name, index, v_codes, value_w, n))
-    return out
+    return {f"{name}|common:sum": dense("common:sum", common),
+            f"{name}|common:min": dense("common:min", cmin),
+            f"{name}|common:max": dense("common:max", cmax)}
 
 
 def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
@@ -186,46 +206,63 @@ def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
     return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
             f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
-            f"{name}|num:sketch": SparseColumn.from_rows(spec, rows, n, f.distinct_buckets[values],
-                                                         channels)}
+            # a few buckets per slice: kept as entries (sparse)
+            f"{name}|num:sketch": SparseColumn.from_entries(
+                spec, n, rows, f.distinct_buckets[values], np.stack(channels, axis=1))}
 
 
-def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None) -> dict:
-    """``whole``: the slices' weights when every example has exactly one value."""
-    if f.value_codes is not None:
-        return _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq)
+def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
+                     parts=(SUMS, KEPT)) -> dict:
+    """``whole``: the slices' example counts and weights when every example has exactly one
+    value."""
     x = _take(f.numbers, index)
     buckets = _take(f.buckets, index)
     nan = buckets < 0
     shift = dq.shifts.get(name, 0.0)
-    finite = np.isfinite(x)
-    if finite.all():  # (no masking: a mask per value costs more than the sums)
-        d = x - shift if shift else x
-        fin = None
-    else:
-        d = np.where(finite, x - shift, 0.0)
-        fin = finite.astype(np.float64)
+    # per-value terms, shared by the batch's specs whose pairs are the values themselves
+    terms = f.cache.get("terms") if index is None else None
+    if terms is None:
+        terms = _terms(x, nan, shift, value_w)
+        if index is None:
+            f.cache["terms"] = terms
+    d, d2, fin, zero, wd, wd2 = terms
+    out = {}
+    if SUMS in parts:
+        out[f"{name}|num:sum"] = DenseColumn(specs[f"{name}|num:sum"], _numeric_sums(
+            v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2))
+    if KEPT in parts:
+        out.update(_numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n))
+    return out
+
+
+def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) -> np.ndarray:
     sums = np.zeros((n, len(NUM_SUM)))
-    sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n) if fin is not None else \
-        np.bincount(v_codes, minlength=n)
+    if fin is not None:
+        sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
+    elif whole is not None:
+        sums[:, 0] = whole[0]
+    else:
+        sums[:, 0] = np.bincount(v_codes, minlength=n)
     sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
-    sums[:, 2] = np.bincount(v_codes, weights=d * d, minlength=n)
-    zero = x == 0
-    if zero.any():
+    sums[:, 2] = np.bincount(v_codes, weights=d2, minlength=n)
+    if zero is not None:
         sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
     if fin is not None:
         sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
     if value_w is not None:
-        wd = value_w * d
         if fin is None and whole is not None:  # a value per example: the slices' weights
-            sums[:, 5] = whole
+            sums[:, 5] = whole[1]
         else:
             sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
                                      value_w, minlength=n)
         sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
-        sums[:, 7] = np.bincount(v_codes, weights=wd * d, minlength=n)
+        sums[:, 7] = np.bincount(v_codes, weights=wd2, minlength=n)
         if fin is not None:
             sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
+    return sums
+
+
+def _numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n) -> dict:
     if fin is None or not nan.any():
         c, xv, b, vw = v_codes, x, buckets, value_w
     else:
@@ -234,12 +271,43 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None)
         vw = value_w[valued] if value_w is not None else None
     channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
     spec = specs[f"{name}|num:sketch"]
-    sketched = SparseColumn.from_rows(spec, c, n, b, channels)
+    sketched = sketch_column(spec, c, n, b, channels)
     low, high = _extremes(sketched, c, xv, b, n)
-    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
-            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
+    return {f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
             f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
             f"{name}|num:sketch": sketched}
+
+
+def sketch_column(spec, codes, n: int, buckets, channels) -> SparseColumn:
+    """One batch's sketch of ``n`` slices (``SparseColumn.from_rows``): counted over the
+    buckets the batch's values fall in only (most of the sketch's range stays empty), then
+    laid into the whole range."""
+    nbk = spec.shape[1]
+    if not len(codes) or n * nbk > max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
+        return SparseColumn.from_rows(spec, codes, n, buckets, channels)
+    low, high = int(buckets.min()), int(buckets.max())
+    width = high - low + 1
+    cells = codes * width + (buckets - low)
+    dense = np.zeros((n, len(channels), nbk))
+    for k, channel in enumerate(channels):
+        dense[:, k, low:high + 1] = np.bincount(cells, weights=channel,
+                                                minlength=n * width).reshape(n, width)
+    return SparseColumn.from_dense(spec, dense)
+
+
+def _terms(x, nan, shift, value_w):
+    """``(x - c, (x - c)^2, finite (None: all), zero (None: none), w (x - c), w (x - c)^2)``,
+    with non-finite values as 0. (No masking where all are finite: a mask per value costs
+    more than the sums.)"""
+    finite = np.isfinite(x)
+    if finite.all():
+        d, fin = (x - shift if shift else x), None
+    else:
+        d, fin = np.where(finite, x - shift, 0.0), finite.astype(np.float64)
+    zero = x == 0
+    wd = value_w * d if value_w is not None else None
+    return d, d * d, fin, (zero if zero.any() else None), wd, \
+        (wd * d if wd is not None else None)
 
 
 def _extremes(sketched, codes, x, buckets, n):
@@ -258,18 +326,22 @@ def _extremes(sketched, codes, x, buckets, n):
             _extreme(np.maximum, -np.inf, codes[at_high], x[at_high], n))
 
 
-def _string_columns(f, specs, name, index, v_codes, value_w, n) -> dict:
+def _string_columns(f, specs, name, index, v_codes, value_w, n, parts=(SUMS, KEPT)) -> dict:
     which = _take(f.index, index)
-    lengths = f.dictionary_lengths[which].astype(np.float64)
-    sums = np.zeros((n, len(STR_SUM)))
-    sums[:, 0] = np.bincount(v_codes, minlength=n)
-    sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
-    low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
-    high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
-    channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
-    counts = ValueCounts.from_pairs(specs[f"{name}|str:values"], n, v_codes, which,
-                                    f.dictionary, f.dictionary_hashes, channels)
-    return {f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
-            f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
-            f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high),
-            f"{name}|str:values": counts}
+    out = {}
+    if SUMS in parts:
+        lengths = f.dictionary_lengths[which].astype(np.float64)
+        sums = np.zeros((n, len(STR_SUM)))
+        sums[:, 0] = np.bincount(v_codes, minlength=n)
+        sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
+        low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
+        high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
+        out.update({f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
+                    f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
+                    f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high)})
+    if KEPT in parts:
+        channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
+        out[f"{name}|str:values"] = ValueCounts.from_pairs(
+            specs[f"{name}|str:values"], n, v_codes, which, f.dictionary, f.dictionary_hashes,
+            channels)
+    return out

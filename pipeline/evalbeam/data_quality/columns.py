@@ -8,7 +8,7 @@ index into the dictionary, whose entries are hashed once (64 bits, mixed).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,7 @@ class FeatureArrays:
     value_codes: np.ndarray | None = None
     distinct: np.ndarray | None = None  # float64
     distinct_buckets: np.ndarray | None = None
+    cache: dict = field(default_factory=dict)  # terms shared by the batch's slicing specs
     index: np.ndarray | None = None  # strings: dictionary index per value
     dictionary: pa.Array | None = None
     dictionary_hashes: np.ndarray | None = None
@@ -100,6 +101,11 @@ def _few_values(x: np.ndarray, integer: bool = False):
         low, high = x.min(), x.max()
         if np.isfinite(low) and high - low < FEW_VALUES:
             return (x - low).astype(np.int64), np.arange(low, high + 1)
+    sample = np.unique(x[:_SAMPLE])  # sorted; NaN last
+    if not np.isnan(sample).any():  # every value among the sample's? (a binary search each)
+        at = np.minimum(np.searchsorted(sample, x), len(sample) - 1)
+        if np.array_equal(sample[at], x):
+            return at.astype(np.int64), sample
     encoded = pc.dictionary_encode(pa.array(x))
     distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
     if len(distinct) > FEW_VALUES:

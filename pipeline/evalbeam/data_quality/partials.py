@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from evalbeam import rollup
-from evalbeam.data_quality.accumulate import spec_statistics
+from evalbeam.data_quality.accumulate import KEPT, SUMS, spec_statistics
 from evalbeam.data_quality.columns import batch_features
 from evalbeam.data_quality.plan import DATA
 from evalbeam.metrics.state import SliceTable
@@ -56,9 +56,7 @@ def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
     slicing = slicing or _slicing(batch, eval_plan.slice_specs)
     rolled, assigned, ways = slicing["rolled"], slicing["assigned"], slicing["ways"]
     nulls = slicing["null_rows"]
-    tables = {i: spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
-                                 null_rows=nulls[i])
-              for i, a in assigned.items()}
+    tables = _counted(features, w, assigned, n, dq, nulls)
     for i, (keys, group, rest) in ways.items():
         source = tables[rolled[i]]
         table = source.reduce_slices(group, keys) if len(source) else None
@@ -69,6 +67,40 @@ def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
             table = spec_statistics(features, w, [], np.zeros(0, np.int64), None, n, dq)
         table.null_rows = nulls[i]
         tables[i] = table
+    return tables
+
+
+JOINT_SLICES = 1 << 16  # at most this many combinations of the counted specs' slices
+
+
+def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
+    """The tables of the specs counted directly. Where several of them put each row in exactly
+    one slice, their sums (SUMS) are counted once, per combination of their slices (B1's age
+    x country x device), and each spec's are the sums over the other specs' slices; the rest
+    (KEPT: sketches, value counts) is counted per spec."""
+    joint = [i for i, a in sorted(assigned.items()) if a.rows is None and len(a.keys)]
+    sizes = [len(assigned[i].keys) for i in joint]
+    if len(joint) < 2 or int(np.prod(sizes, dtype=np.float64)) > JOINT_SLICES:
+        return {i: spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
+                                   null_rows=nulls[i]) for i, a in assigned.items()}
+    codes = np.zeros(n, np.int64)
+    for i, size in zip(joint, sizes):
+        codes = codes * size + assigned[i].codes
+    cells = int(np.prod(sizes))
+    sums = spec_statistics(features, w, list(range(cells)), codes, None, n, dq, parts=(SUMS,))
+    tables = {}
+    for at, i in enumerate(joint):
+        a = assigned[i]
+        stride = int(np.prod(sizes[at + 1:]))
+        group = (np.arange(cells) // stride) % sizes[at]
+        table = sums.reduce_slices(group, a.keys)
+        table.merge(spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,)))
+        table.null_rows = nulls[i]
+        tables[i] = table
+    for i, a in assigned.items():
+        if i not in tables:
+            tables[i] = spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
+                                        null_rows=nulls[i])
     return tables
 
 

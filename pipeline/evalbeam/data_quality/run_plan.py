@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pyarrow as pa
+
 from evalbeam.config import read_config
 from evalbeam.errors import ConfigError
 from evalbeam.plan import EvalPlan
@@ -46,3 +48,12 @@ def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
         dq = dq.with_shifts(batch)
         break
     return dataclasses.replace(eval_plan, data_quality=dq)
+
+
+def batch_schema(schema: pa.Schema, raw: list, columns) -> pa.Schema:
+    """The fields of ``schema`` the pipeline's batches hold: the columns read (all when
+    ``columns`` is None) and those models add (not in the data's ``raw`` names)."""
+    if columns is None:
+        return schema
+    keep = set(columns) | (set(schema.names) - set(raw))
+    return pa.schema([f for f in schema if f.name in keep])

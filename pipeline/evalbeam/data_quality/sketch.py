@@ -49,7 +49,7 @@ def bucket_of(x: np.ndarray) -> np.ndarray:
         k *= magnitude >= MIN_MAGNITUDE  # the zero bucket
         np.copysign(k, x, out=k)
         k += ZERO
-    out = k.astype(np.int64)
+        out = k.astype(np.int64)  # (NaN: replaced below)
     nan = np.isnan(x)
     if nan.any():
         out[nan] = -1

@@ -101,7 +101,9 @@ class ValueCounts:
         hashes = np.concatenate([self.hashes] + [p[1] for p in self._parts])
         values = np.concatenate([self.values] + [p[2] for p in self._parts])
         self._parts = []
-        order = np.lexsort((hashes, rows))
+        order = np.argsort(hashes)  # then by slice, stably (a radix sort for few slices)
+        order = order[np.argsort(rows[order].astype(np.min_scalar_type(max(self.n, 1))),
+                                 kind="stable")]
         rows, hashes, values = rows[order], hashes[order], values[order]
         if len(rows):
             new = np.concatenate([[True], (rows[1:] != rows[:-1]) | (hashes[1:] != hashes[:-1])])
