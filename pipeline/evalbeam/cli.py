@@ -229,8 +229,10 @@ def _parser():
                                        "infer_schema would (types, presence, value counts, string "
                                        "domains of low-cardinality strings), ready to edit and "
                                        "commit; evaluate --schema FILE then validates against it.",
-                           epilog="FILE is never replaced unless --overwrite is given.\n\n" +
-                                  READER_EXIT_CODES)
+                           epilog="FILE is never replaced unless --overwrite is given.\n\n"
+                                  "exit codes: 0 written, 2 a data path, column or FILE that "
+                                  "cannot be used (one line on stderr), 3 internal error (a "
+                                  "traceback)")
     _flag(infer, "--data", required=True, nargs="+", action="extend", metavar="PATH",
           help="files, globs or folders; Parquet, CSV or TFRecord")
     _flag(infer, "--format", choices=("parquet", "csv", "tfrecord"),
