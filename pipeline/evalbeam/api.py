@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from evalbeam import (cross_slices, local_workers, on_dask, pipeline_flags, regr
 from evalbeam.io import readers
 from evalbeam.io.artifacts import (discard, finish_artifacts, staging_dir, write_records_shard,
                                    write_shard)
+from evalbeam.io.files import SUMMARY_FILE
 from evalbeam.io.output_location import check_output
 from evalbeam.io.staging import claim, clear_stale
 from evalbeam.io.result import EvalResult, load_result
@@ -585,6 +587,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
         evaluate = Evaluate(eval_plan, output_dir, location, fmt, said, run_name, data_span, report,
                             models=stage)
         _ = batches | "Evaluate" >> evaluate
+        started = time.time()
         try:
             if on_dask.is_dask(runner):
                 on_dask.run(pipeline)
@@ -595,20 +598,40 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             discard(evaluate.staging)
             raise
         except Exception as e:  # noqa: BLE001 - runners wrap worker errors in their own types
-            discard(evaluate.staging)
-            if _interrupted(e):  # Beam re-raises a step's KeyboardInterrupt as a RuntimeError
-                raise KeyboardInterrupt from None
-            if isinstance(e, WorkerDied):
-                raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
-                                 f"{output_dir} (running it again may succeed)") from None
-            message = None if isinstance(e, EvalbeamError) else user_error_message(e)
-            if message is None:
-                raise
-            raise InputError(message) from None
+            if isinstance(e, WorkerDied) and _finished(evaluate.staging, output_dir, started):
+                pass  # it died once the run was complete: the result in place is whole
+            else:
+                discard(evaluate.staging)
+                _raise_as_user_error(e, output_dir)
     result = load_result(output_dir)
     for warning in result.summary.get("warnings", []):
         warnings.warn(f"{output_dir}: {warning}", EvalbeamWarning, stacklevel=2)
     return result
+
+
+def _raise_as_user_error(e: Exception, output_dir: str):
+    """Raise what a run's failure ``e`` means to the user (the runner's own error if it
+    means nothing to them)."""
+    if _interrupted(e):  # Beam re-raises a step's KeyboardInterrupt as a RuntimeError
+        raise KeyboardInterrupt from None
+    if isinstance(e, WorkerDied):
+        raise WorkerDied(f"{e.message}; the run was stopped and wrote nothing to "
+                         f"{output_dir} (running it again may succeed)") from None
+    message = None if isinstance(e, EvalbeamError) else user_error_message(e)
+    if message is None:
+        raise e
+    raise InputError(message) from None
+
+
+def _finished(staging: str, output_dir: str, started: float) -> bool:
+    """Whether the run put its complete result in place (its staging moved to a local
+    ``output_dir``, whose summary.json, written last, is from after ``started``)."""
+    if "://" in output_dir or os.path.lexists(staging):
+        return False
+    try:
+        return os.path.getmtime(os.path.join(output_dir, SUMMARY_FILE)) >= started
+    except OSError:
+        return False
 
 
 def _interrupted(e: BaseException) -> bool:
