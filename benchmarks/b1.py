@@ -141,11 +141,11 @@ def compare(show_jsonl, reference):
     return n, bad, worst
 
 
-def run_sampled(command, every=0.05):
-    """Run ``command``; return (the peak, sampled every ``every`` s, of the RSS summed over it
-    and all its descendants (worker processes included), or the command's own peak RSS (its
-    rusage) if that is higher; the CPU seconds, user and system, of it and the descendants it
-    waited for)."""
+def run_sampled(command, every=0.05, ok=(0,)):
+    """Run ``command`` (its exit code one of ``ok``); return (the peak, sampled every
+    ``every`` s, of the RSS summed over it and all its descendants (worker processes
+    included), or the command's own peak RSS (its rusage) if that is higher; the CPU seconds,
+    user and system, of it and the descendants it waited for)."""
     import psutil
 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -166,7 +166,7 @@ def run_sampled(command, every=0.05):
             break
         time.sleep(every)
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
+    if process.returncode not in ok:
         raise subprocess.CalledProcessError(process.returncode, command)
     return max(peak, usage.ru_maxrss * 1024), usage.ru_utime + usage.ru_stime
 

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from evalbeam.demo import CONFIG
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from b1 import run_sampled  # noqa: E402
 from b1_data import b1_data  # noqa: E402
 
 HIGH_CARDINALITY = 200_000
@@ -31,42 +32,11 @@ def _load() -> str:
         return " ".join(f.read().split()[:3])
 
 
-def run_sampled(command, every=0.05):
-    """Run ``command`` (exit 0 or 1: evaluated, validation passed or failed); return the peak
-    RSS, sampled every ``every`` s, summed over it and its descendants (or its own peak RSS
-    if higher)."""
-    import subprocess
-
-    import psutil
-
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    root, peak = psutil.Process(process.pid), 0
-    while True:
-        total = 0
-        try:
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
-        peak = max(peak, total)
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(every)
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise subprocess.CalledProcessError(code, command)
-    return max(peak, usage.ru_maxrss * 1024), usage.ru_utime + usage.ru_stime
-
-
 def _evaluate(data: str, out: str, statistics_on: bool) -> tuple:
     command = [sys.executable, "-m", "evalbeam.cli", "evaluate", "--config", CONFIG, "--data", data, "--output", out,
                "--no_report", "--quiet"] + (["--statistics"] if statistics_on else [])
     t0 = time.perf_counter()
-    rss, _ = run_sampled(command)
+    rss, _ = run_sampled(command, ok=(0, 1))  # (evaluated; validation passed or failed)
     return time.perf_counter() - t0, rss / 2 ** 20
 
 
