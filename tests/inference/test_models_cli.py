@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from evalbeam import cli, load_result
 from test_onnx_model import sigmoid_scores
 from test_onnx_pipeline import onnx_file
-from trained import FEATURES, frame, save, write
+from trained import FEATURES, frame, one_line_error as _one_line, save, write
 
 CONFIG = """
 model_specs { name: "new" label_key: "label" example_weight_key: "weight"
@@ -122,15 +122,6 @@ def test_a_run_of_stored_predictions_records_no_models(tmp_path):
                      "--output", str(tmp_path / "out"), "--quiet"]) == 0
     assert "models" not in json.loads((tmp_path / "out" / "summary.json").read_text())
     assert load_result(str(tmp_path / "out")).models == []
-
-
-def _one_line(capsys, *wanted):
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("evalbeam: error: "), err
-    for text in wanted:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("options, wanted", [

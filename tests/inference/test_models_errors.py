@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from evalbeam import cli
-from trained import FEATURES, frame, save, write
+from trained import FEATURES, frame, one_line_error as _one_line, save, write
 
 CONFIG = """model_specs { name: "new" label_key: "label" }
 metrics_specs { metrics { class_name: "AUC" } metrics { class_name: "ExampleCount" } }
@@ -26,15 +26,6 @@ def _evaluate(tmp_path, data, *models, config="c.textproto"):
     for model in models:
         args += ["--model", model]
     return cli.main(args)
-
-
-def _one_line(capsys, *wanted):
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("evalbeam: error: "), err
-    for text in wanted:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 def test_a_feature_column_the_model_recorded_is_missing(setup, capsys):

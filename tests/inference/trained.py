@@ -35,3 +35,13 @@ def write(df, path, row_group_size=None):
 def save(model, path):
     joblib.dump(model, path)
     return str(path)
+
+
+def one_line_error(capsys, *wanted):
+    """The one line the command said on stderr (an ``evalbeam: error:``), holding ``wanted``."""
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evalbeam: error: "), err
+    for text in wanted:
+        assert text in lines[0], lines[0]
+    return lines[0]
