@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrow_numpy import to_arrow, to_numpy
 from evalbeam.arrays import PairedArrays, StreamArrays
 from evalbeam.errors import InputError
 from evalbeam.hashing import distinct, row_hashes, value_hashes
@@ -128,14 +129,14 @@ def to_float(array: pa.Array, name: str = "", source: str = "") -> np.ndarray:
         return _to_matrix(array, name, source)
     if pa.types.is_boolean(array.type):
         array = array.cast(pa.int8())
-    return array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return to_numpy(array).astype(np.float64, copy=False)
 
 
 def _to_matrix(array: pa.Array, name: str, source: str) -> np.ndarray:
     if pa.types.is_fixed_size_list(array.type):
         width = array.type.list_size
     else:
-        lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
+        lengths = to_numpy(pc.list_value_length(array))
         width = int(lengths[0]) if len(lengths) else 1  # no rows: any width will do
         if (lengths != width).any():
             odd = np.unique(lengths[lengths != width])
@@ -164,13 +165,13 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
     for role, name in required:
         col = batch.column(name)
         if col.null_count:
-            valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+            valid = to_numpy(pc.is_valid(col))
             fresh = ~valid if keep is None else (~valid & keep)
             if fresh.any():
                 dropped[f"null {role} ({name!r})"] = int(fresh.sum())
             keep = valid if keep is None else keep & valid
     if keep is not None:
-        batch = batch.filter(pa.array(keep))
+        batch = batch.filter(to_arrow(keep))
         kept = np.flatnonzero(keep)
 
     columns = {}

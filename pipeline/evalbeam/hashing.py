@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrow_numpy import to_numpy
+
 MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
@@ -67,27 +69,27 @@ def value_hashes(array) -> np.ndarray:
         array = array.combine_chunks()
     typ = array.type
     if pa.types.is_dictionary(typ):
-        indices = pc.fill_null(array.indices, 0).to_numpy(zero_copy_only=False)
+        indices = to_numpy(pc.fill_null(array.indices, 0))
         h = value_hashes(array.dictionary)[indices] if len(array.dictionary) else \
             np.zeros(len(array), np.uint64)
     elif pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
         h = _list_hashes(array)
     elif pa.types.is_integer(typ) or pa.types.is_boolean(typ):
-        ints = pc.fill_null(array.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        ints = to_numpy(pc.fill_null(array.cast(pa.int64()), 0))
         h = mix64(ints.view(np.uint64))
     elif pa.types.is_floating(typ):
-        h = number_hashes(pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False))
+        h = number_hashes(to_numpy(pc.fill_null(array.cast(pa.float64()), 0.0)))
     else:
         if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
             array = array.cast(pa.large_string())
         h = mix64(hash_bytes(array))
     if array.null_count:
-        h = np.where(pc.is_valid(array).to_numpy(zero_copy_only=False), h, NULL)
+        h = np.where(to_numpy(pc.is_valid(array)), h, NULL)
     return h
 
 
 def _list_hashes(array) -> np.ndarray:
-    lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+    lengths = to_numpy(pc.fill_null(pc.list_value_length(array), 0))
     lengths = lengths.astype(np.int64)
     values = value_hashes(pc.list_flatten(array))  # the values of the rows, in order
     starts = np.cumsum(lengths) - lengths

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrow_numpy import to_arrow, to_numpy
 from evalbeam.arrays import QueryArrays
 from evalbeam.errors import InputError
 from evalbeam.extract import source_of, to_float, with_source
@@ -77,9 +78,9 @@ def split_by_query(batch: pa.RecordBatch, eval_plan) -> list:
         return []
     data = batch.select(document_columns(eval_plan))
     query = _encode(data.column(eval_plan.query_key))
-    bucket = query_bucket(query.dictionary)[query.indices.to_numpy(zero_copy_only=False)]
+    bucket = query_bucket(query.dictionary)[to_numpy(query.indices)]
     order = np.argsort(bucket, kind="stable")
-    data = data.take(pa.array(order))
+    data = data.take(to_arrow(order))
     counts = np.bincount(bucket, minlength=QUERY_BUCKETS)
     ends = np.cumsum(counts)
     return [(b, with_source(data.slice(end - n, n), source))
@@ -108,9 +109,9 @@ def query_partials(batches, eval_plan) -> list:
         return []
     data, sources, row_source = _documents(batches)
     query = _encode(data.column(eval_plan.query_key))
-    codes = query.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = to_numpy(query.indices).astype(np.int64)
     order = np.argsort(codes, kind="stable")
-    data, row_source, codes = data.take(pa.array(order)), row_source[order], codes[order]
+    data, row_source, codes = data.take(to_arrow(order)), row_source[order], codes[order]
     starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
     sizes = np.diff(np.append(starts, len(codes)))
     query_of_row = np.repeat(np.arange(len(starts)), sizes)

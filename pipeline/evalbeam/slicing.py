@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrow_numpy import to_numpy
 from evalbeam.errors import ConfigError
 
 
@@ -102,13 +103,16 @@ class ColumnCodes:
     codes: np.ndarray
     values: list  # code -> Python value
     n_rows: int
+    # a column of scalars: the whole column dictionary-encoded (its dictionary distinct, nulls
+    # in its indices); None for lists
+    dictionary_array: pa.DictionaryArray | None = None
 
     @classmethod
     def encode(cls, array: pa.Array) -> "ColumnCodes":
         n = len(array)
         if pa.types.is_list(array.type) or pa.types.is_large_list(array.type) or \
                 pa.types.is_fixed_size_list(array.type):
-            parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
+            parents = to_numpy(pc.list_parent_indices(array))
             inner = cls.encode(pc.list_flatten(array))
             rows = parents if inner.rows is None else parents[inner.rows]
             # one pair per distinct (row, value): an example joins each slice once
@@ -123,10 +127,11 @@ class ColumnCodes:
             values = [_py(v) for v in encoded.dictionary.to_pylist()]
         indices = encoded.indices
         if indices.null_count:
-            valid = np.flatnonzero(pc.is_valid(indices).to_numpy(zero_copy_only=False))
-            codes = indices.to_numpy(zero_copy_only=False)[valid]
-            return cls(valid.astype(np.int64), codes.astype(np.int64), values, n)
-        return cls(None, indices.to_numpy(zero_copy_only=False).astype(np.int64), values, n)
+            valid = np.flatnonzero(to_numpy(pc.is_valid(indices)))
+            codes = to_numpy(indices)[valid]
+            return cls(valid.astype(np.int64), codes.astype(np.int64), values, n, encoded)
+        return cls(None, to_numpy(indices).astype(np.int64), values, n,
+                   encoded)
 
     def pair_rows(self) -> np.ndarray:
         return np.arange(self.n_rows, dtype=np.int64) if self.rows is None else self.rows
@@ -166,17 +171,28 @@ class SliceAssignment:
     combined: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
 
 
-def column_codes(batch: pa.RecordBatch):
-    """``name -> ColumnCodes`` of ``batch``'s columns, each encoded once when first asked for
-    (every slicing spec of a batch shares them)."""
-    encoded = {}
+class BatchColumns:
+    """``name -> ColumnCodes`` of a batch's columns (called as a function), each encoded once
+    when first asked for (every slicing spec of a batch shares them)."""
 
-    def codes(name: str) -> ColumnCodes:
-        if name not in encoded:
-            encoded[name] = ColumnCodes.encode(batch.column(name))
-        return encoded[name]
+    def __init__(self, batch: pa.RecordBatch):
+        self.batch = batch
+        self.encoded: dict = {}
 
-    return codes
+    def __call__(self, name: str) -> ColumnCodes:
+        if name not in self.encoded:
+            self.encoded[name] = ColumnCodes.encode(self.batch.column(name))
+        return self.encoded[name]
+
+    def dictionary_encoded(self, name: str):
+        """The column as a DictionaryArray of distinct values (nulls in its indices) if it
+        was encoded so already, else None."""
+        known = self.encoded.get(name)
+        return None if known is None else known.dictionary_array
+
+
+def column_codes(batch: pa.RecordBatch) -> BatchColumns:
+    return BatchColumns(batch)
 
 
 def rows_without_value(spec: SliceSpec, column, n_rows: int) -> int:

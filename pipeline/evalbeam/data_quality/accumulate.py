@@ -2,7 +2,9 @@
 :class:`~evalbeam.metrics.state.SliceTable` whose columns are each feature's sums, minima,
 maxima, quantile sketch (numbers) and value counts (strings and bytes), summed with
 ``np.bincount`` (``np.minimum.at`` / ``np.maximum.at`` for extremes) over the same slice codes
-the metrics use; merged and rolled up as every SliceTable is.
+the metrics use; merged and rolled up as every SliceTable is. A feature of few distinct values
+in the batch (a label, a weight, a country) is first counted per (slice, value), and all its
+columns are read from that table (:func:`value_table`).
 
 Columns per feature ``f`` (state names ``f|family:part``):
 
@@ -28,8 +30,7 @@ import numpy as np
 from evalbeam.data_quality import sketch
 from evalbeam.data_quality.columns import TYPE_CODES
 from evalbeam.data_quality.value_counts import ValueCounts
-from evalbeam.metrics.state import (DENSE_CELLS, DENSE_PER_ROW, DenseColumn, SliceTable,
-                                    SparseColumn, StateSpec)
+from evalbeam.metrics.state import DENSE_PER_ROW, DenseColumn, SliceTable, SparseColumn, StateSpec
 
 COMMON_SUM = ("non_missing", "values", "w_non_missing", "w_values")
 NUM_SUM = ("finite", "s1", "s2", "zeros", "nan", "w_finite", "w_s1", "w_s2", "w_nan")
@@ -88,18 +89,24 @@ def _extreme(ufunc, identity, codes, values, n: int) -> np.ndarray:
 
 
 SUMS, KEPT = "sums", "kept"  # the parts of a table: see spec_statistics
+# A feature of few distinct values (numbers of few values, strings) is counted per (slice,
+# value) in a dense table of at most this many cells (or DENSE_PER_ROW per value), every
+# statistic then read from the table; beyond it, from the values themselves.
+VALUE_TABLE_CELLS = 1 << 21
 
 
 def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.ndarray,
                     rows, n_rows: int, dq, tally: dict | None = None,
-                    null_rows: int = 0, parts=(SUMS, KEPT)) -> SliceTable:
+                    null_rows: int = 0, parts=(SUMS, KEPT), tables: dict | None = None
+                    ) -> SliceTable:
     """The statistics table of one batch for one slicing spec: ``keys`` its slices, ``codes``
     the slice of each (row, slice) pair and ``rows`` their rows (None: row i is pair i);
     ``w`` the rows' weights (None: unweighted). ``parts``: SUMS, the columns that are sums,
-    minima and maxima of per-row terms (which a finer table's slices add up to: see
-    :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' extremes and
-    sketches, the value counts and everything of numbers of few values; a table of KEPT only
-    counts no examples (its SUMS part does)."""
+    minima and maxima (which a finer table's slices add up to: see
+    :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' sketches and
+    the value counts; a table of KEPT only counts no examples (its SUMS part does).
+    ``tables``: the :func:`value_table` of features of few values for these slices, when
+    known (rolled up from a finer table's: :func:`rolled_table`); else counted here."""
     n = len(keys)
     weighted = w is not None
     row_w = _take(w, rows) if weighted else None
@@ -109,8 +116,9 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     specs, columns = {}, {}
     for name, f in features.items():
         fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
+        table = (tables or {}).get(name)
         made = _feature_columns(f, fspecs, name, w, row_w, codes, rows, n, n_rows, dq,
-                                (counts, weights), parts)
+                                (counts, weights), parts, table)
         specs.update({k: fspecs[k] for k in made})
         columns.update(made)
     if SUMS not in parts:
@@ -118,24 +126,60 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
 
 
+def value_table(f, w: np.ndarray | None, codes: np.ndarray, rows, n: int, n_rows: int):
+    """``(counts, weights or None)``, each ``(n, values)``: a feature's values counted per
+    (slice, distinct value) over the (row, slice) pairs ``codes``, ``rows`` (as in
+    :func:`spec_statistics`); None for a feature of many values, or when the table would be
+    large."""
+    value_codes = f.value_codes if f.kind.numeric else f.index
+    if value_codes is None:
+        return None
+    m = max(len(f.distinct) if f.kind.numeric else len(f.dictionary), 1)
+    index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
+    if n * m > max(VALUE_TABLE_CELLS, DENSE_PER_ROW * len(v_codes)):
+        return None
+    key = v_codes * m + _take(value_codes, index)
+    counts = np.bincount(key, minlength=n * m).reshape(n, m).astype(np.float64)
+    if w is None:
+        return counts, None
+    value_w = _take(_take(w, f.parent), index)
+    return counts, np.bincount(key, weights=value_w, minlength=n * m).reshape(n, m)
+
+
+def rolled_table(table, group: np.ndarray, n: int):
+    """A :func:`value_table` of ``n`` slices from a finer one's: slice ``g`` the sum of the
+    slices ``i`` with ``group[i] == g``."""
+    counts, weights = table
+    m = counts.shape[1]
+    key = (group[:, None] * m + np.arange(m)).ravel()
+
+    def fold(t):
+        return np.bincount(key, weights=t.ravel(), minlength=n * m).reshape(n, m)
+
+    return fold(counts), None if weights is None else fold(weights)
+
+
 def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals,
-                     parts=(SUMS, KEPT)) -> dict:
+                     parts=(SUMS, KEPT), table=None) -> dict:
     out = _common_columns(f, specs, name, row_w, codes, rows, n, totals) if SUMS in parts else {}
     if not f.kind.type:
+        return out
+    if table is None:
+        table = value_table(f, w, codes, rows, n, n_rows)
+    if table is not None:
+        if f.kind.numeric:
+            out.update(_numeric_of_table(f, specs, name, *table, n, dq, parts))
+        else:
+            out.update(_strings_of_table(f, specs, name, *table, n, parts))
         return out
     index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
     value_w = None
     if w is not None:
-        value_w = _take(w, f.parent) if f.parent is not None else w
-        value_w = _take(value_w, index)
+        value_w = _take(_take(w, f.parent), index)
     if f.kind.numeric:
         whole = totals if f.parent is None and f.present is None else None
-        if f.value_codes is not None:
-            if KEPT in parts:
-                out.update(_numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq))
-        else:
-            out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole,
-                                        parts))
+        out.update(_numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole,
+                                    parts))
     else:
         out.update(_string_columns(f, specs, name, index, v_codes, value_w, n, parts))
     return out
@@ -178,37 +222,37 @@ def _common_columns(f, specs, name, row_w, codes, rows, n, totals) -> dict:
             f"{name}|common:max": dense("common:max", cmax)}
 
 
-def _numeric_by_value(f, specs, name, index, v_codes, value_w, n, dq) -> dict:
-    """:func:`_numeric_columns` of a feature of few distinct values: the count (and weight)
-    of each (slice, value), and every statistic from those."""
-    m = len(f.distinct)
-    key = v_codes * m + _take(f.value_codes, index)
-    counts = np.bincount(key, minlength=n * m).reshape(n, m).astype(np.float64)
-    weights = None if value_w is None else \
-        np.bincount(key, weights=value_w, minlength=n * m).reshape(n, m)
+def _numeric_of_table(f, specs, name, counts, weights, n, dq, parts) -> dict:
+    """The numbers' columns of a feature of few distinct values from its :func:`value_table`:
+    the count (and weight) of each (slice, value)."""
     v = f.distinct
-    nan, finite = np.isnan(v), np.isfinite(v)
-    d = np.where(finite, v - dq.shifts.get(name, 0.0), 0.0)
-    sums = np.zeros((n, len(NUM_SUM)))
-    for at, table in ((0, counts), (5, weights)):
-        if table is not None:
-            sums[:, at] = table[:, finite].sum(axis=1)
-            sums[:, at + 1] = table @ d
-            sums[:, at + 2] = table @ (d * d)
-            sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
-    sums[:, 3] = counts[:, v == 0].sum(axis=1)
+    nan = np.isnan(v)
     seen = (counts > 0) & ~nan
-    low = np.where(seen, v, np.inf).min(axis=1, initial=np.inf)[:, None]
-    high = np.where(seen, v, -np.inf).max(axis=1, initial=-np.inf)[:, None]
-    rows, values = np.nonzero(seen)
-    channels = [counts[rows, values]] + ([weights[rows, values]] if weights is not None else [])
-    spec = specs[f"{name}|num:sketch"]
-    return {f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
-            f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
-            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high),
-            # a few buckets per slice: kept as entries (sparse)
-            f"{name}|num:sketch": SparseColumn.from_entries(
-                spec, n, rows, f.distinct_buckets[values], np.stack(channels, axis=1))}
+    out = {}
+    if SUMS in parts:
+        finite = np.isfinite(v)
+        d = np.where(finite, v - dq.shifts.get(name, 0.0), 0.0)
+        sums = np.zeros((n, len(NUM_SUM)))
+        for at, table in ((0, counts), (5, weights)):
+            if table is not None:
+                sums[:, at] = table[:, finite].sum(axis=1)
+                sums[:, at + 1] = table @ d
+                sums[:, at + 2] = table @ (d * d)
+                sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
+        sums[:, 3] = counts[:, v == 0].sum(axis=1)
+        low = np.where(seen, v, np.inf).min(axis=1, initial=np.inf)[:, None]
+        high = np.where(seen, v, -np.inf).max(axis=1, initial=-np.inf)[:, None]
+        out.update({f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
+                    f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
+                    f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high)})
+    if KEPT in parts:  # a few buckets per slice: kept as entries (sparse)
+        rows, values = np.nonzero(seen)
+        channels = [counts[rows, values]] + ([weights[rows, values]] if weights is not None
+                                             else [])
+        out[f"{name}|num:sketch"] = SparseColumn.from_entries(
+            specs[f"{name}|num:sketch"], n, rows, f.distinct_buckets[values],
+            np.stack(channels, axis=1))
+    return out
 
 
 def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
@@ -216,7 +260,8 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     """``whole``: the slices' example counts and weights when every example has exactly one
     value."""
     x = _take(f.numbers, index)
-    buckets = _take(f.buckets, index)
+    buckets = f.buckets if f.buckets is not None else f.distinct_buckets[f.value_codes]
+    buckets = _take(buckets, index)
     nan = buckets < 0
     shift = dq.shifts.get(name, 0.0)
     # per-value terms, shared by the batch's specs whose pairs are the values themselves
@@ -226,12 +271,24 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
         if index is None:
             f.cache["terms"] = terms
     d, d2, fin, zero, wd, wd2 = terms
+    if fin is None or not nan.any():  # the values that are numbers (NaN left out)
+        c, xv, b, vw = v_codes, x, buckets, value_w
+    else:
+        valued = ~nan
+        c, xv, b = v_codes[valued], x[valued], buckets[valued]
+        vw = value_w[valued] if value_w is not None else None
     out = {}
     if SUMS in parts:
-        out[f"{name}|num:sum"] = DenseColumn(specs[f"{name}|num:sum"], _numeric_sums(
-            v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2))
+        sums = _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2)
+        low = _extreme(np.minimum, np.inf, c, xv, n)[:, None]
+        high = _extreme(np.maximum, -np.inf, c, xv, n)[:, None]
+        out.update({f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
+                    f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
+                    f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high)})
     if KEPT in parts:
-        out.update(_numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n))
+        channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
+        out[f"{name}|num:sketch"] = SparseColumn.from_rows(specs[f"{name}|num:sketch"], c, n,
+                                                           b, channels)
     return out
 
 
@@ -262,39 +319,6 @@ def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) ->
     return sums
 
 
-def _numeric_kept(specs, name, v_codes, x, buckets, nan, fin, value_w, n) -> dict:
-    if fin is None or not nan.any():
-        c, xv, b, vw = v_codes, x, buckets, value_w
-    else:
-        valued = ~nan
-        c, xv, b = v_codes[valued], x[valued], buckets[valued]
-        vw = value_w[valued] if value_w is not None else None
-    channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
-    spec = specs[f"{name}|num:sketch"]
-    sketched = sketch_column(spec, c, n, b, channels)
-    low, high = _extremes(sketched, c, xv, b, n)
-    return {f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low[:, None]),
-            f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high[:, None]),
-            f"{name}|num:sketch": sketched}
-
-
-def sketch_column(spec, codes, n: int, buckets, channels) -> SparseColumn:
-    """One batch's sketch of ``n`` slices (``SparseColumn.from_rows``): counted over the
-    buckets the batch's values fall in only (most of the sketch's range stays empty), then
-    laid into the whole range."""
-    nbk = spec.shape[1]
-    if not len(codes) or n * nbk > max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
-        return SparseColumn.from_rows(spec, codes, n, buckets, channels)
-    low, high = int(buckets.min()), int(buckets.max())
-    width = high - low + 1
-    cells = codes * width + (buckets - low)
-    dense = np.zeros((n, len(channels), nbk))
-    for k, channel in enumerate(channels):
-        dense[:, k, low:high + 1] = np.bincount(cells, weights=channel,
-                                                minlength=n * width).reshape(n, width)
-    return SparseColumn.from_dense(spec, dense)
-
-
 def _terms(x, nan, shift, value_w):
     """``(x - c, (x - c)^2, finite (None: all), zero (None: none), w (x - c), w (x - c)^2)``,
     with non-finite values as 0. (No masking where all are finite: a mask per value costs
@@ -310,20 +334,26 @@ def _terms(x, nan, shift, value_w):
         (wd * d if wd is not None else None)
 
 
-def _extremes(sketched, codes, x, buckets, n):
-    """Each slice's exact min and max: among the values in its lowest (highest) sketch bucket
-    when the batch's sketch is dense (a few values each), else over every value."""
-    dense = sketched.n_dense == n and n and sketched.n_dense == len(sketched.dense)
-    if not dense or not len(codes):
-        return (_extreme(np.minimum, np.inf, codes, x, n),
-                _extreme(np.maximum, -np.inf, codes, x, n))
-    filled = sketched.dense[np.argsort(sketched.slot[:n]), 0, :] > 0
-    lowest = np.argmax(filled, axis=1)
-    highest = filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1)
-    at_low = buckets == lowest[codes]
-    at_high = buckets == highest[codes]
-    return (_extreme(np.minimum, np.inf, codes[at_low], x[at_low], n),
-            _extreme(np.maximum, -np.inf, codes[at_high], x[at_high], n))
+def _string_sums(specs, name, sums, low, high) -> dict:
+    return {f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
+            f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low[:, None]),
+            f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high[:, None])}
+
+
+def _strings_of_table(f, specs, name, counts, weights, n, parts) -> dict:
+    """The strings' columns from their :func:`value_table` (values: the dictionary's)."""
+    out = {}
+    if SUMS in parts:
+        lengths = f.dictionary_lengths.astype(np.float64)
+        sums = np.stack([counts.sum(axis=1), counts @ lengths], axis=1)
+        seen = counts > 0
+        out.update(_string_sums(specs, name, sums,
+                                np.where(seen, lengths, np.inf).min(axis=1, initial=np.inf),
+                                np.where(seen, lengths, -np.inf).max(axis=1, initial=-np.inf)))
+    if KEPT in parts:
+        out[f"{name}|str:values"] = ValueCounts.from_table(
+            specs[f"{name}|str:values"], counts, weights, f.dictionary, f.dictionary_hashes)
+    return out
 
 
 def _string_columns(f, specs, name, index, v_codes, value_w, n, parts=(SUMS, KEPT)) -> dict:
@@ -334,11 +364,9 @@ def _string_columns(f, specs, name, index, v_codes, value_w, n, parts=(SUMS, KEP
         sums = np.zeros((n, len(STR_SUM)))
         sums[:, 0] = np.bincount(v_codes, minlength=n)
         sums[:, 1] = np.bincount(v_codes, weights=lengths, minlength=n)
-        low = _extreme(np.minimum, np.inf, v_codes, lengths, n)[:, None]
-        high = _extreme(np.maximum, -np.inf, v_codes, lengths, n)[:, None]
-        out.update({f"{name}|str:sum": DenseColumn(specs[f"{name}|str:sum"], sums),
-                    f"{name}|str:min": DenseColumn(specs[f"{name}|str:min"], low),
-                    f"{name}|str:max": DenseColumn(specs[f"{name}|str:max"], high)})
+        out.update(_string_sums(specs, name, sums,
+                                _extreme(np.minimum, np.inf, v_codes, lengths, n),
+                                _extreme(np.maximum, -np.inf, v_codes, lengths, n)))
     if KEPT in parts:
         channels = [np.ones(len(v_codes))] + ([value_w] if value_w is not None else [])
         out[f"{name}|str:values"] = ValueCounts.from_pairs(

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalbeam.arrow_numpy import to_arrow, to_numpy
 from evalbeam.data_quality import sketch
 from evalbeam.data_quality.kinds import BYTES, FLOAT, INT, STRING, Kind, kind_of
 from evalbeam.hashing import hash_bytes, mix64
@@ -54,19 +55,19 @@ def _rows_of(array: pa.Array):
     if _is_list(array.type):
         if pa.types.is_list_view(array.type):
             array = array.cast(pa.large_list(array.type.value_type))
-        present = pc.is_valid(array).to_numpy(zero_copy_only=False)
-        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+        present = to_numpy(pc.is_valid(array))
+        lengths = to_numpy(pc.fill_null(pc.list_value_length(array), 0))
         values = pc.list_flatten(array)
-        parent = pc.list_parent_indices(array).to_numpy(zero_copy_only=False).astype(np.int64)
+        parent = to_numpy(pc.list_parent_indices(array)).astype(np.int64)
         if values.null_count:
-            valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
-            values = values.filter(pa.array(valid))
+            valid = to_numpy(pc.is_valid(values))
+            values = values.filter(to_arrow(valid))
             parent = parent[valid]
         return present, lengths.astype(np.int64), values, parent
     if not array.null_count:
         return None, None, array, None
-    present = pc.is_valid(array).to_numpy(zero_copy_only=False)
-    return present, present.astype(np.int64), array.filter(pa.array(present)), \
+    present = to_numpy(pc.is_valid(array))
+    return present, present.astype(np.int64), array.filter(to_arrow(present)), \
         np.flatnonzero(present)
 
 
@@ -82,7 +83,7 @@ def numbers_of(array: pa.Array):
         values = values.cast(pa.int8())
     elif pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
-    return (values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), parent,
+    return (to_numpy(values).astype(np.float64, copy=False), parent,
             present, num_values)
 
 
@@ -106,16 +107,18 @@ def _few_values(x: np.ndarray, integer: bool = False):
         at = np.minimum(np.searchsorted(sample, x), len(sample) - 1)
         if np.array_equal(sample[at], x):
             return at.astype(np.int64), sample
-    encoded = pc.dictionary_encode(pa.array(x))
-    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    encoded = pc.dictionary_encode(to_arrow(x))
+    distinct = to_numpy(encoded.dictionary)
     if len(distinct) > FEW_VALUES:
         return None
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+    return to_numpy(encoded.indices).astype(np.int64), distinct
 
 
-def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0) -> FeatureArrays:
+def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0,
+                   encoded: pa.DictionaryArray | None = None) -> FeatureArrays:
     """The arrays of one feature column of a batch (its kind from its type unless given;
-    numbers sketched as ``x - shift``)."""
+    numbers sketched as ``x - shift``); ``encoded``: a column of scalars already
+    dictionary-encoded (its dictionary distinct, nulls in its indices)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     own = kind_of(array.type, name)
@@ -135,41 +138,45 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
                                      distinct - shift if shift else distinct))
         buckets = sketch.bucket_of(x - shift if shift else x)
         return FeatureArrays(name, kind, present, num_values, parent, numbers=x, buckets=buckets)
-    present, num_values, values, parent = _rows_of(array)
-    if pa.types.is_dictionary(values.type) and \
-            pc.count_distinct(values.dictionary, mode="all").as_py() < len(values.dictionary):
-        values = values.dictionary_decode()  # a dictionary repeating a value: made distinct
-    encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    if encoded is None or _is_list(array.type):
+        present, num_values, values, parent = _rows_of(array)
+        if pa.types.is_dictionary(values.type) and \
+                pc.count_distinct(values.dictionary, mode="all").as_py() < len(values.dictionary):
+            values = values.dictionary_decode()  # a dictionary repeating a value: made distinct
+        encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    else:  # (its nulls are in its indices: left out below)
+        present, num_values, parent = None, None, None
     dictionary = encoded.dictionary
     if pa.types.is_fixed_size_binary(dictionary.type) or pa.types.is_string_view(dictionary.type) \
             or pa.types.is_binary_view(dictionary.type):
         dictionary = dictionary.cast(pa.large_binary())
     index = encoded.indices
-    if index.null_count:  # (nulls in a dictionary's indices were filtered above; its values)
-        keep = pc.is_valid(index).to_numpy(zero_copy_only=False)
-        index = index.filter(pa.array(keep))
+    if index.null_count:  # nulls in the indices (or a dictionary column's: its values)
+        keep = to_numpy(pc.is_valid(index))
+        index = index.filter(to_arrow(keep))
         parent = (np.flatnonzero(keep) if parent is None else parent[keep])
         if present is None:
             present = np.zeros(len(array), bool)
             present[parent] = True
             num_values = present.astype(np.int64)
     hashes = mix64(hash_bytes(dictionary))
-    lengths = pc.binary_length(dictionary.cast(pa.large_binary())).to_numpy(
-        zero_copy_only=False).astype(np.int64)
+    lengths = to_numpy(pc.binary_length(dictionary.cast(pa.large_binary()))).astype(np.int64)
     return FeatureArrays(name, kind, present, num_values, parent,
-                         index=index.to_numpy(zero_copy_only=False).astype(np.int64),
+                         index=to_numpy(index).astype(np.int64),
                          dictionary=dictionary, dictionary_hashes=hashes,
                          dictionary_lengths=lengths)
 
 
-def batch_features(batch: pa.RecordBatch, dq) -> dict:
+def batch_features(batch: pa.RecordBatch, dq, columns=None) -> dict:
     """``name -> FeatureArrays`` of the features of ``dq`` (a DataQualityPlan; every column
-    of the batch when it names none) present in ``batch``."""
+    of the batch when it names none) present in ``batch``; ``columns``: the batch's
+    :class:`~evalbeam.slicing.BatchColumns`, whose encodings are reused."""
     names = dq.features if dq.features else [n for n in batch.schema.names
                                              if not n.startswith("__")]
     out = {}
     for name in names:
         if name in batch.schema.names:
+            encoded = columns.dictionary_encoded(name) if columns is not None else None
             out[name] = feature_arrays(batch.column(name), name, dq.kinds.get(name),
-                                       dq.shifts.get(name, 0.0))
+                                       dq.shifts.get(name, 0.0), encoded)
     return out

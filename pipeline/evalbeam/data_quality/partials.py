@@ -8,10 +8,10 @@ statistics' states are sums, minima, maxima and value counts, each reduced by it
 from __future__ import annotations
 
 import numpy as np
-import pyarrow.compute as pc
 
 from evalbeam import rollup
-from evalbeam.data_quality.accumulate import KEPT, SUMS, spec_statistics
+from evalbeam.data_quality.accumulate import (KEPT, SUMS, rolled_table, spec_statistics,
+                                              value_table)
 from evalbeam.data_quality.columns import batch_features
 from evalbeam.data_quality.plan import DATA
 from evalbeam.metrics.state import SliceTable
@@ -24,7 +24,7 @@ def row_weights(batch, dq) -> np.ndarray | None:
         return None
     from evalbeam.extract import to_float
 
-    w = to_float(pc.fill_null(batch.column(dq.weight_column), 0))
+    w = to_float(batch.column(dq.weight_column))  # (a null: NaN)
     return np.where(np.isnan(w), 0.0, w)
 
 
@@ -50,10 +50,10 @@ def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
     """``{spec index: statistics SliceTable}`` of ``batch`` (every row of it); ``slicing``:
     the batch's slice assignments when the metrics made them for the same rows."""
     dq = eval_plan.data_quality
-    features = batch_features(batch, dq)
+    slicing = slicing or _slicing(batch, eval_plan.slice_specs)
+    features = batch_features(batch, dq, slicing["column"])
     w = row_weights(batch, dq)
     n = batch.num_rows
-    slicing = slicing or _slicing(batch, eval_plan.slice_specs)
     rolled, assigned, ways = slicing["rolled"], slicing["assigned"], slicing["ways"]
     nulls = slicing["null_rows"]
     tables = _counted(features, w, assigned, n, dq, nulls)
@@ -75,9 +75,10 @@ JOINT_SLICES = 1 << 16  # at most this many combinations of the counted specs' s
 
 def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     """The tables of the specs counted directly. Where several of them put each row in exactly
-    one slice, their sums (SUMS) are counted once, per combination of their slices (B1's age
-    x country x device), and each spec's are the sums over the other specs' slices; the rest
-    (KEPT: sketches, value counts) is counted per spec."""
+    one slice, their sums (SUMS) and the counts per value of features of few values
+    (:func:`~evalbeam.data_quality.accumulate.value_table`) are counted once, per combination
+    of their slices (B1's age x country x device), and each spec's are the sums over the other
+    specs' slices; the numbers' sketches are counted per spec."""
     joint = [i for i, a in sorted(assigned.items()) if a.rows is None and len(a.keys)]
     sizes = [len(assigned[i].keys) for i in joint]
     if len(joint) < 2 or int(np.prod(sizes, dtype=np.float64)) > JOINT_SLICES:
@@ -87,14 +88,19 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     for i, size in zip(joint, sizes):
         codes = codes * size + assigned[i].codes
     cells = int(np.prod(sizes))
-    sums = spec_statistics(features, w, list(range(cells)), codes, None, n, dq, parts=(SUMS,))
+    values = {name: t for name, f in features.items()
+              if (t := value_table(f, w, codes, None, cells, n)) is not None}
+    sums = spec_statistics(features, w, list(range(cells)), codes, None, n, dq, parts=(SUMS,),
+                           tables=values)
     tables = {}
     for at, i in enumerate(joint):
         a = assigned[i]
         stride = int(np.prod(sizes[at + 1:]))
         group = (np.arange(cells) // stride) % sizes[at]
         table = sums.reduce_slices(group, a.keys)
-        table.merge(spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,)))
+        rolled = {name: rolled_table(t, group, len(a.keys)) for name, t in values.items()}
+        table.merge(spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,),
+                                    tables=rolled))
         table.null_rows = nulls[i]
         tables[i] = table
     for i, a in assigned.items():

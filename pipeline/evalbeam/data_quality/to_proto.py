@@ -92,30 +92,14 @@ def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray) -> list:
     return out
 
 
-def dense_sketches(col, rows: np.ndarray) -> np.ndarray:
-    """The sketch column's rows ``rows`` as one dense array (rows, channels, buckets)."""
-    col.compact()
-    out = np.zeros((len(rows), col.channels, col.buckets))
-    slots = col.slot[rows]
-    dense = slots >= 0
-    out[dense] = col.dense[slots[dense]]
-    if col._rows:
-        position = np.full(col.n, -1, np.int64)
-        position[rows] = np.arange(len(rows))
-        units, buckets, values = col._rows[0], col._buckets[0], col._values[0]
-        at = position[units]
-        kept = at >= 0
-        out[at[kept], :, buckets[kept]] = values[kept]
-    return out
-
-
 def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighted: bool) -> dict:
     """For the slices ``rows`` of a sketch column, per channel (counts, weights): the
     quantiles at 0, 0.1, ..., 1 (``quantiles``, rows x 11) and the standard histogram's
     bucket counts (``histogram``, rows x 10), with the slices' exact ``low`` and ``high``."""
-    grid = dense_sketches(col, rows)
+    grid, lo = col.dense_rows(rows)
     qs = np.arange(QUANTILE_BUCKETS + 1) / QUANTILE_BUCKETS
-    represented = sketch.values_of(np.arange(grid.shape[2]), shift, integer)
+    buckets = lo + np.arange(grid.shape[2])
+    represented = sketch.values_of(buckets, shift, integer)
     finite = np.isfinite(low) & np.isfinite(high)
     span = np.where(finite & (high > low), high - low, 1.0)
     where = np.clip(represented[None, :], np.where(finite, low, 0)[:, None],
@@ -130,7 +114,7 @@ def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighte
         total = cumulative[:, -1]
         at = np.stack([np.searchsorted(cumulative[r], qs * total[r], side="left")
                        for r in range(len(rows))]) if len(rows) else np.zeros((0, len(qs)), int)
-        values = sketch.values_of(np.minimum(at, grid.shape[2] - 1), shift, integer)
+        values = sketch.values_of(buckets[np.minimum(at, grid.shape[2] - 1)], shift, integer)
         values = np.clip(values, low[:, None], high[:, None])
         values[:, 0], values[:, -1] = low, high
         histogram = np.bincount(k.ravel(), weights=cells.ravel(),

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from evalbeam.arrow_numpy import to_arrow
+
 DEFAULT_CAP = 10_000
 DEFAULT_TOP = 1_000
 _SCALE = float(2 ** 64)
@@ -39,7 +41,7 @@ class ValueCounts:
         self.values = np.zeros((0, self.channels))
         self._parts: list = []  # pending (rows, hashes, values) appended since compacting
         self.store_hashes = np.zeros(0, np.uint64)  # sorted, unique
-        self.store_values = pa.array([], pa.large_binary())
+        self.store_values = pa.nulls(0, pa.large_binary())  # (empty)
         self._stores: list = []  # pending (hashes, values)
         self._sorted = True
 
@@ -50,27 +52,39 @@ class ValueCounts:
                    channels: list) -> "ValueCounts":
         """``n`` slices; value ``i`` is ``dictionary[index[i]]`` in slice ``codes[i]``, adding
         ``channels[c][i]`` to channel ``c`` (the first: 1 per value, counted)."""
+        width = max(len(dictionary), 1)
+        key = codes.astype(np.int64) * width + index
+        if n * width <= max(1 << 20, 8 * len(key)):  # few cells: count them all
+            tables = [np.bincount(key, weights=c if k else None, minlength=n * width)
+                      .reshape(n, width).astype(np.float64) for k, c in enumerate(channels)]
+            return cls.from_table(spec, tables[0], tables[1] if len(tables) > 1 else None,
+                                  dictionary, dictionary_hashes)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        sums = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq))
+                         for c in channels], axis=1)
+        return cls._of_entries(spec, n, uniq // width, uniq % width, sums, dictionary,
+                               dictionary_hashes)
+
+    @classmethod
+    def from_table(cls, spec, counts: np.ndarray, weights: np.ndarray | None,
+                   dictionary: pa.Array, dictionary_hashes: np.ndarray) -> "ValueCounts":
+        """``counts[s, j]`` (and ``weights[s, j]``) of ``dictionary[j]`` in slice ``s``."""
+        rows, which = np.nonzero(counts)
+        sums = counts[rows, which][:, None] if weights is None else \
+            np.stack([counts[rows, which], weights[rows, which]], axis=1)
+        return cls._of_entries(spec, len(counts), rows, which, sums, dictionary,
+                               dictionary_hashes)
+
+    @classmethod
+    def _of_entries(cls, spec, n, rows, which, sums, dictionary, dictionary_hashes):
+        """Entries ``(slice, dictionary index, channel sums)``, one per (slice, value), in
+        slice order (the dictionary's values are distinct)."""
         col = cls(spec)
         col.reserve(n)
-        if len(codes):
-            width = max(len(dictionary), 1)
-            key = codes.astype(np.int64) * width + index
-            if n * width <= max(1 << 20, 8 * len(key)):  # few cells: count them all
-                cells = np.bincount(key, minlength=n * width)
-                uniq = np.flatnonzero(cells)
-                sums = np.stack([cells[uniq].astype(np.float64)] + [
-                    np.bincount(key, weights=c, minlength=n * width)[uniq]
-                    for c in channels[1:]], axis=1)
-            else:
-                uniq, inverse = np.unique(key, return_inverse=True)
-                sums = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq))
-                                 for c in channels], axis=1)
-            rows, which = uniq // width, uniq % width
-            # (the dictionary's values are distinct: a (slice, value) pair is one entry, and
-            # the entries are in slice order)
+        if len(rows):
             col.rows, col.hashes, col.values = rows, dictionary_hashes[which], sums
-            used = np.flatnonzero(np.bincount(which, minlength=width))
-            col._stores.append((dictionary_hashes[used], dictionary.take(pa.array(used))))
+            used = np.flatnonzero(np.bincount(which, minlength=len(dictionary)))
+            col._stores.append((dictionary_hashes[used], dictionary.take(to_arrow(used))))
             if np.bincount(rows, minlength=n).max(initial=0) > col.cap:
                 col._sorted = False
                 col.compact()
@@ -148,7 +162,7 @@ class ValueCounts:
             kept = np.isin(uniq, self.hashes)
             uniq, first = uniq[kept], first[kept]
         self.store_hashes = uniq
-        self.store_values = values.take(pa.array(first))
+        self.store_values = values.take(to_arrow(first))
 
     def _row_slice(self, i: int):
         self.compact()
@@ -166,7 +180,7 @@ class ValueCounts:
         self.compact()
         self._merge_stores()
         at = np.searchsorted(self.store_hashes, hashes)
-        return self.store_values.take(pa.array(at)).to_pylist()
+        return self.store_values.take(to_arrow(at)).to_pylist()
 
     def reduce_rows(self, group: np.ndarray, n: int) -> "ValueCounts":
         self.compact()

@@ -136,6 +136,10 @@ class SparseColumn:
     dense once it fills up (``dense[slot[unit]]``) or keeps (unit, bucket, values) entries,
     possibly repeated until :meth:`compact` adds them up; so a slice's resamples hold what each
     of them saw, not B blocks of every bucket any of them saw.
+
+    Dense units hold only the window of buckets ``lo .. lo + width - 1`` that some dense unit
+    saw, widened as needed (bucket ``b`` at ``dense[slot, :, b - lo]``): a quantile sketch of
+    thousands of buckets whose values fill a few hundred is held, merged and shipped as those.
     """
 
     MAX_PENDING = 1 << 20
@@ -148,7 +152,8 @@ class SparseColumn:
         self.densify_at = max(self.buckets // 8, 1)
         self.n = 0  # rows (slices); they hold n * blocks units
         self.slot = np.zeros(0, np.int64)  # unit -> dense slot or -1
-        self.dense = np.zeros((0, self.channels, self.buckets))
+        self.lo, self.width = 0, 0  # the buckets dense units hold
+        self.dense = np.zeros((0, self.channels, 0))
         self.n_dense = 0
         self._rows: list[np.ndarray] = []  # units of the entries
         self._buckets: list[np.ndarray] = []
@@ -159,13 +164,18 @@ class SparseColumn:
 
     # -- construction from one batch ------------------------------------------------------
     @classmethod
-    def from_dense(cls, spec: StateSpec, dense: np.ndarray) -> "SparseColumn":
-        """Rows ``dense`` of shape ``(n,) + spec.shape``."""
+    def from_dense(cls, spec: StateSpec, dense: np.ndarray, lo: int = 0) -> "SparseColumn":
+        """Rows ``dense`` of shape ``(n, channels, width)``: buckets ``lo .. lo + width - 1``
+        (all of them by default)."""
         col = cls(spec)
         col.n = len(dense)
         col.n_dense = col.n * col.blocks
         col.slot = np.arange(col.n_dense, dtype=np.int64)
-        col.dense = dense.reshape((col.n_dense, col.channels, col.buckets))
+        col.lo, col.width = int(lo), dense.shape[-1]
+        if col.lo < 0 or col.lo + col.width > col.buckets:
+            raise ValueError(f"Expected buckets within 0..{col.buckets - 1}, got "
+                             f"{col.lo}..{col.lo + col.width - 1}")
+        col.dense = dense.reshape((col.n_dense, col.channels, col.width))
         return col
 
     @classmethod
@@ -187,6 +197,7 @@ class SparseColumn:
                              f"of {out.blocks} of them; got {col.n} of {col.spec.shape}")
         out.n = col.n // out.blocks
         out.slot, out.dense, out.n_dense = col.slot, col.dense, col.n_dense
+        out.lo, out.width = col.lo, col.width
         out._rows, out._buckets = list(col._rows), list(col._buckets)
         out._values = list(col._values)
         out._pending, out._kept, out._sorted = col._pending, col._kept, col._sorted
@@ -196,13 +207,19 @@ class SparseColumn:
     def from_rows(cls, spec: StateSpec, codes: np.ndarray, n_slices: int, bucket: np.ndarray,
                   channels: list) -> "SparseColumn":
         """One batch's sums: ``channels[c]`` (per-example values) added into the cell
-        ``(codes[i], c, bucket[i])``; dense when that is cheap, else one entry per cell seen."""
+        ``(codes[i], c, bucket[i])``; dense over the buckets seen when that is cheap, else one
+        entry per cell seen."""
         nbk = spec.shape[1]
+        if not len(codes):
+            return cls.from_entries(spec, n_slices, [], [], [])
+        low, high = int(bucket.min()), int(bucket.max())
+        width = high - low + 1
+        if n_slices * width <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
+            cell = codes * width + (bucket - low if low else bucket)
+            sums = [np.bincount(cell, weights=c, minlength=n_slices * width)
+                    .reshape(n_slices, width) for c in channels]
+            return cls.from_dense(spec, np.stack(sums, axis=1), low)
         cell = codes * nbk + bucket
-        if n_slices * nbk <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
-            sums = [np.bincount(cell, weights=c, minlength=n_slices * nbk).reshape(n_slices, nbk)
-                    for c in channels]
-            return cls.from_dense(spec, np.stack(sums, axis=1))
         uniq, inverse = np.unique(cell, return_inverse=True)
         values = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq)) for c in channels],
                           axis=1)
@@ -229,13 +246,25 @@ class SparseColumn:
             self._pending += len(units)
             self._sorted = False
 
+    def _widen(self, lo: int, hi: int) -> None:
+        """Dense units hold (at least) buckets ``lo .. hi - 1``."""
+        if self.width and lo >= self.lo and hi <= self.lo + self.width:
+            return
+        if self.width:
+            lo, hi = min(lo, self.lo), max(hi, self.lo + self.width)
+        grown = np.zeros((len(self.dense), self.channels, hi - lo))
+        if self.width:
+            grown[: self.n_dense, :, self.lo - lo:self.lo - lo + self.width] = \
+                self.dense[: self.n_dense]
+        self.dense, self.lo, self.width = grown, lo, hi - lo
+
     def _make_dense(self, units: np.ndarray) -> None:
         units = units[self.slot[units] < 0]
         if not len(units):
             return
         need = self.n_dense + len(units)
         if need > len(self.dense):
-            grown = np.zeros((max(need, 2 * len(self.dense), 4), self.channels, self.buckets))
+            grown = np.zeros((max(need, 2 * len(self.dense), 4), self.channels, self.width))
             grown[: self.n_dense] = self.dense[: self.n_dense]
             self.dense = grown
         self.slot[units] = np.arange(self.n_dense, need)
@@ -246,14 +275,17 @@ class SparseColumn:
     def merge_from(self, other: "SparseColumn", rows: np.ndarray) -> None:
         units = self._units(rows)  # other's unit -> ours
         other_dense = np.flatnonzero(other.slot[: other.n * other.blocks] >= 0)
-        if len(other_dense):
+        if len(other_dense) and other.width:
             targets = units[other_dense]
+            self._widen(other.lo, other.lo + other.width)
             self._make_dense(targets)
             mine, theirs = self.slot[targets], other.slot[other_dense]
+            window = slice(other.lo - self.lo, other.lo - self.lo + other.width)
             if _is_range(mine) and _is_range(theirs):  # the common case: add in place
-                self.dense[mine[0]:mine[-1] + 1] += other.dense[theirs[0]:theirs[-1] + 1]
+                self.dense[mine[0]:mine[-1] + 1, :, window] += \
+                    other.dense[theirs[0]:theirs[-1] + 1]
             else:
-                self.dense[mine] += other.dense[theirs]
+                self.dense[mine, :, window] += other.dense[theirs]
         for u, b, v in zip(other._rows, other._buckets, other._values):
             self._append(units[u], b, v)
         # compacting adds up the kept entries again: only once as many came since, so merging
@@ -285,8 +317,10 @@ class SparseColumn:
         slots = self.slot[units]
         into_dense = slots >= 0
         if into_dense.any():
+            folded = buckets[into_dense]
+            self._widen(int(folded.min()), int(folded.max()) + 1)
             for c in range(self.channels):
-                np.add.at(self.dense[:, c, :], (slots[into_dense], buckets[into_dense]),
+                np.add.at(self.dense[:, c, :], (slots[into_dense], folded - self.lo),
                           summed[into_dense, c])
             keep = ~into_dense
             units, buckets, summed = units[keep], buckets[keep], summed[keep]
@@ -311,6 +345,7 @@ class SparseColumn:
         order, starts, targets = _groups(target(dense_units))
         if len(order):
             out.dense = _reduce_groups(np.add, self.dense, self.slot[dense_units[order]], starts)
+            out.lo, out.width = self.lo, self.width
             out.n_dense = len(targets)
             out.slot[targets] = np.arange(len(targets))
         for units, buckets, values in zip(self._rows, self._buckets, self._values):
@@ -323,15 +358,38 @@ class SparseColumn:
         if not self._sorted:
             self.compact()
         B = self.blocks
-        if B == 1 and self.slot[i] >= 0:
+        if B == 1 and self.slot[i] >= 0 and self.width == self.buckets:
             return self.dense[self.slot[i]]
         out = np.zeros((B, self.channels, self.buckets))
         slots = self.slot[i * B:(i + 1) * B]
-        out[slots >= 0] = self.dense[slots[slots >= 0]]
+        out[slots >= 0, :, self.lo:self.lo + self.width] = self.dense[slots[slots >= 0]]
         if self._rows:
             lo, hi = np.searchsorted(self._rows[0], [i * B, (i + 1) * B])
             out[self._rows[0][lo:hi] - i * B, :, self._buckets[0][lo:hi]] = self._values[0][lo:hi]
         return out.reshape(self.spec.shape)
+
+    def dense_rows(self, rows: np.ndarray) -> tuple:
+        """``(grid, lo)``: rows ``rows`` as one dense array ``(rows, channels, width)`` of the
+        buckets ``lo .. lo + width - 1``, every bucket they hold a value in (blocks 1)."""
+        self.compact()
+        slots = self.slot[rows]
+        dense = slots >= 0
+        lo, hi = (self.lo, self.lo + self.width) if dense.any() else (self.buckets, 0)
+        if self._rows:
+            position = np.full(self.n, -1, np.int64)
+            position[rows] = np.arange(len(rows))
+            at = position[self._rows[0]]
+            kept = at >= 0
+            buckets = self._buckets[0][kept]
+            if len(buckets):
+                lo, hi = min(lo, int(buckets.min())), max(hi, int(buckets.max()) + 1)
+        lo, hi = (0, 1) if hi <= lo else (lo, hi)  # (nothing held: one empty bucket)
+        out = np.zeros((len(rows), self.channels, hi - lo))
+        if dense.any():
+            out[dense, :, self.lo - lo:self.lo - lo + self.width] = self.dense[slots[dense]]
+        if self._rows:
+            out[at[kept], :, buckets - lo] = self._values[0][kept]
+        return out, lo
 
     def take(self, rows: np.ndarray) -> "SparseColumn":
         """Rows ``rows`` (ascending) as a new column, in that order."""
@@ -342,6 +400,7 @@ class SparseColumn:
         slots = self.slot[units]
         dense = slots >= 0
         out.dense = self.dense[slots[dense]]
+        out.lo, out.width = self.lo, self.width
         out.n_dense = len(out.dense)
         out.slot[dense] = np.arange(out.n_dense)
         if self._rows and len(rows):
@@ -366,7 +425,7 @@ class SparseColumn:
         self.compact()
         B = self.blocks
         dense = (self.slot[: self.n * B] >= 0).reshape(self.n, B).sum(axis=1)
-        out = dense * (self.channels * self.buckets)
+        out = dense * (self.channels * self.width)
         if self._rows:
             units, buckets = self._rows[0], self._buckets[0]
             if B > 1:  # the row's distinct buckets
@@ -389,7 +448,7 @@ class SparseColumn:
             slot_units[self.slot[dense_units]] = dense_units
             slots, bucket = np.nonzero((self.dense[: self.n_dense] != 0).any(axis=1))
             units.append(slot_units[slots])
-            buckets.append(bucket)
+            buckets.append(bucket + self.lo)
             values.append(self.dense[slots, :, bucket])
         if not units:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.channels)))
