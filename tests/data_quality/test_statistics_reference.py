@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalbeam import run_evaluation
-from evalbeam.data_quality import sketch
+from evalbeam.data_quality import accumulate, sketch
 from stats_cases import by_slice, config, slices_of, table
 
 NUMERIC = ["label", "prediction", "weight", "age", "flag", "big"]
@@ -29,14 +29,21 @@ def data(tmp_path_factory):
     return t, path, folder
 
 
-@pytest.fixture(scope="module", params=[700, 3000], ids=["batches of 700", "one batch"])
+@pytest.fixture(scope="module", params=[(700, True), (3000, True), (3000, False)],
+                ids=["batches of 700", "one batch", "one batch without value tables"])
 def weighted_run(data, request):
     """Batches of 700 rows: every number summed value by value; one batch: numbers of few
-    distinct values (label, weight, age, flag) summed per (slice, value)."""
+    distinct values (label, weight, age, flag) and strings counted per (slice, value) in a
+    table; without value tables: both from their values, as features of many values are."""
     t, path, folder = data
-    out = str(folder / f"weighted_{request.param}")
-    result = run_evaluation(config(weighted=True), path, out, batch_size=request.param,
-                            report=False)
+    batch_size, tables = request.param
+    out = str(folder / f"weighted_{batch_size}_{tables}")
+    with pytest.MonkeyPatch.context() as patch:
+        if not tables:
+            patch.setattr(accumulate, "VALUE_TABLE_CELLS", 0)
+            patch.setattr(accumulate, "DENSE_PER_ROW", 0)
+        result = run_evaluation(config(weighted=True), path, out, batch_size=batch_size,
+                                report=False)
     return result, by_slice(f"{out}/statistics.tfrecord")
 
 

@@ -42,3 +42,53 @@ def test_take_keeps_each_slice_state():
     weights = np.bincount(total[0], weights=total[2][:, :2].sum(axis=1), minlength=len(table))
     by_group = np.bincount(group, weights=w)
     np.testing.assert_allclose(weights, [by_group[k[0][1]] for k in table.keys])
+
+
+def _reference(parts, n, channels, buckets):
+    """Full-width sums by hand: ``parts`` of (codes, bucket, values per channel)."""
+    out = np.zeros((n, channels, buckets))
+    for codes, bucket, values in parts:
+        for c in range(channels):
+            np.add.at(out[:, c, :], (codes, bucket), values[c])
+    return out
+
+
+def test_sparse_columns_hold_the_buckets_seen():
+    """Dense units hold a window of buckets, widened as batches of other ranges merge in;
+    every view of the state (rows, entries, dense rows, subsets, unions, a pickled copy) is
+    the full-width sum by hand."""
+    import pickle
+
+    from evalbeam.metrics.state import StateSpec
+
+    rng = np.random.default_rng(5)
+    spec = StateSpec("sketch", (2, 600), sparse=True)
+    n, merged, parts = 7, SparseColumn(spec), []
+    for low, high, size in [(300, 340, 4000), (100, 120, 3000), (500, 599, 50),
+                            (0, 10, 5000), (250, 260, 20)]:
+        codes = rng.integers(0, n, size)
+        bucket = rng.integers(low, high + 1, size)
+        values = [np.ones(size), rng.random(size)]
+        batch = SparseColumn.from_rows(spec, codes, n, bucket, values)
+        merged.reserve(n)
+        merged.merge_from(batch, np.arange(n))
+        parts.append((codes, bucket, values))
+        if len(parts) == 2:  # the buckets between the two batches' ranges, not all 600
+            assert (merged.lo, merged.width) == (100, 241)
+    want = _reference(parts, n, 2, 600)
+    for col in (merged, pickle.loads(pickle.dumps(merged))):
+        np.testing.assert_allclose(np.stack([col.row(i) for i in range(n)]), want)
+        grid, lo = col.dense_rows(np.arange(n))
+        np.testing.assert_allclose(grid, want[:, :, lo:lo + grid.shape[2]])
+        assert want[:, :, :lo].sum() == 0 and want[:, :, lo + grid.shape[2]:].sum() == 0
+        units, buckets, values = col.entries()
+        rebuilt = np.zeros_like(want)
+        rebuilt[units, :, buckets] = values
+        np.testing.assert_allclose(rebuilt, want)
+    rows = np.array([1, 4, 6])
+    np.testing.assert_allclose(np.stack([merged.take(rows).row(i) for i in range(3)]),
+                               want[rows])
+    group = np.array([0, 1, 0, 1, -1, 2, 2])
+    rolled = merged.reduce_rows(group, 3)
+    for g in range(3):
+        np.testing.assert_allclose(rolled.row(g), want[group == g].sum(axis=0))
