@@ -138,7 +138,8 @@ def value_table(f, w: np.ndarray | None, codes: np.ndarray, rows, n: int, n_rows
     index, v_codes = _pairs_of_values(f.parent, n_rows, rows, codes)
     if n * m > max(VALUE_TABLE_CELLS, DENSE_PER_ROW * len(v_codes)):
         return None
-    key = v_codes * m + _take(value_codes, index)
+    key = v_codes * m
+    key += _take(value_codes, index)
     counts = np.bincount(key, minlength=n * m).reshape(n, m).astype(np.float64)
     if w is None:
         return counts, None
@@ -267,7 +268,7 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     # per-value terms, shared by the batch's specs whose pairs are the values themselves
     terms = f.cache.get("terms") if index is None else None
     if terms is None:
-        terms = _terms(x, nan, shift, value_w)
+        terms = _terms(x, nan, shift, value_w, f.cache.get("shifted") if index is None else None)
         if index is None:
             f.cache["terms"] = terms
     d, d2, fin, zero, wd, wd2 = terms
@@ -286,7 +287,7 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
                     f"{name}|num:min": DenseColumn(specs[f"{name}|num:min"], low),
                     f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high)})
     if KEPT in parts:
-        channels = [np.ones(len(c))] + ([vw] if vw is not None else [])
+        channels = [None] + ([vw] if vw is not None else [])  # (None: counted)
         out[f"{name}|num:sketch"] = SparseColumn.from_rows(specs[f"{name}|num:sketch"], c, n,
                                                            b, channels)
     return out
@@ -319,15 +320,17 @@ def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) ->
     return sums
 
 
-def _terms(x, nan, shift, value_w):
+def _terms(x, nan, shift, value_w, shifted=None):
     """``(x - c, (x - c)^2, finite (None: all), zero (None: none), w (x - c), w (x - c)^2)``,
-    with non-finite values as 0. (No masking where all are finite: a mask per value costs
-    more than the sums.)"""
+    with non-finite values as 0 (``shifted``: ``x - c`` when known). (No masking where all
+    are finite: a mask per value costs more than the sums.)"""
+    if shifted is None:
+        shifted = x - shift if shift else x
     finite = np.isfinite(x)
     if finite.all():
-        d, fin = (x - shift if shift else x), None
+        d, fin = shifted, None
     else:
-        d, fin = np.where(finite, x - shift, 0.0), finite.astype(np.float64)
+        d, fin = np.where(finite, shifted, 0.0), finite.astype(np.float64)
     zero = x == 0
     wd = value_w * d if value_w is not None else None
     return d, d * d, fin, (zero if zero.any() else None), wd, \

@@ -36,7 +36,7 @@ class FeatureArrays:
     value_codes: np.ndarray | None = None
     distinct: np.ndarray | None = None  # float64
     distinct_buckets: np.ndarray | None = None
-    cache: dict = field(default_factory=dict)  # terms shared by the batch's slicing specs
+    cache: dict = field(default_factory=dict)  # x - shift, terms: shared by the batch's specs
     index: np.ndarray | None = None  # strings: dictionary index per value
     dictionary: pa.Array | None = None
     dictionary_hashes: np.ndarray | None = None
@@ -136,8 +136,9 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
                                  value_codes=codes, distinct=distinct,
                                  distinct_buckets=sketch.bucket_of(
                                      distinct - shift if shift else distinct))
-        buckets = sketch.bucket_of(x - shift if shift else x)
-        return FeatureArrays(name, kind, present, num_values, parent, numbers=x, buckets=buckets)
+        shifted = x - shift if shift else x
+        return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
+                             buckets=sketch.bucket_of(shifted), cache={"shifted": shifted})
     if encoded is None or _is_list(array.type):
         present, num_values, values, parent = _rows_of(array)
         if pa.types.is_dictionary(values.type) and \

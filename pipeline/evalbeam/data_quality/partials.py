@@ -99,8 +99,10 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
         group = (np.arange(cells) // stride) % sizes[at]
         table = sums.reduce_slices(group, a.keys)
         rolled = {name: rolled_table(t, group, len(a.keys)) for name, t in values.items()}
-        table.merge(spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,),
-                                    tables=rolled))
+        kept = spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,),
+                               tables=rolled)
+        table.specs = {**table.specs, **kept.specs}  # (the same slices, in the same order)
+        table.columns.update(kept.columns)
         table.null_rows = nulls[i]
         tables[i] = table
     for i, a in assigned.items():

@@ -36,20 +36,42 @@ ZERO = SIDE  # the bucket of 0
 BUCKETS = 2 * SIDE + 1
 
 
+# _UPPER[j]: the largest magnitude of bucket j of a sign (1..SIDE), gamma^(K_MIN - 1 + j), in
+# single precision (the precision buckets are told apart in)
+_UPPER = (GAMMA ** np.arange(K_MIN - 1, K_MAX + 1, dtype=np.float64)).astype(np.float32)
+
+
 def bucket_of(x: np.ndarray) -> np.ndarray:
-    """The sketch bucket of each value, increasing with the value (NaN: -1). (Arithmetic
-    only: a branch per value on a random sign or mask costs ten times more.)"""
-    magnitude = np.abs(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.log(np.maximum(magnitude, MIN_MAGNITUDE))
-        k *= 1.0 / LOG_GAMMA
+    """The sketch bucket of each value, increasing with the value (NaN: -1): the least ``k``
+    with ``|x| <= gamma^k``, told in single precision (a relative error of 6e-8 beside the
+    buckets' 2%; no integer from 2 to 50 is within 6e-4 of a bound). A logarithm finds it to
+    within one and a comparison with the bucket's bounds settles it, in place where it can
+    be: a double-precision logarithm costs six times more, and a new array about a pass."""
+    m = x.astype(np.float32)
+    np.abs(m, out=m)
+    small = m < MIN_MAGNITUDE  # the zero bucket
+    np.clip(m, MIN_MAGNITUDE, MAX_MAGNITUDE, out=m)
+    with np.errstate(invalid="ignore"):
+        k = np.log(m)
+        k *= np.float32(1.0 / LOG_GAMMA)
         np.ceil(k, out=k)
-        np.clip(k, K_MIN, K_MAX, out=k)
-        k -= K_MIN - 1  # 1..SIDE
-        k *= magnitude >= MIN_MAGNITUDE  # the zero bucket
-        np.copysign(k, x, out=k)
-        k += ZERO
-        out = k.astype(np.int64)  # (NaN: replaced below)
+        j = k.astype(np.int32)  # (NaN: replaced below)
+    j -= K_MIN - 1  # 1..SIDE, give or take one
+    np.clip(j, 1, SIDE, out=j)
+    np.take(_UPPER, j, out=k)
+    above = np.greater(m, k)
+    j += above  # above its upper bound: the next bucket
+    j -= 1
+    np.take(_UPPER, j, out=k)
+    np.greater(m, k, out=above)
+    j += above  # back, unless at or below its lower bound
+    np.clip(j, 1, SIDE, out=j)
+    j[small] = 0
+    out = np.signbit(x).view(np.int8).astype(np.int64)
+    out *= -2
+    out += 1
+    out *= j
+    out += ZERO
     nan = np.isnan(x)
     if nan.any():
         out[nan] = -1

@@ -107,11 +107,12 @@ class DenseColumn:
     def row(self, i: int) -> np.ndarray:
         return self.data[i]
 
-    def reduce_rows(self, group: np.ndarray, n: int) -> "DenseColumn":
+    def reduce_rows(self, group: np.ndarray, n: int, grouped=None) -> "DenseColumn":
         """``n`` rows, row ``g`` the reduction of this column's rows ``i`` with ``group[i] ==
-        g`` (none: the identity); rows of group -1 are left out."""
+        g`` (none: the identity); rows of group -1 are left out. ``grouped``: ``_groups(group)``
+        when known."""
         out = DenseColumn(self.spec, self._fill(n))
-        order, starts, targets = _groups(group)
+        order, starts, targets = grouped or _groups(group)
         if len(order):
             out.data[targets] = _reduce_groups(_REDUCE[self.spec.reduce], self.data, order, starts)
         return out
@@ -206,23 +207,27 @@ class SparseColumn:
     @classmethod
     def from_rows(cls, spec: StateSpec, codes: np.ndarray, n_slices: int, bucket: np.ndarray,
                   channels: list) -> "SparseColumn":
-        """One batch's sums: ``channels[c]`` (per-example values) added into the cell
-        ``(codes[i], c, bucket[i])``; dense over the buckets seen when that is cheap, else one
-        entry per cell seen."""
+        """One batch's sums: ``channels[c]`` (per-example values; None: 1 each, counted) added
+        into the cell ``(codes[i], c, bucket[i])``; dense over the buckets seen when that is
+        cheap, else one entry per cell seen."""
         nbk = spec.shape[1]
         if not len(codes):
             return cls.from_entries(spec, n_slices, [], [], [])
         low, high = int(bucket.min()), int(bucket.max())
         width = high - low + 1
         if n_slices * width <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
-            cell = codes * width + (bucket - low if low else bucket)
-            sums = [np.bincount(cell, weights=c, minlength=n_slices * width)
-                    .reshape(n_slices, width) for c in channels]
-            return cls.from_dense(spec, np.stack(sums, axis=1), low)
+            cell = codes * width  # (in place from here: a new array costs about a pass)
+            cell += bucket
+            cell -= low
+            dense = np.empty((n_slices, len(channels), width))
+            for k, c in enumerate(channels):
+                dense[:, k, :] = np.bincount(cell, weights=c, minlength=n_slices * width) \
+                    .reshape(n_slices, width)
+            return cls.from_dense(spec, dense, low)
         cell = codes * nbk + bucket
         uniq, inverse = np.unique(cell, return_inverse=True)
-        values = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq)) for c in channels],
-                          axis=1)
+        values = np.stack([np.bincount(inverse, weights=c, minlength=len(uniq)).astype(np.float64)
+                           for c in channels], axis=1)
         return cls.from_entries(spec, n_slices, uniq // nbk, uniq % nbk, values)
 
     # -- growth and merge -----------------------------------------------------------------
@@ -661,9 +666,11 @@ class SliceTable:
         n, kept = len(keys), group >= 0
         counts = np.bincount(group[kept], weights=self.counts[kept], minlength=n)
         weights = np.bincount(group[kept], weights=self.weights[kept], minlength=n)
+        grouped = _groups(group)  # (shared by the dense columns)
         return SliceTable.from_batch(
             self.specs, keys, counts.astype(np.int64),
-            {name: col.reduce_rows(group, n) for name, col in self.columns.items()},
+            {name: col.reduce_rows(group, n, grouped) if isinstance(col, DenseColumn) else
+             col.reduce_rows(group, n) for name, col in self.columns.items()},
             weights=weights)
 
     def take(self, rows: np.ndarray) -> "SliceTable":
