@@ -130,8 +130,7 @@ class ColumnCodes:
             valid = np.flatnonzero(to_numpy(pc.is_valid(indices)))
             codes = to_numpy(indices)[valid]
             return cls(valid.astype(np.int64), codes.astype(np.int64), values, n, encoded)
-        return cls(None, to_numpy(indices).astype(np.int64), values, n,
-                   encoded)
+        return cls(None, to_numpy(indices).astype(np.int64), values, n, encoded)
 
     def pair_rows(self) -> np.ndarray:
         return np.arange(self.n_rows, dtype=np.int64) if self.rows is None else self.rows
