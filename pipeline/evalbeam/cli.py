@@ -15,6 +15,7 @@ import logging
 import os
 import pathlib
 import sys
+import threading
 import warnings
 
 EXIT_CODES = """exit codes: 0 evaluated and validation passed (or no thresholds configured),
@@ -268,17 +269,34 @@ def _own_flags(parser) -> list:
     return [s for action in parser._actions for s in action.option_strings]
 
 
+# Set once this process has imported Beam: a thread that lists files through Beam's
+# filesystems waits for it, since Beam imported from two threads at once can fail on its own
+# circular imports ("partially initialized module").
+_BEAM_IMPORTED = threading.Event()
+
+
 def _import_beam_without_pandas() -> None:
     """Import Beam without letting it import pandas. When pandas is installed Beam imports it
     at start-up, only to register pandas type hints that evalbeam never uses: about half a
     second of every command. pandas stays importable afterwards (EvalResult.to_dataframe)."""
     if "apache_beam" in sys.modules or "pandas" in sys.modules:
+        _BEAM_IMPORTED.set()
         return
     sys.modules["pandas"] = None  # makes ``import pandas`` fail, as if not installed
     try:
         import apache_beam  # noqa: F401
     finally:
         del sys.modules["pandas"]
+        _BEAM_IMPORTED.set()
+
+
+def _total_rows(data, data_format):
+    """The progress line's total (:func:`evalbeam.io.row_counts.total_rows`), once Beam is
+    imported."""
+    from evalbeam.io import row_counts
+
+    _BEAM_IMPORTED.wait()
+    return row_counts.total_rows(data, data_format)
 
 
 def main(argv=None) -> int:
@@ -345,7 +363,7 @@ def main(argv=None) -> int:
 def _evaluate(args, beam_args) -> int:
     from evalbeam import pipeline_flags, progress, read_ahead, worker_pool
     from evalbeam.errors import EvalbeamWarning
-    from evalbeam.io import readers, row_counts
+    from evalbeam.io import readers
     from evalbeam.io.files import REPORT_FILE
     from evalbeam.run_facts import check_run_name, parse_span
 
@@ -353,7 +371,7 @@ def _evaluate(args, beam_args) -> int:
     run_name = check_run_name(getattr(args, "run_name", None), "--run_name")
     span = getattr(args, "data_span", None)
     span = None if span is None else parse_span(span, "--data_span")
-    total = lambda: row_counts.total_rows(args.data, args.format)  # noqa: E731
+    total = lambda: _total_rows(args.data, args.format)  # noqa: E731
     # a remote runner's workers cannot report to the line
     line = not args.quiet and pipeline_flags.local_runner(beam_args)
     models = _models(getattr(args, "model", []), getattr(args, "model_option", []))
