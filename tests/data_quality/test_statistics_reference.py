@@ -146,6 +146,35 @@ def test_big_offset_keeps_its_precision(data, weighted_run):
     _close(num.std_dev, x.std())
 
 
+@pytest.mark.parametrize("magnitude", [1e300, 1e-300])
+@pytest.mark.parametrize("batch_size", [700, 3000])
+def test_magnitudes_whose_squares_leave_double_range(tmp_path, magnitude, batch_size):
+    """Values of 1e300 (squares overflow) and 1e-300 (squares underflow): mean and std from
+    numpy on the values divided by the magnitude; nothing warned."""
+    import warnings
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    x = rng.normal(0.3, 1.0, n) * magnitude
+    path = str(tmp_path / "data.parquet")
+    pq.write_table(pa.table({"label": rng.integers(0, 2, n), "prediction": rng.random(n),
+                             "x": x}), path)
+    out = str(tmp_path / "out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" } '
+                       'metrics_specs { metrics { class_name: "ExampleCount" } } '
+                       'slicing_specs {} data_quality { statistics: true features: "x" }',
+                       path, out, batch_size=batch_size, report=False)
+    stats, _ = by_slice(f"{out}/statistics.tfrecord")
+    num = stats["All Examples"]["x"].num_stats
+    scaled = x / magnitude
+    for got, want in [(num.mean, scaled.mean() * magnitude),
+                      (num.std_dev, scaled.std() * magnitude), (num.min, x.min()),
+                      (num.max, x.max())]:
+        assert got == pytest.approx(want, rel=1e-12, abs=0), (got, want)
+
+
 def test_strings_match_pandas(data, weighted_run):
     t, _, _ = data
     _, (stats, _) = weighted_run

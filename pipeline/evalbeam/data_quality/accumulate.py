@@ -11,8 +11,9 @@ Columns per feature ``f`` (state names ``f|family:part``):
 - ``common:sum``  examples with a value, values; the same weighted
 - ``common:min``  fewest values in an example with a value
 - ``common:max``  most values in one; whether some example held a list; the type code
-- ``num:sum``     finite values, sum (x - c), sum (x - c)^2, zeros, NaNs; the same weighted,
-  with ``c`` the feature's shift (:class:`~evalbeam.data_quality.plan.DataQualityPlan`)
+- ``num:sum``     finite values, sum s (x - c), sum (s (x - c))^2, zeros, NaNs; the same
+  weighted, with ``c`` the feature's shift and ``s`` its scale
+  (:class:`~evalbeam.data_quality.plan.DataQualityPlan`)
 - ``num:min`` / ``num:max``  the extremes (NaN left out)
 - ``num:sketch``  counts (and weights) per sketch bucket (:mod:`~evalbeam.data_quality.sketch`)
 - ``str:sum``     values, their total length in bytes
@@ -232,7 +233,7 @@ def _numeric_of_table(f, specs, name, counts, weights, n, dq, parts) -> dict:
     out = {}
     if SUMS in parts:
         finite = np.isfinite(v)
-        d = np.where(finite, v - dq.shifts.get(name, 0.0), 0.0)
+        d = np.where(finite, (v - dq.shifts.get(name, 0.0)) * dq.scales.get(name, 1.0), 0.0)
         sums = np.zeros((n, len(NUM_SUM)))
         for at, table in ((0, counts), (5, weights)):
             if table is not None:
@@ -264,11 +265,12 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     buckets = f.buckets if f.buckets is not None else f.distinct_buckets[f.value_codes]
     buckets = _take(buckets, index)
     nan = buckets < 0
-    shift = dq.shifts.get(name, 0.0)
+    shift, scale = dq.shifts.get(name, 0.0), dq.scales.get(name, 1.0)
     # per-value terms, shared by the batch's specs whose pairs are the values themselves
     terms = f.cache.get("terms") if index is None else None
     if terms is None:
-        terms = _terms(x, nan, shift, value_w, f.cache.get("shifted") if index is None else None)
+        terms = _terms(x, nan, shift, scale, value_w,
+                       f.cache.get("shifted") if index is None else None)
         if index is None:
             f.cache["terms"] = terms
     d, d2, fin, zero, wd, wd2 = terms
@@ -320,21 +322,25 @@ def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) ->
     return sums
 
 
-def _terms(x, nan, shift, value_w, shifted=None):
-    """``(x - c, (x - c)^2, finite (None: all), zero (None: none), w (x - c), w (x - c)^2)``,
-    with non-finite values as 0 (``shifted``: ``x - c`` when known). (No masking where all
+def _terms(x, nan, shift, scale, value_w, shifted=None):
+    """``(d, d^2, finite (None: all), zero (None: none), w d, w d^2)``, ``d = scale (x - c)``
+    and 0 for non-finite values (``shifted``: ``x - c`` when known). (No masking where all
     are finite: a mask per value costs more than the sums.)"""
     if shifted is None:
         shifted = x - shift if shift else x
+    if scale != 1.0:
+        shifted = shifted * scale
     finite = np.isfinite(x)
     if finite.all():
         d, fin = shifted, None
     else:
         d, fin = np.where(finite, shifted, 0.0), finite.astype(np.float64)
     zero = x == 0
-    wd = value_w * d if value_w is not None else None
-    return d, d * d, fin, (zero if zero.any() else None), wd, \
-        (wd * d if wd is not None else None)
+    with np.errstate(over="ignore"):  # (beyond the first rows' scale: infinite sums)
+        d2 = d * d
+        wd = value_w * d if value_w is not None else None
+        wd2 = wd * d if wd is not None else None
+    return d, d2, fin, (zero if zero.any() else None), wd, wd2
 
 
 def _string_sums(specs, name, sums, low, high) -> dict:

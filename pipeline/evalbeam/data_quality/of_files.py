@@ -53,7 +53,8 @@ def statistics_of_files(data, data_format=None, schema=None, features=(),
         task_partials.merge_into(merged, part.items())
     out = statistics_pb2.DatasetFeatureStatisticsList()
     if 0 in merged and BASELINE in merged[0].statistics:
-        out.datasets.extend(datasets(merged[0].statistics[BASELINE], False, dq.shifts))
+        out.datasets.extend(datasets(merged[0].statistics[BASELINE], False, dq.shifts,
+                                     scales=dq.scales))
     if not out.datasets:
         out.datasets.add(name="All Examples", num_examples=0)
     return out

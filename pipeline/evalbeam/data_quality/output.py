@@ -31,7 +31,7 @@ def statistics_of(table, eval_plan) -> tuple:
             kept[overall] = True
     rows = sorted(np.flatnonzero(kept).tolist(), key=lambda i: slice_sort_key(table.keys[i]))
     records = [d.SerializeToString() for d in
-               datasets(table, bool(dq.weight_column), dq.shifts, rows)]
+               datasets(table, bool(dq.weight_column), dq.shifts, rows, dq.scales)]
     return records, int(len(table) - len(rows))
 
 

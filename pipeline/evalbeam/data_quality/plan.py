@@ -19,6 +19,9 @@ from evalbeam.errors import ConfigError, InputError
 DATA, BASELINE = "data", "baseline"  # the datasets statistics are computed for
 
 
+SCALED_BEYOND = 64  # see DataQualityPlan.scales
+
+
 @dataclass
 class DataQualityPlan:
     """The data-quality part of a run (``EvalConfig.data_quality``), checked.
@@ -26,7 +29,10 @@ class DataQualityPlan:
     ``features`` empty means every column of the data (resolved with :meth:`for_schema` once
     the data's schema is known). ``shifts`` holds, per numeric feature, the value subtracted
     before summing x and x^2 (from the first rows, fixed before the run) so that means and
-    standard deviations keep their precision when the mean is large against the spread.
+    standard deviations keep their precision when the mean is large against the spread;
+    ``scales`` the power of two the shifted values are multiplied by before they are summed
+    (1 unless their magnitude in those rows is beyond 2^+-SCALED_BEYOND: squares of values
+    of 1e200 or 1e-200 are out of double precision's range).
     """
 
     features: list = field(default_factory=list)
@@ -40,6 +46,7 @@ class DataQualityPlan:
     drift_thresholds: dict = field(default_factory=dict)
     default_drift_threshold: float | None = None
     shifts: dict = field(default_factory=dict)  # numeric feature -> shift
+    scales: dict = field(default_factory=dict)  # numeric feature -> scale (absent: 1)
     value_cap: int = 0  # distinct values kept exactly per slice (0: the default)
 
     @property
@@ -64,14 +71,17 @@ class DataQualityPlan:
 
     def with_shifts(self, batch: pa.RecordBatch) -> "DataQualityPlan":
         """This plan with each numeric feature's shift: its first finite value in ``batch``
-        (0 when it has none)."""
-        shifts = dict(self.shifts)
+        (0 when it has none), and its scale (see the class)."""
+        shifts, scales = dict(self.shifts), dict(self.scales)
         for name, kind in self.kinds.items():
             if kind.numeric and name in batch.schema.names and name not in shifts:
                 values = numbers_of(batch.column(name))[0]
                 finite = values[np.isfinite(values)]
                 shifts[name] = float(finite[0]) if len(finite) else 0.0
-        return dataclasses.replace(self, shifts=shifts)
+                spread = np.abs(finite - shifts[name]).max(initial=0.0)
+                if spread and abs(math.frexp(spread)[1]) > SCALED_BEYOND:
+                    scales[name] = math.ldexp(1.0, -math.frexp(spread)[1])
+        return dataclasses.replace(self, shifts=shifts, scales=scales)
 
 
 def resolve_data_quality(config, heads: list) -> DataQualityPlan | None:

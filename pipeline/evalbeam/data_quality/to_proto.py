@@ -51,18 +51,21 @@ def features_of(table) -> list:
 CHUNK = 256  # slices summarised at a time (their sketches are made dense)
 
 
-def datasets(table, weighted: bool, shifts: dict | None = None, rows=None) -> list:
+def datasets(table, weighted: bool, shifts: dict | None = None, rows=None,
+             scales: dict | None = None) -> list:
     """``DatasetFeatureStatistics`` of the slices of ``table`` at ``rows`` (all by default),
-    in that order; ``shifts``: the numeric features' shifts the sums were taken with."""
+    in that order; ``shifts`` and ``scales``: those the numeric features' sums were taken
+    with (:class:`~evalbeam.data_quality.plan.DataQualityPlan`)."""
     table.compact()
     rows = np.arange(len(table)) if rows is None else np.asarray(rows, np.int64)
     out = []
     for start in range(0, len(rows), CHUNK):
-        out += _chunk(table, weighted, dict(shifts or {}), rows[start:start + CHUNK])
+        out += _chunk(table, weighted, dict(shifts or {}), rows[start:start + CHUNK],
+                      dict(scales or {}))
     return out
 
 
-def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray) -> list:
+def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray, scales: dict) -> list:
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     from evalbeam.metrics.state import DenseColumn
@@ -70,7 +73,7 @@ def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray) -> list:
     names = features_of(table)
     columns = {name: col.data[rows] if isinstance(col, DenseColumn) else col
                for name, col in table.columns.items()}
-    columns["|shifts"], columns["|rows"] = shifts, rows
+    columns["|shifts"], columns["|scales"], columns["|rows"] = shifts, scales, rows
     columns["|summaries"] = {}
     for name in names:
         if f"{name}|num:sketch" in columns:
@@ -165,14 +168,16 @@ def _feature(fs, name: str, columns: dict, i: int, examples: int, total_weight: 
         _strings(stats, type_name, name, columns, i, weighted)
 
 
-def mean_std(n: float, s1: float, s2: float, shift: float = 0.0):
-    """Mean and population standard deviation from the count and the sums of ``x - shift``
-    and ``(x - shift)^2``."""
+def mean_std(n: float, s1: float, s2: float, shift: float = 0.0, scale: float = 1.0):
+    """Mean and population standard deviation from the count and the sums of ``d = scale (x -
+    shift)`` and ``d^2`` (NaN where they overflowed)."""
+    n, s1, s2 = float(n), float(s1), float(s2)
     if n <= 0:
         return math.nan, math.nan
     m = s1 / n
-    var = max(s2 / n - m * m, 0.0)
-    return m + shift, math.sqrt(var)
+    var = s2 / n - m * m
+    var = max(var, 0.0) if math.isfinite(var) else math.nan
+    return m / scale + shift, math.sqrt(var) / scale
 
 
 def _numeric(stats, name, columns, i, weighted, integer) -> None:
@@ -180,10 +185,10 @@ def _numeric(stats, name, columns, i, weighted, integer) -> None:
     low, high = float(columns[f"{name}|num:min"][i][0]), float(columns[f"{name}|num:max"][i][0])
     stats.num_zeros = int(sums[_N["zeros"]])
     summaries = columns["|summaries"][name]
-    shift = _shift_of(columns, name)
+    shift, scale = _shift_of(columns, name), float(columns["|scales"].get(name, 1.0))
     if sums[_N["finite"]]:
         stats.mean, stats.std_dev = mean_std(sums[_N["finite"]], sums[_N["s1"]], sums[_N["s2"]],
-                                             shift)
+                                             shift, scale)
     if np.isfinite(low):
         stats.min, stats.max = low, high
     _summarised(stats, stats.histograms, summaries[0], i, low, high, int(sums[_N["nan"]]))
@@ -191,7 +196,7 @@ def _numeric(stats, name, columns, i, weighted, integer) -> None:
         ws = stats.weighted_numeric_stats
         if sums[_N["w_finite"]] > 0:
             ws.mean, ws.std_dev = mean_std(sums[_N["w_finite"]], sums[_N["w_s1"]],
-                                           sums[_N["w_s2"]], shift)
+                                           sums[_N["w_s2"]], shift, scale)
         _summarised(ws, ws.histograms, summaries[1], i, low, high,
                     int(round(sums[_N["w_nan"]])))
 
