@@ -264,7 +264,11 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     x = _take(f.numbers, index)
     buckets = f.buckets if f.buckets is not None else f.distinct_buckets[f.value_codes]
     buckets = _take(buckets, index)
-    nan = buckets < 0
+    nan = f.cache.get("nan") if index is None else None
+    if nan is None:
+        nan = buckets < 0
+        if index is None:
+            f.cache["nan"] = nan
     shift, scale = dq.shifts.get(name, 0.0), dq.scales.get(name, 1.0)
     # per-value terms, shared by the batch's specs whose pairs are the values themselves
     terms = f.cache.get("terms") if index is None else None
@@ -290,8 +294,13 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
                     f"{name}|num:max": DenseColumn(specs[f"{name}|num:max"], high)})
     if KEPT in parts:
         channels = [None] + ([vw] if vw is not None else [])  # (None: counted)
+        span = f.cache.get("span") if index is None else None
+        if span is None and len(b):
+            span = int(b.min()), int(b.max())
+            if index is None:  # (the same buckets for the batch's other specs)
+                f.cache["span"] = span
         out[f"{name}|num:sketch"] = SparseColumn.from_rows(specs[f"{name}|num:sketch"], c, n,
-                                                           b, channels)
+                                                           b, channels, span)
     return out
 
 

@@ -36,7 +36,7 @@ class FeatureArrays:
     value_codes: np.ndarray | None = None
     distinct: np.ndarray | None = None  # float64
     distinct_buckets: np.ndarray | None = None
-    cache: dict = field(default_factory=dict)  # x - shift, terms: shared by the batch's specs
+    cache: dict = field(default_factory=dict)  # x - shift, terms, ...: shared by the batch's specs
     index: np.ndarray | None = None  # strings: dictionary index per value
     dictionary: pa.Array | None = None
     dictionary_hashes: np.ndarray | None = None
@@ -51,7 +51,6 @@ def _is_list(typ) -> bool:
 def _rows_of(array: pa.Array):
     """``(present, num_values, values, parent)``: per row whether it has a value and how many
     values, and the non-null values with their rows (None: every row, one each)."""
-    n = len(array)
     if _is_list(array.type):
         if pa.types.is_list_view(array.type):
             array = array.cast(pa.large_list(array.type.value_type))
@@ -103,15 +102,29 @@ def _few_values(x: np.ndarray, integer: bool = False):
         if np.isfinite(low) and high - low < FEW_VALUES:
             return (x - low).astype(np.int64), np.arange(low, high + 1)
     sample = np.unique(x[:_SAMPLE])  # sorted; NaN last
-    if not np.isnan(sample).any():  # every value among the sample's? (a binary search each)
-        at = np.minimum(np.searchsorted(sample, x), len(sample) - 1)
-        if np.array_equal(sample[at], x):
-            return at.astype(np.int64), sample
+    if not np.isnan(sample).any():  # every value among the sample's?
+        found = _among(x, sample)
+        if found is not None:
+            return found, sample
     encoded = pc.dictionary_encode(to_arrow(x))
     distinct = to_numpy(encoded.dictionary)
     if len(distinct) > FEW_VALUES:
         return None
     return to_numpy(encoded.indices).astype(np.int64), distinct
+
+
+def _among(x: np.ndarray, sample: np.ndarray) -> np.ndarray | None:
+    """Each value's index in ``sample`` (sorted, distinct) if every value is in it, else None:
+    a comparison per sample value when there are a few (a binary search each costs more)."""
+    if len(sample) > 8:
+        at = np.minimum(np.searchsorted(sample, x), len(sample) - 1)
+        return at.astype(np.int64) if np.array_equal(sample[at], x) else None
+    at = np.zeros(len(x), np.int64)
+    found = x == sample[0]
+    for v in sample[1:]:
+        at += x >= v
+        found |= x == v
+    return at if found.all() else None
 
 
 def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0,

@@ -206,14 +206,15 @@ class SparseColumn:
 
     @classmethod
     def from_rows(cls, spec: StateSpec, codes: np.ndarray, n_slices: int, bucket: np.ndarray,
-                  channels: list) -> "SparseColumn":
+                  channels: list, span: tuple | None = None) -> "SparseColumn":
         """One batch's sums: ``channels[c]`` (per-example values; None: 1 each, counted) added
         into the cell ``(codes[i], c, bucket[i])``; dense over the buckets seen when that is
-        cheap, else one entry per cell seen."""
+        cheap, else one entry per cell seen. ``span``: the least and greatest bucket, when
+        known."""
         nbk = spec.shape[1]
         if not len(codes):
             return cls.from_entries(spec, n_slices, [], [], [])
-        low, high = int(bucket.min()), int(bucket.max())
+        low, high = span if span is not None else (int(bucket.min()), int(bucket.max()))
         width = high - low + 1
         if n_slices * width <= max(DENSE_CELLS, DENSE_PER_ROW * len(codes)):
             cell = codes * width  # (in place from here: a new array costs about a pass)
