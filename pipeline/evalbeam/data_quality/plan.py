@@ -30,9 +30,10 @@ class DataQualityPlan:
     the data's schema is known). ``shifts`` holds, per numeric feature, the value subtracted
     before summing x and x^2 (from the first rows, fixed before the run) so that means and
     standard deviations keep their precision when the mean is large against the spread;
-    ``scales`` the power of two the shifted values are multiplied by before they are summed
-    (1 unless their magnitude in those rows is beyond 2^+-SCALED_BEYOND: squares of values
-    of 1e200 or 1e-200 are out of double precision's range).
+    ``scales`` the power of two the shifted values are multiplied by before they are summed:
+    1 unless their magnitude in those rows is beyond 2^+-SCALED_BEYOND, which it brings them
+    back to (squares of 1e200 or 1e-200 are out of double precision's range; values 1e130
+    times larger than those rows' still fit).
     """
 
     features: list = field(default_factory=list)
@@ -79,8 +80,10 @@ class DataQualityPlan:
                 finite = values[np.isfinite(values)]
                 shifts[name] = float(finite[0]) if len(finite) else 0.0
                 spread = np.abs(finite - shifts[name]).max(initial=0.0)
-                if spread and abs(math.frexp(spread)[1]) > SCALED_BEYOND:
-                    scales[name] = math.ldexp(1.0, -math.frexp(spread)[1])
+                exponent = math.frexp(spread)[1] if spread else 0
+                if abs(exponent) > SCALED_BEYOND:  # brought back to 2^+-SCALED_BEYOND
+                    scales[name] = math.ldexp(1.0, int(np.sign(exponent)) * SCALED_BEYOND -
+                                              exponent)
         return dataclasses.replace(self, shifts=shifts, scales=scales)
 
 
