@@ -89,17 +89,38 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-def _start(args, *, auto_workers=False, cwd=None, terminal=False):
+def _start(args, *, auto_workers=False, cwd=None, terminal=False, slow_workers=None):
     """The CLI in a subprocess, each read task taking half a second more where this process
     reads it (so that a kill lands while it reads); ``auto_workers``: evalbeam's process per
     core turned on, two processes; ``terminal``: in a process group of its own, Ctrl-C raising
     KeyboardInterrupt as in a terminal (background jobs ignore SIGINT), one process unless
     ``auto_workers``, and the file EVALBEAM_TEST_READING names made once this process has
-    read a task."""
+    read a task; ``slow_workers``: a folder for a ``sitecustomize`` that slows the tasks of
+    the processes Beam starts too (they are not forked from this one)."""
     code = _SLOW.format(terminal=terminal, auto_workers=auto_workers)
+    env = dict(os.environ)
+    if slow_workers is not None:
+        os.makedirs(slow_workers, exist_ok=True)
+        with open(os.path.join(slow_workers, "sitecustomize.py"), "w") as f:
+            f.write(_SLOW_WORKER)
+        env["PYTHONPATH"] = os.pathsep.join([str(slow_workers)] + [
+            p for p in [env.get("PYTHONPATH")] if p])
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ), cwd=cwd,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd,
                             start_new_session=terminal)
+
+
+_SLOW_WORKER = """
+import time
+from evalbeam import task_partials
+_task = task_partials.task_partials
+
+def _slowly(*a, **k):
+    time.sleep(0.5)
+    return _task(*a, **k)
+
+task_partials.task_partials = _slowly
+"""
 
 
 def _wait_for(condition, process, what, timeout=WAIT):
@@ -417,7 +438,7 @@ def test_a_killed_run_takes_its_workers_with_it(big, tmp_path, capsys, mode):
     flags = [] if mode == "evalbeam" else ["--direct_num_workers=2",
                                            "--direct_running_mode=multi_processing"]
     run = _start(["evaluate", "--config", config, "--data", data, "--output", str(out), *flags],
-                 auto_workers=mode == "evalbeam")
+                 auto_workers=mode == "evalbeam", slow_workers=tmp_path / "site")
     # (evalbeam's workers start reading before the pipeline, and its staging, exist)
     _wait_for(lambda: len(_workers(run)) == _expected_workers(mode) and _left(tmp_path), run,
               "the worker processes and the staging")
