@@ -4,6 +4,7 @@ data of several files and row groups read in several batches each, and the numbe
 import math
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -95,3 +96,27 @@ def test_one_process_and_several_give_the_same_artifacts(tmp_path, monkeypatch, 
             m2 = m & (device == d)
             assert several.value("example_count", (("country", c), ("device", d))) == \
                 pytest.approx(w[m2].sum(), rel=1e-12)
+
+
+def test_the_last_row_groups_are_read_in_halves_that_hold_their_rows(tmp_path):
+    """Shared by two processes, the last two row groups (of two batches or more) are two
+    tasks each, cut at a batch's end; the halves read exactly the row group's rows."""
+    from evalbeam import task_partials
+    from evalbeam.io import readers
+
+    table = make_table(5000, seed=4)
+    path = str(tmp_path / "d.parquet")
+    pq.write_table(table, path, row_group_size=1200)  # 1200 x 4 and 200
+    listed = readers.read_tasks([path], "parquet")
+    assert task_partials.in_reading_order(listed) == \
+        task_partials.in_reading_order(listed, 1, 500)  # one process: as listed, largest first
+    tasks = task_partials.in_reading_order(listed, 2, 500)
+    assert [(t.part, t.rows, t.span) for t in tasks] == [
+        (0, 1200, None), (1, 1200, None), (2, 1200, None),
+        (3, 1000, (0, 1000)), (3, 200, (1000, 1200)), (4, 200, None)]
+    read = pa.concat_tables(pa.Table.from_batches([b]) for t in tasks
+                            for b in readers.read_task(t, None, 500))
+    assert sum(t.rows for t in tasks) == read.num_rows == 5000
+    columns = ["label", "prediction", "weight", "country"]
+    assert sorted(tuple(r.values()) for r in read.select(columns).to_pylist()) == \
+        sorted(tuple(r.values()) for r in table.select(columns).to_pylist())

@@ -42,10 +42,10 @@ def start(config, data, data_format, schema, batch_size: int, data_quality=None)
         if plan.query_key or (fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
             return
         listed = readers.read_tasks(files, fmt)
-        tasks = task_partials.in_reading_order(listed)
-        processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
+        processes = local_workers.worker_count(sum(t.rows for t in listed), len(listed))
         if processes <= 1:
             return
+        tasks = task_partials.in_reading_order(listed, processes, batch_size)
         dq = plan.data_quality
         if schema is None and dq is not None and dq.schema_path:
             schema = dq.schema_path  # (it types CSV columns too)

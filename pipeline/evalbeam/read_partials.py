@@ -72,7 +72,7 @@ class ReadAndPreAggregate(beam.PTransform):
                  column_types=None, processes=1, batches_only=False, predict=None):
         super().__init__()
         self.processes, self.batches_only, self.predict = processes, batches_only, predict
-        self.tasks = task_partials.in_reading_order(tasks)
+        self.tasks = task_partials.in_reading_order(tasks, processes, batch_size)
         self.eval_plan, self.columns = eval_plan, columns
         self.batch_size, self.column_types = batch_size, column_types
 

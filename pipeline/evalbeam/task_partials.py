@@ -8,6 +8,7 @@ the command line forks its reading processes before Beam is imported
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from evalbeam import progress
@@ -75,9 +76,27 @@ def add_up(counts: dict, more: dict) -> None:
         counts[reason] = counts.get(reason, 0) + n
 
 
-def in_reading_order(tasks) -> list:
-    """Largest first: dealt in turn, to workers that take the next when done."""
-    return sorted(tasks, key=lambda t: -t.rows)
+def in_reading_order(tasks, processes: int = 1, batch_size: int = 0) -> list:
+    """Largest first: dealt in turn, to workers that take the next when done. Shared by
+    ``processes`` > 1, the last ``processes`` Parquet row groups of two batches of
+    ``batch_size`` rows or more are read in two halves (at a batch's end), so that the
+    processes finish closer together: the last to finish runs on alone for at most half a
+    row group."""
+    ordered = sorted(tasks, key=lambda t: -t.rows)
+    if processes <= 1 or batch_size <= 0:
+        return ordered
+    last = len(ordered) - processes
+    if last < 0:
+        return ordered
+    out = ordered[:last]
+    for task in ordered[last:]:
+        middle = -(-(task.rows // 2) // batch_size) * batch_size  # (a multiple of batch_size)
+        if task.format != "parquet" or task.span is not None or not 0 < middle < task.rows:
+            out.append(task)
+            continue
+        out += [dataclasses.replace(task, rows=middle, span=(0, middle)),
+                dataclasses.replace(task, rows=task.rows - middle, span=(middle, task.rows))]
+    return out
 
 
 def reading_key(tasks, eval_plan, columns, batch_size, column_types) -> tuple | None:

@@ -31,7 +31,9 @@ def statistics_of_files(data, data_format=None, schema=None, features=(),
     column_types = readers.CsvTypes.load(schema) if fmt == "csv" else None
     file_schema = readers.read_schema(files[0], fmt, None, column_types)
     dq = DataQualityPlan(features=list(features)).for_schema(file_schema, files[0])
-    tasks = task_partials.in_reading_order(readers.read_tasks(files, fmt))
+    listed = readers.read_tasks(files, fmt)
+    processes = local_workers.worker_count(sum(t.rows for t in listed), len(listed))
+    tasks = task_partials.in_reading_order(listed, processes, batch_size)
     columns = dq.features
     for batch in readers.read_task(tasks[0], columns, SAMPLE_ROWS, column_types):
         dq = dq.with_shifts(batch)
@@ -47,7 +49,6 @@ def statistics_of_files(data, data_format=None, schema=None, features=(),
                 task_partials.merge_into(merged, baseline_partials(batch, plan))
         return merged
 
-    processes = local_workers.worker_count(sum(t.rows for t in tasks), len(tasks))
     merged = {}
     for part in worker_pool.share_out(tasks, work, processes):
         task_partials.merge_into(merged, part.items())

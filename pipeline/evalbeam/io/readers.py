@@ -297,10 +297,12 @@ def _present(schema_names, columns):
 
 
 # -- Parquet ----------------------------------------------------------------------------------
-def read_parquet_task(task, columns, batch_size, dictionary_columns=()):
-    """Record batches of one row group, streamed (the row group is never whole in memory).
-    String and binary columns among ``dictionary_columns`` come dictionary-encoded (as Parquet
-    stores them), which spares building their values."""
+def read_parquet_task(task, columns, batch_size, dictionary_columns=(), span=None):
+    """Record batches of one row group, streamed (the row group is never whole in memory);
+    ``span``: ``(first, end)``, only those rows of it (the rows before are decoded and let go:
+    Parquet pages have no row index to seek to). String and binary columns among
+    ``dictionary_columns`` come dictionary-encoded (as Parquet stores them), which spares
+    building their values."""
     path, group = task
     try:
         with _open(path) as f:
@@ -312,11 +314,24 @@ def read_parquet_task(task, columns, batch_size, dictionary_columns=()):
             if pf.num_row_groups == 0:
                 yield from _split(pf.schema_arrow.empty_table(), batch_size, source)
                 return
-            for batch in pf.iter_batches(batch_size=batch_size, row_groups=[group],
-                                         columns=_present(pf.schema_arrow.names, columns)):
+            batches = pf.iter_batches(batch_size=batch_size, row_groups=[group],
+                                      columns=_present(pf.schema_arrow.names, columns))
+            for batch in batches if span is None else _rows_in(batches, *span):
                 yield with_source(batch, source)
     except (pa.ArrowInvalid, OSError) as e:
         raise InputError(f"{path}: not a readable Parquet file ({e})") from None
+
+
+def _rows_in(batches, first: int, end: int):
+    """The rows ``first .. end - 1`` of a stream of batches."""
+    at = 0
+    for batch in batches:
+        lo, hi = max(first - at, 0), min(end - at, batch.num_rows)
+        if lo < hi:
+            yield batch if (lo, hi) == (0, batch.num_rows) else batch.slice(lo, hi - lo)
+        at += batch.num_rows
+        if at >= end:
+            return
 
 
 def _dictionary_columns(schema: pa.Schema, wanted) -> list:
@@ -552,6 +567,7 @@ class ReadTask:
     estimated: bool = False
     start: int = 0  # the first row of a spilled table's batch
     dataset: str = ""  # "" for the data evaluated; "baseline" for baseline data (statistics only)
+    span: tuple | None = None  # (first, end): the rows of the row group read (None: all)
 
 
 def read_tasks(files, data_format: str) -> list:
@@ -586,7 +602,8 @@ def read_task(task: ReadTask, columns, batch_size: int, column_types=None,
     """The record batches of one read task; ``dictionary_columns`` may come
     dictionary-encoded (:func:`read_parquet_task`)."""
     if task.format == "parquet":
-        return read_parquet_task((task.path, task.part), columns, batch_size, dictionary_columns)
+        return read_parquet_task((task.path, task.part), columns, batch_size, dictionary_columns,
+                                 task.span)
     if task.format == _ARROW:
         return read_arrow_task((task.path, task.part, task.start))
     if task.format == "csv":
