@@ -117,6 +117,20 @@ def test_the_last_row_groups_are_read_in_halves_that_hold_their_rows(tmp_path):
     read = pa.concat_tables(pa.Table.from_batches([b]) for t in tasks
                             for b in readers.read_task(t, None, 500))
     assert sum(t.rows for t in tasks) == read.num_rows == 5000
+    assert task_partials.pieces(listed, 500) == 9  # (the last row group is one batch)
     columns = ["label", "prediction", "weight", "country"]
     assert sorted(tuple(r.values()) for r in read.select(columns).to_pylist()) == \
         sorted(tuple(r.values()) for r in table.select(columns).to_pylist())
+
+
+def test_a_single_row_group_of_several_batches_is_read_by_two_processes(tmp_path, monkeypatch,
+                                                                        chosen):
+    table = make_table(3000, seed=6)
+    path = tmp_path / "one.parquet"
+    pq.write_table(table, path)  # one row group
+    one = _run(tmp_path, "one", str(path), 1, monkeypatch)
+    several = _run(tmp_path, "several", str(path), 2, monkeypatch)
+    assert chosen[-1] == 2 and chosen.used == [2]  # (the rule is asked ahead and again)
+    assert several.summary["rows_read"] == 3000
+    _same(one.metrics, several.metrics)
+    _same(one.plots, several.plots)

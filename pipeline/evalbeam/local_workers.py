@@ -1,8 +1,10 @@
 """How many local processes a run uses when no runner flag is given, and the worker process.
 
 The rule: every core (the cores this process may run on) when the input holds at least
-``MIN_ROWS`` rows and has at least two read tasks (row groups, files), one process below that
-(a small input is done before a second process would gain anything; see ``MIN_ROWS``). The
+``MIN_ROWS`` rows and has at least two read tasks (row groups, files; a Parquet row group of
+more than one batch counts two: :func:`evalbeam.task_partials.in_reading_order`), one process
+below that (a small input is done before a second process would gain anything; see
+``MIN_ROWS``). The
 row count comes from the Parquet footers, or is estimated from the file sizes for CSV and
 TFRecord (:func:`evalbeam.io.readers.read_tasks`). A runner flag given by the user (``--runner``,
 ``--direct_num_workers``, ``--direct_running_mode``) always wins.

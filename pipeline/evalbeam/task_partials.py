@@ -78,25 +78,34 @@ def add_up(counts: dict, more: dict) -> None:
 
 def in_reading_order(tasks, processes: int = 1, batch_size: int = 0) -> list:
     """Largest first: dealt in turn, to workers that take the next when done. Shared by
-    ``processes`` > 1, the last ``processes`` Parquet row groups of two batches of
-    ``batch_size`` rows or more are read in two halves (at a batch's end), so that the
-    processes finish closer together: the last to finish runs on alone for at most half a
-    row group."""
+    ``processes`` > 1, the last ``processes`` Parquet row groups of more than one batch of
+    ``batch_size`` rows are read in two halves (cut at a batch's end, :func:`_halves`), so that
+    the processes finish closer together (the last to finish runs on alone for at most half a
+    row group), and a single row group is read by two."""
     ordered = sorted(tasks, key=lambda t: -t.rows)
     if processes <= 1 or batch_size <= 0:
         return ordered
-    last = len(ordered) - processes
-    if last < 0:
-        return ordered
+    last = max(len(ordered) - processes, 0)
     out = ordered[:last]
     for task in ordered[last:]:
-        middle = -(-(task.rows // 2) // batch_size) * batch_size  # (a multiple of batch_size)
-        if task.format != "parquet" or task.span is not None or not 0 < middle < task.rows:
-            out.append(task)
-            continue
-        out += [dataclasses.replace(task, rows=middle, span=(0, middle)),
-                dataclasses.replace(task, rows=task.rows - middle, span=(middle, task.rows))]
+        out += _halves(task, batch_size) or [task]
     return out
+
+
+def pieces(tasks, batch_size: int) -> int:
+    """How many processes the reading of ``tasks`` can be shared out to: a task each, two for
+    a Parquet row group of more than one batch (:func:`in_reading_order`)."""
+    return sum(1 + (_halves(task, batch_size) is not None) for task in tasks)
+
+
+def _halves(task, batch_size: int) -> list | None:
+    """A Parquet row group of more than one batch as two tasks, the first one of whole
+    batches; else None."""
+    middle = -(-(task.rows // 2) // batch_size) * batch_size if batch_size > 0 else 0
+    if task.format != "parquet" or task.span is not None or not 0 < middle < task.rows:
+        return None
+    return [dataclasses.replace(task, rows=middle, span=(0, middle)),
+            dataclasses.replace(task, rows=task.rows - middle, span=(middle, task.rows))]
 
 
 def reading_key(tasks, eval_plan, columns, batch_size, column_types) -> tuple | None:
