@@ -269,16 +269,7 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
         nan = buckets < 0
         if index is None:
             f.cache["nan"] = nan
-    shift, scale = dq.shifts.get(name, 0.0), dq.scales.get(name, 1.0)
-    # per-value terms, shared by the batch's specs whose pairs are the values themselves
-    terms = f.cache.get("terms") if index is None else None
-    if terms is None:
-        terms = _terms(x, nan, shift, scale, value_w,
-                       f.cache.get("shifted") if index is None else None)
-        if index is None:
-            f.cache["terms"] = terms
-    d, d2, fin, zero, wd, wd2 = terms
-    if fin is None or not nan.any():  # the values that are numbers (NaN left out)
+    if not nan.any():  # the values that are numbers (NaN left out)
         c, xv, b, vw = v_codes, x, buckets, value_w
     else:
         valued = ~nan
@@ -286,7 +277,12 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
         vw = value_w[valued] if value_w is not None else None
     out = {}
     if SUMS in parts:
-        sums = _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2)
+        shifted = f.cache.get("shifted") if index is None else None
+        if shifted is None:
+            shift = dq.shifts.get(name, 0.0)
+            shifted = x - shift if shift else x
+        sums = _numeric_sums(v_codes, value_w, n, nan, whole, x, shifted,
+                             dq.scales.get(name, 1.0))
         low = _extreme(np.minimum, np.inf, c, xv, n)[:, None]
         high = _extreme(np.maximum, -np.inf, c, xv, n)[:, None]
         out.update({f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
@@ -304,8 +300,17 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     return out
 
 
-def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) -> np.ndarray:
+def _numeric_sums(v_codes, value_w, n, nan, whole, x, shifted, scale) -> np.ndarray:
+    """The ``num:sum`` columns: sums of ``d = scale (x - c)`` (``shifted``: ``x - c``), 0 for
+    non-finite values (no masking where all are finite: a mask per value costs more than the
+    sums), its square and their weighted sums; each product made in turn in one buffer (a
+    new array costs about a pass more)."""
     sums = np.zeros((n, len(NUM_SUM)))
+    finite = np.isfinite(x)
+    fin = None if finite.all() else finite.astype(np.float64)
+    d = shifted * scale if scale != 1.0 else shifted
+    if fin is not None:
+        d = np.where(finite, d, 0.0)
     if fin is not None:
         sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
     elif whole is not None:
@@ -313,43 +318,27 @@ def _numeric_sums(v_codes, value_w, n, nan, whole, d, d2, fin, zero, wd, wd2) ->
     else:
         sums[:, 0] = np.bincount(v_codes, minlength=n)
     sums[:, 1] = np.bincount(v_codes, weights=d, minlength=n)
-    sums[:, 2] = np.bincount(v_codes, weights=d2, minlength=n)
-    if zero is not None:
-        sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
-    if fin is not None:
-        sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
-    if value_w is not None:
-        if fin is None and whole is not None:  # a value per example: the slices' weights
-            sums[:, 5] = whole[1]
-        else:
-            sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
-                                     value_w, minlength=n)
-        sums[:, 6] = np.bincount(v_codes, weights=wd, minlength=n)
-        sums[:, 7] = np.bincount(v_codes, weights=wd2, minlength=n)
-        if fin is not None:
-            sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
-    return sums
-
-
-def _terms(x, nan, shift, scale, value_w, shifted=None):
-    """``(d, d^2, finite (None: all), zero (None: none), w d, w d^2)``, ``d = scale (x - c)``
-    and 0 for non-finite values (``shifted``: ``x - c`` when known). (No masking where all
-    are finite: a mask per value costs more than the sums.)"""
-    if shifted is None:
-        shifted = x - shift if shift else x
-    if scale != 1.0:
-        shifted = shifted * scale
-    finite = np.isfinite(x)
-    if finite.all():
-        d, fin = shifted, None
-    else:
-        d, fin = np.where(finite, shifted, 0.0), finite.astype(np.float64)
-    zero = x == 0
+    product = np.empty_like(d)
     with np.errstate(over="ignore"):  # (beyond the first rows' scale: infinite sums)
-        d2 = d * d
-        wd = value_w * d if value_w is not None else None
-        wd2 = wd * d if wd is not None else None
-    return d, d2, fin, (zero if zero.any() else None), wd, wd2
+        sums[:, 2] = np.bincount(v_codes, weights=np.multiply(d, d, out=product), minlength=n)
+        zero = x == 0
+        if zero.any():
+            sums[:, 3] = np.bincount(v_codes, weights=zero, minlength=n)
+        if fin is not None:
+            sums[:, 4] = np.bincount(v_codes, weights=nan, minlength=n)
+        if value_w is not None:
+            if fin is None and whole is not None:  # a value per example: the slices' weights
+                sums[:, 5] = whole[1]
+            else:
+                sums[:, 5] = np.bincount(v_codes, weights=value_w * fin if fin is not None else
+                                         value_w, minlength=n)
+            np.multiply(value_w, d, out=product)
+            sums[:, 6] = np.bincount(v_codes, weights=product, minlength=n)
+            product *= d
+            sums[:, 7] = np.bincount(v_codes, weights=product, minlength=n)
+            if fin is not None:
+                sums[:, 8] = np.bincount(v_codes, weights=value_w * nan, minlength=n)
+    return sums
 
 
 def _string_sums(specs, name, sums, low, high) -> dict:

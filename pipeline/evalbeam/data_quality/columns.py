@@ -36,7 +36,7 @@ class FeatureArrays:
     value_codes: np.ndarray | None = None
     distinct: np.ndarray | None = None  # float64
     distinct_buckets: np.ndarray | None = None
-    cache: dict = field(default_factory=dict)  # x - shift, terms, ...: shared by the batch's specs
+    cache: dict = field(default_factory=dict)  # x - shift, ...: shared by the batch's specs
     index: np.ndarray | None = None  # strings: dictionary index per value
     dictionary: pa.Array | None = None
     dictionary_hashes: np.ndarray | None = None
