@@ -311,7 +311,6 @@ def _numeric_sums(v_codes, value_w, n, nan, whole, x, shifted, scale) -> np.ndar
     d = shifted * scale if scale != 1.0 else shifted
     if fin is not None:
         d = np.where(finite, d, 0.0)
-    if fin is not None:
         sums[:, 0] = np.bincount(v_codes, weights=fin, minlength=n)
     elif whole is not None:
         sums[:, 0] = whole[0]
