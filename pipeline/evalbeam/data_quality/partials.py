@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalbeam import rollup
+from evalbeam.data_quality import accumulate
 from evalbeam.data_quality.accumulate import (KEPT, SUMS, rolled_table, spec_statistics,
                                               value_table)
 from evalbeam.data_quality.columns import batch_features
@@ -88,8 +89,16 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     for i, size in zip(joint, sizes):
         codes = codes * size + assigned[i].codes
     cells = int(np.prod(sizes))
-    values = {name: t for name, f in features.items()
-              if (t := value_table(f, w, codes, None, cells, n)) is not None}
+    counted = np.bincount(codes, minlength=cells).astype(np.float64), \
+        None if w is None else np.bincount(codes, weights=w, minlength=cells)
+    values = {}
+    for name, f in features.items():
+        table = _slicing_column_table(f, name, [assigned[i].keys for i in joint], sizes,
+                                      counted, n)
+        if table is None:
+            table = value_table(f, w, codes, None, cells, n)
+        if table is not None:
+            values[name] = table
     sums = spec_statistics(features, w, list(range(cells)), codes, None, n, dq, parts=(SUMS,),
                            tables=values)
     tables = {}
@@ -110,6 +119,49 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
             tables[i] = spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
                                         null_rows=nulls[i])
     return tables
+
+
+def _slicing_column_table(f, name: str, keys: list, sizes: list, counted: tuple, n_rows: int):
+    """The :func:`~evalbeam.data_quality.accumulate.value_table` over the joint combinations
+    of a feature that is a slicing column of one of their specs (one value per row, none
+    missing), read off the combinations' counts and weights (``counted``): each combination
+    holds a single value of it. None when it is not one, or a slice's value is not among the
+    feature's own."""
+    if f.parent is not None or f.present is not None:
+        return None
+    if f.kind.numeric:
+        if f.value_codes is None:
+            return None
+        index = {float(v): i for i, v in enumerate(f.distinct.tolist())}
+    elif f.index is not None:
+        index = {v: i for i, v in enumerate(f.dictionary.to_pylist())}
+    else:
+        return None
+    cells = int(np.prod(sizes))
+    if cells * max(len(index), 1) > max(accumulate.VALUE_TABLE_CELLS,
+                                         accumulate.DENSE_PER_ROW * n_rows):
+        return None
+    for at, spec_keys in enumerate(keys):
+        columns = [column for column, _ in spec_keys[0]]
+        if name not in columns:
+            continue
+        where = columns.index(name)
+        try:
+            of_key = np.array([index[float(k[where][1]) if f.kind.numeric else k[where][1]]
+                               for k in spec_keys], np.int64)
+        except (KeyError, TypeError, ValueError):
+            return None
+        value = of_key[(np.arange(cells) // int(np.prod(sizes[at + 1:]))) % sizes[at]]
+        tables = []
+        for total in counted:
+            if total is None:
+                tables.append(None)
+                continue
+            table = np.zeros((cells, len(index)))
+            table[np.arange(cells), value] = total
+            tables.append(table)
+        return tuple(tables)
+    return None
 
 
 def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA,
