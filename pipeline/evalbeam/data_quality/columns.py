@@ -73,6 +73,12 @@ def _rows_of(array: pa.Array):
 def numbers_of(array: pa.Array):
     """``(float64 values, parent, present, num_values)`` of a numeric (or boolean, or
     dictionary of numbers) column."""
+    values, parent, present, num_values = _numbers(array)
+    return values.astype(np.float64, copy=False), parent, present, num_values
+
+
+def _numbers(array: pa.Array):
+    """:func:`numbers_of`, the values in their own type (integers, floats)."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     present, num_values, values, parent = _rows_of(array)
@@ -82,8 +88,7 @@ def numbers_of(array: pa.Array):
         values = values.cast(pa.int8())
     elif pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
-    return (to_numpy(values).astype(np.float64, copy=False), parent,
-            present, num_values)
+    return to_numpy(values), parent, present, num_values
 
 
 FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a batch is
@@ -91,16 +96,18 @@ FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a
 _SAMPLE = 256
 
 
-def _few_values(x: np.ndarray, integer: bool = False):
-    """``(index of each value in distinct, distinct values)`` when ``x`` holds few distinct
-    values (judged from its first values, then checked), else None. Integers of a narrow
-    range are their offset from the smallest (no hashing)."""
+def _few_values(x: np.ndarray, raw: np.ndarray):
+    """``(index of each value in distinct, distinct values)`` when ``x`` (float64) holds few
+    distinct values (judged from its first values, then checked), else None. ``raw``: the
+    same values in their own type; integers of a narrow range are their offset from the
+    smallest (no hashing)."""
     if len(x) < 4 * _SAMPLE or len(np.unique(x[:_SAMPLE])) > _SAMPLE // 4:
         return None
-    if integer:
-        low, high = x.min(), x.max()
-        if np.isfinite(low) and high - low < FEW_VALUES:
-            return (x - low).astype(np.int64), np.arange(low, high + 1)
+    if np.issubdtype(raw.dtype, np.integer):
+        low, high = int(raw.min()), int(raw.max())
+        if high - low < FEW_VALUES:
+            return np.subtract(raw, low, dtype=np.int64), \
+                np.arange(low, high + 1, dtype=np.float64)
     sample = np.unique(x[:_SAMPLE])  # sorted; NaN last
     if not np.isnan(sample).any():  # every value among the sample's?
         found = _among(x, sample)
@@ -141,8 +148,9 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
         return FeatureArrays(name, kind, np.zeros(n, bool), np.zeros(n, np.int64),
                              np.zeros(0, np.int64))
     if kind.numeric:
-        x, parent, present, num_values = numbers_of(array)
-        few = _few_values(x, kind.type == INT)
+        raw, parent, present, num_values = _numbers(array)
+        x = raw.astype(np.float64, copy=False)
+        few = _few_values(x, raw)
         if few is not None:
             codes, distinct = few
             return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
