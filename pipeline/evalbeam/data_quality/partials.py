@@ -85,9 +85,10 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     if len(joint) < 2 or int(np.prod(sizes, dtype=np.float64)) > JOINT_SLICES:
         return {i: spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
                                    null_rows=nulls[i]) for i, a in assigned.items()}
-    codes = np.zeros(n, np.int64)
-    for i, size in zip(joint, sizes):
-        codes = codes * size + assigned[i].codes
+    codes = assigned[joint[0]].codes.astype(np.int64)  # (a copy, combined in place)
+    for i, size in zip(joint[1:], sizes[1:]):
+        codes *= size
+        codes += assigned[i].codes
     cells = int(np.prod(sizes))
     counted = np.bincount(codes, minlength=cells).astype(np.float64), \
         None if w is None else np.bincount(codes, weights=w, minlength=cells)

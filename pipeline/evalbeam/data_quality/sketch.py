@@ -76,7 +76,7 @@ def bucket_of(x: np.ndarray) -> np.ndarray:
         np.clip(jn, 1, SIDE, out=jn)
         j[at] = jn
     j[small] = 0
-    sign = np.signbit(x).view(np.int8).astype(np.int64)
+    sign = np.signbit(x).view(np.int8)  # 1 - 2 signbit: -1 or 1
     sign *= -2
     sign += 1
     j *= sign
