@@ -128,13 +128,13 @@ def _slicing_column_table(f, name: str, keys: list, sizes: list, counted: tuple,
     missing), read off the combinations' counts and weights (``counted``): each combination
     holds a single value of it. None when it is not one, or a slice's value is not among the
     feature's own."""
-    if f.parent is not None or f.present is not None:
+    at = next((at for at, spec_keys in enumerate(keys)
+               if any(column == name for column, _ in spec_keys[0])), None)
+    if at is None or f.parent is not None or f.present is not None:
         return None
-    if f.kind.numeric:
-        if f.value_codes is None:
-            return None
+    if f.kind.numeric and f.value_codes is not None:
         index = {float(v): i for i, v in enumerate(f.distinct.tolist())}
-    elif f.index is not None:
+    elif not f.kind.numeric and f.index is not None:
         index = {v: i for i, v in enumerate(f.dictionary.to_pylist())}
     else:
         return None
@@ -142,27 +142,21 @@ def _slicing_column_table(f, name: str, keys: list, sizes: list, counted: tuple,
     if cells * max(len(index), 1) > max(accumulate.VALUE_TABLE_CELLS,
                                          accumulate.DENSE_PER_ROW * n_rows):
         return None
-    for at, spec_keys in enumerate(keys):
-        columns = [column for column, _ in spec_keys[0]]
-        if name not in columns:
-            continue
-        where = columns.index(name)
-        try:
-            of_key = np.array([index[float(k[where][1]) if f.kind.numeric else k[where][1]]
-                               for k in spec_keys], np.int64)
-        except (KeyError, TypeError, ValueError):
-            return None
-        value = of_key[(np.arange(cells) // int(np.prod(sizes[at + 1:]))) % sizes[at]]
-        tables = []
-        for total in counted:
-            if total is None:
-                tables.append(None)
-                continue
+    where = [column for column, _ in keys[at][0]].index(name)
+    try:
+        of_key = np.array([index[float(k[where][1]) if f.kind.numeric else k[where][1]]
+                           for k in keys[at]], np.int64)
+    except (KeyError, TypeError, ValueError):
+        return None
+    value = of_key[(np.arange(cells) // int(np.prod(sizes[at + 1:]))) % sizes[at]]
+    tables = []
+    for total in counted:
+        table = None
+        if total is not None:
             table = np.zeros((cells, len(index)))
             table[np.arange(cells), value] = total
-            tables.append(table)
-        return tuple(tables)
-    return None
+        tables.append(table)
+    return tuple(tables)
 
 
 def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA,
