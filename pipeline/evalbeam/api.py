@@ -45,7 +45,7 @@ from evalbeam.preagg import batch_partials
 from evalbeam.proto import config_pb2
 from evalbeam.queries import query_partials, split_by_query
 from evalbeam.read_partials import ReadAndPreAggregate
-from evalbeam.task_partials import TaskPartials, pieces
+from evalbeam.task_partials import TaskPartials
 from evalbeam.validate import validate
 from evalbeam.data_quality.output import checked, statistics_files, statistics_of
 from evalbeam.data_quality.schema_file import load_schema
@@ -563,8 +563,7 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
                         else readers.read_task(tasks[0], columns, rows, column_types))
         processes = 1
         if local and tasks and not local_workers.user_chose(options):  # every core, if it gains
-            processes = local_workers.worker_count(sum(t.rows for t in tasks),
-                                                   pieces(tasks, batch_size))
+            processes = local_workers.processes_for(tasks, batch_size)
         # models that may run in forked processes (ONNX) predict where the batches are read,
         # on every core; the others run in Beam's RunInference step, after a read in one
         # process (see ModelStage.forks_safely)

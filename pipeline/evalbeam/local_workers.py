@@ -42,6 +42,14 @@ def worker_count(rows: int, tasks: int, available: int | None = None) -> int:
     return max(1, min(available, tasks))
 
 
+def processes_for(tasks, batch_size: int) -> int:
+    """:func:`worker_count` for the read tasks ``tasks`` read in batches of ``batch_size``
+    rows (a Parquet row group of more than one batch counting two)."""
+    from evalbeam.task_partials import pieces
+
+    return worker_count(sum(t.rows for t in tasks), pieces(tasks, batch_size))
+
+
 def user_chose(options) -> bool:
     """Whether the user's pipeline options name a runner or the direct runner's workers."""
     flags = {f.split("=", 1)[0].lstrip("-").replace("-", "_")

@@ -42,8 +42,7 @@ def start(config, data, data_format, schema, batch_size: int, data_quality=None)
         if plan.query_key or (fmt == "parquet" and any(readers._format_of(p)[1] for p in files)):
             return
         listed = readers.read_tasks(files, fmt)
-        processes = local_workers.worker_count(sum(t.rows for t in listed),
-                                               task_partials.pieces(listed, batch_size))
+        processes = local_workers.processes_for(listed, batch_size)
         if processes <= 1:
             return
         tasks = task_partials.in_reading_order(listed, processes, batch_size)

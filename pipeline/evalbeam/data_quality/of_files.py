@@ -32,8 +32,7 @@ def statistics_of_files(data, data_format=None, schema=None, features=(),
     file_schema = readers.read_schema(files[0], fmt, None, column_types)
     dq = DataQualityPlan(features=list(features)).for_schema(file_schema, files[0])
     listed = readers.read_tasks(files, fmt)
-    processes = local_workers.worker_count(sum(t.rows for t in listed),
-                                           task_partials.pieces(listed, batch_size))
+    processes = local_workers.processes_for(listed, batch_size)
     tasks = task_partials.in_reading_order(listed, processes, batch_size)
     columns = dq.features
     for batch in readers.read_task(tasks[0], columns, SAMPLE_ROWS, column_types):
