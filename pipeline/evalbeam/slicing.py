@@ -183,11 +183,9 @@ class BatchColumns:
             self.encoded[name] = ColumnCodes.encode(self.batch.column(name))
         return self.encoded[name]
 
-    def dictionary_encoded(self, name: str):
-        """The column as a DictionaryArray of distinct values (nulls in its indices) if it
-        was encoded so already, else None."""
-        known = self.encoded.get(name)
-        return None if known is None else known.dictionary_array
+    def known(self, name: str) -> ColumnCodes | None:
+        """The column's codes if it was encoded already, else None."""
+        return self.encoded.get(name)
 
 
 def column_codes(batch: pa.RecordBatch) -> BatchColumns:

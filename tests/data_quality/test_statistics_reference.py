@@ -175,6 +175,50 @@ def test_magnitudes_whose_squares_leave_double_range(tmp_path, magnitude, batch_
         assert got == pytest.approx(want, rel=1e-12, abs=0), (got, want)
 
 
+@pytest.mark.parametrize("batch_size", [700, 4000])
+def test_slicing_columns_with_nulls_described_as_any_column(tmp_path, batch_size):
+    """Columns that slice (their slicing codes reused for their statistics), with nulls: an
+    integer and a string, per slice against numpy and collections.Counter."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    rank = pa.array(rng.integers(0, 6, n), mask=rng.random(n) < 0.1)
+    team = pa.array(rng.choice(["a", "bb", "c"], n), mask=rng.random(n) < 0.1)
+    t = pa.table({"label": rng.integers(0, 2, n), "prediction": rng.random(n),
+                  "rank": rank, "team": team})
+    path = str(tmp_path / "data.parquet")
+    pq.write_table(t, path)
+    out = str(tmp_path / "out")
+    run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" } '
+                   'metrics_specs { metrics { class_name: "ExampleCount" } } '
+                   'slicing_specs {} slicing_specs { feature_keys: ["rank"] } '
+                   'slicing_specs { feature_keys: ["team"] } data_quality { statistics: true }',
+                   path, out, batch_size=batch_size, report=False)
+    stats, _ = by_slice(f"{out}/statistics.tfrecord")
+    ranks, teams = rank.to_pylist(), team.to_pylist()
+    slices = {"All Examples": np.arange(n)}
+    slices.update({f"rank_{k}": np.flatnonzero([r == k for r in ranks]) for k in range(6)})
+    slices.update({f"team_{v}": np.flatnonzero([s == v for s in teams]) for v in ("a", "bb", "c")})
+    assert set(stats) == set(slices)
+    for name, rows in slices.items():
+        x = np.array([ranks[i] for i in rows if ranks[i] is not None], np.float64)
+        num = stats[name]["rank"].num_stats
+        assert num.common_stats.num_non_missing == len(x)
+        assert num.common_stats.num_missing == len(rows) - len(x)
+        for got, want in [(num.mean, x.mean()), (num.std_dev, x.std()), (num.min, x.min()),
+                          (num.max, x.max())]:
+            _close(got, want)
+        assert num.num_zeros == np.count_nonzero(x == 0)
+        assert num.median == np.quantile(x, 0.5, method="inverted_cdf")  # (integers: exact)
+        values = [teams[i] for i in rows if teams[i] is not None]
+        s = stats[name]["team"].string_stats
+        assert s.common_stats.num_missing == len(rows) - len(values)
+        counts = collections.Counter(values)
+        assert s.unique == len(counts)
+        assert [(v.value, v.frequency) for v in s.top_values] == \
+            sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        _close(s.avg_length, np.mean([len(v) for v in values]), rel=1e-7)
+
+
 def test_strings_match_pandas(data, weighted_run):
     t, _, _ = data
     _, (stats, _) = weighted_run

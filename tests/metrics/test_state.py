@@ -54,9 +54,10 @@ def _reference(parts, n, channels, buckets):
 
 
 def test_sparse_columns_hold_the_buckets_seen():
-    """Dense units hold a window of buckets, widened as batches of other ranges merge in;
-    every view of the state (rows, entries, dense rows, subsets, unions, a pickled copy) is
-    the full-width sum by hand."""
+    """Dense units hold a window of buckets, widened as batches of other ranges merge in
+    (their slices in our order, in another, or some of them only); every view of the state
+    (rows, entries, dense rows, subsets, unions, a pickled copy) is the full-width sum by
+    hand."""
     import pickle
 
     from evalbeam.metrics.state import StateSpec
@@ -64,15 +65,18 @@ def test_sparse_columns_hold_the_buckets_seen():
     rng = np.random.default_rng(5)
     spec = StateSpec("sketch", (2, 600), sparse=True)
     n, merged, parts = 7, SparseColumn(spec), []
-    for low, high, size in [(300, 340, 4000), (100, 120, 3000), (500, 599, 50),
-                            (0, 10, 5000), (250, 260, 20)]:
-        codes = rng.integers(0, n, size)
+    for (low, high, size), rows in zip(
+            [(300, 340, 4000), (100, 120, 3000), (500, 599, 50), (0, 10, 5000), (250, 260, 20),
+             (305, 330, 900), (110, 115, 700)],
+            [np.arange(n), np.arange(n), rng.permutation(n), np.arange(n), np.arange(n),
+             rng.permutation(n), np.array([5, 1, 3])]):
+        codes = rng.integers(0, len(rows), size)
         bucket = rng.integers(low, high + 1, size)
         values = [np.ones(size), rng.random(size)]
-        batch = SparseColumn.from_rows(spec, codes, n, bucket, values)
+        batch = SparseColumn.from_rows(spec, codes, len(rows), bucket, values)
         merged.reserve(n)
-        merged.merge_from(batch, np.arange(n))
-        parts.append((codes, bucket, values))
+        merged.merge_from(batch, rows)
+        parts.append((rows[codes], bucket, values))
         if len(parts) == 2:  # the buckets between the two batches' ranges, not all 600
             assert (merged.lo, merged.width) == (100, 241)
     want = _reference(parts, n, 2, 600)

@@ -83,10 +83,13 @@ def _take(a, index):
 
 
 def _extreme(ufunc, identity, codes, values, n: int) -> np.ndarray:
-    out = np.full(n, identity)
+    """Each slice's extreme (float64) of ``values``, found in single precision for
+    single-precision values (``ufunc.at`` is fast only when it casts nothing)."""
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
+    out = np.full(n, identity, dtype)
     if len(codes):
-        ufunc.at(out, codes, values)
-    return out
+        ufunc.at(out, codes, values.astype(dtype, copy=False))
+    return out.astype(np.float64, copy=False)
 
 
 SUMS, KEPT = "sums", "kept"  # the parts of a table: see spec_statistics
@@ -279,8 +282,7 @@ def _numeric_columns(f, specs, name, index, v_codes, value_w, n, dq, whole=None,
     if SUMS in parts:
         shifted = f.cache.get("shifted") if index is None else None
         if shifted is None:
-            shift = dq.shifts.get(name, 0.0)
-            shifted = x - shift if shift else x
+            shifted = np.subtract(x, dq.shifts.get(name, 0.0), dtype=np.float64)
         sums = _numeric_sums(v_codes, value_w, n, nan, whole, x, shifted,
                              dq.scales.get(name, 1.0))
         low = _extreme(np.minimum, np.inf, c, xv, n)[:, None]

@@ -30,7 +30,7 @@ class FeatureArrays:
     present: np.ndarray | None  # per row: has a value (None: every row)
     num_values: np.ndarray | None  # per row: values it holds (None: 1 each)
     parent: np.ndarray | None  # per value: its row (None: value i is row i)
-    numbers: np.ndarray | None = None  # numeric: float64 per value
+    numbers: np.ndarray | None = None  # numeric: each value, in its own type
     buckets: np.ndarray | None = None  # numeric: sketch bucket per value (-1 for NaN)
     # numeric of few distinct values in the batch: each value's index into ``distinct``
     value_codes: np.ndarray | None = None
@@ -88,6 +88,8 @@ def _numbers(array: pa.Array):
         values = values.cast(pa.int8())
     elif pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
+    elif pa.types.is_float16(values.type):
+        values = values.cast(pa.float32())
     return to_numpy(values), parent, present, num_values
 
 
@@ -96,28 +98,30 @@ FEW_VALUES = 4096  # a numeric feature of at most this many distinct values in a
 _SAMPLE = 256
 
 
-def _few_values(x: np.ndarray, raw: np.ndarray):
-    """``(index of each value in distinct, distinct values)`` when ``x`` (float64) holds few
-    distinct values (judged from its first values, then checked), else None. ``raw``: the
-    same values in their own type; integers of a narrow range are their offset from the
-    smallest (no hashing)."""
-    if len(x) < 4 * _SAMPLE or len(np.unique(x[:_SAMPLE])) > _SAMPLE // 4:
+def _few_values(raw: np.ndarray):
+    """``(index of each value in distinct, distinct values as float64)`` when ``raw`` (values
+    in their own type) holds few distinct values (judged from its first values, then
+    checked), else None; integers of a narrow range are their offset from the smallest (no
+    hashing)."""
+    if len(raw) < 4 * _SAMPLE:
+        return None
+    sample = np.unique(raw[:_SAMPLE])  # sorted; NaN last
+    if len(sample) > _SAMPLE // 4:
         return None
     if np.issubdtype(raw.dtype, np.integer):
         low, high = int(raw.min()), int(raw.max())
         if high - low < FEW_VALUES:
             return np.subtract(raw, low, dtype=np.int64), \
                 np.arange(low, high + 1, dtype=np.float64)
-    sample = np.unique(x[:_SAMPLE])  # sorted; NaN last
     if not np.isnan(sample).any():  # every value among the sample's?
-        found = _among(x, sample)
+        found = _among(raw, sample)
         if found is not None:
-            return found, sample
-    encoded = pc.dictionary_encode(to_arrow(x))
+            return found, sample.astype(np.float64)
+    encoded = pc.dictionary_encode(to_arrow(raw))
     distinct = to_numpy(encoded.dictionary)
     if len(distinct) > FEW_VALUES:
         return None
-    return to_numpy(encoded.indices).astype(np.int64), distinct
+    return to_numpy(encoded.indices).astype(np.int64), distinct.astype(np.float64)
 
 
 def _among(x: np.ndarray, sample: np.ndarray) -> np.ndarray | None:
@@ -135,10 +139,11 @@ def _among(x: np.ndarray, sample: np.ndarray) -> np.ndarray | None:
 
 
 def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.0,
-                   encoded: pa.DictionaryArray | None = None) -> FeatureArrays:
+                   encoded=None) -> FeatureArrays:
     """The arrays of one feature column of a batch (its kind from its type unless given;
-    numbers sketched as ``x - shift``); ``encoded``: a column of scalars already
-    dictionary-encoded (its dictionary distinct, nulls in its indices)."""
+    numbers sketched as ``x - shift``); ``encoded``: the column's
+    :class:`~evalbeam.slicing.ColumnCodes` when slicing encoded it already (a column of
+    scalars: each value's code, its dictionary distinct), whose codes are reused."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     own = kind_of(array.type, name)
@@ -147,46 +152,68 @@ def feature_arrays(array, name: str, kind: Kind | None = None, shift: float = 0.
         n = len(array)
         return FeatureArrays(name, kind, np.zeros(n, bool), np.zeros(n, np.int64),
                              np.zeros(0, np.int64))
+    if encoded is not None and (encoded.dictionary_array is None or _is_list(array.type)):
+        encoded = None  # (a list column's codes are per distinct (row, value))
     if kind.numeric:
         raw, parent, present, num_values = _numbers(array)
-        x = raw.astype(np.float64, copy=False)
-        few = _few_values(x, raw)
+        few = _few_values(raw) if encoded is None or not _integers(encoded, raw) else \
+            (encoded.codes, np.array(encoded.values, np.float64))
         if few is not None:
             codes, distinct = few
-            return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
+            return FeatureArrays(name, kind, present, num_values, parent, numbers=raw,
                                  value_codes=codes, distinct=distinct,
                                  distinct_buckets=sketch.bucket_of(
                                      distinct - shift if shift else distinct))
-        shifted = x - shift if shift else x
-        return FeatureArrays(name, kind, present, num_values, parent, numbers=x,
-                             buckets=sketch.bucket_of(shifted), cache={"shifted": shifted})
-    if encoded is None or _is_list(array.type):
+        shifted = np.subtract(raw, shift, dtype=np.float64)
+        if raw.dtype == np.float32 and np.float32(shift) == shift:
+            # (x - c rounded to single precision once, as from the doubles: no pass over them)
+            sketched = np.subtract(raw, np.float32(shift))
+        else:
+            sketched = shifted
+        return FeatureArrays(name, kind, present, num_values, parent, numbers=raw,
+                             buckets=sketch.bucket_of(sketched), cache={"shifted": shifted})
+    if encoded is not None:  # its values' codes, the rows that have one
+        dictionary, index, parent = encoded.dictionary_array.dictionary, encoded.codes, \
+            encoded.rows
+        present, num_values = _present(parent, len(array))
+    else:
         present, num_values, values, parent = _rows_of(array)
         if pa.types.is_dictionary(values.type) and \
                 pc.count_distinct(values.dictionary, mode="all").as_py() < len(values.dictionary):
             values = values.dictionary_decode()  # a dictionary repeating a value: made distinct
-        encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
-    else:  # (its nulls are in its indices: left out below)
-        present, num_values, parent = None, None, None
-    dictionary = encoded.dictionary
+        values = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+        dictionary, index = values.dictionary, values.indices
+        if index.null_count:  # a dictionary column's nulls: in its values' indices
+            keep = to_numpy(pc.is_valid(index))
+            index = index.filter(to_arrow(keep))
+            parent = np.flatnonzero(keep) if parent is None else parent[keep]
+            if present is None:
+                present, num_values = _present(parent, len(array))
+        index = to_numpy(index).astype(np.int64)
     if pa.types.is_fixed_size_binary(dictionary.type) or pa.types.is_string_view(dictionary.type) \
             or pa.types.is_binary_view(dictionary.type):
         dictionary = dictionary.cast(pa.large_binary())
-    index = encoded.indices
-    if index.null_count:  # nulls in the indices (or a dictionary column's: its values)
-        keep = to_numpy(pc.is_valid(index))
-        index = index.filter(to_arrow(keep))
-        parent = (np.flatnonzero(keep) if parent is None else parent[keep])
-        if present is None:
-            present = np.zeros(len(array), bool)
-            present[parent] = True
-            num_values = present.astype(np.int64)
     hashes = mix64(hash_bytes(dictionary))
     lengths = to_numpy(pc.binary_length(dictionary.cast(pa.large_binary()))).astype(np.int64)
-    return FeatureArrays(name, kind, present, num_values, parent,
-                         index=to_numpy(index).astype(np.int64),
+    return FeatureArrays(name, kind, present, num_values, parent, index=index,
                          dictionary=dictionary, dictionary_hashes=hashes,
                          dictionary_lengths=lengths)
+
+
+def _present(parent: np.ndarray | None, n: int) -> tuple:
+    """``(present, num_values)`` of a column of scalars whose values are in rows ``parent``
+    (None: every row)."""
+    if parent is None:
+        return None, None
+    present = np.zeros(n, bool)
+    present[parent] = True
+    return present, present.astype(np.int64)
+
+
+def _integers(encoded, raw: np.ndarray) -> bool:
+    """Whether slicing's codes of a column stand for its values here: integers (or
+    booleans) of few distinct values."""
+    return raw.dtype.kind in "iub" and len(encoded.values) <= FEW_VALUES
 
 
 def batch_features(batch: pa.RecordBatch, dq, columns=None) -> dict:
@@ -198,7 +225,7 @@ def batch_features(batch: pa.RecordBatch, dq, columns=None) -> dict:
     out = {}
     for name in names:
         if name in batch.schema.names:
-            encoded = columns.dictionary_encoded(name) if columns is not None else None
+            encoded = columns.known(name) if columns is not None else None
             out[name] = feature_arrays(batch.column(name), name, dq.kinds.get(name),
                                        dq.shifts.get(name, 0.0), encoded)
     return out

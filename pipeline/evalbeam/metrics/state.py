@@ -287,9 +287,12 @@ class SparseColumn:
             self._make_dense(targets)
             mine, theirs = self.slot[targets], other.slot[other_dense]
             window = slice(other.lo - self.lo, other.lo - self.lo + other.width)
-            if _is_range(mine) and _is_range(theirs):  # the common case: add in place
-                self.dense[mine[0]:mine[-1] + 1, :, window] += \
-                    other.dense[theirs[0]:theirs[-1] + 1]
+            if not _is_range(mine):  # (a batch's slices in another order: ours in order)
+                order = np.argsort(mine)
+                mine, theirs = mine[order], theirs[order]
+            if _is_range(mine):  # the common case: added in place
+                theirs = slice(theirs[0], theirs[-1] + 1) if _is_range(theirs) else theirs
+                self.dense[mine[0]:mine[-1] + 1, :, window] += other.dense[theirs]
             else:
                 self.dense[mine, :, window] += other.dense[theirs]
         for u, b, v in zip(other._rows, other._buckets, other._values):
