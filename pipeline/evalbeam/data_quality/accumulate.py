@@ -101,8 +101,8 @@ VALUE_TABLE_CELLS = 1 << 21
 
 def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.ndarray,
                     rows, n_rows: int, dq, tally: dict | None = None,
-                    null_rows: int = 0, parts=(SUMS, KEPT), tables: dict | None = None
-                    ) -> SliceTable:
+                    null_rows: int = 0, parts=(SUMS, KEPT), tables: dict | None = None,
+                    totals: tuple | None = None) -> SliceTable:
     """The statistics table of one batch for one slicing spec: ``keys`` its slices, ``codes``
     the slice of each (row, slice) pair and ``rows`` their rows (None: row i is pair i);
     ``w`` the rows' weights (None: unweighted). ``parts``: SUMS, the columns that are sums,
@@ -110,13 +110,19 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' sketches and
     the value counts; a table of KEPT only counts no examples (its SUMS part does).
     ``tables``: the :func:`value_table` of features of few values for these slices, when
-    known (rolled up from a finer table's: :func:`rolled_table`); else counted here."""
+    known (rolled up from a finer table's: :func:`rolled_table`); else counted here.
+    ``totals``: the slices' example counts and weights, when known."""
     n = len(keys)
     weighted = w is not None
     row_w = _take(w, rows) if weighted else None
-    counts = np.bincount(codes, minlength=n).astype(np.int64)
-    weights = np.bincount(codes, weights=row_w, minlength=n) if weighted else \
-        counts.astype(np.float64)
+    if SUMS not in parts:
+        counts, weights = np.zeros(n, np.int64), np.zeros(n)
+    elif totals is not None:
+        counts, weights = totals
+    else:
+        counts = np.bincount(codes, minlength=n).astype(np.int64)
+        weights = np.bincount(codes, weights=row_w, minlength=n) if weighted else \
+            counts.astype(np.float64)
     specs, columns = {}, {}
     for name, f in features.items():
         fspecs = state_specs(name, f.kind, weighted, dq.value_cap)
@@ -125,8 +131,6 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
                                 (counts, weights), parts, table)
         specs.update({k: fspecs[k] for k in made})
         columns.update(made)
-    if SUMS not in parts:
-        counts, weights = np.zeros(n, np.int64), np.zeros(n)
     return SliceTable.from_batch(specs, keys, counts, columns, tally, weights, null_rows)
 
 
