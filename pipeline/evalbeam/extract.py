@@ -99,6 +99,9 @@ class Extracted:
     dropped: dict = field(default_factory=dict)  # reason -> rows
     kept: np.ndarray | None = None  # the rows kept, of those read (None: every row)
     source: str = ""  # where the rows came from (in messages)
+    # the columns read as numbers (float64) for the rows kept, checked: labels, predictions,
+    # weights (a part's: none)
+    numbers: dict = field(default_factory=dict)
 
     def part(self, start: int, stop: int) -> "Extracted":
         """The rows read at ``start:stop`` as if they were a batch of their own (their kept
@@ -203,7 +206,7 @@ def extract(batch: pa.RecordBatch, eval_plan) -> Extracted:
 
     for head in eval_plan.heads():
         _check_values(head, column, eval_plan, source)
-    return Extracted(batch, streams, rows_read, dropped, kept, source)
+    return Extracted(batch, streams, rows_read, dropped, kept, source, columns)
 
 
 def identities(batch: pa.RecordBatch, eval_plan, column) -> np.ndarray:

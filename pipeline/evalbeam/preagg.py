@@ -86,10 +86,13 @@ def batch_partials(batch, eval_plan):
     extracted = extract(batch, eval_plan)
     tally = {"rows_read": extracted.rows_read, "rows_used": extracted.batch.num_rows}
     tally.update({f"dropped:{reason}": n for reason, n in extracted.dropped.items()})
-    slicing = {} if eval_plan.data_quality is not None and extracted.kept is None else None
+    dq = eval_plan.data_quality
+    every_row = dq is not None and extracted.kept is None  # (the statistics' rows: shared)
+    slicing = {} if every_row else None
     partials = _partials(extracted, eval_plan, tally, slicing)
-    if eval_plan.data_quality is not None:  # every row read, dropped ones too
-        partials = attach_statistics(partials, batch, eval_plan, DATA, slicing or None)
+    if dq is not None:  # every row read, dropped ones too
+        weights = extracted.numbers.get(dq.weight_column) if every_row else None
+        partials = attach_statistics(partials, batch, eval_plan, DATA, slicing or None, weights)
     return extracted, partials
 
 

@@ -178,18 +178,20 @@ def test_magnitudes_whose_squares_leave_double_range(tmp_path, magnitude, batch_
 @pytest.mark.parametrize("batch_size", [700, 4000])
 def test_slicing_columns_with_nulls_described_as_any_column(tmp_path, batch_size):
     """Columns that slice (their slicing codes reused for their statistics), with nulls: an
-    integer and a string, per slice against numpy and collections.Counter."""
+    integer and a string, per slice against numpy and collections.Counter; weighted by a
+    float32 column (the metrics' weights reused: no row dropped)."""
     rng = np.random.default_rng(5)
     n = 4000
     rank = pa.array(rng.integers(0, 6, n), mask=rng.random(n) < 0.1)
     team = pa.array(rng.choice(["a", "bb", "c"], n), mask=rng.random(n) < 0.1)
+    w_all = rng.choice([0.5, 1.0, 3.0], n).astype(np.float32)
     t = pa.table({"label": rng.integers(0, 2, n), "prediction": rng.random(n),
-                  "rank": rank, "team": team})
+                  "rank": rank, "team": team, "w": w_all})
     path = str(tmp_path / "data.parquet")
     pq.write_table(t, path)
     out = str(tmp_path / "out")
-    run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" } '
-                   'metrics_specs { metrics { class_name: "ExampleCount" } } '
+    run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" '
+                   'example_weight_key: "w" } metrics_specs { metrics { class_name: "ExampleCount" } } '
                    'slicing_specs {} slicing_specs { feature_keys: ["rank"] } '
                    'slicing_specs { feature_keys: ["team"] } data_quality { statistics: true }',
                    path, out, batch_size=batch_size, report=False)
@@ -200,8 +202,12 @@ def test_slicing_columns_with_nulls_described_as_any_column(tmp_path, batch_size
     slices.update({f"team_{v}": np.flatnonzero([s == v for s in teams]) for v in ("a", "bb", "c")})
     assert set(stats) == set(slices)
     for name, rows in slices.items():
-        x = np.array([ranks[i] for i in rows if ranks[i] is not None], np.float64)
+        valued = [i for i in rows if ranks[i] is not None]
+        x, w = np.array([ranks[i] for i in valued], np.float64), w_all[valued]
         num = stats[name]["rank"].num_stats
+        _close(num.weighted_numeric_stats.mean, np.average(x, weights=w))
+        _close(num.common_stats.weighted_common_stats.num_non_missing, w.sum(dtype=np.float64))
+        _close(stats[name]["w"].num_stats.mean, w_all[rows].mean(dtype=np.float64))
         assert num.common_stats.num_non_missing == len(x)
         assert num.common_stats.num_missing == len(rows) - len(x)
         for got, want in [(num.mean, x.mean()), (num.std_dev, x.std()), (num.min, x.min()),

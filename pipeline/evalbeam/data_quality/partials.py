@@ -47,13 +47,15 @@ def _slicing(batch, specs) -> dict:
     return dict(column=column, rolled=rolled, assigned=assigned, ways=ways, null_rows=nulls)
 
 
-def statistics_tables(batch, eval_plan, slicing: dict | None = None) -> dict:
+def statistics_tables(batch, eval_plan, slicing: dict | None = None,
+                      weights: np.ndarray | None = None) -> dict:
     """``{spec index: statistics SliceTable}`` of ``batch`` (every row of it); ``slicing``:
-    the batch's slice assignments when the metrics made them for the same rows."""
+    the batch's slice assignments and ``weights`` its rows' example weights (checked: none
+    NaN), when the metrics made them for the same rows."""
     dq = eval_plan.data_quality
     slicing = slicing or _slicing(batch, eval_plan.slice_specs)
     features = batch_features(batch, dq, slicing["column"])
-    w = row_weights(batch, dq)
+    w = weights if weights is not None else row_weights(batch, dq)
     n = batch.num_rows
     rolled, assigned, ways = slicing["rolled"], slicing["assigned"], slicing["ways"]
     nulls = slicing["null_rows"]
@@ -161,11 +163,11 @@ def _slicing_column_table(f, name: str, keys: list, sizes: list, counted: tuple,
 
 
 def attach_statistics(partials: list, batch, eval_plan, dataset: str = DATA,
-                      slicing: dict | None = None) -> list:
+                      slicing: dict | None = None, weights: np.ndarray | None = None) -> list:
     """``partials`` (``[(spec index, SliceTable)]``) carrying the statistics of ``batch``
     for ``dataset``: each spec's first table holds them (a table without slices is added for a
-    spec that has none)."""
-    stats = statistics_tables(batch, eval_plan, slicing)
+    spec that has none); ``slicing``, ``weights``: as :func:`statistics_tables` takes them."""
+    stats = statistics_tables(batch, eval_plan, slicing, weights)
     first = {}
     for index, table in partials:
         first.setdefault(index, table)
