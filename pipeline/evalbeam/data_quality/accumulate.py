@@ -26,6 +26,8 @@ weights (a null or NaN weight counts 0).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from evalbeam.data_quality import sketch
@@ -38,8 +40,10 @@ NUM_SUM = ("finite", "s1", "s2", "zeros", "nan", "w_finite", "w_s1", "w_s2", "w_
 STR_SUM = ("values", "length")
 
 
+@functools.lru_cache(maxsize=4096)  # (the same for every batch: made once)
 def state_specs(name: str, kind, weighted: bool, cap: int = 0) -> dict:
-    """The state specs of a feature of ``kind`` (its type: numeric or not)."""
+    """The state specs of a feature of ``kind`` (its type: numeric or not); not to be
+    changed."""
     channels = 2 if weighted else 1
     specs = {f"{name}|common:sum": StateSpec(f"{name}|common:sum", (len(COMMON_SUM),)),
              f"{name}|common:min": StateSpec(f"{name}|common:min", (1,), "min"),
@@ -243,12 +247,16 @@ def _numeric_of_table(f, specs, name, counts, weights, n, dq, parts) -> dict:
         d = np.where(finite, (v - dq.shifts.get(name, 0.0)) * dq.scales.get(name, 1.0), 0.0)
         sums = np.zeros((n, len(NUM_SUM)))
         for at, table in ((0, counts), (5, weights)):
-            if table is not None:
-                sums[:, at] = table[:, finite].sum(axis=1)
+            if table is not None:  # (columns picked out only when some are not finite)
+                sums[:, at] = table.sum(axis=1) if finite.all() else \
+                    table[:, finite].sum(axis=1)
                 sums[:, at + 1] = table @ d
                 sums[:, at + 2] = table @ (d * d)
-                sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
-        sums[:, 3] = counts[:, v == 0].sum(axis=1)
+                if nan.any():
+                    sums[:, at + 4 if at == 0 else 8] = table[:, nan].sum(axis=1)
+        zero = np.flatnonzero(v == 0)
+        if len(zero):
+            sums[:, 3] = counts[:, zero].sum(axis=1)
         low = np.where(seen, v, np.inf).min(axis=1, initial=np.inf)[:, None]
         high = np.where(seen, v, -np.inf).max(axis=1, initial=-np.inf)[:, None]
         out.update({f"{name}|num:sum": DenseColumn(specs[f"{name}|num:sum"], sums),
