@@ -114,7 +114,7 @@ def spec_statistics(features: dict, w: np.ndarray | None, keys: list, codes: np.
     :func:`evalbeam.data_quality.partials.statistics_tables`); KEPT, the numbers' sketches and
     the value counts; a table of KEPT only counts no examples (its SUMS part does).
     ``tables``: the :func:`value_table` of features of few values for these slices, when
-    known (rolled up from a finer table's: :func:`rolled_table`); else counted here.
+    known (rolled up from a finer table's); else counted here.
     ``totals``: the slices' example counts and weights, when known."""
     n = len(keys)
     weighted = w is not None
@@ -157,19 +157,6 @@ def value_table(f, w: np.ndarray | None, codes: np.ndarray, rows, n: int, n_rows
         return counts, None
     value_w = _take(_take(w, f.parent), index)
     return counts, np.bincount(key, weights=value_w, minlength=n * m).reshape(n, m)
-
-
-def rolled_table(table, group: np.ndarray, n: int):
-    """A :func:`value_table` of ``n`` slices from a finer one's: slice ``g`` the sum of the
-    slices ``i`` with ``group[i] == g``."""
-    counts, weights = table
-    m = counts.shape[1]
-    key = (group[:, None] * m + np.arange(m)).ravel()
-
-    def fold(t):
-        return np.bincount(key, weights=t.ravel(), minlength=n * m).reshape(n, m)
-
-    return fold(counts), None if weights is None else fold(weights)
 
 
 def _feature_columns(f, specs, name, w, row_w, codes, rows, n, n_rows, dq, totals,

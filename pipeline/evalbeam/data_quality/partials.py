@@ -11,11 +11,10 @@ import numpy as np
 
 from evalbeam import rollup
 from evalbeam.data_quality import accumulate
-from evalbeam.data_quality.accumulate import (KEPT, SUMS, rolled_table, spec_statistics,
-                                              value_table)
+from evalbeam.data_quality.accumulate import KEPT, SUMS, spec_statistics, value_table
 from evalbeam.data_quality.columns import batch_features
 from evalbeam.data_quality.plan import DATA
-from evalbeam.metrics.state import SliceTable
+from evalbeam.metrics.state import REDUCE, DenseColumn, SliceTable
 from evalbeam.slicing import assign_slices, column_codes, rows_without_value
 
 
@@ -108,10 +107,9 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     tables = {}
     for at, i in enumerate(joint):
         a = assigned[i]
-        stride = int(np.prod(sizes[at + 1:]))
-        group = (np.arange(cells) // stride) % sizes[at]
-        table = sums.reduce_slices(group, a.keys)
-        rolled = {name: rolled_table(t, group, len(a.keys)) for name, t in values.items()}
+        table = _joint_to_spec(sums, sizes, at, a.keys)
+        rolled = {name: tuple(None if t is None else _on_axis(t, sizes, at) for t in pair)
+                  for name, pair in values.items()}
         kept = spec_statistics(features, w, a.keys, a.codes, None, n, dq, parts=(KEPT,),
                                tables=rolled)
         table.specs = {**table.specs, **kept.specs}  # (the same slices, in the same order)
@@ -123,6 +121,24 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
             tables[i] = spec_statistics(features, w, a.keys, a.codes, a.rows, n, dq,
                                         null_rows=nulls[i])
     return tables
+
+
+def _on_axis(joint: np.ndarray, sizes: list, at: int, reduce=np.add) -> np.ndarray:
+    """Per slice of the ``at``-th joint spec, the reduction of a joint table's rows (one per
+    combination of the specs' ``sizes`` slices, the last spec's varying fastest) over the
+    other specs' slices."""
+    others = tuple(k for k in range(len(sizes)) if k != at)
+    return reduce.reduce(joint.reshape(tuple(sizes) + joint.shape[1:]), axis=others)
+
+
+def _joint_to_spec(sums: SliceTable, sizes: list, at: int, keys: list) -> SliceTable:
+    """The ``at``-th joint spec's table of the joint table ``sums`` (dense columns only),
+    each state reduced by its own rule."""
+    columns = {name: DenseColumn(col.spec, _on_axis(col.data[: len(sums)], sizes, at,
+                                                    REDUCE[col.spec.reduce]))
+               for name, col in sums.columns.items()}
+    return SliceTable.from_batch(sums.specs, keys, _on_axis(sums.counts, sizes, at), columns,
+                                 weights=_on_axis(sums.weights, sizes, at))
 
 
 def _slicing_column_table(f, name: str, keys: list, sizes: list, counted: tuple, n_rows: int):

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
+REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 # A batch's bucketed states are dense while they hold at most this many cells, or at most
 # DENSE_PER_ROW cells per example (then zero-filling costs no more than bucketing the rows).
 DENSE_CELLS = 1 << 20
 DENSE_PER_ROW = 8
 _IDENTITY = {"sum": 0.0, "min": np.inf, "max": -np.inf}
-REDUCTIONS = tuple(_REDUCE)
+REDUCTIONS = tuple(REDUCE)
 
 
 def leave_one_out(groups: np.ndarray, reduce: str) -> np.ndarray:
@@ -35,7 +35,7 @@ def leave_one_out(groups: np.ndarray, reduce: str) -> np.ndarray:
     """
     if reduce == "sum":
         return groups.sum(axis=1, keepdims=True) - groups
-    ufunc = _REDUCE[reduce]
+    ufunc = REDUCE[reduce]
     none = np.full_like(groups[:, :1], _IDENTITY[reduce])
     before = ufunc.accumulate(np.concatenate([none, groups[:, :-1]], axis=1), axis=1)
     after = ufunc.accumulate(np.concatenate([none, groups[:, :0:-1]], axis=1), axis=1)[:, ::-1]
@@ -70,8 +70,8 @@ class StateSpec:
     cap: int = 0
 
     def __post_init__(self):
-        if self.reduce not in _REDUCE:
-            raise ValueError(f"Expected reduce to be one of {sorted(_REDUCE)}, got {self.reduce!r}")
+        if self.reduce not in REDUCE:
+            raise ValueError(f"Expected reduce to be one of {sorted(REDUCE)}, got {self.reduce!r}")
         if self.sparse and (self.reduce != "sum" or len(self.shape) != 2):
             raise ValueError("sparse states must be 'sum' states of shape (channels, buckets)")
         if self.blocks != 1 and not (self.sparse and self.blocks > 0
@@ -101,7 +101,7 @@ class DenseColumn:
     def merge_from(self, other: "DenseColumn", rows: np.ndarray) -> None:
         # rows are distinct (one target row per source slice), so fancy assignment is safe.
         target = self.data[rows]
-        _REDUCE[self.spec.reduce](target, other.data[: other.n], out=target)
+        REDUCE[self.spec.reduce](target, other.data[: other.n], out=target)
         self.data[rows] = target
 
     def row(self, i: int) -> np.ndarray:
@@ -114,7 +114,7 @@ class DenseColumn:
         out = DenseColumn(self.spec, self._fill(n))
         order, starts, targets = grouped or _groups(group)
         if len(order):
-            out.data[targets] = _reduce_groups(_REDUCE[self.spec.reduce], self.data, order, starts)
+            out.data[targets] = _reduce_groups(REDUCE[self.spec.reduce], self.data, order, starts)
         return out
 
     def compact(self) -> None:
