@@ -12,6 +12,7 @@ average / min / max bytes.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -122,9 +123,69 @@ def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighte
         values[:, 0], values[:, -1] = low, high
         histogram = np.bincount(k.ravel(), weights=cells.ravel(),
                                 minlength=len(rows) * HISTOGRAM_BUCKETS)
+        histogram = histogram.reshape(len(rows), HISTOGRAM_BUCKETS)
         out[channel] = {"quantiles": values, "total": total, "finite": finite,
-                        "histogram": histogram.reshape(len(rows), HISTOGRAM_BUCKETS)}
+                        "histogram": histogram,
+                        "standard": _standard_buckets(low, high, histogram, total, finite),
+                        "quantile": _encoded_buckets(values[:, :-1], values[:, 1:], np.repeat(
+                            (total / QUANTILE_BUCKETS)[:, None], QUANTILE_BUCKETS, axis=1))}
     return out
+
+
+def _standard_buckets(low, high, histogram, total, finite) -> list:
+    """Per slice, the encoded buckets (:func:`_encoded_buckets`) of its standard histogram:
+    ``HISTOGRAM_BUCKETS`` of equal width from ``low`` to ``high`` (the last one ending at
+    ``high`` exactly), or one from ``low`` to ``high`` holding ``total`` when they are equal
+    (for the slices whose extremes are ``finite``; the others' are not used)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = (high - low) / HISTOGRAM_BUCKETS
+        k = np.arange(HISTOGRAM_BUCKETS)
+        lows = low[:, None] + k * step[:, None]
+        highs = low[:, None] + (k + 1) * step[:, None]
+    highs[:, -1] = high
+    encoded = _encoded_buckets(lows, highs, histogram)
+    for i in np.flatnonzero(finite & ~(high > low)).tolist():
+        encoded[i] = _encoded_buckets(low[i:i + 1, None], high[i:i + 1, None],
+                                      total[i:i + 1, None])[0]
+    return encoded
+
+
+def _wire_key(field) -> int:
+    return field.number << 3 | (2 if field.message_type is not None else 1)  # (doubles: 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _bucket_layout():
+    """The wire layout of a Histogram's bucket (a numpy record), and its keys' values."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2 as pb
+
+    fields = pb.Histogram.Bucket.DESCRIPTOR.fields_by_name
+    parts = [("key", "u1"), ("size", "u1")]
+    for name in ("low_value", "high_value", "sample_count"):
+        assert fields[name].type == fields[name].TYPE_DOUBLE and fields[name].number < 16
+        parts += [(f"key_{name}", "u1"), (name, "<f8")]
+    layout = np.dtype(parts)
+    keys = {"key": _wire_key(pb.Histogram.DESCRIPTOR.fields_by_name["buckets"]),
+            "size": layout.itemsize - 2}
+    keys.update({f"key_{name}": _wire_key(fields[name])
+                 for name in ("low_value", "high_value", "sample_count")})
+    return layout, keys
+
+
+def _encoded_buckets(lows: np.ndarray, highs: np.ndarray, counts: np.ndarray) -> list:
+    """Per row of the ``(rows, buckets)`` arrays, a Histogram's ``buckets`` of those values on
+    the wire, to be merged into the Histogram: one call per histogram instead of one per
+    bucket. (Each value is written even when 0, as a parser accepts; the message written
+    out later is canonical.)"""
+    layout, keys = _bucket_layout()
+    encoded = np.zeros(lows.shape, layout)
+    for name, key in keys.items():
+        encoded[name] = key
+    encoded["low_value"], encoded["high_value"], encoded["sample_count"] = lows, highs, counts
+    width = lows.shape[1] * layout.itemsize
+    data = encoded.tobytes()
+    return [data[i * width:(i + 1) * width] for i in range(len(lows))]
+
 
 
 def _feature(fs, name: str, columns: dict, i: int, examples: int, total_weight: float,
@@ -191,21 +252,20 @@ def _numeric(stats, name, columns, i, weighted, integer) -> None:
                                              shift, scale)
     if np.isfinite(low):
         stats.min, stats.max = low, high
-    _summarised(stats, stats.histograms, summaries[0], i, low, high, int(sums[_N["nan"]]))
+    _summarised(stats, stats.histograms, summaries[0], i, int(sums[_N["nan"]]))
     if weighted:
         ws = stats.weighted_numeric_stats
         if sums[_N["w_finite"]] > 0:
             ws.mean, ws.std_dev = mean_std(sums[_N["w_finite"]], sums[_N["w_s1"]],
                                            sums[_N["w_s2"]], shift, scale)
-        _summarised(ws, ws.histograms, summaries[1], i, low, high,
-                    int(round(sums[_N["w_nan"]])))
+        _summarised(ws, ws.histograms, summaries[1], i, int(round(sums[_N["w_nan"]])))
 
 
 def _shift_of(columns, name) -> float:
     return float(columns["|shifts"].get(name, 0.0))
 
 
-def _summarised(stats, out, summary, i, low, high, nan) -> None:
+def _summarised(stats, out, summary, i, nan) -> None:
     """The median and both histograms of slice ``i`` from its summary (numeric_summaries)."""
     from tensorflow_metadata.proto.v0 import statistics_pb2 as pb
 
@@ -214,19 +274,9 @@ def _summarised(stats, out, summary, i, low, high, nan) -> None:
     total = float(summary["total"][i])
     if total <= 0 or not summary["finite"][i]:
         return
-    values = summary["quantiles"][i].tolist()
-    stats.median = values[QUANTILE_BUCKETS // 2]
-    if high <= low:
-        standard.buckets.add(low_value=low, high_value=high, sample_count=total)
-    else:
-        step = (high - low) / HISTOGRAM_BUCKETS
-        for k, count in enumerate(summary["histogram"][i].tolist()):
-            standard.buckets.add(low_value=low + k * step,
-                                 high_value=high if k == HISTOGRAM_BUCKETS - 1 else
-                                 low + (k + 1) * step, sample_count=count)
-    each = total / QUANTILE_BUCKETS
-    for k in range(QUANTILE_BUCKETS):
-        quantile.buckets.add(low_value=values[k], high_value=values[k + 1], sample_count=each)
+    stats.median = float(summary["quantiles"][i][QUANTILE_BUCKETS // 2])
+    standard.MergeFromString(summary["standard"][i])
+    quantile.MergeFromString(summary["quantile"][i])
 
 
 def _strings(stats, type_name, name, columns, i, weighted) -> None:
