@@ -10,7 +10,8 @@ N = 3000
 
 
 def table(n: int = N, seed: int = 3) -> pa.Table:
-    """Numbers far from zero (mean 1e6, spread 1), NaNs and nulls, a bool, ints, strings with
+    """Numbers far from zero (mean 1e6, spread 1), NaNs and nulls, float32 numbers of many
+    values (NaNs and nulls too), a bool, ints, strings with
     empty strings and nulls, bytes, a list of strings with empty lists and nulls, a list of
     floats, a column of many values, and labels some of which are null (dropped by the
     metrics, described by the statistics)."""
@@ -25,6 +26,10 @@ def table(n: int = N, seed: int = 3) -> pa.Table:
     tags = [None if i % 11 == 0 else [f"t{j}" for j in rng.choice(5, i % 4, replace=False)]
             for i in range(n)]
     scores = [None if i % 13 == 0 else rng.normal(0, 1, i % 3).tolist() for i in range(n)]
+    own = np.random.default_rng(seed + 1)  # (the other columns' draws unchanged)
+    single = own.normal(3.0, 2.0, n).astype(np.float32)  # many values, in single precision
+    single[own.random(n) < 0.02] = np.nan
+    single_mask = own.random(n) < 0.03
     return pa.table({
         "label": pa.array(label, mask=np.isnan(label)),
         "prediction": rng.random(n),
@@ -34,6 +39,7 @@ def table(n: int = N, seed: int = 3) -> pa.Table:
         "age": rng.integers(18, 80, n),
         "flag": rng.random(n) < 0.3,
         "big": pa.array(big, mask=big_mask),
+        "single": pa.array(single, mask=single_mask),
         "word": pa.array(word, pa.string()),
         "raw": pa.array([bytes([i % 7]) * (i % 5) for i in range(n)], pa.binary()),
         "tags": pa.array(tags, pa.list_(pa.string())),

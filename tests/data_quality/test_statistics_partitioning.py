@@ -1,7 +1,6 @@
 """The same statistics (and baseline statistics) whatever the partitioning: batches of 100,
 1000 and all rows, three files, row groups of 50 rows, Beam's two worker processes, the
 every-core worker mode, the portable runner and Dask; floats within 1e-12 relative."""
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,7 +15,7 @@ from evalbeam import run_evaluation
 from evalbeam.data_quality import accumulate, sketch
 from stats_cases import by_slice, config, slices_of, table
 
-NUMERIC = ["label", "prediction", "weight", "age", "flag", "big"]
+NUMERIC = ["label", "prediction", "weight", "age", "flag", "big", "single"]
 STRINGS = ["country", "device", "word", "user"]
 
 
@@ -93,7 +92,8 @@ def test_numbers_match_numpy(data, weighted_run):
     for name, r in _rows(t).items():
         for feature in NUMERIC:
             fs = stats[name][feature]
-            assert fs.type == (fs.FLOAT if feature in ("label", "prediction", "weight", "big") else fs.INT)
+            assert fs.type == (fs.FLOAT if feature in ("label", "prediction", "weight", "big",
+                                                       "single") else fs.INT)
             num = fs.num_stats
             col, valid = _values(t, feature, r)
             assert num.common_stats.num_non_missing == valid.sum()

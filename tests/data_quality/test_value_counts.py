@@ -5,7 +5,6 @@ import collections
 
 import numpy as np
 import pyarrow as pa
-import pytest
 
 from evalbeam.combine import SliceTableCoder
 from evalbeam.data_quality.value_counts import ValueCounts, estimate_unique

@@ -98,8 +98,9 @@ def _chunk(table, weighted: bool, shifts: dict, rows: np.ndarray, scales: dict) 
 
 def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighted: bool) -> dict:
     """For the slices ``rows`` of a sketch column, per channel (counts, weights): the
-    quantiles at 0, 0.1, ..., 1 (``quantiles``, rows x 11) and the standard histogram's
-    bucket counts (``histogram``, rows x 10), with the slices' exact ``low`` and ``high``."""
+    quantiles at 0, 0.1, ..., 1 (``quantiles``, rows x 11), the total (``total``), whether
+    the slice's exact ``low`` and ``high`` are ``finite``, and its standard and quantiles
+    histograms' buckets on the wire (``standard``, ``quantile``: :func:`_encoded_buckets`)."""
     grid, lo = col.dense_rows(rows)
     qs = np.arange(QUANTILE_BUCKETS + 1) / QUANTILE_BUCKETS
     buckets = lo + np.arange(grid.shape[2])
@@ -125,7 +126,6 @@ def numeric_summaries(col, rows, low, high, shift: float, integer: bool, weighte
                                 minlength=len(rows) * HISTOGRAM_BUCKETS)
         histogram = histogram.reshape(len(rows), HISTOGRAM_BUCKETS)
         out[channel] = {"quantiles": values, "total": total, "finite": finite,
-                        "histogram": histogram,
                         "standard": _standard_buckets(low, high, histogram, total, finite),
                         "quantile": _encoded_buckets(values[:, :-1], values[:, 1:], np.repeat(
                             (total / QUANTILE_BUCKETS)[:, None], QUANTILE_BUCKETS, axis=1))}
@@ -151,7 +151,8 @@ def _standard_buckets(low, high, histogram, total, finite) -> list:
 
 
 def _wire_key(field) -> int:
-    return field.number << 3 | (2 if field.message_type is not None else 1)  # (doubles: 1)
+    """A field's key on the wire: its number and wire type (2: a message, 1: a double)."""
+    return field.number << 3 | (2 if field.message_type is not None else 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,6 +166,7 @@ def _bucket_layout():
         assert fields[name].type == fields[name].TYPE_DOUBLE and fields[name].number < 16
         parts += [(f"key_{name}", "u1"), (name, "<f8")]
     layout = np.dtype(parts)
+    assert layout.itemsize - 2 < 128  # (its size: a one-byte varint)
     keys = {"key": _wire_key(pb.Histogram.DESCRIPTOR.fields_by_name["buckets"]),
             "size": layout.itemsize - 2}
     keys.update({f"key_{name}": _wire_key(fields[name])
@@ -185,7 +187,6 @@ def _encoded_buckets(lows: np.ndarray, highs: np.ndarray, counts: np.ndarray) ->
     width = lows.shape[1] * layout.itemsize
     data = encoded.tobytes()
     return [data[i * width:(i + 1) * width] for i in range(len(lows))]
-
 
 
 def _feature(fs, name: str, columns: dict, i: int, examples: int, total_weight: float,
