@@ -38,6 +38,11 @@ def _percent(fraction) -> str:
     return "" if fraction is None else f"{100 * fraction:.3g}%"
 
 
+def _unique(d: dict) -> str:
+    """A feature's distinct count, marked ``~`` when it is an estimate."""
+    return ("~" if d.get("unique_estimated") else "") + _n(d["unique"])
+
+
 def _top(d: dict) -> str:
     top = d.get("top_values")
     if not top:
@@ -96,10 +101,13 @@ def _slice_text(q, out, computed: bool) -> None:
             numeric = d["stats"] == "num"
             rows.append([d["feature"], d["type"], _n(d["count"]), _percent(d["missing_fraction"]),
                          _n(d["mean"]), _n(d["std_dev"]), _n(d["min"]), _n(d["max"]),
-                         "" if numeric else _n(d["unique"]), _top(d)])
+                         "" if numeric else _unique(d), _top(d)])
         if rows:
             _table(["feature", "type", "count", "missing", "mean", "std_dev", "min", "max",
                     "unique", "top value"], rows, 2, out)
+            if any(row[8].startswith("~") for row in rows):
+                print("  ~: estimated (more distinct values than are kept exactly; "
+                      "show --json has how)", file=out)
         else:
             print("  no features", file=out)
         if len(stats.features) > MAX_FEATURES:

@@ -21,6 +21,7 @@ from evalbeam.data_quality import sketch
 from evalbeam.data_quality.accumulate import COMMON_SUM, NUM_SUM, STR_SUM
 from evalbeam.data_quality.columns import TYPE_NAMES
 from evalbeam.data_quality.value_counts import estimate_unique
+from evalbeam.io.data_quality import UNIQUE_ESTIMATED
 
 ALL_EXAMPLES = "All Examples"  # TFDV's name of the overall slice
 HISTOGRAM_BUCKETS = 10
@@ -227,7 +228,13 @@ def _feature(fs, name: str, columns: dict, i: int, examples: int, total_weight: 
     if type_name in ("INT", "FLOAT") and f"{name}|num:sum" in columns:
         _numeric(stats, name, columns, i, weighted, type_name == "INT")
     elif f"{name}|str:sum" in columns:
-        _strings(stats, type_name, name, columns, i, weighted)
+        cap = _strings(stats, type_name, name, columns, i, weighted)
+        if cap:
+            fs.custom_stats.add(name=UNIQUE_ESTIMATED, str=(
+                f"unique is the K-minimum-values estimate from the {cap} smallest 64-bit "
+                f"hashes of the slice's values (relative standard error about "
+                f"{100 / math.sqrt(cap - 2):.1f}%): the slice had more than {cap} distinct "
+                "values, the most kept exactly"))
 
 
 def mean_std(n: float, s1: float, s2: float, shift: float = 0.0, scale: float = 1.0):
@@ -280,12 +287,15 @@ def _summarised(stats, out, summary, i, nan) -> None:
     quantile.MergeFromString(summary["quantile"][i])
 
 
-def _strings(stats, type_name, name, columns, i, weighted) -> None:
+def _strings(stats, type_name, name, columns, i, weighted) -> int:
+    """Fills the string (or bytes) statistics of slice ``i``; returns the cap of distinct
+    values kept exactly when its ``unique`` is an estimate beyond it, else 0."""
     sums = columns[f"{name}|str:sum"][i]
     counts_col = columns[f"{name}|str:values"]
     row = counts_col.row(int(columns["|rows"][i]))
     unique = estimate_unique(row["hashes"], row["capped"], counts_col.cap)
     stats.unique = unique
+    estimated = counts_col.cap if row["capped"] else 0
     n_values = sums[_S["values"]]
     if type_name == "BYTES":
         if n_values:
@@ -293,13 +303,14 @@ def _strings(stats, type_name, name, columns, i, weighted) -> None:
             stats.min_num_bytes = float(columns[f"{name}|str:min"][i][0])
             stats.max_num_bytes = float(columns[f"{name}|str:max"][i][0])
             stats.max_num_bytes_int = int(columns[f"{name}|str:max"][i][0])
-        return
+        return estimated
     if n_values:
         stats.avg_length = float(sums[_S["length"]] / n_values)
     _top(stats, stats.rank_histogram, row["hashes"], row["values"][:, 0], counts_col)
     if weighted and row["values"].shape[1] > 1:
         ws = stats.weighted_string_stats
         _top(ws, ws.rank_histogram, row["hashes"], row["values"][:, 1], counts_col)
+    return estimated
 
 
 def _top(stats, rank_histogram, hashes, counts, counts_col) -> None:

@@ -22,6 +22,9 @@ import math
 from dataclasses import dataclass
 
 OVERALL_DATASET = "All Examples"  # TFDV's name of the slice of every example
+# the custom statistic of a string or bytes feature whose ``unique`` is estimated (a slice
+# with more distinct values than it keeps exactly), its text how
+UNIQUE_ESTIMATED = "unique_estimated"
 
 
 def dataset_name(slice_key: tuple) -> str:
@@ -129,15 +132,16 @@ def feature_digest(feature, num_examples: int) -> dict:
     numbers: ``mean``, ``std_dev``, ``min``, ``median``, ``max``, ``zeros``, ``histogram``
     (the standard histogram's buckets ``[low, high, count]``), ``quantiles``; strings:
     ``unique``, ``avg_length``, ``top_values`` (``[value, frequency]``); bytes: ``unique``,
-    ``avg_length`` (mean bytes); every feature: ``min_num_values``, ``max_num_values``,
+    ``avg_length`` (mean bytes); strings and bytes: ``unique_estimated`` (whether ``unique``
+    is an estimate: :data:`UNIQUE_ESTIMATED`); every feature: ``min_num_values``, ``max_num_values``,
     ``avg_num_values``, ``tot_num_values`` (values per example). A field the feature's
     statistics do not have is None."""
     from tensorflow_metadata.proto.v0 import statistics_pb2 as st
 
     out = {"feature": feature_name(feature),
            "type": st.FeatureNameStatistics.Type.Name(feature.type), "stats": kind_of(feature),
-           **dict.fromkeys(DIGEST_FIELDS), "histogram": None, "quantiles": None,
-           "top_values": None}
+           **dict.fromkeys(DIGEST_FIELDS), "unique_estimated": None, "histogram": None,
+           "quantiles": None, "top_values": None}
     common = common_of(feature)
     if common is not None:
         out.update(count=common.num_non_missing, missing=common.num_missing,
@@ -162,6 +166,8 @@ def feature_digest(feature, num_examples: int) -> dict:
     elif kind == "bytes":
         b = feature.bytes_stats
         out.update(unique=b.unique, avg_length=_number(b.avg_num_bytes))
+    if kind in ("string", "bytes"):
+        out["unique_estimated"] = any(c.name == UNIQUE_ESTIMATED for c in feature.custom_stats)
     return out
 
 

@@ -207,7 +207,8 @@ class EvalResult:
         ``missing_fraction``, ``mean``, ``std_dev``, ``min``, ``median``, ``max``, ``zeros``,
         ``unique``, ``avg_length``, ``min_num_values``, ``max_num_values``,
         ``avg_num_values``, ``tot_num_values`` (NaN where a feature's statistics have no such
-        number). Histograms and top values stay in :attr:`statistics`. Empty (with these
+        number), ``unique_estimated`` (whether ``unique`` is an estimate; missing for
+        numbers). Histograms and top values stay in :attr:`statistics`. Empty (with these
         columns) when the run computed none."""
         import pandas as pd
 
@@ -219,12 +220,14 @@ class EvalResult:
             for feature in dataset.features:
                 d = feature_digest(feature, dataset.num_examples)
                 rows.append([name, dataset.name, dataset.num_examples, d["feature"], d["type"],
-                             d["stats"]] + [d[f] for f in DIGEST_FIELDS])
+                             d["stats"]] + [d[f] for f in DIGEST_FIELDS] +
+                            [d["unique_estimated"]])
         columns = ["slice", "dataset", "num_examples", "feature", "type", "stats",
-                   *DIGEST_FIELDS]
+                   *DIGEST_FIELDS, "unique_estimated"]
         frame = pd.DataFrame(rows, columns=columns)
         for f in DIGEST_FIELDS:
             frame[f] = pd.to_numeric(frame[f], errors="coerce").astype("float64")
+        frame["unique_estimated"] = frame["unique_estimated"].astype("boolean")
         return frame
 
     def eval_plan(self):

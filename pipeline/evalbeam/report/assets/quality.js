@@ -110,8 +110,10 @@
               (v.length > 3 || f.top_values_cut ? ", \u2026" : "") : ""));
             continue;
           }
-          tr.appendChild(el("td", { "data-col": c, "data-value": v === null || v === undefined ? null : String(v) },
-            v === null || v === undefined ? "" : c === "missing_fraction" ? pct(v) : fmt(v)));
+          const estimated = c === "unique" && f.unique_estimated;
+          tr.appendChild(el("td", { "data-col": c, "data-value": v === null || v === undefined ? null : String(v),
+            title: estimated ? "estimated: more distinct values than are kept exactly (how: Other statistics, custom_stats)" : null },
+            v === null || v === undefined ? "" : c === "missing_fraction" ? pct(v) : (estimated ? "~" : "") + fmt(v)));
         }
         body.appendChild(tr);
       }
