@@ -233,8 +233,8 @@ def _feature(fs, name: str, columns: dict, i: int, examples: int, total_weight: 
             fs.custom_stats.add(name=UNIQUE_ESTIMATED, str=(
                 f"unique is the K-minimum-values estimate from the {cap} smallest 64-bit "
                 f"hashes of the slice's values (relative standard error about "
-                f"{100 / math.sqrt(cap - 2):.1f}%): the slice had more than {cap} distinct "
-                "values, the most kept exactly"))
+                f"{100 / math.sqrt(cap - 2):.1f}%): the slice had more distinct values than "
+                f"the {cap} kept exactly"))
 
 
 def mean_std(n: float, s1: float, s2: float, shift: float = 0.0, scale: float = 1.0):
