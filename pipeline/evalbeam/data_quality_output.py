@@ -95,17 +95,18 @@ def _slice_text(q, out, computed: bool) -> None:
         if q.baseline is not None:
             head += f"; baseline {_n(q.baseline.num_examples)} examples"
         print(head + "):", file=out)
-        rows = []
+        rows, estimated = [], False
         for feature in stats.features[:MAX_FEATURES]:
             d = feature_digest(feature, stats.num_examples)
             numeric = d["stats"] == "num"
+            estimated |= bool(d["unique_estimated"])
             rows.append([d["feature"], d["type"], _n(d["count"]), _percent(d["missing_fraction"]),
                          _n(d["mean"]), _n(d["std_dev"]), _n(d["min"]), _n(d["max"]),
                          "" if numeric else _unique(d), _top(d)])
         if rows:
             _table(["feature", "type", "count", "missing", "mean", "std_dev", "min", "max",
                     "unique", "top value"], rows, 2, out)
-            if any(row[8].startswith("~") for row in rows):
+            if estimated:
                 print("  ~: estimated (more distinct values than are kept exactly; "
                       "show --json has how)", file=out)
         else:

@@ -191,7 +191,8 @@ def test_slicing_columns_with_nulls_described_as_any_column(tmp_path, batch_size
     pq.write_table(t, path)
     out = str(tmp_path / "out")
     run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" '
-                   'example_weight_key: "w" } metrics_specs { metrics { class_name: "ExampleCount" } } '
+                   'example_weight_key: "w" } '
+                   'metrics_specs { metrics { class_name: "ExampleCount" } } '
                    'slicing_specs {} slicing_specs { feature_keys: ["rank"] } '
                    'slicing_specs { feature_keys: ["team"] } data_quality { statistics: true }',
                    path, out, batch_size=batch_size, report=False)

@@ -94,6 +94,7 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
     counts = np.bincount(codes, minlength=cells)
     weights = np.bincount(codes, weights=w, minlength=cells) if w is not None else None
     counted = counts.astype(np.float64), weights
+    totals = counts, (counted[0] if weights is None else weights)
     values = {}
     for name, f in features.items():
         table = _slicing_column_table(f, name, [assigned[i].keys for i in joint], sizes,
@@ -103,7 +104,7 @@ def _counted(features, w, assigned: dict, n: int, dq, nulls) -> dict:
         if table is not None:
             values[name] = table
     sums = spec_statistics(features, w, list(range(cells)), codes, None, n, dq, parts=(SUMS,),
-                           tables=values, totals=(counts, counted[0] if w is None else weights))
+                           tables=values, totals=totals)
     tables = {}
     for at, i in enumerate(joint):
         a = assigned[i]

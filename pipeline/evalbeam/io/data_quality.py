@@ -133,8 +133,8 @@ def feature_digest(feature, num_examples: int) -> dict:
     (the standard histogram's buckets ``[low, high, count]``), ``quantiles``; strings:
     ``unique``, ``avg_length``, ``top_values`` (``[value, frequency]``); bytes: ``unique``,
     ``avg_length`` (mean bytes); strings and bytes: ``unique_estimated`` (whether ``unique``
-    is an estimate: :data:`UNIQUE_ESTIMATED`); every feature: ``min_num_values``, ``max_num_values``,
-    ``avg_num_values``, ``tot_num_values`` (values per example). A field the feature's
+    is an estimate: :data:`UNIQUE_ESTIMATED`); every feature: ``min_num_values``,
+    ``max_num_values``, ``avg_num_values``, ``tot_num_values`` (values per example). A field the feature's
     statistics do not have is None."""
     from tensorflow_metadata.proto.v0 import statistics_pb2 as st
 
