@@ -531,7 +531,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             check_columns(full_schema, eval_plan, readers.IN_MEMORY)
             eval_plan = data_quality_for(eval_plan, batch_schema(full_schema, raw, columns),
                                          readers.IN_MEMORY,
-                                         lambda: table.slice(0, SHIFT_ROWS).to_batches())
+                                         lambda: table.slice(0, SHIFT_ROWS).to_batches(),
+                                         full_schema.names)
             location = [readers.in_memory_description(data)]
             # local: memory-mapped from a temporary file; a remote runner's workers cannot
             # see local files, so there the rows travel along
@@ -550,7 +551,8 @@ def run_evaluation(config, data, output_dir: str, pipeline_options=None, data_fo
             tasks = readers.read_tasks(files, fmt)
             eval_plan = data_quality_for(
                 eval_plan, batch_schema(file_schema, raw, columns), files[0], lambda: readers.read_task(
-                    tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [])
+                    tasks[0], columns, SHIFT_ROWS, column_types) if tasks else [],
+                file_schema.names)
         baseline_tasks = []
         if eval_plan.data_quality is not None and eval_plan.data_quality.baseline_data:
             baseline_tasks, baseline_types = baseline_read_tasks(

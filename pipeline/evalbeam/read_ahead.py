@@ -55,7 +55,8 @@ def start(config, data, data_format, schema, batch_size: int, data_quality=None)
             file_schema = readers.read_schema(files[0], fmt, columns, column_types)
             plan = run_plan.data_quality_for(
                 plan, run_plan.batch_schema(file_schema, file_schema.names, columns), files[0],
-                lambda: readers.read_task(listed[0], columns, run_plan.SHIFT_ROWS, column_types))
+                lambda: readers.read_task(listed[0], columns, run_plan.SHIFT_ROWS, column_types),
+                file_schema.names)
     except (EvalbeamError, OSError, ValueError):
         return
 

@@ -76,3 +76,24 @@ data_quality { statistics: true }"""
     run_evaluation(config, path, str(out), report=False)
     stats, datasets = by_slice(out / "statistics.tfrecord")
     assert list(datasets) == ["All Examples"] and datasets["All Examples"].num_examples == 0
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_misspelt_feature_names_every_column_of_the_file(tmp_path, suffix):
+    """The error lists the file's columns, not only those the run would have read."""
+    from evalbeam.errors import InputError
+
+    t = pa.table({"label": [0, 1] * 10, "prediction": [0.2, 0.8] * 10,
+                  "country": ["us", "fr"] * 10, "unread": [1.5] * 20})
+    path = str(tmp_path / f"data.{suffix}")
+    if suffix == "csv":
+        t.to_pandas().to_csv(path, index=False)
+    else:
+        pq.write_table(t, path)
+    with pytest.raises(InputError) as error:
+        run_evaluation('model_specs { label_key: "label" prediction_key: "prediction" } '
+                       'metrics_specs { metrics { class_name: "ExampleCount" } } '
+                       'slicing_specs {} data_quality { features: ["contry"] }',
+                       path, str(tmp_path / "out"), report=False)
+    assert str(error.value).endswith(f"{path}: no column 'contry' (data_quality.features); columns "
+                                "present: label, prediction, country, unread")

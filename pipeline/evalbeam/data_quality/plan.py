@@ -54,14 +54,15 @@ class DataQualityPlan:
     def every_column(self) -> bool:
         return not self.features
 
-    def for_schema(self, schema: pa.Schema, source: str) -> "DataQualityPlan":
+    def for_schema(self, schema: pa.Schema, source: str, present=None) -> "DataQualityPlan":
         """This plan with its features (every column when none is named) and their kinds
-        from ``schema``; a named feature missing from it is an InputError naming ``source``."""
+        from ``schema``; a named feature missing from it is an InputError naming ``source``
+        and the columns ``present`` there (default: the schema's)."""
         names = self.features or [n for n in schema.names if not n.startswith("__")]
         missing = [n for n in names if n not in schema.names]
         if missing:
             raise InputError(f"{source}: no column {missing[0]!r} (data_quality.features); "
-                             f"columns present: {', '.join(schema.names)}")
+                             f"columns present: {', '.join(present or schema.names)}")
         kinds = {n: kind_of(schema.field(n).type, n) for n in names}
         unknown = sorted(set(self.drift_thresholds) - set(names))
         if unknown:

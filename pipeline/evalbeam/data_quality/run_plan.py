@@ -36,14 +36,15 @@ def with_data_quality(config, data_quality) -> config_pb2.EvalConfig:
 SHIFT_ROWS = 1024  # rows read before the run for the numeric features' shifts
 
 
-def data_quality_for(eval_plan, schema, source: str, first_batches) -> EvalPlan:
+def data_quality_for(eval_plan, schema, source: str, first_batches, present=None) -> EvalPlan:
     """``eval_plan`` with its data-quality features resolved against the data's ``schema``
-    (every column when none is named; kinds checked) and their shifts taken from the first
-    rows (``first_batches()``)."""
+    (the batches' columns: every one when none is named; kinds checked) and their shifts
+    taken from the first rows (``first_batches()``); ``present``: the columns the data has,
+    named when a feature is not among them."""
     dq = eval_plan.data_quality
     if dq is None:
         return eval_plan
-    dq = dq.for_schema(schema, source)
+    dq = dq.for_schema(schema, source, present)
     for batch in first_batches():
         dq = dq.with_shifts(batch)
         break
