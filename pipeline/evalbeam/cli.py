@@ -395,6 +395,7 @@ def _evaluate(args, beam_args) -> int:
                                 report=not args.no_report, run_name=run_name, data_span=span,
                                 models=models, data_quality=data_quality)
     from evalbeam.io.artifacts import plot_cut_lines
+    from evalbeam.io.data_quality import not_described
 
     _warnings(result, sys.stderr, "evalbeam: warning: ")
     s = result.summary
@@ -406,6 +407,8 @@ def _evaluate(args, beam_args) -> int:
         omitted = what.get("omitted_below_min_slice_size", 0)
         print(f"statistics: {what['slices']} slices -> {name}" +
               (f" ({omitted} below min_slice_size left out)" if omitted else ""))
+    if not_described(s):
+        print(f"statistics: {not_described(s)}")
     code = _outcome(result, sys.stdout)
     if REPORT_FILE in s.get("files", []):
         print(f"report: {_report_path(args.output)} (opens offline in any browser)")

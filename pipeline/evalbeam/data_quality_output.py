@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from evalbeam.io.data_quality import (anomaly_rows, by_slice, drift_rows, feature_digest,
-                                      plain)
+                                      not_described, plain)
 
 NONE = "no statistics computed (run with --statistics)"
 MAX_FEATURES = 50  # features listed per slice in the text digest; the rest are counted
@@ -77,6 +77,8 @@ def render_text(result, slices: list, out) -> None:
     computed = result.statistics is not None
     for q in shown:
         _slice_text(q, out, computed)
+    if not_described(result.summary):
+        print(f"  {not_described(result.summary)}", file=out)
     if not shown:
         print("\ndata quality: nothing recorded for the slices picked by --slice", file=out)
     others = len(quality) - len(shown)

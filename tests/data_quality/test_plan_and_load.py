@@ -92,6 +92,8 @@ def test_kinds_from_arrow_types(typ, kind):
 @pytest.mark.parametrize("typ", [pa.struct([("a", pa.int8())]), pa.list_(pa.list_(pa.int8())),
                                  pa.timestamp("s"), pa.map_(pa.string(), pa.int8())])
 def test_other_types_are_one_config_error_naming_the_column(typ, tmp_path):
+    """Named, a column of a type statistics do not describe is an error; of every column
+    read, it is left out and listed."""
     with pytest.raises(ConfigError) as e:
         kind_of(typ, "odd")
     assert "column 'odd' has type" in str(e.value) and "\n" not in str(e.value)
@@ -99,8 +101,14 @@ def test_other_types_are_one_config_error_naming_the_column(typ, tmp_path):
         [None, None], typ)})
     pq.write_table(t, str(tmp_path / "d.parquet"))
     with pytest.raises(ConfigError, match="column 'odd' has type"):
-        run_evaluation(BASE + "data_quality { statistics: true }", str(tmp_path / "d.parquet"),
-                       str(tmp_path / "out"), report=False)
+        run_evaluation(BASE + 'data_quality { features: ["label", "odd"] }',
+                       str(tmp_path / "d.parquet"), str(tmp_path / "out"), report=False)
+    result = run_evaluation(BASE + "data_quality { statistics: true }",
+                            str(tmp_path / "d.parquet"), str(tmp_path / "out"), report=False)
+    summary = result.summary["statistics"]["statistics.tfrecord"]
+    assert list(summary["columns_not_described"]) == ["odd"]
+    assert [f.path.step[0] for f in result.statistics.datasets[0].features] == \
+        ["label", "prediction"]
 
 
 def test_load_statistics_reads_every_form(tmp_path):

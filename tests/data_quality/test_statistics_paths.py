@@ -97,3 +97,44 @@ def test_a_misspelt_feature_names_every_column_of_the_file(tmp_path, suffix):
                        path, str(tmp_path / "out"), report=False)
     assert str(error.value).endswith(f"{path}: no column 'contry' (data_quality.features); columns "
                                 "present: label, prediction, country, unread")
+
+
+def test_columns_of_types_without_statistics_are_left_out_and_said(tmp_path, capsys):
+    """Every column read by default: a timestamp is not described, and evaluate, show, the
+    report's data and summary.json say so; a column of nulls only and one of NaNs only have
+    no mean, std, min or max (not 0)."""
+    from evalbeam import cli, load_result
+    from evalbeam.report.quality_data import run_quality
+
+    n = 3000
+    t = pa.table({"label": [0, 1] * (n // 2), "prediction": np.linspace(0, 1, n),
+                  "when": pa.array(np.arange(n).astype("datetime64[ms]")),
+                  "nothing": pa.nulls(n, pa.float64()), "nans": np.full(n, np.nan)})
+    path = str(tmp_path / "data.parquet")
+    pq.write_table(t, path)
+    config = str(tmp_path / "config.textproto")
+    with open(config, "w") as f:
+        f.write('model_specs { label_key: "label" prediction_key: "prediction" } '
+                'metrics_specs { metrics { class_name: "ExampleCount" } } slicing_specs {}')
+    out = str(tmp_path / "out")
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--config", config, "--data", path, "--output", out,
+                     "--statistics", "--no_report"]) == 0
+    said = "not described (statistics have none for their types): when (timestamp[ms])"
+    assert f"statistics: {said}" in capsys.readouterr().out
+    result = load_result(out)
+    assert result.summary["statistics"]["statistics.tfrecord"]["columns_not_described"] == \
+        {"when": "timestamp[ms]"}
+    assert [f.path.step[0] for f in result.statistics.datasets[0].features] == \
+        ["label", "prediction", "nothing", "nans"]
+    assert cli.main(["show", out]) == 0
+    text = capsys.readouterr().out
+    assert said in text
+    assert run_quality(result)["not_described"] == said
+    assert cli.main(["show", out, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    digest = {line["feature"]: line for line in lines if line.get("data_quality") == "statistics"}
+    for name in ("nothing", "nans"):
+        assert [digest[name][k] for k in ("mean", "std_dev", "min", "max")] == [None] * 4, name
+    assert digest["nans"]["count"] == n and digest["nothing"]["count"] == 0
+    assert digest["prediction"]["max"] == 1.0

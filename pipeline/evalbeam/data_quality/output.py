@@ -13,6 +13,7 @@ import numpy as np
 
 from evalbeam.data_quality.plan import BASELINE, DATA
 from evalbeam.data_quality.to_proto import ALL_EXAMPLES, datasets
+from evalbeam.io.data_quality import NOT_DESCRIBED
 from evalbeam.io.files import BASELINE_STATISTICS_FILE, STATISTICS_FILE
 from evalbeam.slicing import slice_sort_key
 
@@ -59,6 +60,8 @@ def statistics_files(eval_plan, per_shard: list) -> dict:
         if not seen:  # no rows at all: an empty overall slice
             merged.datasets.add(name=ALL_EXAMPLES, num_examples=0)
         summary = {"slices": len(merged.datasets), "omitted_below_min_slice_size": omitted}
+        if dataset == DATA and dq.undescribed:
+            summary[NOT_DESCRIBED] = dict(dq.undescribed)
         overall = next((d for d in merged.datasets if d.name == ALL_EXAMPLES), None)
         if overall is not None:
             summary["rows"] = int(overall.num_examples)

@@ -49,6 +49,9 @@ class DataQualityPlan:
     shifts: dict = field(default_factory=dict)  # numeric feature -> shift
     scales: dict = field(default_factory=dict)  # numeric feature -> scale (absent: 1)
     value_cap: int = 0  # distinct values kept exactly per slice (0: the default)
+    # column -> its type, of the columns of every column read whose type statistics do not
+    # describe (a timestamp, a struct): left out, and said so (summary.json, show, the report)
+    undescribed: dict = field(default_factory=dict)
 
     @property
     def every_column(self) -> bool:
@@ -58,7 +61,15 @@ class DataQualityPlan:
         """This plan with its features (every column when none is named) and their kinds
         from ``schema``; a named feature missing from it is an InputError naming ``source``
         and the columns ``present`` there (default: the schema's)."""
-        names = self.features or [n for n in schema.names if not n.startswith("__")]
+        names, undescribed = self.features, {}
+        if not names:  # every column: those of types statistics describe
+            names = [n for n in schema.names if not n.startswith("__")]
+            for n in names:
+                try:
+                    kind_of(schema.field(n).type, n)
+                except ConfigError:
+                    undescribed[n] = str(schema.field(n).type)
+            names = [n for n in names if n not in undescribed]
         missing = [n for n in names if n not in schema.names]
         if missing:
             raise InputError(f"{source}: no column {missing[0]!r} (data_quality.features); "
@@ -69,7 +80,8 @@ class DataQualityPlan:
             raise InputError(f"{source}: data_quality.drift_thresholds names {unknown[0]!r}, "
                              f"which is not among the features described "
                              f"({', '.join(names)})")
-        return dataclasses.replace(self, features=list(names), kinds=kinds)
+        return dataclasses.replace(self, features=list(names), kinds=kinds,
+                                   undescribed=undescribed)
 
     def with_shifts(self, batch: pa.RecordBatch) -> "DataQualityPlan":
         """This plan with each numeric feature's shift: its first finite value in ``batch``

@@ -25,6 +25,17 @@ OVERALL_DATASET = "All Examples"  # TFDV's name of the slice of every example
 # the custom statistic of a string or bytes feature whose ``unique`` is estimated (a slice
 # with more distinct values than it keeps exactly), its text how
 UNIQUE_ESTIMATED = "unique_estimated"
+NOT_DESCRIBED = "columns_not_described"  # summary.json: column -> type, left out for it
+
+
+def not_described(summary: dict) -> str:
+    """The columns a run's statistics left out for their types, as a sentence ("" for
+    none)."""
+    from evalbeam.io.files import STATISTICS_FILE
+
+    columns = summary.get("statistics", {}).get(STATISTICS_FILE, {}).get(NOT_DESCRIBED, {})
+    return ("not described (statistics have none for their types): " +
+            ", ".join(f"{n} ({t})" for n, t in columns.items())) if columns else ""
 
 
 def dataset_name(slice_key: tuple) -> str:
@@ -152,8 +163,13 @@ def feature_digest(feature, num_examples: int) -> dict:
     kind = kind_of(feature)
     if kind == "num":
         n = feature.num_stats
-        out.update(mean=_number(n.mean), std_dev=_number(n.std_dev), min=_number(n.min),
-                   median=_number(n.median), max=_number(n.max), zeros=n.num_zeros)
+        out.update(zeros=n.num_zeros)
+        standard = [h for h in n.histograms if h.type == st.Histogram.STANDARD]
+        if common is not None and common.num_non_missing and \
+                not (standard and not standard[0].buckets):
+            # (no value, or only NaNs, leaves them unset: 0 is not their value)
+            out.update(mean=_number(n.mean), std_dev=_number(n.std_dev), min=_number(n.min),
+                       median=_number(n.median), max=_number(n.max))
         for h in n.histograms:
             which = "quantiles" if h.type == st.Histogram.QUANTILES else "histogram"
             if out[which] is None:

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import json
 
-from evalbeam.io.data_quality import anomaly_rows, by_slice, drift_rows, feature_digest, plain
+from evalbeam.io.data_quality import (anomaly_rows, by_slice, drift_rows, feature_digest,
+                                      not_described, plain)
 from evalbeam.keys import slice_name
 
 STATISTICS_SLICES = 40  # slices whose statistics the page carries
@@ -101,6 +102,7 @@ def run_quality(result, statistics_slices: int = STATISTICS_SLICES, slices: int 
         "statistics_cut": len(with_statistics) - len(carried),
         "failures": [_failure(f) for f in failures[:FAILURES]],
         "failures_total": len(failures),
+        "not_described": not_described(result.summary),
     }
 
 

@@ -31,6 +31,7 @@
     const notes = [];
     if (!q.statistics) notes.push("no statistics computed (run with --statistics)");
     if (!q.anomalies) notes.push("no schema checked and no drift measured (give a schema, a baseline)");
+    if (q.not_described) notes.push(q.not_described);
     if (q.slices_total > slices.length) notes.push("this page carries " + slices.length + " of " + q.slices_total +
       " slices (limit " + q.limits.slices + ": Overall, the slices with failures, then the largest)");
     if (q.statistics_cut) notes.push("statistics of " + q.statistics_cut + " slice(s) are not on this page (limits: " +
