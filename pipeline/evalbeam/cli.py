@@ -518,6 +518,7 @@ def _infer_schema(args) -> int:
     from evalbeam.data_quality.infer_schema import infer_schema
     from evalbeam.data_quality.of_files import statistics_of_files
     from evalbeam.data_quality.schema_file import write_schema
+    from evalbeam.io.data_quality import undescribed_sentence
     from evalbeam.errors import ConfigError, OutputError
     from evalbeam.io.paths import is_file
 
@@ -528,7 +529,7 @@ def _infer_schema(args) -> int:
     if not all(features):
         raise ConfigError(f"--features: expected column names separated by commas, got "
                           f"{args.features!r}")
-    statistics = statistics_of_files(args.data, args.format, args.schema, features)
+    statistics, undescribed = statistics_of_files(args.data, args.format, args.schema, features)
     schema = infer_schema(statistics, max_string_domain_size=args.max_string_domain_size)
     write_schema(schema, args.output, overwrite=args.overwrite)
     rows = statistics.datasets[0].num_examples
@@ -537,6 +538,8 @@ def _infer_schema(args) -> int:
     print(f"schema of {len(schema.feature)} feature(s) from {rows} rows (string domains: "
           f"{', '.join(domains) or 'none'}) -> {args.output}; edit it, commit it, and "
           f"evaluate --schema {args.output} validates the data against it")
+    if undescribed:
+        print(undescribed_sentence(undescribed))
     return 0
 
 

@@ -101,7 +101,7 @@ def test_a_misspelt_feature_names_every_column_of_the_file(tmp_path, suffix):
 
 def test_columns_of_types_without_statistics_are_left_out_and_said(tmp_path, capsys):
     """Every column read by default: a timestamp is not described, and evaluate, show, the
-    report's data and summary.json say so; a column of nulls only and one of NaNs only have
+    report's data, summary.json and infer-schema say so; a column of nulls only and one of NaNs only have
     no mean, std, min or max (not 0)."""
     from evalbeam import cli, load_result
     from evalbeam.report.quality_data import run_quality
@@ -138,3 +138,7 @@ def test_columns_of_types_without_statistics_are_left_out_and_said(tmp_path, cap
         assert [digest[name][k] for k in ("mean", "std_dev", "min", "max")] == [None] * 4, name
     assert digest["nans"]["count"] == n and digest["nothing"]["count"] == 0
     assert digest["prediction"]["max"] == 1.0
+    schema = str(tmp_path / "schema.pbtxt")
+    assert cli.main(["infer-schema", "--data", path, "-o", schema]) == 0
+    assert said in capsys.readouterr().out
+    assert "when" not in open(schema).read() and "prediction" in open(schema).read()

@@ -23,8 +23,9 @@ SAMPLE_ROWS = 1024  # rows read first for the numeric features' shifts
 
 def statistics_of_files(data, data_format=None, schema=None, features=(),
                         batch_size: int = readers.DEFAULT_BATCH_SIZE):
-    """``DatasetFeatureStatisticsList`` of one dataset, "All Examples", describing ``features``
-    (default: every column) of the files ``data`` names (paths, globs, folders, as
+    """``(DatasetFeatureStatisticsList, {column: type} not described)``: one dataset, "All
+    Examples", describing ``features`` (default: every column of a type statistics describe)
+    of the files ``data`` names (paths, globs, folders, as
     :func:`evalbeam.io.readers.match_files` takes them); ``schema``: a tensorflow-metadata
     schema typing CSV columns."""
     files, fmt = readers.match_files(data, data_format, [])
@@ -58,4 +59,4 @@ def statistics_of_files(data, data_format=None, schema=None, features=(),
                                      scales=dq.scales))
     if not out.datasets:
         out.datasets.add(name="All Examples", num_examples=0)
-    return out
+    return out, dq.undescribed

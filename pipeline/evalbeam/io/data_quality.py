@@ -33,7 +33,12 @@ def not_described(summary: dict) -> str:
     none)."""
     from evalbeam.io.files import STATISTICS_FILE
 
-    columns = summary.get("statistics", {}).get(STATISTICS_FILE, {}).get(NOT_DESCRIBED, {})
+    return undescribed_sentence(
+        summary.get("statistics", {}).get(STATISTICS_FILE, {}).get(NOT_DESCRIBED, {}))
+
+
+def undescribed_sentence(columns: dict) -> str:
+    """``{column: type}`` left out of the statistics for their types, as a sentence."""
     return ("not described (statistics have none for their types): " +
             ", ".join(f"{n} ({t})" for n, t in columns.items())) if columns else ""
 
